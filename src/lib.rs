@@ -1,0 +1,1 @@
+//! bandwise: measure how an optimizer spreads learning across frequencies.
