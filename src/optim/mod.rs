@@ -1,0 +1,168 @@
+//! Optimizers: the `Optimizer` trait, the description of each optimizer's hyperparameters,
+//! and the registry that turns an `[optimizer]` config table into a running optimizer.
+//!
+//! An optimizer is written in one file: a struct holding its state (one slot per parameter,
+//! laid out like the flat parameter buffer, so tensor `i` owns `tensors[i]` of every state
+//! vector) that implements [`Optimizer`], plus an [`OptimizerDef`] that names it, documents
+//! its hyperparameters and builds it. Float hyperparameters may be scheduled: the trainer
+//! evaluates every schedule once per step and hands the values to `update` in
+//! [`HyperValues`].
+
+mod adam;
+mod padam;
+mod registry;
+mod rmsprop;
+mod sgd;
+
+pub use adam::{Adam, AdamW};
+pub use padam::{PAdam, PadamNormalize};
+pub use registry::{OptimizerConfig, Registry, ResolvedOptimizer};
+pub use rmsprop::RmsProp;
+pub use sgd::Sgd;
+
+use crate::scalar::Scalar;
+use std::ops::Range;
+
+/// One optimizer instance with its state. `update` is called once per training step.
+pub trait Optimizer<S: Scalar>: Send {
+    /// Apply one update in place.
+    /// - `step`: 1-based count of updates so far including this one (for bias correction);
+    /// - `hp`: this step's value of every float hyperparameter the definition declares;
+    /// - `params`, `grads`: the flat parameter and gradient buffers;
+    /// - `tensors`: the range of each parameter tensor in those buffers (for per-tensor rules).
+    ///
+    /// Must not allocate: allocate state in the constructor.
+    fn update(&mut self, step: u64, hp: &HyperValues, params: &mut [S], grads: &[S], tensors: &[Range<usize>]);
+}
+
+/// The value type of a declared hyperparameter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ParamKind {
+    /// A float that may be a constant or a schedule; `default` None means required.
+    Float { default: Option<f64> },
+    /// true/false.
+    Flag { default: bool },
+    /// One of a fixed list of words.
+    Choice { options: &'static [&'static str], default: &'static str },
+}
+
+/// The documentation and type of one hyperparameter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParamDoc {
+    pub name: &'static str,
+    pub kind: ParamKind,
+    pub doc: &'static str,
+}
+
+impl ParamDoc {
+    pub const fn float(name: &'static str, default: f64, doc: &'static str) -> Self {
+        ParamDoc { name, kind: ParamKind::Float { default: Some(default) }, doc }
+    }
+    pub const fn required(name: &'static str, doc: &'static str) -> Self {
+        ParamDoc { name, kind: ParamKind::Float { default: None }, doc }
+    }
+    pub const fn flag(name: &'static str, default: bool, doc: &'static str) -> Self {
+        ParamDoc { name, kind: ParamKind::Flag { default }, doc }
+    }
+    pub const fn choice(name: &'static str, options: &'static [&'static str], default: &'static str, doc: &'static str) -> Self {
+        ParamDoc { name, kind: ParamKind::Choice { options, default }, doc }
+    }
+}
+
+/// The learning rate every optimizer takes.
+pub const LR: ParamDoc = ParamDoc::required("lr", "learning rate (number or schedule)");
+
+/// This step's value of every float hyperparameter, by name. Updated in place by the trainer.
+#[derive(Debug, Clone)]
+pub struct HyperValues {
+    names: Vec<&'static str>,
+    values: Vec<f64>,
+}
+
+impl HyperValues {
+    pub fn new(names: Vec<&'static str>) -> Self {
+        let values = vec![0.0; names.len()];
+        HyperValues { names, values }
+    }
+
+    /// The value of `name`. Panics if the optimizer's definition did not declare it (a bug in
+    /// that definition, not a user error: configs are validated against the declaration).
+    pub fn get(&self, name: &str) -> f64 {
+        let i = self.names.iter().position(|n| *n == name);
+        self.values[i.unwrap_or_else(|| panic!("hyperparameter `{name}` was not declared"))]
+    }
+
+    pub fn names(&self) -> &[&'static str] {
+        &self.names
+    }
+
+    pub fn values(&self) -> &[f64] {
+        &self.values
+    }
+
+    pub fn values_mut(&mut self) -> &mut [f64] {
+        &mut self.values
+    }
+}
+
+/// The non-float settings of a resolved optimizer config, for constructors.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub flags: Vec<(&'static str, bool)>,
+    pub choices: Vec<(&'static str, String)>,
+}
+
+impl Settings {
+    pub fn flag(&self, name: &str) -> bool {
+        self.flags.iter().find(|(n, _)| *n == name).map(|(_, v)| *v).unwrap_or_else(|| panic!("flag `{name}` was not declared"))
+    }
+    pub fn choice(&self, name: &str) -> &str {
+        self.choices.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str()).unwrap_or_else(|| panic!("choice `{name}` was not declared"))
+    }
+}
+
+/// The definition of an optimizer: its name, its hyperparameters and its constructor.
+/// Register one with [`Registry::register`].
+pub trait OptimizerDef: 'static {
+    /// The name used in configs (`[optimizer] name = "..."`).
+    const NAME: &'static str;
+    /// One line for `bandwise optimizers`.
+    const ABOUT: &'static str;
+    /// Every hyperparameter except `lr`, which all optimizers take.
+    const PARAMS: &'static [ParamDoc];
+    /// Build the optimizer for `n_params` parameters.
+    fn build<S: Scalar>(settings: &Settings, n_params: usize) -> Box<dyn Optimizer<S>>;
+}
+
+/// Bias-correction factor 1 - beta^t computed in f64.
+#[inline]
+pub(crate) fn bias_correction(beta: f64, step: u64) -> f64 {
+    1.0 - beta.powi(step.min(i32::MAX as u64) as i32)
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Shared helpers for the optimizer tests: run an optimizer on the quadratic
+    //! f(x) = sum c_i x_i^2 / 2 with gradient c_i x_i.
+    use super::*;
+
+    pub fn run<O: Optimizer<f64> + ?Sized>(opt: &mut O, hp: &HyperValues, x0: &[f64], c: &[f64], steps: u64) -> Vec<Vec<f64>> {
+        let mut x = x0.to_vec();
+        let tensors = [0..x.len()];
+        let mut path = Vec::new();
+        for t in 1..=steps {
+            let g: Vec<f64> = x.iter().zip(c).map(|(x, c)| c * x).collect();
+            opt.update(t, hp, &mut x, &g, &tensors);
+            path.push(x.clone());
+        }
+        path
+    }
+
+    pub fn hyper(pairs: &[(&'static str, f64)]) -> HyperValues {
+        let mut hv = HyperValues::new(pairs.iter().map(|p| p.0).collect());
+        for (v, p) in hv.values_mut().iter_mut().zip(pairs) {
+            *v = p.1;
+        }
+        hv
+    }
+}

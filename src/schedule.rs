@@ -1,0 +1,342 @@
+//! Schedules for scalar hyperparameters (lr, p, betas, ...): pure functions of the step or
+//! epoch count, in the style of optax's schedules. A config value is either a number
+//! (constant) or a table `{ kind = "cosine", min = .., max = .., period = .. }`.
+
+use serde::{Deserialize, Serialize};
+use std::f64::consts::PI;
+
+/// What `t` counts: optimizer steps or whole epochs (the value is then constant inside an epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    Step,
+    #[default]
+    Epoch,
+}
+
+/// The waveform of a schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shape {
+    /// `value` for ever.
+    Constant,
+    /// min + (max-min) (1 + cos(2 pi (t/period + phase))) / 2: starts at max when phase = 0.
+    Cosine,
+    /// Linear ramps max -> min -> max over one period (starts at max when phase = 0).
+    Triangle,
+    /// `values[0]` for the first half of each period, `values[1]` for the second half.
+    Square,
+    /// `values[i]` on [boundaries[i-1], boundaries[i]): a step function of t.
+    Piecewise,
+    /// Linear from `min` at t = 0 to `max` at t = `period`, then held at `max`.
+    Linear,
+}
+
+/// A scalar schedule as written in a config file. Only the fields its shape needs may be set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    pub kind: Shape,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<f64>,
+    /// Phase offset as a fraction of the period (0..1).
+    #[serde(default)]
+    pub phase: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boundaries: Option<Vec<f64>>,
+    #[serde(default)]
+    pub unit: Unit,
+    /// Length of a linear warm-up (in `unit`s) from `warmup_from` to the schedule's value.
+    #[serde(default)]
+    pub warmup: f64,
+    #[serde(default)]
+    pub warmup_from: f64,
+}
+
+impl Schedule {
+    /// A constant schedule.
+    pub fn constant(value: f64) -> Self {
+        Schedule {
+            kind: Shape::Constant,
+            value: Some(value),
+            min: None,
+            max: None,
+            period: None,
+            phase: 0.0,
+            values: None,
+            boundaries: None,
+            unit: Unit::Epoch,
+            warmup: 0.0,
+            warmup_from: 0.0,
+        }
+    }
+
+    /// The single value of a constant schedule without warm-up.
+    pub fn as_constant(&self) -> Option<f64> {
+        (self.kind == Shape::Constant && self.warmup == 0.0)
+            .then_some(self.value)
+            .flatten()
+    }
+
+    /// Check that the fields this shape needs are present and sensible; `path` names the
+    /// config field (e.g. "optimizer.p") in the error.
+    pub fn validate(&self, path: &str) -> Result<(), String> {
+        let need = |v: Option<f64>, f: &str| -> Result<f64, String> {
+            v.ok_or_else(|| format!("{path}.{f} is required for kind = \"{}\"", self.shape_name()))
+        };
+        let allowed: &[&str] = match self.kind {
+            Shape::Constant => &["value"],
+            Shape::Cosine | Shape::Triangle => &["min", "max", "period"],
+            Shape::Square => &["values", "period"],
+            Shape::Piecewise => &["values", "boundaries"],
+            Shape::Linear => &["min", "max", "period"],
+        };
+        let present = [
+            ("value", self.value.is_some()),
+            ("min", self.min.is_some()),
+            ("max", self.max.is_some()),
+            ("period", self.period.is_some()),
+            ("values", self.values.is_some()),
+            ("boundaries", self.boundaries.is_some()),
+        ];
+        for (name, is_set) in present {
+            if is_set && !allowed.contains(&name) {
+                return Err(format!(
+                    "{path}.{name} is not used by kind = \"{}\" (it takes {})",
+                    self.shape_name(),
+                    allowed.join(", ")
+                ));
+            }
+        }
+        match self.kind {
+            Shape::Constant => {
+                need(self.value, "value")?;
+            }
+            Shape::Cosine | Shape::Triangle | Shape::Linear => {
+                need(self.min, "min")?;
+                need(self.max, "max")?;
+                let period = need(self.period, "period")?;
+                if !(period > 0.0) {
+                    return Err(format!("{path}.period must be > 0, got {period}"));
+                }
+            }
+            Shape::Square => {
+                let period = need(self.period, "period")?;
+                if !(period > 0.0) {
+                    return Err(format!("{path}.period must be > 0, got {period}"));
+                }
+                match &self.values {
+                    Some(v) if v.len() == 2 => {}
+                    _ => return Err(format!("{path}.values must list exactly two numbers for kind = \"square\", e.g. values = [0.0, 0.5]")),
+                }
+            }
+            Shape::Piecewise => {
+                let values = self.values.as_ref().ok_or_else(|| format!("{path}.values is required for kind = \"piecewise\""))?;
+                let bounds = self.boundaries.as_ref().ok_or_else(|| format!("{path}.boundaries is required for kind = \"piecewise\""))?;
+                if values.len() != bounds.len() + 1 {
+                    return Err(format!(
+                        "{path}: piecewise needs one more value than boundaries (got {} values, {} boundaries)",
+                        values.len(),
+                        bounds.len()
+                    ));
+                }
+                if bounds.windows(2).any(|w| w[1] <= w[0]) {
+                    return Err(format!("{path}.boundaries must be strictly increasing"));
+                }
+            }
+        }
+        if self.warmup < 0.0 {
+            return Err(format!("{path}.warmup must be >= 0"));
+        }
+        let all = [self.value, self.min, self.max, Some(self.phase), Some(self.warmup), Some(self.warmup_from)];
+        if all.iter().flatten().any(|x| !x.is_finite())
+            || self.values.iter().flatten().any(|x| !x.is_finite())
+        {
+            return Err(format!("{path}: every number must be finite"));
+        }
+        Ok(())
+    }
+
+    fn shape_name(&self) -> &'static str {
+        match self.kind {
+            Shape::Constant => "constant",
+            Shape::Cosine => "cosine",
+            Shape::Triangle => "triangle",
+            Shape::Square => "square",
+            Shape::Piecewise => "piecewise",
+            Shape::Linear => "linear",
+        }
+    }
+
+    /// The value at step `step` (0-based) during epoch `epoch` (0-based). Call only on a
+    /// validated schedule.
+    pub fn at(&self, step: u64, epoch: u64) -> f64 {
+        let t = match self.unit {
+            Unit::Step => step as f64,
+            Unit::Epoch => epoch as f64,
+        };
+        let base = self.shape_at(t);
+        if t < self.warmup {
+            self.warmup_from + (base - self.warmup_from) * (t / self.warmup)
+        } else {
+            base
+        }
+    }
+
+    fn shape_at(&self, t: f64) -> f64 {
+        let (lo, hi) = (self.min.unwrap_or(0.0), self.max.unwrap_or(0.0));
+        let period = self.period.unwrap_or(1.0);
+        let cycle = (t / period + self.phase).rem_euclid(1.0);
+        match self.kind {
+            Shape::Constant => self.value.unwrap_or(0.0),
+            Shape::Cosine => lo + (hi - lo) * 0.5 * (1.0 + (2.0 * PI * cycle).cos()),
+            Shape::Triangle => lo + (hi - lo) * (2.0 * cycle - 1.0).abs(),
+            Shape::Square => {
+                let v = self.values.as_deref().unwrap_or(&[0.0, 0.0]);
+                if cycle < 0.5 {
+                    v[0]
+                } else {
+                    v[1]
+                }
+            }
+            Shape::Piecewise => {
+                let values = self.values.as_deref().unwrap_or(&[0.0]);
+                let bounds = self.boundaries.as_deref().unwrap_or(&[]);
+                values[bounds.partition_point(|&b| b <= t)]
+            }
+            Shape::Linear => lo + (hi - lo) * (t / period).min(1.0),
+        }
+    }
+}
+
+/// A scalar hyperparameter in a config: a plain number or a schedule table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Hyper {
+    Const(f64),
+    Scheduled(Schedule),
+}
+
+impl Hyper {
+    /// The schedule this value stands for.
+    pub fn schedule(&self) -> Schedule {
+        match self {
+            Hyper::Const(v) => Schedule::constant(*v),
+            Hyper::Scheduled(s) => s.clone(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Hyper {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Hyper;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number or a schedule table such as { kind = \"cosine\", min = -0.5, max = 0.5, period = 100 }")
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Hyper, E> {
+                Ok(Hyper::Const(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Hyper, E> {
+                Ok(Hyper::Const(v as f64))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Hyper, E> {
+                Ok(Hyper::Const(v as f64))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Hyper, A::Error> {
+                Schedule::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(Hyper::Scheduled)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Schedule {
+        #[derive(Deserialize)]
+        struct W {
+            s: Hyper,
+        }
+        let w: W = toml::from_str(&format!("s = {s}")).unwrap();
+        let sched = w.s.schedule();
+        sched.validate("s").unwrap();
+        sched
+    }
+
+    #[test]
+    fn constant_number_and_table() {
+        assert_eq!(parse("0.25").at(7, 3), 0.25);
+        assert_eq!(parse("3").at(0, 0), 3.0);
+        assert_eq!(parse("{ kind = \"constant\", value = -0.5 }").at(9, 9), -0.5);
+    }
+
+    #[test]
+    fn cosine_hits_max_min_and_quarter() {
+        let s = parse("{ kind = \"cosine\", min = -0.5, max = 0.5, period = 100 }");
+        assert!((s.at(0, 0) - 0.5).abs() < 1e-12);
+        assert!((s.at(0, 50) + 0.5).abs() < 1e-12);
+        assert!(s.at(0, 25).abs() < 1e-12);
+        assert!((s.at(0, 100) - 0.5).abs() < 1e-12);
+        let shifted = parse("{ kind = \"cosine\", min = -0.5, max = 0.5, period = 100, phase = 0.5 }");
+        assert!((shifted.at(0, 0) + 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn triangle_square_piecewise_linear() {
+        let tri = parse("{ kind = \"triangle\", min = 0, max = 1, period = 10 }");
+        assert_eq!(tri.at(0, 0), 1.0);
+        assert_eq!(tri.at(0, 5), 0.0);
+        assert!((tri.at(0, 2) - 0.6).abs() < 1e-12);
+        let sq = parse("{ kind = \"square\", values = [0.0, 0.5], period = 4, unit = \"step\" }");
+        let got: Vec<f64> = (0..8).map(|s| sq.at(s, 0)).collect();
+        assert_eq!(got, [0.0, 0.0, 0.5, 0.5, 0.0, 0.0, 0.5, 0.5]);
+        let pw = parse("{ kind = \"piecewise\", values = [1, 0.1, 0.01], boundaries = [10, 20] }");
+        assert_eq!((pw.at(0, 9), pw.at(0, 10), pw.at(0, 19), pw.at(0, 25)), (1.0, 0.1, 0.1, 0.01));
+        let lin = parse("{ kind = \"linear\", min = 0, max = 2, period = 4 }");
+        assert_eq!((lin.at(0, 0), lin.at(0, 1), lin.at(0, 9)), (0.0, 0.5, 2.0));
+    }
+
+    #[test]
+    fn warmup_ramps_from_start_value() {
+        let s = parse("{ kind = \"constant\", value = 1.0, warmup = 4, unit = \"step\" }");
+        assert_eq!(s.at(0, 0), 0.0);
+        assert_eq!(s.at(2, 0), 0.5);
+        assert_eq!(s.at(4, 0), 1.0);
+    }
+
+    #[test]
+    fn step_unit_counts_steps() {
+        let s = parse("{ kind = \"linear\", min = 0, max = 10, period = 10, unit = \"step\" }");
+        assert_eq!(s.at(3, 0), 3.0);
+        let e = parse("{ kind = \"linear\", min = 0, max = 10, period = 10 }");
+        assert_eq!(e.at(3, 1), 1.0);
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let bad = Schedule { period: None, ..parse("{ kind = \"cosine\", min = 0, max = 1, period = 3 }") };
+        assert!(bad.validate("optimizer.p").unwrap_err().contains("optimizer.p.period"));
+        let extra = Schedule { value: Some(1.0), ..parse("{ kind = \"cosine\", min = 0, max = 1, period = 3 }") };
+        assert!(extra.validate("optimizer.lr").unwrap_err().contains("optimizer.lr.value is not used"));
+        #[derive(Deserialize, Debug)]
+        struct W {
+            #[allow(dead_code)]
+            s: Hyper,
+        }
+        let err = toml::from_str::<W>("s = { kind = \"cosine\", mni = 0 }").unwrap_err().to_string();
+        assert!(err.contains("mni"), "{err}");
+    }
+}
