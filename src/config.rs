@@ -1,0 +1,451 @@
+//! Experiment specs: the TOML config a user writes, its parsing (unknown keys are errors, with
+//! a "did you mean") and its validation (errors name the field path and what is allowed).
+
+use crate::model::{Activation, Init};
+use crate::optim::{OptimizerConfig, Registry, ResolvedOptimizer};
+use crate::spectral::LayoutSpec;
+use crate::suggest::did_you_mean;
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// One experiment: a target, a model, an optimizer and a training budget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Experiment {
+    /// A label for the run (defaults to the config file's stem).
+    #[serde(default)]
+    pub name: String,
+    /// Seeds initialisation, shuffling and random phases (each from its own stream).
+    #[serde(default)]
+    pub seed: u64,
+    /// Training precision.
+    #[serde(default)]
+    pub dtype: Dtype,
+    pub target: TargetSpec,
+    #[serde(default)]
+    pub model: ModelSpec,
+    pub optimizer: OptimizerConfig,
+    pub train: TrainSpec,
+    #[serde(default)]
+    pub spectral: SpectralSpec,
+    #[serde(default)]
+    pub record: RecordSpec,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Dtype {
+    #[default]
+    F32,
+    F64,
+}
+
+/// `[target]`: a 1D sum of sines.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSpec {
+    /// Number of training grid points N (t = n/N, n = 0..N-1).
+    pub n: usize,
+    /// Integer frequencies k_i in cycles per unit length; each must be < N/2.
+    pub frequencies: Vec<usize>,
+    /// One amplitude for all components or one per component.
+    #[serde(default)]
+    pub amplitudes: Amplitudes,
+    /// "zero", "random" (drawn from the run seed) or a list of phases in cycles.
+    #[serde(default)]
+    pub phases: Phases,
+    /// Standard deviation of Gaussian noise added to the training values.
+    #[serde(default)]
+    pub noise: f64,
+    /// Seed of the noise (defaults to the run seed).
+    #[serde(default)]
+    pub noise_seed: Option<u64>,
+    /// The evaluation grid.
+    #[serde(default)]
+    pub test: TestGridSpec,
+}
+
+/// `[target.test]`: the evaluation grid t = (n + offset)/N_test.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestGridSpec {
+    /// Points on the test grid (defaults to the training N).
+    #[serde(default)]
+    pub n: Option<usize>,
+    /// Offset in units of the test spacing, in [0, 1); 0.5 puts points between training points.
+    #[serde(default = "half")]
+    pub offset: f64,
+}
+
+fn half() -> f64 {
+    0.5
+}
+
+impl Default for TestGridSpec {
+    fn default() -> Self {
+        TestGridSpec { n: None, offset: 0.5 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Amplitudes {
+    All(f64),
+    Each(Vec<f64>),
+}
+
+impl Default for Amplitudes {
+    fn default() -> Self {
+        Amplitudes::All(1.0)
+    }
+}
+
+impl Amplitudes {
+    pub fn expand(&self, n: usize) -> Vec<f64> {
+        match self {
+            Amplitudes::All(a) => vec![*a; n],
+            Amplitudes::Each(v) => v.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(untagged)]
+pub enum Phases {
+    List(Vec<f64>),
+    #[serde(with = "phase_word")]
+    #[default]
+    Random,
+    #[serde(with = "zero_word")]
+    Zero,
+}
+
+macro_rules! word {
+    ($module:ident, $word:literal) => {
+        mod $module {
+            pub fn serialize<S: serde::Serializer>(s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str($word)
+            }
+            pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<(), D::Error> {
+                let w = <String as serde::Deserialize>::deserialize(d)?;
+                if w == $word {
+                    Ok(())
+                } else {
+                    Err(serde::de::Error::custom(concat!("expected \"", $word, "\"")))
+                }
+            }
+        }
+    };
+}
+word!(phase_word, "random");
+word!(zero_word, "zero");
+
+/// `[model]`: the MLP.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    #[serde(default = "default_hidden")]
+    pub hidden: Vec<usize>,
+    #[serde(default)]
+    pub activation: Activation,
+    #[serde(default)]
+    pub init: Init,
+    /// The grid coordinate t in [0, 1) is fed to the network as lo + (hi - lo) t.
+    #[serde(default = "default_input_range")]
+    pub input_range: [f64; 2],
+}
+
+fn default_hidden() -> Vec<usize> {
+    vec![64, 64]
+}
+
+fn default_input_range() -> [f64; 2] {
+    [-1.0, 1.0]
+}
+
+impl Default for ModelSpec {
+    fn default() -> Self {
+        ModelSpec { hidden: default_hidden(), activation: Activation::default(), init: Init::default(), input_range: default_input_range() }
+    }
+}
+
+/// `[train]`: the budget and the evaluation cadence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSpec {
+    pub epochs: u64,
+    /// Samples per step; 0 = full batch.
+    #[serde(default)]
+    pub batch_size: usize,
+    /// Reshuffle the training points each epoch (minibatch only; seeded).
+    #[serde(default = "yes")]
+    pub shuffle: bool,
+    /// Evaluate (losses, spectral monitor) every this many epochs; epoch 0 and the last
+    /// epoch are always evaluated.
+    #[serde(default = "one")]
+    pub eval_every: u64,
+    /// A run diverges when its training loss is not finite or exceeds this factor times its
+    /// initial loss.
+    #[serde(default = "default_divergence_factor")]
+    pub divergence_factor: f64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn one() -> u64 {
+    1
+}
+
+fn default_divergence_factor() -> f64 {
+    1e4
+}
+
+/// `[spectral]`: what the per-epoch monitor measures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpectralSpec {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub layout: LayoutSpec,
+    /// Grids analysed: "train" and/or "test".
+    #[serde(default = "default_grids")]
+    pub grids: Vec<GridName>,
+    /// Analyse every this many epochs (a multiple of train.eval_every; default: every evaluation).
+    #[serde(default)]
+    pub every: Option<u64>,
+    /// Relative-error thresholds for the convergence times (Basri-style).
+    #[serde(default = "default_thresholds")]
+    pub thresholds: Vec<f64>,
+}
+
+fn default_grids() -> Vec<GridName> {
+    vec![GridName::Train]
+}
+
+fn default_thresholds() -> Vec<f64> {
+    vec![0.1, 0.01]
+}
+
+impl Default for SpectralSpec {
+    fn default() -> Self {
+        SpectralSpec { enabled: true, layout: LayoutSpec::default(), grids: default_grids(), every: None, thresholds: default_thresholds() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum GridName {
+    Train,
+    Test,
+}
+
+impl GridName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GridName::Train => "train",
+            GridName::Test => "test",
+        }
+    }
+}
+
+/// `[record]`: what else goes into the run directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RecordSpec {
+    /// Epochs at which predictions are stored for fit snapshots (default: 0, four
+    /// log-spaced epochs, and the last).
+    #[serde(default)]
+    pub snapshots: Option<Vec<u64>>,
+    /// Also write the initial and final parameters (params_init.json, params_final.json).
+    #[serde(default)]
+    pub save_params: bool,
+}
+
+impl Experiment {
+    /// Parse a config file; errors name the file, the field and the fix.
+    pub fn load(path: &Path) -> Result<Experiment> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
+        let mut exp = Self::from_toml_str(&text, &path.display().to_string())?;
+        if exp.name.is_empty() {
+            exp.name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        }
+        Ok(exp)
+    }
+
+    /// Parse config text; `origin` names it in errors.
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<Experiment> {
+        toml::from_str(text).map_err(|e| anyhow::anyhow!("config {origin}: {}", explain_toml_error(&e)))
+    }
+
+    /// Parse from a TOML value (used by sweeps after setting fields by path).
+    pub fn from_toml_value(value: toml::Value, origin: &str) -> Result<Experiment> {
+        value.try_into().map_err(|e: toml::de::Error| anyhow::anyhow!("config {origin}: {}", explain_toml_error(&e)))
+    }
+
+    /// Check every field against what is allowed and resolve the optimizer.
+    pub fn validate(&self, registry: &Registry) -> Result<ResolvedOptimizer> {
+        let t = &self.target;
+        if t.n < 4 {
+            bail!("target.n = {} is too small: use at least 4 grid points", t.n);
+        }
+        if t.frequencies.is_empty() {
+            bail!("target.frequencies is empty: give at least one integer frequency, e.g. [1, 4, 16]");
+        }
+        for (i, &k) in t.frequencies.iter().enumerate() {
+            if 2 * k >= t.n {
+                bail!(
+                    "target.frequencies[{i}] = {k} aliases on a grid of n = {}: frequencies must be below n/2 = {}; raise target.n above {} or drop this frequency",
+                    t.n,
+                    t.n / 2,
+                    2 * k
+                );
+            }
+        }
+        let mut sorted = t.frequencies.clone();
+        sorted.sort_unstable();
+        if sorted.windows(2).any(|w| w[0] == w[1]) {
+            bail!("target.frequencies lists a frequency twice: give each once and set its amplitude in target.amplitudes");
+        }
+        if let Amplitudes::Each(a) = &t.amplitudes {
+            if a.len() != t.frequencies.len() {
+                bail!("target.amplitudes has {} entries but target.frequencies has {}: give one per frequency or a single number", a.len(), t.frequencies.len());
+            }
+        }
+        if let Phases::List(p) = &t.phases {
+            if p.len() != t.frequencies.len() {
+                bail!("target.phases has {} entries but target.frequencies has {}: give one per frequency, \"zero\" or \"random\"", p.len(), t.frequencies.len());
+            }
+        }
+        let amplitudes = t.amplitudes.expand(t.frequencies.len());
+        if amplitudes.iter().any(|a| !a.is_finite() || *a <= 0.0) {
+            bail!("target.amplitudes must be finite and > 0");
+        }
+        if !(t.noise >= 0.0 && t.noise.is_finite()) {
+            bail!("target.noise must be a finite standard deviation >= 0, got {}", t.noise);
+        }
+        if let Some(n) = t.test.n {
+            if n < 4 {
+                bail!("target.test.n = {n} is too small: use at least 4 points");
+            }
+        }
+        if !(0.0..1.0).contains(&t.test.offset) {
+            bail!("target.test.offset = {} must be in [0, 1) (a fraction of the test grid spacing)", t.test.offset);
+        }
+        let m = &self.model;
+        if m.hidden.contains(&0) {
+            bail!("model.hidden contains a zero width: every hidden layer needs at least one unit");
+        }
+        if !(m.input_range[0].is_finite() && m.input_range[1].is_finite() && m.input_range[0] < m.input_range[1]) {
+            bail!("model.input_range must be two finite numbers [lo, hi] with lo < hi");
+        }
+        let tr = &self.train;
+        if tr.epochs == 0 {
+            bail!("train.epochs must be at least 1");
+        }
+        if tr.batch_size > t.n {
+            bail!("train.batch_size = {} exceeds the {} training points: use 0 (full batch) or at most target.n", tr.batch_size, t.n);
+        }
+        if tr.eval_every == 0 {
+            bail!("train.eval_every must be at least 1");
+        }
+        if !(tr.divergence_factor > 1.0) {
+            bail!("train.divergence_factor must be > 1");
+        }
+        let s = &self.spectral;
+        if let Some(every) = s.every {
+            if every == 0 || every % tr.eval_every != 0 {
+                bail!("spectral.every = {every} must be a positive multiple of train.eval_every = {}", tr.eval_every);
+            }
+        }
+        if s.thresholds.iter().any(|x| !(*x > 0.0 && x.is_finite())) {
+            bail!("spectral.thresholds must be finite numbers > 0, e.g. [0.1, 0.01]");
+        }
+        if s.grids.is_empty() {
+            bail!("spectral.grids is empty: use [\"train\"], [\"test\"] or both");
+        }
+        if s.enabled {
+            crate::spectral::BandLayout::build(&s.layout, t.n, &t.frequencies).map_err(|e| anyhow::anyhow!("{e}"))?;
+            if let Some(n) = t.test.n.filter(|_| s.grids.contains(&GridName::Test)) {
+                crate::spectral::BandLayout::build(&s.layout, n, &t.frequencies).map_err(|e| anyhow::anyhow!("{e} (on the test grid of n = {n})"))?;
+            }
+        }
+        registry.resolve(&self.optimizer)
+    }
+
+    /// Epochs at which the spectral monitor runs (given eval cadence).
+    pub fn spectral_every(&self) -> u64 {
+        self.spectral.every.unwrap_or(self.train.eval_every)
+    }
+}
+
+/// Rewrite toml's messages for unknown fields to add the closest allowed name.
+fn explain_toml_error(e: &toml::de::Error) -> String {
+    let mut msg = e.to_string();
+    let m = e.message();
+    if let Some(rest) = m.strip_prefix("unknown field `") {
+        if let Some((field, expected)) = rest.split_once('`') {
+            let options: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+            let hint = did_you_mean(field, &options);
+            if !hint.is_empty() {
+                msg = format!("{}{hint}", msg.trim_end());
+            }
+        }
+    }
+    msg.trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "[target]\nn = 256\nfrequencies = [1, 4, 16]\n[optimizer]\nname = \"padam\"\nlr = 1e-3\np = 0.5\n[train]\nepochs = 10\n";
+
+    fn err(text: &str) -> String {
+        match Experiment::from_toml_str(text, "x.toml") {
+            Err(e) => e.to_string(),
+            Ok(exp) => exp.validate(&Registry::builtin()).err().expect("should fail").to_string(),
+        }
+    }
+
+    #[test]
+    fn base_config_parses_with_defaults() {
+        let exp = Experiment::from_toml_str(BASE, "x").unwrap();
+        exp.validate(&Registry::builtin()).unwrap();
+        assert_eq!(exp.model.hidden, [64, 64]);
+        assert_eq!(exp.dtype, Dtype::F32);
+        assert_eq!(exp.target.phases, Phases::Random);
+        assert_eq!(exp.spectral.thresholds, [0.1, 0.01]);
+    }
+
+    #[test]
+    fn phases_words_and_lists() {
+        let z = Experiment::from_toml_str(&BASE.replace("n = 256\n", "n = 256\nphases = \"zero\"\n"), "x").unwrap();
+        assert_eq!(z.target.phases, Phases::Zero);
+        let l = Experiment::from_toml_str(&BASE.replace("n = 256\n", "n = 256\nphases = [0, 0.5, 0.25]\n"), "x").unwrap();
+        assert_eq!(l.target.phases, Phases::List(vec![0.0, 0.5, 0.25]));
+    }
+
+    #[test]
+    fn errors_name_file_field_and_fix() {
+        let e = err(&BASE.replace("frequencies", "frequences"));
+        assert!(e.contains("x.toml") && e.contains("frequences") && e.contains("did you mean `frequencies`"), "{e}");
+        let e = err(&BASE.replace("[1, 4, 16]", "[1, 4, 128]"));
+        assert!(e.contains("target.frequencies[2]") && e.contains("n/2 = 128"), "{e}");
+        let e = err(&BASE.replace("n = 256", "n = 3").replace("[1, 4, 16]", "[1]"));
+        assert!(e.contains("target.n = 3"), "{e}");
+        let e = err(&BASE.replace("n = 256\n", "n = 256\namplitudes = [1, 2]\n"));
+        assert!(e.contains("target.amplitudes has 2 entries"), "{e}");
+        let e = err(&BASE.replace("n = 256\n", "n = 256\nphases = [0.1]\n"));
+        assert!(e.contains("target.phases has 1 entries"), "{e}");
+        let e = err(&BASE.replace("epochs = 10", "epochs = 10\nbatch_size = 1000"));
+        assert!(e.contains("train.batch_size"), "{e}");
+        let e = err(&format!("{BASE}[spectral]\nlayout = {{ kind = \"edges\", edges = [4, 2] }}\n"));
+        assert!(e.contains("spectral.layout"), "{e}");
+        let e = err(&format!("{BASE}[model]\nactivation = \"gelu\"\n"));
+        assert!(e.contains("gelu") && e.contains("tanh"), "{e}");
+    }
+}
