@@ -422,3 +422,314 @@ fn peak_ranges(
     }
     Ok(ranges)
 }
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+
+    fn bins_of(layout: &BandLayout) -> Vec<(usize, usize, bool)> {
+        layout
+            .bands
+            .iter()
+            .map(|b| (b.bin_lo, b.bin_hi, b.rest))
+            .collect()
+    }
+
+    fn labels(layout: &BandLayout) -> Vec<&str> {
+        layout.bands.iter().map(|b| b.label.as_str()).collect()
+    }
+
+    /// Layouts valid for every `n >= 8` (edges and peaks scaled to the grid).
+    pub(in crate::spectral) fn layouts_for(n: usize) -> Vec<(LayoutSpec, Vec<usize>)> {
+        let nyq = n as f64 / 2.0;
+        let top_freq = (n - 1) / 2; // highest non-aliasing integer frequency
+        vec![
+            (LayoutSpec::Octave, vec![]),
+            (LayoutSpec::Uniform { bands: 1 }, vec![]),
+            (LayoutSpec::Uniform { bands: 3 }, vec![]),
+            (LayoutSpec::Uniform { bands: n / 2 + 1 }, vec![]),
+            (
+                LayoutSpec::Edges {
+                    edges: vec![0.0, nyq],
+                },
+                vec![],
+            ),
+            (
+                LayoutSpec::Edges {
+                    edges: vec![0.5, 1.5, nyq * 0.75],
+                },
+                vec![],
+            ),
+            (LayoutSpec::Peaks { half_width: 0 }, vec![1, top_freq]),
+            (LayoutSpec::Peaks { half_width: 1 }, vec![top_freq]),
+        ]
+    }
+
+    #[test]
+    fn every_layout_partitions_all_bins() {
+        for n in 1..=300 {
+            let specs = if n >= 8 {
+                layouts_for(n)
+            } else {
+                vec![
+                    (LayoutSpec::Octave, vec![]),
+                    (LayoutSpec::Uniform { bands: n / 2 + 1 }, vec![]),
+                ]
+            };
+            for (spec, freqs) in specs {
+                let layout = BandLayout::build(&spec, n, &freqs)
+                    .unwrap_or_else(|e| panic!("n={n} {spec:?}: {e}"));
+                assert_eq!(layout.num_bins(), n / 2 + 1);
+                let mut owner = vec![usize::MAX; n / 2 + 1];
+                for band in &layout.bands {
+                    let ranges = layout.bin_ranges(band.index);
+                    assert!(!ranges.is_empty(), "n={n} {spec:?}: empty band {band:?}");
+                    assert_eq!(ranges[0].0, band.bin_lo);
+                    assert_eq!(ranges.last().unwrap().1, band.bin_hi);
+                    if !band.rest {
+                        assert_eq!(ranges.len(), 1, "only rest may be split");
+                        assert!(band.f_lo <= band.bin_lo as f64);
+                        assert!(((band.bin_hi - 1) as f64) < band.f_hi);
+                    }
+                    for (lo, hi) in ranges {
+                        for slot in &mut owner[lo..hi] {
+                            assert_eq!(*slot, usize::MAX, "n={n} {spec:?}: overlap");
+                            *slot = band.index;
+                        }
+                    }
+                }
+                assert_eq!(owner, layout.band_of_bins(), "n={n} {spec:?}");
+                for k in 0..=n / 2 {
+                    assert_eq!(layout.band_of_bin(k), owner[k]);
+                }
+                assert!(layout.bands.iter().enumerate().all(|(i, b)| b.index == i));
+                assert!(layout.bands.iter().filter(|b| b.rest).count() <= 1);
+            }
+        }
+    }
+
+    #[test]
+    fn octave_bands() {
+        let even = BandLayout::build(&LayoutSpec::Octave, 16, &[]).unwrap();
+        assert_eq!(
+            bins_of(&even),
+            vec![
+                (0, 1, false),
+                (1, 2, false),
+                (2, 4, false),
+                (4, 8, false),
+                (8, 9, false)
+            ]
+        );
+        assert_eq!(
+            labels(&even),
+            ["DC", "1 cyc", "2-3 cyc", "4-7 cyc", "8 cyc"]
+        );
+        assert_eq!((even.bands[3].f_lo, even.bands[3].f_hi), (4.0, 8.0));
+        let cut = BandLayout::build(&LayoutSpec::Octave, 13, &[]).unwrap();
+        assert_eq!(labels(&cut), ["DC", "1 cyc", "2-3 cyc", "4-6 cyc"]);
+        let tiny = BandLayout::build(&LayoutSpec::Octave, 1, &[]).unwrap();
+        assert_eq!(labels(&tiny), ["DC"]);
+        assert_eq!(LayoutSpec::default(), LayoutSpec::Octave);
+    }
+
+    #[test]
+    fn uniform_bands() {
+        let layout = BandLayout::build(&LayoutSpec::Uniform { bands: 3 }, 16, &[]).unwrap();
+        assert_eq!(
+            bins_of(&layout),
+            vec![(0, 3, false), (3, 6, false), (6, 9, false)]
+        );
+        assert_eq!(labels(&layout), ["0-2 cyc", "3-5 cyc", "6-8 cyc"]);
+        let uneven = BandLayout::build(&LayoutSpec::Uniform { bands: 2 }, 7, &[]).unwrap();
+        assert_eq!(bins_of(&uneven), vec![(0, 2, false), (2, 4, false)]);
+        let all = BandLayout::build(&LayoutSpec::Uniform { bands: 9 }, 16, &[]).unwrap();
+        assert_eq!(all.len(), 9);
+    }
+
+    #[test]
+    fn edge_bands_and_rest() {
+        let spec = LayoutSpec::Edges {
+            edges: vec![1.5, 4.0, 8.0],
+        };
+        let layout = BandLayout::build(&spec, 16, &[]).unwrap();
+        assert_eq!(
+            bins_of(&layout),
+            vec![(2, 4, false), (4, 8, false), (0, 9, true)]
+        );
+        assert_eq!(labels(&layout), ["2-3 cyc", "4-7 cyc", "rest"]);
+        assert_eq!((layout.bands[0].f_lo, layout.bands[0].f_hi), (1.5, 4.0));
+        assert_eq!(layout.bin_ranges(2), vec![(0, 2), (8, 9)]);
+        assert_eq!(layout.band_of_bin(1), 2);
+        assert_eq!(layout.band_of_bin(8), 2);
+
+        // Edges covering everything give no rest band (odd N: Nyquist 3.5 is a valid edge).
+        let full = LayoutSpec::Edges {
+            edges: vec![0.0, 1.0, 3.5],
+        };
+        let layout = BandLayout::build(&full, 7, &[]).unwrap();
+        assert_eq!(bins_of(&layout), vec![(0, 1, false), (1, 4, false)]);
+        // Even N: bin N/2 sits at the last edge, so it falls into rest.
+        let layout = BandLayout::build(
+            &LayoutSpec::Edges {
+                edges: vec![0.0, 4.0],
+            },
+            8,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(bins_of(&layout), vec![(0, 4, false), (4, 5, true)]);
+    }
+
+    #[test]
+    fn peak_bands() {
+        let layout = BandLayout::build(&LayoutSpec::Peaks { half_width: 1 }, 64, &[10, 5]).unwrap();
+        assert_eq!(
+            bins_of(&layout),
+            vec![(9, 12, false), (4, 7, false), (0, 33, true)]
+        );
+        assert_eq!(labels(&layout), ["9-11 cyc", "4-6 cyc", "rest"]);
+        assert_eq!(layout.bin_ranges(2), vec![(0, 4), (7, 9), (12, 33)]);
+        let narrow = BandLayout::build(&LayoutSpec::Peaks { half_width: 0 }, 64, &[5]).unwrap();
+        assert_eq!(labels(&narrow), ["5 cyc", "rest"]);
+        let clipped = BandLayout::build(&LayoutSpec::Peaks { half_width: 3 }, 9, &[1]).unwrap();
+        assert_eq!(
+            bins_of(&clipped),
+            vec![(0, 5, false)],
+            "clipped to 0..=N/2, no rest left"
+        );
+        // Adjacent but disjoint peaks are fine.
+        assert!(BandLayout::build(&LayoutSpec::Peaks { half_width: 1 }, 64, &[5, 8]).is_ok());
+    }
+
+    fn error_of(spec: LayoutSpec, n: usize, freqs: &[usize]) -> String {
+        BandLayout::build(&spec, n, freqs).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn layout_errors_name_the_field() {
+        let edges = |e: &[f64]| LayoutSpec::Edges { edges: e.to_vec() };
+        let cases: Vec<(String, &str)> = vec![
+            (error_of(LayoutSpec::Octave, 0, &[]), "spectral.layout"),
+            (
+                error_of(LayoutSpec::Uniform { bands: 0 }, 16, &[]),
+                "spectral.layout.bands",
+            ),
+            (
+                error_of(LayoutSpec::Uniform { bands: 10 }, 16, &[]),
+                "spectral.layout.bands",
+            ),
+            (error_of(edges(&[1.0]), 16, &[]), "spectral.layout.edges"),
+            (
+                error_of(edges(&[0.0, f64::NAN]), 16, &[]),
+                "spectral.layout.edges",
+            ),
+            (
+                error_of(edges(&[-1.0, 2.0]), 16, &[]),
+                "spectral.layout.edges",
+            ),
+            (
+                error_of(edges(&[0.0, 4.0, 4.0]), 16, &[]),
+                "spectral.layout.edges",
+            ),
+            (
+                error_of(edges(&[0.0, 4.0, 2.0]), 16, &[]),
+                "spectral.layout.edges",
+            ),
+            (
+                error_of(edges(&[0.0, 8.5]), 16, &[]),
+                "spectral.layout.edges",
+            ),
+            (
+                error_of(edges(&[0.0, 2.2, 2.8, 8.0]), 16, &[]),
+                "spectral.layout.edges",
+            ),
+            (
+                error_of(LayoutSpec::Peaks { half_width: 0 }, 16, &[]),
+                "spectral.layout.kind",
+            ),
+            (
+                error_of(LayoutSpec::Peaks { half_width: 0 }, 16, &[8]),
+                "spectral.layout",
+            ),
+            (
+                error_of(LayoutSpec::Peaks { half_width: 0 }, 16, &[3, 3]),
+                "spectral.layout",
+            ),
+            (
+                error_of(LayoutSpec::Peaks { half_width: 2 }, 64, &[5, 9]),
+                "spectral.layout.half_width",
+            ),
+        ];
+        for (message, field) in &cases {
+            assert!(message.contains(field), "{message:?} should name {field}");
+        }
+        assert!(cases[2].0.contains("at most 9"), "{}", cases[2].0);
+        assert!(cases[6].0.contains("strictly increasing"));
+        assert!(cases[8].0.contains("Nyquist"));
+        assert!(cases[9].0.contains("[2.2, 2.8)"));
+        assert!(cases[11].0.contains("alias"));
+        assert!(cases[13].0.contains("below 2"), "{}", cases[13].0);
+        assert_eq!(
+            BandLayout::build(&LayoutSpec::Peaks { half_width: 2 }, 64, &[5, 9]),
+            Err(LayoutError::OverlappingPeaks {
+                a: 5,
+                b: 9,
+                half_width: 2
+            })
+        );
+    }
+
+    #[test]
+    fn spec_serde() {
+        let parse = |s: &str| serde_json::from_str::<LayoutSpec>(s);
+        assert_eq!(parse(r#"{"kind":"octave"}"#).unwrap(), LayoutSpec::Octave);
+        assert_eq!(
+            parse(r#"{"kind":"uniform","bands":4}"#).unwrap(),
+            LayoutSpec::Uniform { bands: 4 }
+        );
+        assert_eq!(
+            parse(r#"{"kind":"peaks"}"#).unwrap(),
+            LayoutSpec::Peaks { half_width: 0 }
+        );
+        assert_eq!(
+            parse(r#"{"kind":"edges","edges":[0,1.5,4]}"#).unwrap(),
+            LayoutSpec::Edges {
+                edges: vec![0.0, 1.5, 4.0]
+            }
+        );
+        assert!(parse(r#"{"kind":"uniform","bands":4,"extra":1}"#).is_err());
+        assert!(parse(r#"{"kind":"rings"}"#).is_err());
+        let spec = LayoutSpec::Peaks { half_width: 2 };
+        let text = serde_json::to_string(&spec).unwrap();
+        assert_eq!(text, r#"{"kind":"peaks","half_width":2}"#);
+        assert_eq!(parse(&text).unwrap(), spec);
+        let from_toml: LayoutSpec = toml::from_str("kind = \"edges\"\nedges = [0.0, 2.0]").unwrap();
+        assert_eq!(
+            from_toml,
+            LayoutSpec::Edges {
+                edges: vec![0.0, 2.0]
+            }
+        );
+    }
+
+    #[test]
+    fn conventions_describe_every_band() {
+        let spec = LayoutSpec::Edges {
+            edges: vec![1.5, 4.0, 8.0],
+        };
+        let layout = BandLayout::build(&spec, 16, &[]).unwrap();
+        let c = layout.conventions_json();
+        assert_eq!(c["kind"], "edges");
+        assert_eq!(c["n"], 16);
+        assert_eq!(c["num_bins"], 9);
+        assert_eq!(c["spec"]["edges"][0], 1.5);
+        let bands = c["bands"].as_array().unwrap();
+        assert_eq!(bands.len(), 3);
+        assert_eq!(bands[0]["f_lo_cycles"], 1.5);
+        assert_eq!(bands[0]["bin_lo"], 2);
+        assert_eq!(bands[0]["bin_hi"], 4);
+        assert_eq!(bands[2]["rest"], true);
+        assert_eq!(bands[2]["bin_ranges"], serde_json::json!([[0, 2], [8, 9]]));
+    }
+}
