@@ -1,0 +1,153 @@
+//! The per-run observer: at each analysed epoch it runs the spectral monitor on each requested
+//! grid and keeps the band and per-component rows, plus the predictions at snapshot epochs.
+
+use crate::config::{Experiment, GridName};
+use crate::spectral::{BandLayout, EpochSpectrum, SpectralMonitor};
+use crate::target::Target;
+use crate::train::{Evaluation, Observer};
+use anyhow::Result;
+
+/// One row of bands.csv.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BandRow {
+    pub grid: GridName,
+    pub epoch: u64,
+    pub band: usize,
+    pub residual_energy: f64,
+    pub target_energy: f64,
+    pub rel_error: f64,
+    pub share: f64,
+}
+
+/// One row of peaks.csv: the per-component measures at target frequency k.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeakRow {
+    pub grid: GridName,
+    pub epoch: u64,
+    pub k: usize,
+    pub amplitude: f64,
+    pub fp_rel_error: f64,
+    pub fp_rel_error_mag: f64,
+    pub rahaman_amplitude: f64,
+}
+
+/// One row of snapshots.csv: the prediction at one training-grid point at a snapshot epoch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnapshotRow {
+    pub epoch: u64,
+    pub t: f64,
+    pub target: f64,
+    pub prediction: f64,
+}
+
+struct GridMonitor {
+    grid: GridName,
+    monitor: SpectralMonitor,
+    scratch: EpochSpectrum,
+}
+
+/// Collects the spectral record of one run.
+pub struct Recorder {
+    monitors: Vec<GridMonitor>,
+    snapshot_epochs: Vec<u64>,
+    train_t: Vec<f64>,
+    train_y: Vec<f64>,
+    pub bands: Vec<BandRow>,
+    pub peaks: Vec<PeakRow>,
+    pub snapshots: Vec<SnapshotRow>,
+}
+
+/// Default snapshot epochs: 0, four roughly log-spaced epochs, and the last.
+pub fn default_snapshots(epochs: u64) -> Vec<u64> {
+    let mut s = vec![0];
+    for frac in [0.01, 0.05, 0.2, 0.5] {
+        s.push(((epochs as f64) * frac).round() as u64);
+    }
+    s.push(epochs);
+    s.sort_unstable();
+    s.dedup();
+    s
+}
+
+impl Recorder {
+    /// Build the monitors for the experiment's grids (layouts validated beforehand).
+    pub fn new(exp: &Experiment, target: &Target) -> Result<Recorder> {
+        let components: Vec<(usize, f64)> = target.components.iter().map(|c| (c.k, c.amplitude)).collect();
+        let freqs: Vec<usize> = components.iter().map(|c| c.0).collect();
+        let mut monitors = Vec::new();
+        if exp.spectral.enabled {
+            for &grid in &exp.spectral.grids {
+                let data = match grid {
+                    GridName::Train => &target.train,
+                    GridName::Test => &target.test,
+                };
+                let layout = BandLayout::build(&exp.spectral.layout, data.len(), &freqs).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let monitor = SpectralMonitor::new(&data.y, layout, &components);
+                let scratch = monitor.new_epoch_spectrum();
+                monitors.push(GridMonitor { grid, monitor, scratch });
+            }
+        }
+        let evals = (exp.train.epochs / exp.spectral_every() + 2) as usize;
+        let n_bands: usize = monitors.iter().map(|m| m.monitor.layout().bands.len()).sum();
+        Ok(Recorder {
+            monitors,
+            snapshot_epochs: exp.record.snapshots.clone().unwrap_or_else(|| default_snapshots(exp.train.epochs)),
+            train_t: target.train.t.clone(),
+            train_y: target.train.y.clone(),
+            bands: Vec::with_capacity(evals * n_bands),
+            peaks: Vec::with_capacity(evals * components.len() * exp.spectral.grids.len()),
+            snapshots: Vec::new(),
+        })
+    }
+
+    /// The band layout used on `grid`, if that grid is analysed.
+    pub fn layout(&self, grid: GridName) -> Option<&BandLayout> {
+        self.monitors.iter().find(|m| m.grid == grid).map(|m| m.monitor.layout())
+    }
+
+    /// The grids analysed, with their layouts.
+    pub fn layouts(&self) -> Vec<(GridName, &BandLayout)> {
+        self.monitors.iter().map(|m| (m.grid, m.monitor.layout())).collect()
+    }
+}
+
+impl Observer for Recorder {
+    fn observe(&mut self, ev: &Evaluation) -> Result<()> {
+        for m in &mut self.monitors {
+            let pred = match m.grid {
+                GridName::Train => ev.train_pred,
+                GridName::Test => ev.test_pred,
+            };
+            m.monitor.analyse(pred, &mut m.scratch);
+            let s = &m.scratch;
+            for b in 0..s.residual_energy.len() {
+                self.bands.push(BandRow {
+                    grid: m.grid,
+                    epoch: ev.epoch,
+                    band: b,
+                    residual_energy: s.residual_energy[b],
+                    target_energy: s.target_energy[b],
+                    rel_error: s.rel_error[b],
+                    share: s.share[b],
+                });
+            }
+            for (i, &(k, amplitude)) in m.monitor.components().iter().enumerate() {
+                self.peaks.push(PeakRow {
+                    grid: m.grid,
+                    epoch: ev.epoch,
+                    k,
+                    amplitude,
+                    fp_rel_error: s.fp_rel_error[i],
+                    fp_rel_error_mag: s.fp_rel_error_mag[i],
+                    rahaman_amplitude: s.rahaman_amplitude[i],
+                });
+            }
+        }
+        if self.snapshot_epochs.contains(&ev.epoch) {
+            for ((&t, &y), &h) in self.train_t.iter().zip(&self.train_y).zip(ev.train_pred) {
+                self.snapshots.push(SnapshotRow { epoch: ev.epoch, t, target: y, prediction: h });
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,276 @@
+//! The run directory: what a run writes and how it is read back.
+//!
+//! Files (CSV cells are plain numbers; an empty cell means "undefined", see run.json):
+//! - run.json: resolved config, conventions block, status, bands, timings, provenance;
+//! - epochs.csv: epoch, step, train_loss, test_loss, lr, p, [other scheduled hyperparameters], wall_s;
+//! - bands.csv: grid, epoch, band, label, f_lo, f_hi, residual_energy, target_energy, rel_error, share;
+//! - peaks.csv: grid, epoch, k, amplitude, fp_rel_error, fp_rel_error_mag, rahaman_amplitude;
+//! - convergence.csv: grid, band, label, threshold, epoch (first epoch with rel_error < threshold; empty = never);
+//! - snapshots.csv: epoch, t, target, prediction (training grid, at snapshot epochs);
+//! - params_init.json, params_final.json (with `--save-params`).
+//!
+//! Every CSV starts with `#` comment lines stating its conventions (read with
+//! `pandas.read_csv(path, comment="#")`). A run directory is written atomically: all files go
+//! into a hidden staging directory beside it, which is renamed into place at the end, so a
+//! directory with a run.json is always complete.
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The format identifier written into run.json.
+pub const FORMAT: &str = "bandwise-run/1";
+
+/// A table to be written as CSV with comment lines on top.
+pub struct Csv {
+    pub comments: Vec<String>,
+    pub header: Vec<String>,
+    pub text: String,
+}
+
+impl Csv {
+    pub fn new(comments: Vec<String>, header: &[&str]) -> Self {
+        Csv { comments, header: header.iter().map(|s| s.to_string()).collect(), text: String::new() }
+    }
+
+    /// Append one row of already formatted cells.
+    pub fn row(&mut self, cells: &[String]) {
+        debug_assert_eq!(cells.len(), self.header.len());
+        self.text.push_str(&cells.join(","));
+        self.text.push('\n');
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for c in &self.comments {
+            let _ = writeln!(out, "# {c}");
+        }
+        out.push_str(&self.header.join(","));
+        out.push('\n');
+        out.push_str(&self.text);
+        out
+    }
+}
+
+/// A number as a CSV cell: shortest round-trip form; NaN -> empty (undefined), inf -> "inf".
+pub fn num(x: f64) -> String {
+    if x.is_nan() {
+        String::new()
+    } else if x.is_infinite() {
+        if x > 0.0 { "inf".into() } else { "-inf".into() }
+    } else {
+        format!("{x}")
+    }
+}
+
+/// A staging directory that becomes the run directory on `commit`.
+pub struct Staging {
+    staging: PathBuf,
+    target: PathBuf,
+}
+
+impl Staging {
+    /// Prepare to write `target`. Fails if it exists, unless `overwrite` (then it is replaced
+    /// at commit time, not before).
+    pub fn new(target: &Path, overwrite: bool) -> Result<Staging> {
+        if target.exists() && !overwrite {
+            bail!(
+                "{} already exists; choose another --out, remove it, or pass --force to replace it",
+                target.display()
+            );
+        }
+        let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        let name = target.file_name().context("the output directory needs a name")?.to_string_lossy();
+        let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        if staging.exists() {
+            fs::remove_dir_all(&staging)?;
+        }
+        fs::create_dir(&staging).with_context(|| format!("cannot create {}", staging.display()))?;
+        Ok(Staging { staging, target: target.to_path_buf() })
+    }
+
+    pub fn write(&self, file: &str, contents: &str) -> Result<()> {
+        let path = self.staging.join(file);
+        fs::write(&path, contents).with_context(|| format!("cannot write {}", path.display()))
+    }
+
+    pub fn write_json(&self, file: &str, value: &Value) -> Result<()> {
+        self.write(file, &(serde_json::to_string_pretty(value)? + "\n"))
+    }
+
+    /// Rename the staging directory into place.
+    pub fn commit(self) -> Result<PathBuf> {
+        if self.target.exists() {
+            fs::remove_dir_all(&self.target).with_context(|| format!("cannot replace {}", self.target.display()))?;
+        }
+        fs::rename(&self.staging, &self.target).with_context(|| format!("cannot move the finished run into {}", self.target.display()))?;
+        Ok(self.target.clone())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        // A run that failed before commit leaves nothing behind.
+        let _ = fs::remove_dir_all(&self.staging);
+    }
+}
+
+/// Write `contents` to `path` atomically (temp file in the same directory, then rename).
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".{}.tmp-{}", path.file_name().context("file name")?.to_string_lossy(), std::process::id()));
+    fs::write(&tmp, contents).with_context(|| format!("cannot write {}", tmp.display()))?;
+    fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// A CSV file read back: header and rows of cells (comment lines skipped).
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn read(path: &Path) -> Result<Table> {
+        let text = fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("malformed CSV {}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<Table> {
+        let mut lines = text.lines().filter(|l| !l.starts_with('#') && !l.is_empty());
+        let header: Vec<String> = lines.next().context("no header line")?.split(',').map(str::to_string).collect();
+        let mut rows = Vec::new();
+        for (i, line) in lines.enumerate() {
+            let cells: Vec<String> = line.split(',').map(str::to_string).collect();
+            if cells.len() != header.len() {
+                bail!("row {} has {} cells, the header has {}", i + 1, cells.len(), header.len());
+            }
+            rows.push(cells);
+        }
+        Ok(Table { header, rows })
+    }
+
+    /// Index of a column.
+    pub fn col(&self, name: &str) -> Result<usize> {
+        self.header.iter().position(|h| h == name).with_context(|| format!("no column `{name}` (columns: {})", self.header.join(", ")))
+    }
+
+    /// A numeric column (empty cells -> NaN).
+    pub fn f64s(&self, name: &str) -> Result<Vec<f64>> {
+        let c = self.col(name)?;
+        self.rows.iter().map(|r| parse_num(&r[c]).with_context(|| format!("column `{name}`"))).collect()
+    }
+
+    /// A text column.
+    pub fn strs(&self, name: &str) -> Result<Vec<String>> {
+        let c = self.col(name)?;
+        Ok(self.rows.iter().map(|r| r[c].clone()).collect())
+    }
+}
+
+/// Parse a CSV number cell (empty = NaN).
+pub fn parse_num(s: &str) -> Result<f64> {
+    if s.is_empty() {
+        Ok(f64::NAN)
+    } else {
+        s.parse::<f64>().with_context(|| format!("`{s}` is not a number"))
+    }
+}
+
+/// True if `dir` holds a finished run (a run.json written by the final rename).
+pub fn is_run_dir(dir: &Path) -> bool {
+    dir.join("run.json").is_file()
+}
+
+/// Read run.json of a run directory.
+pub fn read_run_json(dir: &Path) -> Result<Value> {
+    let path = dir.join("run.json");
+    if !path.is_file() {
+        bail!("{} is not a bandwise run directory (no run.json); pass a directory written by `bandwise run`, `sweep` or `analyze`", dir.display());
+    }
+    let v: Value = serde_json::from_str(&fs::read_to_string(&path)?).with_context(|| format!("{} is not valid JSON", path.display()))?;
+    if v["format"] != FORMAT {
+        bail!("{} has format {} but this bandwise reads {FORMAT}", path.display(), v["format"]);
+    }
+    Ok(v)
+}
+
+/// Every run directory at or below `root` (the root itself if it is one), sorted.
+pub fn find_runs(root: &Path) -> Result<Vec<PathBuf>> {
+    if !root.exists() {
+        bail!("{} does not exist", root.display());
+    }
+    let mut found = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        if is_run_dir(&dir) {
+            found.push(dir);
+            continue;
+        }
+        if let Ok(entries) = fs::read_dir(&dir) {
+            for e in entries.flatten() {
+                let p = e.path();
+                let hidden = p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+                if p.is_dir() && !hidden {
+                    stack.push(p);
+                }
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staging_commits_atomically_and_refuses_overwrite() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("run1");
+        let s = Staging::new(&target, false).unwrap();
+        s.write("a.csv", "x\n1\n").unwrap();
+        assert!(!target.exists(), "nothing visible before commit");
+        s.commit().unwrap();
+        assert_eq!(fs::read_to_string(target.join("a.csv")).unwrap(), "x\n1\n");
+        let e = Staging::new(&target, false).err().unwrap().to_string();
+        assert!(e.contains("already exists") && e.contains("--force"));
+        // A dropped (failed) staging leaves no trace and the old run untouched.
+        {
+            let s = Staging::new(&target, true).unwrap();
+            s.write("a.csv", "x\n2\n").unwrap();
+        }
+        assert_eq!(fs::read_to_string(target.join("a.csv")).unwrap(), "x\n1\n");
+        let leftovers: Vec<_> = fs::read_dir(tmp.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+        assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+    }
+
+    #[test]
+    fn csv_round_trip_with_comments_and_nan() {
+        let mut csv = Csv::new(vec!["conventions here".into()], &["a", "b"]);
+        csv.row(&[num(1.5), num(f64::NAN)]);
+        csv.row(&[num(0.1), num(f64::INFINITY)]);
+        let t = Table::parse(&csv.render()).unwrap();
+        let a = t.f64s("a").unwrap();
+        let b = t.f64s("b").unwrap();
+        assert_eq!(a, [1.5, 0.1]);
+        assert!(b[0].is_nan() && b[1] == f64::INFINITY);
+        assert!(t.col("c").unwrap_err().to_string().contains("no column `c`"));
+        assert!(Table::parse("a,b\n1\n").is_err());
+    }
+
+    #[test]
+    fn atomic_write_replaces_whole_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("x.json");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(fs::read_to_string(&p).unwrap(), "two");
+        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
+    }
+}
