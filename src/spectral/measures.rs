@@ -49,7 +49,7 @@ pub struct EpochSpectrum {
     pub mse: f64,
     /// `E_b(r)` per band.
     pub residual_energy: Vec<f64>,
-    /// `E_b(y)` per band.
+    /// `E_b(y)` per band (exactly 0 where the target has only round-off there).
     pub target_energy: Vec<f64>,
     /// `E_b(r) / E_b(y)` per band; NaN where `E_b(y) == 0` (undefined: no target energy).
     pub rel_error: Vec<f64>,
