@@ -220,7 +220,7 @@ impl BandLayout {
             });
         }
         let rest_bins = || (0..num_bins).filter(|&k| band_of_bin[k] == UNCLAIMED);
-        if let (Some(lo), Some(last)) = (rest_bins().next(), rest_bins().last()) {
+        if let (Some(lo), Some(last)) = (rest_bins().next(), rest_bins().next_back()) {
             let index = bands.len();
             bands.push(Band {
                 index,
@@ -499,8 +499,8 @@ pub(super) mod tests {
                     }
                 }
                 assert_eq!(owner, layout.band_of_bins(), "n={n} {spec:?}");
-                for k in 0..=n / 2 {
-                    assert_eq!(layout.band_of_bin(k), owner[k]);
+                for (k, &b) in owner.iter().enumerate() {
+                    assert_eq!(layout.band_of_bin(k), b);
                 }
                 assert!(layout.bands.iter().enumerate().all(|(i, b)| b.index == i));
                 assert!(layout.bands.iter().filter(|b| b.rest).count() <= 1);

@@ -102,7 +102,7 @@ pub fn num_bins(n: usize) -> usize {
 /// Parseval weight of one-sided bin `k` for `n` samples: 1 for DC and for the Nyquist bin
 /// `k = n/2` of an even `n`, 2 for every other bin.
 pub fn bin_weight(k: usize, n: usize) -> f64 {
-    if k == 0 || (n % 2 == 0 && k == n / 2) {
+    if k == 0 || 2 * k == n {
         1.0
     } else {
         2.0

@@ -34,6 +34,12 @@ pub const RESIDUAL_AMPLITUDE: &str = "residual_amplitude";
 /// Offset in the phase-blind F-Principle denominator, as in the F-Principle code.
 pub const FP_MAG_EPS: f64 = 1e-5;
 
+/// Target bins whose energy `w_k |Y_k|^2 / N^2` is at most this fraction of `mean(y^2)` are
+/// FFT round-off (a relative amplitude below about 1e-12) and are set to exactly zero, so that
+/// bands and components without target content get `E_b(y) = 0` / `Y_k = 0` (hence NaN
+/// relative errors) rather than a huge ratio to round-off.
+pub const TARGET_ROUNDOFF_FLOOR: f64 = 1e-24;
+
 /// The measures of one epoch. Create it once with [`SpectralMonitor::new_epoch_spectrum`]
 /// and refill it with [`SpectralMonitor::analyse`]; band vectors are indexed like
 /// [`BandLayout::bands`], component vectors like the monitor's components.
@@ -43,7 +49,7 @@ pub struct EpochSpectrum {
     pub mse: f64,
     /// `E_b(r)` per band.
     pub residual_energy: Vec<f64>,
-    /// `E_b(y)` per band.
+    /// `E_b(y)` per band (exactly 0 where the target has only round-off there).
     pub target_energy: Vec<f64>,
     /// `E_b(r) / E_b(y)` per band; NaN where `E_b(y) == 0` (undefined: no target energy).
     pub rel_error: Vec<f64>,
@@ -73,6 +79,7 @@ pub struct SpectralMonitor {
 
 impl SpectralMonitor {
     /// Plans the FFT and precomputes the target spectrum `Y_k` and band energies `E_b(y)`.
+    /// Target bins at round-off level are zeroed (see [`TARGET_ROUNDOFF_FLOOR`]).
     /// `components` lists the target's sine components as `(k_i cycles, A_i)`.
     ///
     /// # Panics
@@ -94,7 +101,13 @@ impl SpectralMonitor {
             );
         }
         let mut fft = RealFft1d::new(n);
-        let target_spectrum = fft.forward(target).to_vec();
+        let mut target_spectrum = fft.forward(target).to_vec();
+        let mean_sq = target.iter().map(|y| y * y).sum::<f64>() / n as f64;
+        for (k, y_k) in target_spectrum.iter_mut().enumerate() {
+            if bin_energy(*y_k, k, n) <= TARGET_ROUNDOFF_FLOOR * mean_sq {
+                *y_k = Complex::new(0.0, 0.0);
+            }
+        }
         let mut target_energy = vec![0.0; layout.len()];
         for (k, y_k) in target_spectrum.iter().enumerate() {
             target_energy[layout.band_of_bin(k)] += bin_energy(*y_k, k, n);
@@ -257,7 +270,7 @@ pub fn measure_definitions() -> serde_json::Value {
         {
             "name": TARGET_ENERGY,
             "per": "band",
-            "formula": "E_b(y) = (1/N^2) sum_{k in b} w_k |Y_k|^2",
+            "formula": "E_b(y) = (1/N^2) sum_{k in b} w_k |Y_k|^2; bins with w_k |Y_k|^2 / N^2 <= 1e-24 mean(y^2) are FFT round-off and set to 0",
             "source": "bandwise",
             "nan": "never",
         },
@@ -279,7 +292,7 @@ pub fn measure_definitions() -> serde_json::Value {
             "name": FP_REL_ERROR,
             "per": "component",
             "phase_aware": true,
-            "formula": "|H_k - Y_k| / |Y_k| at the component's bin k",
+            "formula": "|H_k - Y_k| / |Y_k| at the component's bin k (unnormalised DFT; Y_k at round-off level is set to 0)",
             "source": "Xu et al., arXiv:1901.06523 (F-Principle, documented form); xuzhiqin1990/dnn_simple_experiments frequency_principle/fprinciple_brief.ipynb",
             "nan": "undefined: the target has no amplitude at this bin (Y_k = 0)",
         },
@@ -308,4 +321,363 @@ pub fn measure_definitions() -> serde_json::Value {
             "nan": "never (unless the prediction is NaN)",
         },
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::bands::{tests::layouts_for, LayoutSpec};
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_pcg::Pcg64;
+    use std::f64::consts::PI;
+
+    fn grid(n: usize) -> Vec<f64> {
+        (0..n).map(|j| j as f64 / n as f64).collect()
+    }
+
+    /// `sum_i A_i sin(2 pi k_i t + 2 pi phi_i)` on the grid.
+    fn sines(n: usize, parts: &[(usize, f64, f64)]) -> Vec<f64> {
+        grid(n)
+            .iter()
+            .map(|t| {
+                parts
+                    .iter()
+                    .map(|&(k, a, phi)| a * (2.0 * PI * k as f64 * t + 2.0 * PI * phi).sin())
+                    .sum()
+            })
+            .collect()
+    }
+
+    fn all_layouts(n: usize) -> Vec<(LayoutSpec, Vec<usize>)> {
+        if n >= 8 {
+            layouts_for(n)
+        } else {
+            vec![
+                (LayoutSpec::Octave, vec![]),
+                (LayoutSpec::Uniform { bands: 2 }, vec![]),
+            ]
+        }
+    }
+
+    fn monitor(target: &[f64], spec: &LayoutSpec, freqs: &[usize]) -> SpectralMonitor {
+        let layout = BandLayout::build(spec, target.len(), freqs).unwrap();
+        let components: Vec<(usize, f64)> = freqs.iter().map(|&k| (k, 1.0)).collect();
+        SpectralMonitor::new(target, layout, &components)
+    }
+
+    fn add(a: &[f64], b: &[f64]) -> Vec<f64> {
+        a.iter().zip(b).map(|(x, y)| x + y).collect()
+    }
+
+    /// Slow O(N^2) one-sided DFT.
+    fn direct_dft(x: &[f64]) -> Vec<Complex<f64>> {
+        let n = x.len();
+        (0..=n / 2)
+            .map(|k| {
+                x.iter()
+                    .enumerate()
+                    .map(|(j, &v)| Complex::from_polar(v, -2.0 * PI * (k * j) as f64 / n as f64))
+                    .sum()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pure_sinusoid_lands_in_its_band() {
+        for &n in &[8usize, 9, 16, 33, 64, 100, 257] {
+            let target = sines(n, &[(1, 0.7, 0.1), (3, 0.2, 0.0)]);
+            let ks = [0, 1, 2, 3, n / 4, n / 2 - 1, n / 2];
+            for (spec, freqs) in all_layouts(n) {
+                let mut mon = monitor(&target, &spec, &freqs);
+                let mut out = mon.new_epoch_spectrum();
+                for &k in &ks {
+                    let residual: Vec<f64> = grid(n)
+                        .iter()
+                        .map(|t| 1.3 * (2.0 * PI * k as f64 * t + 0.4).cos())
+                        .collect();
+                    mon.analyse(&add(&target, &residual), &mut out);
+                    let on_bin_edge = k == 0 || 2 * k == n;
+                    let expected = if on_bin_edge {
+                        (1.3 * 0.4f64.cos()).powi(2)
+                    } else {
+                        1.3 * 1.3 / 2.0
+                    };
+                    assert!((out.mse - expected).abs() < 1e-12 * expected, "n={n} k={k}");
+                    let home = mon.layout().band_of_bin(k);
+                    for (b, &e) in out.residual_energy.iter().enumerate() {
+                        if b == home {
+                            assert!(
+                                (e - expected).abs() < 1e-12 * expected,
+                                "n={n} k={k} {spec:?}"
+                            );
+                            assert!((out.share[b] - 1.0).abs() < 1e-12);
+                        } else {
+                            assert!(e < 1e-12 * expected, "n={n} k={k} {spec:?} band {b}: {e}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn band_energies_sum_to_mse_for_random_residuals() {
+        let mut rng = Pcg64::seed_from_u64(2024);
+        for n in 4..=300 {
+            let target: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let prediction: Vec<f64> = (0..n).map(|_| rng.random_range(-2.0..2.0)).collect();
+            let mse = target
+                .iter()
+                .zip(&prediction)
+                .map(|(y, h)| (h - y) * (h - y))
+                .sum::<f64>()
+                / n as f64;
+            let mean_sq_y = target.iter().map(|y| y * y).sum::<f64>() / n as f64;
+            for (spec, freqs) in all_layouts(n) {
+                let mut mon = monitor(&target, &spec, &freqs);
+                let mut out = mon.new_epoch_spectrum();
+                mon.analyse(&prediction, &mut out);
+                let total: f64 = out.residual_energy.iter().sum();
+                let total_y: f64 = out.target_energy.iter().sum();
+                let shares: f64 = out.share.iter().sum();
+                assert!((out.mse - mse).abs() < 1e-12 * mse, "n={n}");
+                assert!((total - mse).abs() < 1e-12 * mse, "n={n} {spec:?}");
+                assert!(
+                    (total_y - mean_sq_y).abs() < 1e-12 * mean_sq_y,
+                    "n={n} {spec:?}"
+                );
+                assert!((shares - 1.0).abs() < 1e-12, "n={n} {spec:?}");
+                assert!(out.residual_energy.iter().all(|&e| e >= 0.0));
+            }
+        }
+    }
+
+    #[test]
+    fn band_energies_match_direct_dft() {
+        let mut rng = Pcg64::seed_from_u64(99);
+        for &n in &[7usize, 16, 33, 100] {
+            let target: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let prediction: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let residual: Vec<f64> = prediction.iter().zip(&target).map(|(h, y)| h - y).collect();
+            let slow = direct_dft(&residual);
+            for (spec, freqs) in all_layouts(n) {
+                let mut mon = monitor(&target, &spec, &freqs);
+                let mut out = mon.new_epoch_spectrum();
+                mon.analyse(&prediction, &mut out);
+                let mut expected = vec![0.0; mon.layout().len()];
+                for (k, r_k) in slow.iter().enumerate() {
+                    let w = if k == 0 || 2 * k == n { 1.0 } else { 2.0 };
+                    expected[mon.layout().band_of_bin(k)] += w * r_k.norm_sqr() / (n * n) as f64;
+                }
+                for (got, want) in out.residual_energy.iter().zip(&expected) {
+                    assert!((got - want).abs() < 1e-12 * out.mse, "n={n} {spec:?}");
+                }
+                let amplitude = mon.residual_spectrum(&prediction);
+                for (a, r_k) in amplitude.iter().zip(&slow) {
+                    assert!((a - r_k.norm()).abs() < 1e-10, "n={n}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dc_and_nyquist_weights() {
+        for &n in &[8usize, 9, 16, 33, 64] {
+            let target = vec![0.0; n];
+            let constant = vec![-0.8; n];
+            let alternating: Vec<f64> = (0..n)
+                .map(|j| if j % 2 == 0 { 1.0 } else { -1.0 })
+                .collect();
+            for (spec, freqs) in all_layouts(n) {
+                let mut mon = monitor(&target, &spec, &freqs);
+                let mut out = mon.new_epoch_spectrum();
+                mon.analyse(&constant, &mut out);
+                let dc = mon.layout().band_of_bin(0);
+                assert!(
+                    (out.residual_energy[dc] - 0.64).abs() < 1e-12,
+                    "n={n} {spec:?}"
+                );
+                assert!((out.mse - 0.64).abs() < 1e-12);
+                if n % 2 == 0 {
+                    mon.analyse(&alternating, &mut out);
+                    let nyq = mon.layout().band_of_bin(n / 2);
+                    assert!(
+                        (out.residual_energy[nyq] - 1.0).abs() < 1e-12,
+                        "n={n} {spec:?}"
+                    );
+                    let elsewhere: f64 = out
+                        .residual_energy
+                        .iter()
+                        .enumerate()
+                        .filter(|&(b, _)| b != nyq)
+                        .map(|(_, e)| e)
+                        .sum();
+                    assert!(elsewhere < 1e-12, "n={n} {spec:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn f_principle_on_phase_shifted_fit() {
+        for &n in &[16usize, 33, 200] {
+            for &k in &[1usize, 3, (n - 1) / 2] {
+                for &phi in &[0.0, 0.01, 0.1, 0.25, 0.5, 0.8] {
+                    let amp = 1.7;
+                    let y = sines(n, &[(k, amp, 0.0)]);
+                    let h = sines(n, &[(k, amp, phi)]);
+                    let layout = BandLayout::build(&LayoutSpec::Octave, n, &[]).unwrap();
+                    let mut mon = SpectralMonitor::new(&y, layout, &[(k, amp)]);
+                    let mut out = mon.new_epoch_spectrum();
+                    mon.analyse(&h, &mut out);
+                    let aware = 2.0 * (PI * phi).sin().abs();
+                    assert!(out.fp_rel_error_mag[0] < 1e-9, "n={n} k={k} phi={phi}");
+                    assert!(
+                        (out.fp_rel_error[0] - aware).abs() < 1e-9,
+                        "n={n} k={k} phi={phi}: {} vs {aware}",
+                        out.fp_rel_error[0]
+                    );
+                    assert!((out.rahaman_amplitude[0] - 1.0).abs() < 1e-9);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rahaman_amplitude_perfect_partial_and_zero_fit() {
+        // Rahaman et al.'s setup: N = 200, k = 5, 10, ..., 50, random phases.
+        let n = 200;
+        let mut rng = Pcg64::seed_from_u64(5);
+        let parts: Vec<(usize, f64, f64)> = (1..=10)
+            .map(|i| (5 * i, 0.1 * i as f64, rng.random_range(0.0..1.0)))
+            .collect();
+        let y = sines(n, &parts);
+        let freqs: Vec<usize> = parts.iter().map(|p| p.0).collect();
+        let components: Vec<(usize, f64)> = parts.iter().map(|p| (p.0, p.1)).collect();
+        let layout = BandLayout::build(&LayoutSpec::Peaks { half_width: 1 }, n, &freqs).unwrap();
+        let mut mon = SpectralMonitor::new(&y, layout, &components);
+        let mut out = mon.new_epoch_spectrum();
+
+        mon.analyse(&y, &mut out);
+        assert_eq!(out.mse, 0.0);
+        for i in 0..parts.len() {
+            assert!(
+                (out.rahaman_amplitude[i] - 1.0).abs() < 1e-12,
+                "component {i}"
+            );
+            assert!(out.fp_rel_error[i] < 1e-12);
+            assert!(out.fp_rel_error_mag[i] < 1e-12);
+        }
+        assert!(
+            out.share.iter().all(|s| s.is_nan()),
+            "share undefined at zero residual"
+        );
+        assert!(out.rel_error[..10].iter().all(|&e| e == 0.0));
+
+        mon.analyse(&vec![0.0; n], &mut out);
+        for i in 0..parts.len() {
+            assert!(out.rahaman_amplitude[i].abs() < 1e-12);
+            assert!((out.fp_rel_error[i] - 1.0).abs() < 1e-12);
+            assert!((out.fp_rel_error_mag[i] - 1.0).abs() < 1e-6);
+            assert!((out.rel_error[i] - 1.0).abs() < 1e-12);
+        }
+        // The rest band holds no target energy: its relative error is undefined.
+        assert_eq!(out.target_energy[10], 0.0);
+        assert!(out.rel_error[10].is_nan());
+
+        let half: Vec<f64> = y.iter().map(|v| 0.5 * v).collect();
+        mon.analyse(&half, &mut out);
+        for i in 0..parts.len() {
+            assert!((out.rahaman_amplitude[i] - 0.5).abs() < 1e-12);
+            assert!((out.rel_error[i] - 0.25).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn analyse_does_not_reallocate() {
+        let n = 128;
+        let y = sines(n, &[(3, 1.0, 0.0), (20, 0.5, 0.3)]);
+        let layout = BandLayout::build(&LayoutSpec::Octave, n, &[]).unwrap();
+        let mut mon = SpectralMonitor::new(&y, layout, &[(3, 1.0), (20, 0.5)]);
+        let mut out = mon.new_epoch_spectrum();
+        let fingerprint = |o: &EpochSpectrum| {
+            [
+                &o.residual_energy,
+                &o.target_energy,
+                &o.rel_error,
+                &o.share,
+                &o.fp_rel_error,
+                &o.fp_rel_error_mag,
+                &o.rahaman_amplitude,
+            ]
+            .map(|v| (v.as_ptr(), v.capacity(), v.len()))
+        };
+        let before = fingerprint(&out);
+        let amp_ptr = mon.residual_spectrum(&y).as_ptr();
+        let mut rng = Pcg64::seed_from_u64(1);
+        for _ in 0..20 {
+            let h: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+            mon.analyse(&h, &mut out);
+            assert_eq!(fingerprint(&out), before);
+            assert_eq!(mon.residual_spectrum(&h).as_ptr(), amp_ptr);
+        }
+        assert!(out.mse.is_finite());
+    }
+
+    #[test]
+    fn analyse_leaves_inputs_and_target_untouched() {
+        let n = 33;
+        let y = sines(n, &[(2, 1.0, 0.2)]);
+        let layout = BandLayout::build(&LayoutSpec::Octave, n, &[]).unwrap();
+        let mut mon = SpectralMonitor::new(&y, layout, &[(2, 1.0)]);
+        let h = sines(n, &[(2, 0.9, 0.2), (7, 0.1, 0.0)]);
+        let h_copy = h.clone();
+        let mut first = mon.new_epoch_spectrum();
+        let mut second = mon.new_epoch_spectrum();
+        mon.analyse(&h, &mut first);
+        mon.analyse(&h, &mut second);
+        assert_eq!(h, h_copy);
+        assert_eq!(mon.target(), &y[..]);
+        assert_eq!(first.residual_energy, second.residual_energy);
+        assert!((first.mse - (0.01 / 2.0 + 0.01 / 2.0)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn definitions_cover_every_column() {
+        let defs = measure_definitions();
+        let defs = defs.as_array().unwrap();
+        let names: Vec<&str> = defs.iter().map(|d| d["name"].as_str().unwrap()).collect();
+        assert_eq!(
+            names,
+            [
+                MSE,
+                RESIDUAL_ENERGY,
+                TARGET_ENERGY,
+                REL_ERROR,
+                SHARE,
+                FP_REL_ERROR,
+                FP_REL_ERROR_MAG,
+                RAHAMAN_AMPLITUDE,
+                RESIDUAL_AMPLITUDE
+            ]
+        );
+        for d in defs {
+            for key in ["per", "formula", "source", "nan"] {
+                assert!(d[key].is_string(), "{} lacks {key}", d["name"]);
+            }
+        }
+        // Every per-epoch field of EpochSpectrum has a definition of the same name.
+        let fields = serde_json::to_value(
+            SpectralMonitor::new(
+                &[0.0; 4],
+                BandLayout::build(&LayoutSpec::Octave, 4, &[]).unwrap(),
+                &[],
+            )
+            .new_epoch_spectrum(),
+        )
+        .unwrap();
+        for field in fields.as_object().unwrap().keys() {
+            assert!(names.contains(&field.as_str()), "{field} has no definition");
+        }
+    }
 }
