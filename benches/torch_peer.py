@@ -33,7 +33,9 @@ A human-readable table, and one JSON line per (N, dtype[, with_eval]) with the
 keys: peer="pytorch", torch_version, n, dtype, threads, steps, warmup,
 repeats, with_eval, us_per_step_median, us_per_step_best, steps_per_s
 (= 1e6 / us_per_step_median), final_loss (loss after the last timed step,
-a sanity check only).
+a sanity check only), load_avg_1m ([before, after] the measurement; well
+above 1 means other processes shared the CPU: prefer us_per_step_best then,
+or use more, shorter repeats, e.g. --steps 500 --repeats 12).
 
 With --json FILE the JSON lines go to FILE (overwritten, parent folders are
 created) and the table to stdout. Without --json the JSON lines go to stdout
@@ -123,6 +125,7 @@ def bench_one(n: int, dtype_name: str, steps: int, warmup: int, repeats: int,
     else:
         step = train_step
 
+    load_before = os.getloadavg()[0]
     loss = None
     for _ in range(warmup):
         loss = step()
@@ -151,6 +154,9 @@ def bench_one(n: int, dtype_name: str, steps: int, warmup: int, repeats: int,
         "us_per_step_best": round(best, 3),
         "steps_per_s": round(1e6 / median, 1),
         "final_loss": float(loss.item()) if loss is not None else None,
+        # 1-minute load average before/after: > ~1 on a quiet machine means
+        # other processes competed for the CPU and the numbers are inflated.
+        "load_avg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
 
 

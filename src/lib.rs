@@ -14,3 +14,7 @@ pub mod spectral;
 pub mod suggest;
 pub mod target;
 pub mod train;
+pub mod monitor;
+pub mod record;
+pub mod run;
+pub mod cli;

@@ -1,0 +1,67 @@
+//! The command-line interface: argument parsing and dispatch to the library. `main.rs` only
+//! calls [`main_with`]; a program that registers its own optimizers calls it with its
+//! registry (see examples/).
+
+mod run;
+
+use crate::optim::Registry;
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// bandwise measures how an optimizer spreads learning across frequencies: small networks fit
+/// synthetic targets with known frequency content, an FFT splits the residual into frequency
+/// bands every epoch, and reports and figures show which bands converge when.
+#[derive(Parser)]
+#[command(name = "bandwise", version, about, long_about = None, after_help = "Start with `bandwise run analyses/examples/padam_cosine.toml`, then `bandwise plot runs/padam_cosine`.\nThe README lists every config field and every measure.")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train one experiment from a TOML config and write its run directory.
+    Run(run::RunArgs),
+    /// List the registered optimizers and their hyperparameters.
+    Optimizers,
+}
+
+/// Parse the command line and run it with `registry`; errors are printed on stderr.
+pub fn main_with(registry: Registry) -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run::run(args, &registry),
+        Command::Optimizers => {
+            print!("{}", optimizers_text(&registry));
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The text of `bandwise optimizers`.
+pub fn optimizers_text(registry: &Registry) -> String {
+    use crate::optim::ParamKind;
+    use std::fmt::Write;
+    let mut out = String::new();
+    for e in registry.entries() {
+        let _ = writeln!(out, "{}: {}", e.name, e.about);
+        let _ = writeln!(out, "    lr (required): learning rate (number or schedule)");
+        for p in e.params {
+            let kind = match p.kind {
+                ParamKind::Float { default: Some(d) } => format!("= {d}"),
+                ParamKind::Float { default: None } => "(required)".into(),
+                ParamKind::Flag { default } => format!("= {default}"),
+                ParamKind::Choice { options, default } => format!("= \"{default}\" of {options:?}"),
+            };
+            let _ = writeln!(out, "    {} {kind}: {}", p.name, p.doc);
+        }
+    }
+    out
+}

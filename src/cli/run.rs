@@ -1,0 +1,70 @@
+//! `bandwise run`: train one config and write its run directory.
+
+use crate::config::Experiment;
+use crate::optim::Registry;
+use crate::run::{run_experiment, RunOptions};
+use crate::train::Status;
+use anyhow::Result;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Experiment config (TOML); see the README's config reference.
+    config: PathBuf,
+    /// Run directory to write [default: runs/<config name>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Override the config's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// No progress bar and no summary line.
+    #[arg(long)]
+    quiet: bool,
+    /// Replace the run directory if it exists.
+    #[arg(long)]
+    force: bool,
+    /// Also write the initial and final parameters (params_init.json, params_final.json).
+    #[arg(long)]
+    save_params: bool,
+}
+
+pub fn run(args: RunArgs, registry: &Registry) -> Result<()> {
+    let mut exp = Experiment::load(&args.config)?;
+    if let Some(seed) = args.seed {
+        exp.seed = seed;
+    }
+    let out = args.out.unwrap_or_else(|| PathBuf::from("runs").join(&exp.name));
+    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = ProgressBar::new(exp.train.epochs);
+        bar.set_style(ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} [{elapsed} < {eta}]").expect("valid template"));
+        bar
+    });
+    let mut update = |epoch: u64, loss: f64, p: f64| {
+        if let Some(bar) = &bar {
+            bar.set_position(epoch);
+            let p = if p.is_nan() { String::new() } else { format!(" p {p:+.3}") };
+            bar.set_message(format!("loss {loss:.3e}{p}"));
+        }
+    };
+    let summary = run_experiment(&exp, registry, &out, RunOptions { overwrite: args.force, save_params: args.save_params, progress: Some(&mut update) })?;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    if !args.quiet {
+        match &summary.status {
+            Status::Completed => eprintln!(
+                "completed {} steps in {:.2}s: train loss {:.3e}, test loss {:.3e} -> {}",
+                summary.steps,
+                summary.seconds,
+                summary.final_train_loss,
+                summary.final_test_loss,
+                summary.dir.display()
+            ),
+            Status::Diverged { epoch, reason } => eprintln!("diverged at epoch {epoch} ({reason}) -> {}", summary.dir.display()),
+        }
+    }
+    Ok(())
+}
