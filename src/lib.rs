@@ -1,1 +1,3 @@
 //! bandwise: measure how an optimizer spreads learning across frequencies.
+
+pub mod plot;
