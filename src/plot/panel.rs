@@ -24,7 +24,7 @@ const TOP: i32 = 56;
 const PANEL_TITLE: i32 = 30;
 const STRIP_H: i32 = 48;
 const STRIP_GAP: i32 = 10;
-const CELLS_H: i32 = 230;
+const CELLS_H: i32 = 300;
 const X_LABEL_AREA: i32 = 54;
 const GAP_Y: i32 = 18;
 const CB_W: i32 = 24;
@@ -81,7 +81,14 @@ impl Figure for PanelFigure<'_> {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<Vec<Raster>> {
         let (w, h) = (self.size.0 as i32, self.size.1 as i32);
-        super::style::text(root, self.title, &bold(TITLE_PX), (w / 2, 14), HPos::Center, VPos::Top)?;
+        super::style::text(
+            root,
+            self.title,
+            &bold(TITLE_PX),
+            (w / 2, 14),
+            HPos::Center,
+            VPos::Top,
+        )?;
         let mut rasters = Vec::new();
         let mut per_col = 1;
         let rows = self.panels.len().div_ceil(self.cols);
@@ -100,13 +107,23 @@ impl Figure for PanelFigure<'_> {
             let strips: Vec<PixelRect> = (0..d.strips.len() as i32)
                 .map(|k| {
                     let sy = y0 + PANEL_TITLE + k * (STRIP_H + STRIP_GAP);
-                    PixelRect { x0, x1: x0 + PLOT_W, y0: sy, y1: sy + STRIP_H }
+                    PixelRect {
+                        x0,
+                        x1: x0 + PLOT_W,
+                        y0: sy,
+                        y1: sy + STRIP_H,
+                    }
                 })
                 .collect();
             let cy = y0 + PANEL_TITLE + self.n_strips * (STRIP_H + STRIP_GAP);
             let geom = BlockGeom {
                 strips,
-                cells: PixelRect { x0, x1: x0 + PLOT_W, y0: cy, y1: cy + CELLS_H },
+                cells: PixelRect {
+                    x0,
+                    x1: x0 + PLOT_W,
+                    y0: cy,
+                    y1: cy + CELLS_H,
+                },
                 left: LEFT,
                 x_label_area: X_LABEL_AREA,
             };
@@ -126,7 +143,12 @@ impl Figure for PanelFigure<'_> {
             y0: TOP + PANEL_TITLE,
             y1: grid_bottom - X_LABEL_AREA,
         };
-        rasters.push(draw_colour_bar(root, self.scale, &self.panels[0].value_label, bar)?);
+        rasters.push(draw_colour_bar(
+            root,
+            self.scale,
+            &self.panels[0].value_label,
+            bar,
+        )?);
         let mut captions: Vec<&str> = Vec::new();
         for p in self.panels {
             if !p.caption.is_empty() && !captions.contains(&p.caption.as_str()) {

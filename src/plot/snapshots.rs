@@ -64,7 +64,11 @@ pub fn snapshots(path: &Path, data: &SnapshotData) -> Result<()> {
         bail!("snapshots {name:?}: no grid points (t is empty)");
     }
     if data.target.len() != data.t.len() {
-        bail!("snapshots {name:?}: target has {} values but t has {}", data.target.len(), data.t.len());
+        bail!(
+            "snapshots {name:?}: target has {} values but t has {}",
+            data.target.len(),
+            data.t.len()
+        );
     }
     if data.snapshots.is_empty() {
         bail!("snapshots {name:?}: no snapshots to draw");
@@ -107,12 +111,29 @@ impl Figure for SnapshotFigure<'_> {
         let n = d.snapshots.len() as i32;
         let col_w = (w - LEFT - RIGHT) / n;
         let x0 = LEFT - Y_AREA;
-        text(root, &d.title, &bold(TITLE_PX), (w / 2, 14), HPos::Center, VPos::Top)?;
+        text(
+            root,
+            &d.title,
+            &bold(TITLE_PX),
+            (w / 2, 14),
+            HPos::Center,
+            VPos::Top,
+        )?;
         legend(
             root,
             &[
-                LegendEntry { label: "target".into(), colour: TARGET, dashed: false, shaded: false },
-                LegendEntry { label: "prediction".into(), colour: PRED, dashed: false, shaded: false },
+                LegendEntry {
+                    label: "target".into(),
+                    colour: TARGET,
+                    dashed: false,
+                    shaded: false,
+                },
+                LegendEntry {
+                    label: "prediction".into(),
+                    colour: PRED,
+                    dashed: false,
+                    shaded: false,
+                },
             ],
             (LEFT, 46),
         )?;
@@ -125,12 +146,20 @@ impl Figure for SnapshotFigure<'_> {
         let (tlo, thi) = (tlo.max(0.0).min(d.t[0]), thi);
         let spec = d.snapshots.iter().flat_map(|s| s.spectrum.iter());
         let (slo, shi) = style::log_range(spec).unwrap_or((1e-6, 1.0));
-        let kmax = d.snapshots.iter().map(|s| s.spectrum.len()).max().unwrap_or(1) as f64 - 0.5;
+        let kmax = d
+            .snapshots
+            .iter()
+            .map(|s| s.spectrum.len())
+            .max()
+            .unwrap_or(1) as f64
+            - 0.5;
         for (i, s) in d.snapshots.iter().enumerate() {
             let cx = x0 + i as i32 * col_w;
             let first = i == 0;
             // Top: target and prediction vs t.
-            let top = root.clone().shrink((cx, TOP), ((col_w + Y_AREA - 12) as u32, ROW_H as u32));
+            let top = root
+                .clone()
+                .shrink((cx, TOP), ((col_w + Y_AREA - 12) as u32, ROW_H as u32));
             let mut chart = ChartBuilder::on(&top)
                 .x_label_area_size(X_AREA as u32)
                 .y_label_area_size(Y_AREA as u32)
@@ -151,14 +180,20 @@ impl Figure for SnapshotFigure<'_> {
                 .draw()
                 .map_err(perr)?;
             for run in style::runs(&d.t, &d.target, f64::is_finite) {
-                chart.draw_series(LineSeries::new(run, TARGET.stroke_width(2))).map_err(perr)?;
+                chart
+                    .draw_series(LineSeries::new(run, TARGET.stroke_width(2)))
+                    .map_err(perr)?;
             }
             for run in style::runs(&d.t, &s.prediction, f64::is_finite) {
-                chart.draw_series(LineSeries::new(run, PRED.stroke_width(2))).map_err(perr)?;
+                chart
+                    .draw_series(LineSeries::new(run, PRED.stroke_width(2)))
+                    .map_err(perr)?;
             }
             // Bottom: residual spectrum.
             let by = TOP + ROW_H + ROW_GAP;
-            let bottom = root.clone().shrink((cx, by), ((col_w + Y_AREA - 12) as u32, ROW_H as u32));
+            let bottom = root
+                .clone()
+                .shrink((cx, by), ((col_w + Y_AREA - 12) as u32, ROW_H as u32));
             let mut chart = ChartBuilder::on(&bottom)
                 .x_label_area_size(X_AREA as u32)
                 .y_label_area_size(Y_AREA as u32)
@@ -179,10 +214,17 @@ impl Figure for SnapshotFigure<'_> {
                 .map_err(perr)?;
             let ks: Vec<f64> = (0..s.spectrum.len()).map(|k| k as f64).collect();
             for run in style::runs(&ks, &s.spectrum, |v| v.is_finite() && v > 0.0) {
-                chart.draw_series(LineSeries::new(run, SPEC.stroke_width(2))).map_err(perr)?;
+                chart
+                    .draw_series(LineSeries::new(run, SPEC.stroke_width(2)))
+                    .map_err(perr)?;
             }
             if first {
-                vtext(root, "prediction / target", AXIS_PX, (14, TOP + ROW_H / 2 - X_AREA / 2))?;
+                vtext(
+                    root,
+                    "prediction / target",
+                    AXIS_PX,
+                    (14, TOP + ROW_H / 2 - X_AREA / 2),
+                )?;
                 vtext(root, "|R_k|", AXIS_PX, (14, by + ROW_H / 2 - X_AREA / 2))?;
             }
         }

@@ -261,7 +261,9 @@ mod tests {
 
     #[test]
     fn runs_break_at_nan() {
-        let r = runs(&[0., 1., 2., 3.], &[1., f64::NAN, 2., 3.], |v| v.is_finite());
+        let r = runs(&[0., 1., 2., 3.], &[1., f64::NAN, 2., 3.], |v| {
+            v.is_finite()
+        });
         assert_eq!(r, vec![vec![(0., 1.)], vec![(2., 2.), (3., 3.)]]);
     }
 
