@@ -2,19 +2,20 @@
 //!
 //! Data flow: config -> [`config::Experiment`] -> [`target`] + [`model`] + [`optim`] ->
 //! [`train`] (per evaluated epoch: [`monitor`] runs the [`spectral`] measures) ->
-//! [`record`] (run directory on disk).
+//! [`record`] (run directory on disk) -> [`plot`] (figures from records).
 
+pub mod cli;
 pub mod config;
 pub mod model;
+pub mod monitor;
 pub mod optim;
+pub mod plot;
+pub mod record;
 pub mod rng;
+pub mod run;
 pub mod scalar;
 pub mod schedule;
 pub mod spectral;
 pub mod suggest;
 pub mod target;
 pub mod train;
-pub mod monitor;
-pub mod record;
-pub mod run;
-pub mod cli;

@@ -1,0 +1,201 @@
+//! Relative band error vs epoch: one line per band on a log y axis, a legend, and dashed
+//! horizontal threshold lines (e.g. the convergence threshold used by the report). NaN and
+//! non-positive points are skipped (the line breaks there).
+
+use std::path::Path;
+
+use anyhow::{bail, Result};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, VPos};
+
+use super::heatmap::{draw_caption, x_range};
+use super::style::{
+    self, bold, fmt_tick, font, legend, perr, series_colour, text, LegendEntry, AXIS_PX,
+    CAPTION_PX, TICK_PX, TITLE_PX,
+};
+use super::{render, Figure, Raster};
+
+/// One line: a band's values per epoch.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Curve {
+    /// Legend text, e.g. "band 2-3 cyc".
+    pub label: String,
+    /// One value per epoch of [`CurvesData::epochs`] (NaN = gap).
+    pub values: Vec<f64>,
+}
+
+/// A horizontal dashed reference line.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Threshold {
+    /// Legend text, e.g. "converged: 1e-2".
+    pub label: String,
+    pub value: f64,
+}
+
+/// Everything a curves figure shows.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CurvesData {
+    /// What and under which optimizer.
+    pub title: String,
+    /// Measure definition and notes, printed under the plot.
+    pub caption: String,
+    /// Y axis title; empty means "relative error".
+    pub y_label: String,
+    /// Shared epochs of all curves; finite and increasing.
+    pub epochs: Vec<f64>,
+    /// Lines, drawn in order, coloured along viridis (first = darkest).
+    pub curves: Vec<Curve>,
+    /// Dashed horizontal lines (may be empty).
+    pub thresholds: Vec<Threshold>,
+}
+
+const W: u32 = 1000;
+const H: u32 = 650;
+const LEFT: i32 = 95;
+const TOP: i32 = 56;
+const LEGEND_W: i32 = 215;
+const X_AREA: i32 = 58;
+const CAPTION_AREA: i32 = 54;
+
+/// Draw `data` into `path` (.png or .svg). Errors on no epochs, no curves, mismatched lengths,
+/// no positive finite value at all, or an unknown extension.
+pub fn curves(path: &Path, data: &CurvesData) -> Result<()> {
+    super::Format::from_path(path)?;
+    let name = &data.title;
+    if data.epochs.is_empty() {
+        bail!("curves {name:?}: no epochs to plot (epochs is empty)");
+    }
+    if data.curves.is_empty() {
+        bail!("curves {name:?}: no curves to plot (curves is empty)");
+    }
+    for c in &data.curves {
+        if c.values.len() != data.epochs.len() {
+            bail!(
+                "curves {name:?}: curve {:?} has {} values but there are {} epochs",
+                c.label,
+                c.values.len(),
+                data.epochs.len()
+            );
+        }
+    }
+    if data.epochs.iter().any(|e| !e.is_finite()) || data.epochs.windows(2).any(|w| w[1] <= w[0]) {
+        bail!("curves {name:?}: epochs must be finite and strictly increasing");
+    }
+    render(path, &CurvesFigure(data))
+}
+
+struct CurvesFigure<'a>(&'a CurvesData);
+
+impl Figure for CurvesFigure<'_> {
+    fn size(&self) -> (u32, u32) {
+        (W, H)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<Vec<Raster>> {
+        let d = self.0;
+        text(
+            root,
+            &d.title,
+            &bold(TITLE_PX),
+            (W as i32 / 2, 14),
+            HPos::Center,
+            VPos::Top,
+        )?;
+        let all = d
+            .curves
+            .iter()
+            .flat_map(|c| c.values.iter())
+            .chain(d.thresholds.iter().map(|t| &t.value));
+        let (ylo, yhi) = style::log_range(all).ok_or_else(|| {
+            anyhow::anyhow!(
+                "curves {:?}: no positive finite value to plot on a log axis",
+                d.title
+            )
+        })?;
+        let (xlo, xhi) = x_range(&d.epochs);
+        let plot_w = W as i32 - LEFT - LEGEND_W;
+        let plot_h = H as i32 - TOP - CAPTION_AREA;
+        let area = root
+            .clone()
+            .shrink((0, TOP), ((LEFT + plot_w) as u32, plot_h as u32));
+        let mut chart = ChartBuilder::on(&area)
+            .x_label_area_size(X_AREA as u32)
+            .y_label_area_size(LEFT as u32)
+            .build_cartesian_2d(xlo..xhi, (ylo..yhi).log_scale())
+            .map_err(perr)?;
+        let y_label = if d.y_label.is_empty() {
+            "relative error"
+        } else {
+            &d.y_label
+        };
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .x_labels(8)
+            .y_labels(8)
+            .x_label_formatter(&|v| fmt_tick(*v))
+            .y_label_formatter(&|v| fmt_tick(*v))
+            .label_style(font(TICK_PX))
+            .axis_desc_style(font(AXIS_PX))
+            .light_line_style(RGBColor(245, 245, 245))
+            .bold_line_style(RGBColor(220, 220, 220))
+            .draw()
+            .map_err(perr)?;
+        let n = d.curves.len();
+        let mut entries = Vec::new();
+        for (i, c) in d.curves.iter().enumerate() {
+            let colour = series_colour(i, n);
+            for run in style::runs(&d.epochs, &c.values, |v| v.is_finite() && v > 0.0) {
+                chart
+                    .draw_series(LineSeries::new(run, colour.stroke_width(2)))
+                    .map_err(perr)?;
+            }
+            entries.push(LegendEntry {
+                label: c.label.clone(),
+                colour,
+                dashed: false,
+                shaded: false,
+            });
+        }
+        let grey = RGBColor(90, 90, 90);
+        for t in &d.thresholds {
+            if !(t.value.is_finite() && t.value > 0.0) {
+                continue;
+            }
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(xlo, t.value), (xhi, t.value)],
+                    9,
+                    6,
+                    grey.stroke_width(2),
+                ))
+                .map_err(perr)?;
+            entries.push(LegendEntry {
+                label: t.label.clone(),
+                colour: grey,
+                dashed: true,
+                shaded: false,
+            });
+        }
+        let (px, py) = chart.plotting_area().get_pixel_range();
+        style::vtext(root, y_label, AXIS_PX, (16, (py.start + py.end) / 2))?;
+        text(
+            root,
+            "band",
+            &bold(CAPTION_PX),
+            (px.end + 16, TOP),
+            HPos::Left,
+            VPos::Top,
+        )?;
+        legend(root, &entries, (px.end + 16, TOP + 24))?;
+        draw_caption(
+            root,
+            &d.caption,
+            20,
+            H as i32 - CAPTION_AREA + 8,
+            W as i32 - 40,
+        )?;
+        Ok(vec![])
+    }
+}

@@ -1,0 +1,276 @@
+//! Shared look of every figure: the embedded DejaVu Sans font (registered once with plotters'
+//! `ab_glyph` backend, so no fontconfig/freetype is needed at build or run time), font sizes,
+//! series colours and small drawing helpers (text, rotated axis titles, legends).
+
+use std::sync::Once;
+
+use anyhow::{anyhow, Result};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::FontTransform;
+
+use super::colormap::viridis;
+
+/// Font family name under which the embedded font is registered.
+pub const FAMILY: &str = "sans-serif";
+/// Figure title size (px).
+pub const TITLE_PX: f64 = 24.0;
+/// Axis title size (px).
+pub const AXIS_PX: f64 = 19.0;
+/// Tick label size (px): at least 14 px at 1000 px width.
+pub const TICK_PX: f64 = 16.0;
+/// Caption / legend size (px).
+pub const CAPTION_PX: f64 = 15.0;
+
+static DEJAVU_SANS: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+static DEJAVU_SANS_BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
+static REGISTER: Once = Once::new();
+
+/// Register the embedded DejaVu Sans (regular and bold) with plotters. Idempotent, thread-safe;
+/// every public drawing function calls it.
+pub fn ensure_fonts() {
+    REGISTER.call_once(|| {
+        // The bytes are a known-good TTF compiled into the binary: failure is a build bug.
+        plotters::style::register_font(FAMILY, FontStyle::Normal, DEJAVU_SANS)
+            .unwrap_or_else(|_| panic!("embedded DejaVuSans.ttf failed to parse"));
+        plotters::style::register_font(FAMILY, FontStyle::Bold, DEJAVU_SANS_BOLD)
+            .unwrap_or_else(|_| panic!("embedded DejaVuSans-Bold.ttf failed to parse"));
+    });
+}
+
+/// Regular text style of `px` pixels.
+pub fn font(px: f64) -> TextStyle<'static> {
+    (FAMILY, px).into_font().color(&BLACK)
+}
+
+/// Bold text style of `px` pixels.
+pub fn bold(px: f64) -> TextStyle<'static> {
+    (FAMILY, px, FontStyle::Bold).into_font().color(&BLACK)
+}
+
+/// Colour of series `i` of `n` (viridis without its pale yellow end, which vanishes on white).
+pub fn series_colour(i: usize, n: usize) -> RGBColor {
+    let t = if n <= 1 {
+        0.0
+    } else {
+        i as f64 / (n - 1) as f64
+    };
+    viridis(0.85 * t)
+}
+
+/// Qualitative colours for a few unrelated series (loss curves): Okabe-Ito palette.
+pub fn qualitative(i: usize) -> RGBColor {
+    const P: [RGBColor; 7] = [
+        RGBColor(0, 114, 178),
+        RGBColor(213, 94, 0),
+        RGBColor(0, 158, 115),
+        RGBColor(204, 121, 167),
+        RGBColor(86, 180, 233),
+        RGBColor(230, 159, 0),
+        RGBColor(0, 0, 0),
+    ];
+    P[i % P.len()]
+}
+
+/// Map any plotters error into anyhow.
+pub fn perr<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+    anyhow!("drawing failed: {e:?}")
+}
+
+/// Draw `text` anchored at `(x, y)` with the given horizontal/vertical anchor.
+pub fn text<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    s: &str,
+    style: &TextStyle,
+    (x, y): (i32, i32),
+    h: HPos,
+    v: VPos,
+) -> Result<()> {
+    area.draw(&Text::new(s.to_string(), (x, y), style.pos(Pos::new(h, v))))
+        .map_err(perr)
+}
+
+/// Draw a vertical (bottom-to-top) axis title centred at `(x, y)`.
+pub fn vtext<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    s: &str,
+    px: f64,
+    (x, y): (i32, i32),
+) -> Result<()> {
+    let style = font(px)
+        .transform(FontTransform::Rotate270)
+        .pos(Pos::new(HPos::Center, VPos::Center));
+    area.draw(&Text::new(s.to_string(), (x, y), style))
+        .map_err(perr)
+}
+
+/// Width in pixels of `s` at size `px` (for layout decisions).
+pub fn text_width<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &str, px: f64) -> u32 {
+    area.estimate_text_size(s, &font(px))
+        .map(|(w, _)| w)
+        .unwrap_or((s.chars().count() as f64 * px * 0.6) as u32)
+}
+
+/// One legend entry: a coloured line sample (solid or dashed, optionally a filled box behind
+/// it for a shaded band) and its label.
+pub struct LegendEntry {
+    pub label: String,
+    pub colour: RGBColor,
+    pub dashed: bool,
+    pub shaded: bool,
+}
+
+/// Draw a vertical legend with its top-left corner at `(x, y)`; returns the height used.
+pub fn legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[LegendEntry],
+    (x, y): (i32, i32),
+) -> Result<i32> {
+    let row = (CAPTION_PX * 1.5) as i32;
+    for (i, e) in entries.iter().enumerate() {
+        let cy = y + row * i as i32 + row / 2;
+        if e.shaded {
+            area.draw(&Rectangle::new(
+                [(x, cy - 7), (x + 30, cy + 7)],
+                e.colour.mix(0.2).filled(),
+            ))
+            .map_err(perr)?;
+        }
+        if e.dashed {
+            for k in 0..3 {
+                let x0 = x + k * 11;
+                area.draw(&PathElement::new(
+                    vec![(x0, cy), (x0 + 7, cy)],
+                    e.colour.stroke_width(2),
+                ))
+                .map_err(perr)?;
+            }
+        } else {
+            area.draw(&PathElement::new(
+                vec![(x, cy), (x + 30, cy)],
+                e.colour.stroke_width(2),
+            ))
+            .map_err(perr)?;
+        }
+        text(
+            area,
+            &e.label,
+            &font(CAPTION_PX),
+            (x + 38, cy),
+            HPos::Left,
+            VPos::Center,
+        )?;
+    }
+    Ok(row * entries.len() as i32)
+}
+
+/// Format a tick value compactly: integers without decimals, small/large numbers in
+/// scientific notation ("1e-3").
+pub fn fmt_tick(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let a = v.abs();
+    if !(1e-2..1e5).contains(&a) {
+        let e = a.log10().floor();
+        let m = v / 10f64.powf(e);
+        if (m.abs() - 1.0).abs() < 1e-9 {
+            return format!("{}1e{}", if v < 0.0 { "-" } else { "" }, e as i32);
+        }
+        return format!("{m:.1}e{}", e as i32);
+    }
+    if (v - v.round()).abs() < 1e-9 {
+        return format!("{}", v.round() as i64);
+    }
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// Finite, strictly positive min/max of the given values (for log axes), padded by a
+/// fraction of a decade; `None` if there is no such value.
+pub fn log_range<'a>(values: impl IntoIterator<Item = &'a f64>) -> Option<(f64, f64)> {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for &v in values {
+        if v.is_finite() && v > 0.0 {
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+    }
+    if !lo.is_finite() {
+        return None;
+    }
+    if hi / lo < 10.0 {
+        let mid = (hi * lo).sqrt();
+        lo = lo.min(mid / 10f64.sqrt());
+        hi = hi.max(mid * 10f64.sqrt());
+    }
+    Some((lo / 1.25, hi * 1.25))
+}
+
+/// Finite min/max of the values, padded by 5 % (a flat series gets +-0.5 or +-5 %).
+pub fn lin_range<'a>(values: impl IntoIterator<Item = &'a f64>) -> Option<(f64, f64)> {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for &v in values {
+        if v.is_finite() {
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+    }
+    if !lo.is_finite() {
+        return None;
+    }
+    if hi - lo <= f64::EPSILON * hi.abs().max(1.0) {
+        let d = if lo == 0.0 { 0.5 } else { 0.05 * lo.abs() };
+        return Some((lo - d, hi + d));
+    }
+    let pad = 0.05 * (hi - lo);
+    Some((lo - pad, hi + pad))
+}
+
+/// Split `(x, y)` points into runs of consecutive points that `keep` accepts (so a line breaks
+/// at NaN / non-positive values instead of jumping across them).
+pub fn runs(xs: &[f64], ys: &[f64], keep: impl Fn(f64) -> bool) -> Vec<Vec<(f64, f64)>> {
+    let mut out = Vec::new();
+    let mut cur = Vec::new();
+    for (&x, &y) in xs.iter().zip(ys) {
+        if x.is_finite() && keep(y) {
+            cur.push((x, y));
+        } else if !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tick_format() {
+        assert_eq!(fmt_tick(0.001), "1e-3");
+        assert_eq!(fmt_tick(1000.0), "1000");
+        assert_eq!(fmt_tick(0.25), "0.25");
+        assert_eq!(fmt_tick(-0.5), "-0.5");
+        assert_eq!(fmt_tick(2e-4), "2.0e-4");
+    }
+
+    #[test]
+    fn runs_break_at_nan() {
+        let r = runs(&[0., 1., 2., 3.], &[1., f64::NAN, 2., 3.], |v| {
+            v.is_finite()
+        });
+        assert_eq!(r, vec![vec![(0., 1.)], vec![(2., 2.), (3., 3.)]]);
+    }
+
+    #[test]
+    fn log_range_pads_and_ignores_bad_values() {
+        let (lo, hi) = log_range(&[0.0, -1.0, f64::NAN, 1e-3, 1.0]).unwrap();
+        assert!(lo < 1e-3 && hi > 1.0);
+        assert!(log_range(&[0.0, f64::NAN]).is_none());
+    }
+}
