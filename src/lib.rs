@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod load;
 pub mod model;
 pub mod monitor;
 pub mod optim;

@@ -1,0 +1,289 @@
+//! Reading a run directory back into memory: the one loader that plots, reports, sweeps and
+//! imports all use, so that every consumer sees the same numbers as on disk.
+
+use crate::record::{read_run_json, Table};
+use anyhow::{Context, Result};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// epochs.csv as columns.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EpochSeries {
+    pub epoch: Vec<u64>,
+    pub step: Vec<u64>,
+    pub train_loss: Vec<f64>,
+    pub test_loss: Vec<f64>,
+    pub lr: Vec<f64>,
+    /// NaN where the optimizer has no p.
+    pub p: Vec<f64>,
+    pub wall_s: Vec<f64>,
+}
+
+/// bands.csv of one grid as matrices [band][analysed epoch].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GridBands {
+    /// "train" or "test".
+    pub grid: String,
+    pub labels: Vec<String>,
+    pub f_lo: Vec<f64>,
+    pub f_hi: Vec<f64>,
+    pub epochs: Vec<u64>,
+    pub residual_energy: Vec<Vec<f64>>,
+    pub target_energy: Vec<Vec<f64>>,
+    pub rel_error: Vec<Vec<f64>>,
+    pub share: Vec<Vec<f64>>,
+}
+
+/// peaks.csv of one grid as matrices [component][analysed epoch].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GridPeaks {
+    pub grid: String,
+    pub k: Vec<usize>,
+    pub amplitude: Vec<f64>,
+    pub epochs: Vec<u64>,
+    pub fp_rel_error: Vec<Vec<f64>>,
+    pub fp_rel_error_mag: Vec<Vec<f64>>,
+    pub rahaman_amplitude: Vec<Vec<f64>>,
+}
+
+/// Predictions at one snapshot epoch.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SnapshotData {
+    pub epoch: u64,
+    pub t: Vec<f64>,
+    pub target: Vec<f64>,
+    pub prediction: Vec<f64>,
+}
+
+/// A run directory in memory.
+#[derive(Debug, Clone)]
+pub struct RunData {
+    pub dir: PathBuf,
+    /// run.json as written.
+    pub meta: Value,
+    pub epochs: EpochSeries,
+    pub bands: Vec<GridBands>,
+    pub peaks: Vec<GridPeaks>,
+    pub snapshots: Vec<SnapshotData>,
+}
+
+impl RunData {
+    /// Load `dir`; errors say which file is missing or malformed.
+    pub fn load(dir: &Path) -> Result<RunData> {
+        let meta = read_run_json(dir)?;
+        let epochs = load_epochs(&dir.join("epochs.csv"))?;
+        let bands_path = dir.join("bands.csv");
+        let bands = if bands_path.is_file() { load_bands(&bands_path)? } else { Vec::new() };
+        let peaks_path = dir.join("peaks.csv");
+        let peaks = if peaks_path.is_file() { load_peaks(&peaks_path)? } else { Vec::new() };
+        let snap_path = dir.join("snapshots.csv");
+        let snapshots = if snap_path.is_file() { load_snapshots(&snap_path)? } else { Vec::new() };
+        Ok(RunData { dir: dir.to_path_buf(), meta, epochs, bands, peaks, snapshots })
+    }
+
+    pub fn name(&self) -> &str {
+        self.meta["name"].as_str().unwrap_or("")
+    }
+
+    /// "completed" or "diverged".
+    pub fn status(&self) -> &str {
+        self.meta["status"].as_str().unwrap_or("unknown")
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.meta["seed"].as_u64().unwrap_or(0)
+    }
+
+    /// The resolved optimizer table from run.json.
+    pub fn optimizer(&self) -> &Value {
+        &self.meta["config"]["optimizer"]
+    }
+
+    /// A short description of the optimizer, e.g. `padam p=cosine[-0.5,0.5]/200 lr=0.001`.
+    pub fn optimizer_label(&self) -> String {
+        describe_optimizer(self.optimizer())
+    }
+
+    /// The band record of `grid` ("train" or "test").
+    pub fn grid_bands(&self, grid: &str) -> Option<&GridBands> {
+        self.bands.iter().find(|b| b.grid == grid)
+    }
+
+    pub fn grid_peaks(&self, grid: &str) -> Option<&GridPeaks> {
+        self.peaks.iter().find(|b| b.grid == grid)
+    }
+}
+
+/// A short description of a resolved optimizer table.
+pub fn describe_optimizer(opt: &Value) -> String {
+    let name = opt["name"].as_str().unwrap_or("?");
+    let mut parts = vec![name.to_string()];
+    let show = |v: &Value| -> String {
+        match v {
+            Value::Number(n) => format!("{}", n.as_f64().unwrap_or(f64::NAN)),
+            Value::Object(o) => {
+                let kind = o.get("kind").and_then(Value::as_str).unwrap_or("?");
+                match kind {
+                    "cosine" | "triangle" | "linear" => format!("{kind}[{},{}]/{}", o["min"], o["max"], o["period"]),
+                    "square" => format!("square{}/{}", o["values"], o["period"]),
+                    "constant" => format!("{}", o["value"]),
+                    _ => kind.to_string(),
+                }
+            }
+            other => other.to_string(),
+        }
+    };
+    if let Some(p) = opt.get("p") {
+        parts.push(format!("p={}", show(p)));
+    }
+    if let Some(m) = opt.get("momentum").filter(|m| m.as_f64() != Some(0.0)) {
+        parts.push(format!("mom={}", show(m)));
+    }
+    if opt.get("normalize").and_then(Value::as_str) == Some("rms") {
+        parts.push("rms-norm".into());
+    }
+    if let Some(lr) = opt.get("lr") {
+        parts.push(format!("lr={}", show(lr)));
+    }
+    parts.join(" ")
+}
+
+fn u64s(t: &Table, name: &str) -> Result<Vec<u64>> {
+    let c = t.col(name)?;
+    t.rows.iter().map(|r| r[c].parse::<u64>().with_context(|| format!("column `{name}`: `{}` is not an integer", r[c]))).collect()
+}
+
+fn load_epochs(path: &Path) -> Result<EpochSeries> {
+    let t = Table::read(path)?;
+    let ctx = || format!("in {}", path.display());
+    Ok(EpochSeries {
+        epoch: u64s(&t, "epoch").with_context(ctx)?,
+        step: u64s(&t, "step").with_context(ctx)?,
+        train_loss: t.f64s("train_loss").with_context(ctx)?,
+        test_loss: t.f64s("test_loss").with_context(ctx)?,
+        lr: t.f64s("lr").with_context(ctx)?,
+        p: t.f64s("p").with_context(ctx)?,
+        wall_s: t.f64s("wall_s").with_context(ctx)?,
+    })
+}
+
+/// Group tidy rows (grid, epoch, index, values...) into per-grid matrices.
+struct Grouped {
+    grid: String,
+    epochs: Vec<u64>,
+    /// Row indices [item][epoch].
+    rows: Vec<Vec<usize>>,
+}
+
+fn group(grids: &[String], epochs: &[u64], items: &[usize]) -> Vec<Grouped> {
+    let mut out: Vec<Grouped> = Vec::new();
+    for (i, ((g, &e), &item)) in grids.iter().zip(epochs).zip(items).enumerate() {
+        let gi = match out.iter().position(|x| &x.grid == g) {
+            Some(gi) => gi,
+            None => {
+                out.push(Grouped { grid: g.clone(), epochs: Vec::new(), rows: Vec::new() });
+                out.len() - 1
+            }
+        };
+        let gr = &mut out[gi];
+        if gr.epochs.last() != Some(&e) {
+            gr.epochs.push(e);
+        }
+        if gr.rows.len() <= item {
+            gr.rows.resize(item + 1, Vec::new());
+        }
+        gr.rows[item].push(i);
+    }
+    out
+}
+
+fn pick(values: &[f64], rows: &[Vec<usize>]) -> Vec<Vec<f64>> {
+    rows.iter().map(|r| r.iter().map(|&i| values[i]).collect()).collect()
+}
+
+fn load_bands(path: &Path) -> Result<Vec<GridBands>> {
+    let t = Table::read(path)?;
+    let ctx = || format!("in {}", path.display());
+    let grids = t.strs("grid").with_context(ctx)?;
+    let epochs = u64s(&t, "epoch").with_context(ctx)?;
+    let band: Vec<usize> = u64s(&t, "band").with_context(ctx)?.into_iter().map(|b| b as usize).collect();
+    let labels = t.strs("label").with_context(ctx)?;
+    let f_lo = t.f64s("f_lo").with_context(ctx)?;
+    let f_hi = t.f64s("f_hi").with_context(ctx)?;
+    let re = t.f64s("residual_energy").with_context(ctx)?;
+    let te = t.f64s("target_energy").with_context(ctx)?;
+    let rel = t.f64s("rel_error").with_context(ctx)?;
+    let share = t.f64s("share").with_context(ctx)?;
+    Ok(group(&grids, &epochs, &band)
+        .into_iter()
+        .map(|g| GridBands {
+            labels: g.rows.iter().map(|r| labels[r[0]].clone()).collect(),
+            f_lo: g.rows.iter().map(|r| f_lo[r[0]]).collect(),
+            f_hi: g.rows.iter().map(|r| f_hi[r[0]]).collect(),
+            residual_energy: pick(&re, &g.rows),
+            target_energy: pick(&te, &g.rows),
+            rel_error: pick(&rel, &g.rows),
+            share: pick(&share, &g.rows),
+            epochs: g.epochs,
+            grid: g.grid,
+        })
+        .collect())
+}
+
+fn load_peaks(path: &Path) -> Result<Vec<GridPeaks>> {
+    let t = Table::read(path)?;
+    let ctx = || format!("in {}", path.display());
+    let grids = t.strs("grid").with_context(ctx)?;
+    let epochs = u64s(&t, "epoch").with_context(ctx)?;
+    let ks: Vec<usize> = u64s(&t, "k").with_context(ctx)?.into_iter().map(|k| k as usize).collect();
+    let amp = t.f64s("amplitude").with_context(ctx)?;
+    // Index components by their order of first appearance within the grid.
+    let mut items = Vec::with_capacity(ks.len());
+    let mut seen: Vec<(String, Vec<usize>)> = Vec::new();
+    for (g, &k) in grids.iter().zip(&ks) {
+        let entry = match seen.iter().position(|s| &s.0 == g) {
+            Some(i) => &mut seen[i].1,
+            None => {
+                seen.push((g.clone(), Vec::new()));
+                &mut seen.last_mut().expect("just pushed").1
+            }
+        };
+        let idx = entry.iter().position(|&x| x == k).unwrap_or_else(|| {
+            entry.push(k);
+            entry.len() - 1
+        });
+        items.push(idx);
+    }
+    let fp = t.f64s("fp_rel_error").with_context(ctx)?;
+    let fpm = t.f64s("fp_rel_error_mag").with_context(ctx)?;
+    let rah = t.f64s("rahaman_amplitude").with_context(ctx)?;
+    Ok(group(&grids, &epochs, &items)
+        .into_iter()
+        .map(|g| GridPeaks {
+            k: g.rows.iter().map(|r| ks[r[0]]).collect(),
+            amplitude: g.rows.iter().map(|r| amp[r[0]]).collect(),
+            fp_rel_error: pick(&fp, &g.rows),
+            fp_rel_error_mag: pick(&fpm, &g.rows),
+            rahaman_amplitude: pick(&rah, &g.rows),
+            epochs: g.epochs,
+            grid: g.grid,
+        })
+        .collect())
+}
+
+fn load_snapshots(path: &Path) -> Result<Vec<SnapshotData>> {
+    let t = Table::read(path)?;
+    let epochs = u64s(&t, "epoch")?;
+    let (ts, ys, hs) = (t.f64s("t")?, t.f64s("target")?, t.f64s("prediction")?);
+    let mut out: Vec<SnapshotData> = Vec::new();
+    for i in 0..epochs.len() {
+        if out.last().map(|s| s.epoch) != Some(epochs[i]) {
+            out.push(SnapshotData { epoch: epochs[i], ..Default::default() });
+        }
+        let s = out.last_mut().expect("just pushed");
+        s.t.push(ts[i]);
+        s.target.push(ys[i]);
+        s.prediction.push(hs[i]);
+    }
+    Ok(out)
+}
