@@ -4,6 +4,7 @@
 //! [`train`] (per evaluated epoch: [`monitor`] runs the [`spectral`] measures) ->
 //! [`record`] (run directory on disk) -> [`plot`] (figures from records).
 
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod load;

@@ -2,6 +2,7 @@
 //! calls [`main_with`]; a program that registers its own optimizers calls it with its
 //! registry (see examples/).
 
+mod bench;
 mod run;
 
 use crate::optim::Registry;
@@ -24,6 +25,8 @@ enum Command {
     Run(run::RunArgs),
     /// List the registered optimizers and their hyperparameters.
     Optimizers,
+    /// Time the engine on the reference task (compare with benches/torch_peer.py).
+    Bench(bench::BenchArgs),
 }
 
 /// Parse the command line and run it with `registry`; errors are printed on stderr.
@@ -31,6 +34,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(args, &registry),
+        Command::Bench(args) => bench::run(args),
         Command::Optimizers => {
             print!("{}", optimizers_text(&registry));
             Ok(())
