@@ -213,6 +213,78 @@ fn times_derivative<S: Scalar>(activation: Activation, z: &[S], a: &[S], delta: 
     }
 }
 
+/// Z = A W + 1 b^T for A (rows x din), W (din x dout). The degenerate shapes of the first
+/// (din = 1) and last (dout = 1) layers skip the GEMM's packing overhead.
+fn affine<S: Scalar>(a: &[S], w: ArrayView2<S>, b: &[S], z: &mut [S], rows: usize) {
+    let (din, dout) = w.dim();
+    if din == 1 {
+        let w = w.as_slice().expect("row-major weights");
+        for (row, &x) in z.chunks_exact_mut(dout).zip(a) {
+            row.iter_mut().zip(w).zip(b).for_each(|((z, &w), &b)| *z = x * w + b);
+        }
+    } else if dout == 1 {
+        let w = w.as_slice().expect("row-major weights");
+        for (z, row) in z.iter_mut().zip(a.chunks_exact(din)) {
+            *z = b[0] + dot(row, w);
+        }
+    } else {
+        for row in z.chunks_exact_mut(dout) {
+            row.copy_from_slice(b);
+        }
+        general_mat_mul(S::one(), &view(a, rows, din), &w, S::one(), &mut view_mut(z, rows, dout));
+    }
+}
+
+/// dW = A^T Delta for A (rows x din), Delta (rows x dout), written into `gw` (din x dout).
+fn weight_gradient<S: Scalar>(a: &[S], delta: &[S], gw: &mut [S], din: usize, dout: usize) {
+    let rows = delta.len() / dout;
+    if din == 1 || dout == 1 {
+        gw.fill(S::zero());
+        for (a_row, d_row) in a.chunks_exact(din).zip(delta.chunks_exact(dout)) {
+            if din == 1 {
+                let x = a_row[0];
+                gw.iter_mut().zip(d_row).for_each(|(g, &d)| *g = *g + x * d);
+            } else {
+                let d = d_row[0];
+                gw.iter_mut().zip(a_row).for_each(|(g, &x)| *g = *g + x * d);
+            }
+        }
+    } else {
+        let a = view(a, rows, din);
+        general_mat_mul(S::one(), &a.t(), &view(delta, rows, dout), S::zero(), &mut view_mut(gw, din, dout));
+    }
+}
+
+/// dA = Delta W^T for Delta (rows x dout), W (din x dout), written into `da` (rows x din).
+fn input_gradient<S: Scalar>(delta: &[S], w: ArrayView2<S>, da: &mut [S], rows: usize) {
+    let (din, dout) = w.dim();
+    if dout == 1 {
+        let w = w.as_slice().expect("row-major weights");
+        for (row, &d) in da.chunks_exact_mut(din).zip(delta) {
+            row.iter_mut().zip(w).for_each(|(x, &w)| *x = d * w);
+        }
+    } else {
+        general_mat_mul(S::one(), &view(delta, rows, dout), &w.t(), S::zero(), &mut view_mut(da, rows, din));
+    }
+}
+
+/// Dot product in 8 independent lanes so that it vectorises.
+#[inline]
+fn dot<S: Scalar>(a: &[S], b: &[S]) -> S {
+    let mut acc = [S::zero(); 8];
+    let chunks = a.len() / 8;
+    for c in 0..chunks {
+        for j in 0..8 {
+            acc[j] = acc[j] + a[8 * c + j] * b[8 * c + j];
+        }
+    }
+    let mut sum = acc.iter().fold(S::zero(), |s, &x| s + x);
+    for i in 8 * chunks..a.len() {
+        sum = sum + a[i] * b[i];
+    }
+    sum
+}
+
 /// Forward pass over the first `rows` samples of `ws`'s input block; the output is then
 /// `ws.output(shape, rows)`.
 pub fn forward<S: Scalar>(shape: &MlpShape, params: &[S], ws: &mut Workspace<S>, rows: usize) {
@@ -222,15 +294,7 @@ pub fn forward<S: Scalar>(shape: &MlpShape, params: &[S], ws: &mut Workspace<S>,
         let (din, dout) = (shape.widths[l], shape.widths[l + 1]);
         let w = tensor(params, shape.weight(l));
         let b = &params[shape.bias(l).range.clone()];
-        {
-            let z = &mut ws.pre[l + 1][..rows * dout];
-            for row in z.chunks_exact_mut(dout) {
-                row.copy_from_slice(b);
-            }
-            let a_prev = view(&ws.act[l], rows, din);
-            let mut z_view = view_mut(z, rows, dout);
-            general_mat_mul(S::one(), &a_prev, &w, S::one(), &mut z_view);
-        }
+        affine(&ws.act[l][..rows * din], w, b, &mut ws.pre[l + 1][..rows * dout], rows);
         let z = &ws.pre[l + 1][..rows * dout];
         let a = &mut ws.act[l + 1][..rows * dout];
         if l + 1 == n_layers {
@@ -265,12 +329,7 @@ pub fn backward<S: Scalar>(shape: &MlpShape, params: &[S], ws: &mut Workspace<S>
         let (din, dout) = (shape.widths[l], shape.widths[l + 1]);
         let wi = shape.weight(l);
         let bi = shape.bias(l);
-        let delta = view(&ws.delta[l + 1], rows, dout);
-        {
-            let a_prev = view(&ws.act[l], rows, din);
-            let mut gw = view_mut(&mut grads[wi.range.clone()], din, dout);
-            general_mat_mul(S::one(), &a_prev.t(), &delta, S::zero(), &mut gw);
-        }
+        weight_gradient(&ws.act[l][..rows * din], &ws.delta[l + 1][..rows * dout], &mut grads[wi.range.clone()], din, dout);
         {
             let gb = &mut grads[bi.range.clone()];
             gb.fill(S::zero());
@@ -281,9 +340,7 @@ pub fn backward<S: Scalar>(shape: &MlpShape, params: &[S], ws: &mut Workspace<S>
         if l > 0 {
             let w = tensor(params, wi);
             let (lower, upper) = ws.delta.split_at_mut(l + 1);
-            let delta = view(&upper[0], rows, dout);
-            let mut d_prev = view_mut(&mut lower[l], rows, din);
-            general_mat_mul(S::one(), &delta, &w.t(), S::zero(), &mut d_prev);
+            input_gradient(&upper[0][..rows * dout], w, &mut lower[l][..rows * din], rows);
             times_derivative(
                 shape.activation,
                 &ws.pre[l][..rows * din],
