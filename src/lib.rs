@@ -16,6 +16,7 @@ pub mod record;
 pub mod rng;
 pub mod run;
 pub mod scalar;
+pub mod signal_io;
 pub mod schedule;
 pub mod spectral;
 pub mod suggest;

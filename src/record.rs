@@ -54,14 +54,15 @@ impl Csv {
     }
 }
 
-/// A number as a CSV cell: shortest round-trip form; NaN -> empty (undefined), inf -> "inf".
+/// A number as a CSV cell: shortest round-trip form (e.g. 0.5, 1.0, 1.2e-33); NaN -> empty (undefined), inf -> "inf".
 pub fn num(x: f64) -> String {
     if x.is_nan() {
         String::new()
     } else if x.is_infinite() {
         if x > 0.0 { "inf".into() } else { "-inf".into() }
     } else {
-        format!("{x}")
+        // Debug formatting: shortest round-trip digits, exponent for very small/large values.
+        format!("{x:?}")
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod bench;
 mod run;
+mod spectrum;
 
 use crate::optim::Registry;
 use clap::{Parser, Subcommand};
@@ -25,6 +26,8 @@ enum Command {
     Run(run::RunArgs),
     /// List the registered optimizers and their hyperparameters.
     Optimizers,
+    /// Band table of one signal given as .npy or .csv (e.g. a prediction from another tool).
+    Spectrum(spectrum::SpectrumArgs),
     /// Time the engine on the reference task (compare with benches/torch_peer.py).
     Bench(bench::BenchArgs),
 }
@@ -35,6 +38,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(args, &registry),
         Command::Bench(args) => bench::run(args),
+        Command::Spectrum(args) => spectrum::run(args),
         Command::Optimizers => {
             print!("{}", optimizers_text(&registry));
             Ok(())

@@ -1,0 +1,113 @@
+//! Reading signals from other tools: 1D or 2D arrays from NPY files (f32 or f64, C or Fortran
+//! order) and columns of numbers from CSV files. Errors name the file and the expected shape.
+
+use anyhow::{bail, Context, Result};
+use ndarray::{Array1, Array2};
+use ndarray_npy::{read_npy, ReadNpyError};
+use std::path::Path;
+
+fn npy_error(path: &Path, e: ReadNpyError, expected: &str) -> anyhow::Error {
+    anyhow::anyhow!("{}: cannot read as {expected} ({e}); write it with numpy.save(path, array.astype(numpy.float64))", path.display())
+}
+
+/// A 1D f64 array from an NPY file holding f64 or f32 values.
+pub fn read_npy_1d(path: &Path) -> Result<Vec<f64>> {
+    match read_npy::<_, Array1<f64>>(path) {
+        Ok(a) => Ok(a.to_vec()),
+        Err(ReadNpyError::WrongDescriptor(_)) => match read_npy::<_, Array1<f32>>(path) {
+            Ok(a) => Ok(a.iter().map(|&x| x as f64).collect()),
+            Err(e) => Err(npy_error(path, e, "a 1D float32/float64 array")),
+        },
+        Err(e) => Err(npy_error(path, e, "a 1D float32/float64 array")),
+    }
+}
+
+/// A 2D f64 array (rows x cols) from an NPY file holding f64 or f32 values.
+pub fn read_npy_2d(path: &Path) -> Result<Array2<f64>> {
+    match read_npy::<_, Array2<f64>>(path) {
+        Ok(a) => Ok(a),
+        Err(ReadNpyError::WrongDescriptor(_)) => match read_npy::<_, Array2<f32>>(path) {
+            Ok(a) => Ok(a.mapv(|x| x as f64)),
+            Err(e) => Err(npy_error(path, e, "a 2D float32/float64 array")),
+        },
+        Err(e) => Err(npy_error(path, e, "a 2D float32/float64 array")),
+    }
+}
+
+/// One column of numbers from a CSV file: `#` lines are skipped; a first line that is not a
+/// number is a header, and `column` picks a column by name (default: the only or first one).
+pub fn read_csv_column(path: &Path, column: Option<&str>) -> Result<Vec<f64>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut lines = text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).peekable();
+    let first: Vec<&str> = lines.peek().map(|l| l.split(',').map(str::trim).collect()).unwrap_or_default();
+    let has_header = first.first().is_some_and(|c| c.parse::<f64>().is_err());
+    let col = match (has_header, column) {
+        (true, Some(name)) => first.iter().position(|c| *c == name).with_context(|| format!("{}: no column `{name}` (columns: {})", path.display(), first.join(", ")))?,
+        (false, Some(name)) => bail!("{}: has no header line, so --column {name} cannot be found", path.display()),
+        (_, None) => 0,
+    };
+    if has_header {
+        lines.next();
+    }
+    let mut out = Vec::new();
+    for (i, line) in lines.enumerate() {
+        let cell = line.split(',').nth(col).map(str::trim).unwrap_or("");
+        let v: f64 = cell.parse().with_context(|| format!("{}: data line {}: `{cell}` is not a number", path.display(), i + 1))?;
+        out.push(v);
+    }
+    if out.is_empty() {
+        bail!("{}: no numbers found", path.display());
+    }
+    Ok(out)
+}
+
+/// A signal from `.npy` or `.csv` (by extension).
+pub fn read_signal(path: &Path, column: Option<&str>) -> Result<Vec<f64>> {
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("npy") => read_npy_1d(path),
+        Some("csv") | Some("txt") => read_csv_column(path, column),
+        _ => bail!("{}: unknown signal format; use a .npy (1D array) or .csv (one column of numbers) file", path.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{array, ShapeBuilder};
+    use ndarray_npy::write_npy;
+
+    #[test]
+    fn npy_f32_f64_and_fortran_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let p64 = dir.path().join("a.npy");
+        write_npy(&p64, &array![1.0f64, 2.5, -3.0]).unwrap();
+        assert_eq!(read_signal(&p64, None).unwrap(), [1.0, 2.5, -3.0]);
+        let p32 = dir.path().join("b.npy");
+        write_npy(&p32, &array![1.0f32, 0.5]).unwrap();
+        assert_eq!(read_npy_1d(&p32).unwrap(), [1.0, 0.5]);
+        let pf = dir.path().join("f.npy");
+        let mut f = Array2::<f64>::zeros((2, 3).f());
+        f[[0, 2]] = 7.0;
+        f[[1, 0]] = 5.0;
+        write_npy(&pf, &f).unwrap();
+        let back = read_npy_2d(&pf).unwrap();
+        assert_eq!((back[[0, 2]], back[[1, 0]], back.dim()), (7.0, 5.0, (2, 3)));
+        let e = read_npy_1d(&pf).unwrap_err().to_string();
+        assert!(e.contains("f.npy") && e.contains("1D"), "{e}");
+        std::fs::write(dir.path().join("t.npy"), b"\x93NUMPY garbage").unwrap();
+        assert!(read_npy_1d(&dir.path().join("t.npy")).is_err());
+    }
+
+    #[test]
+    fn csv_with_and_without_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.csv");
+        std::fs::write(&p, "# comment\nt,value\n0,1.5\n0.5,-2\n").unwrap();
+        assert_eq!(read_signal(&p, Some("value")).unwrap(), [1.5, -2.0]);
+        assert_eq!(read_signal(&p, None).unwrap(), [0.0, 0.5]);
+        assert!(read_signal(&p, Some("nope")).unwrap_err().to_string().contains("no column `nope`"));
+        std::fs::write(&p, "1\n2\nx\n").unwrap();
+        assert!(read_signal(&p, None).unwrap_err().to_string().contains("line 3"));
+        assert!(read_signal(&dir.path().join("s.wav"), None).is_err());
+    }
+}
