@@ -18,5 +18,6 @@ pub mod scalar;
 pub mod schedule;
 pub mod spectral;
 pub mod suggest;
+pub mod sweep;
 pub mod target;
 pub mod train;

@@ -3,6 +3,7 @@
 //! registry (see examples/).
 
 mod run;
+mod sweep;
 
 use crate::optim::Registry;
 use clap::{Parser, Subcommand};
@@ -22,6 +23,8 @@ pub struct Cli {
 enum Command {
     /// Train one experiment from a TOML config and write its run directory.
     Run(run::RunArgs),
+    /// Run a sweep spec (many runs, in parallel, resumable) and aggregate over seeds.
+    Sweep(sweep::SweepArgs),
     /// List the registered optimizers and their hyperparameters.
     Optimizers,
 }
@@ -31,6 +34,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(args, &registry),
+        Command::Sweep(args) => sweep::run(args, &registry),
         Command::Optimizers => {
             print!("{}", optimizers_text(&registry));
             Ok(())
