@@ -30,20 +30,47 @@ pub struct SweepArgs {
 
 pub fn run(args: SweepArgs, registry: &Registry) -> Result<()> {
     let spec = SweepSpec::load(&args.spec)?;
-    let out = args.out.unwrap_or_else(|| PathBuf::from("runs").join(&spec.name));
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("runs").join(&spec.name));
     let shard = args.shard.unwrap_or(Shard::ALL);
     if args.list {
         print!("{}", list_runs(&spec, registry, &out, shard)?);
         return Ok(());
     }
-    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if jobs == 0 {
         bail!("--jobs must be at least 1");
     }
-    let report = run_sweep(&spec, registry, &out, &SweepOptions { jobs, shard, progress: !args.quiet })?;
+    let report = run_sweep(
+        &spec,
+        registry,
+        &out,
+        &SweepOptions {
+            jobs,
+            shard,
+            progress: !args.quiet,
+        },
+    )?;
     if !args.quiet {
-        let shard_note = if shard == Shard::ALL { String::new() } else { format!(" (shard {shard}: {} of {} runs)", report.selected, report.total) };
-        let search = if spec.lr_search.is_some() { format!("; lr search: {} trained, {} reused (lr_search.json)", report.search_ran, report.search_skipped) } else { String::new() };
+        let shard_note = if shard == Shard::ALL {
+            String::new()
+        } else {
+            format!(
+                " (shard {shard}: {} of {} runs)",
+                report.selected, report.total
+            )
+        };
+        let search = if spec.lr_search.is_some() {
+            format!(
+                "; lr search: {} trained, {} reused (lr_search.json)",
+                report.search_ran, report.search_skipped
+            )
+        } else {
+            String::new()
+        };
         eprintln!(
             "sweep `{}`{shard_note}: {} trained now ({} completed, {} diverged), {} already done, {} failed{search} -> {}",
             spec.name,
@@ -55,12 +82,23 @@ pub fn run(args: SweepArgs, registry: &Registry) -> Result<()> {
             out.display()
         );
         if report.cleaned > 0 {
-            eprintln!("removed {} stale staging entries of interrupted runs", report.cleaned);
+            eprintln!(
+                "removed {} stale staging entries of interrupted runs",
+                report.cleaned
+            );
         }
     }
     if !report.failed.is_empty() {
-        let list: Vec<String> = report.failed.iter().map(|f| format!("  {}: {}", f.id, f.error)).collect();
-        bail!("{} run(s) failed (the others are recorded; rerun the same command to retry):\n{}", report.failed.len(), list.join("\n"));
+        let list: Vec<String> = report
+            .failed
+            .iter()
+            .map(|f| format!("  {}: {}", f.id, f.error))
+            .collect();
+        bail!(
+            "{} run(s) failed (the others are recorded; rerun the same command to retry):\n{}",
+            report.failed.len(),
+            list.join("\n")
+        );
     }
     Ok(())
 }

@@ -28,8 +28,36 @@ pub const CONVENTION: &str = "per config id, over its completed (non-diverged) s
 
 /// Two-sided 95% Student-t quantiles t(0.975, df) for df = 1..30.
 const T975: [f64; 30] = [
-    12.706204736, 4.302652730, 3.182446305, 2.776445105, 2.570581836, 2.446911851, 2.364624252, 2.306004135, 2.262157163, 2.228138852, 2.200985160, 2.178812830, 2.160368656, 2.144786688, 2.131449546,
-    2.119905299, 2.109815578, 2.100922040, 2.093024054, 2.085963447, 2.079613845, 2.073873068, 2.068657610, 2.063898562, 2.059538553, 2.055529439, 2.051830516, 2.048407142, 2.045229642, 2.042272456,
+    12.706204736,
+    4.302652730,
+    3.182446305,
+    2.776445105,
+    2.570581836,
+    2.446911851,
+    2.364624252,
+    2.306004135,
+    2.262157163,
+    2.228138852,
+    2.200985160,
+    2.178812830,
+    2.160368656,
+    2.144786688,
+    2.131449546,
+    2.119905299,
+    2.109815578,
+    2.100922040,
+    2.093024054,
+    2.085963447,
+    2.079613845,
+    2.073873068,
+    2.068657610,
+    2.063898562,
+    2.059538553,
+    2.055529439,
+    2.051830516,
+    2.048407142,
+    2.045229642,
+    2.042272456,
 ];
 
 /// The 0.975 quantile of Student's t with `df` degrees of freedom (table up to 30, then a
@@ -41,7 +69,8 @@ pub fn t975(df: usize) -> f64 {
         _ => {
             let z: f64 = 1.959963984540054;
             let d = df as f64;
-            z + (z.powi(3) + z) / (4.0 * d) + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * d * d)
+            z + (z.powi(3) + z) / (4.0 * d)
+                + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * d * d)
         }
     }
 }
@@ -64,7 +93,14 @@ impl Stats {
         let v: Vec<f64> = xs.iter().copied().filter(|x| !x.is_nan()).collect();
         let n = v.len();
         if n == 0 {
-            return Stats { n, mean: f64::NAN, min: f64::NAN, max: f64::NAN, ci95_lo: f64::NAN, ci95_hi: f64::NAN };
+            return Stats {
+                n,
+                mean: f64::NAN,
+                min: f64::NAN,
+                max: f64::NAN,
+                ci95_lo: f64::NAN,
+                ci95_hi: f64::NAN,
+            };
         }
         let mean = v.iter().sum::<f64>() / n as f64;
         let min = v.iter().copied().fold(f64::INFINITY, f64::min);
@@ -76,11 +112,25 @@ impl Stats {
             let half = t975(n - 1) * (var / n as f64).sqrt();
             (mean - half, mean + half)
         };
-        Stats { n, mean, min, max, ci95_lo: lo, ci95_hi: hi }
+        Stats {
+            n,
+            mean,
+            min,
+            max,
+            ci95_lo: lo,
+            ci95_hi: hi,
+        }
     }
 
     fn cells(&self) -> [String; 6] {
-        [self.n.to_string(), num(self.mean), num(self.min), num(self.max), num(self.ci95_lo), num(self.ci95_hi)]
+        [
+            self.n.to_string(),
+            num(self.mean),
+            num(self.min),
+            num(self.max),
+            num(self.ci95_lo),
+            num(self.ci95_hi),
+        ]
     }
 }
 
@@ -115,24 +165,55 @@ pub fn aggregate(dir: &Path) -> Result<AggregateSummary> {
     let index = SweepIndex::load(dir)?;
     let header_comments = |what: &str| {
         vec![
-            format!("bandwise {} sweep `{}` ({SWEEP_FORMAT}): {what}", env!("CARGO_PKG_VERSION"), index.name),
+            format!(
+                "bandwise {} sweep `{}` ({SWEEP_FORMAT}): {what}",
+                env!("CARGO_PKG_VERSION"),
+                index.name
+            ),
             format!("statistics: {CONVENTION}"),
-            "run list, ids and axis values: sweep.json; an empty cell is undefined (NaN)".to_string(),
+            "run list, ids and axis values: sweep.json; an empty cell is undefined (NaN)"
+                .to_string(),
         ]
     };
-    let stats_cols = ["n_seeds", "n_diverged", "mean", "min", "max", "ci95_lo", "ci95_hi"];
+    let stats_cols = [
+        "n_seeds",
+        "n_diverged",
+        "mean",
+        "min",
+        "max",
+        "ci95_lo",
+        "ci95_hi",
+    ];
     let mut epochs_csv = Csv::new(header_comments("per-epoch losses over seeds (quantity: train_loss, test_loss = MSE on the training/test grid, from each run's epochs.csv)"), &[&["config_id", "epoch", "quantity"][..], &stats_cols].concat());
     let mut bands_csv = Csv::new(
         header_comments("per-band measures over seeds (quantity: rel_error = E_b(r)/E_b(y), residual_energy = E_b(r), from each run's bands.csv; band definitions in each run's bands.csv/run.json)"),
         &[&["config_id", "grid", "band", "label", "epoch", "quantity"][..], &stats_cols].concat(),
     );
-    let axis_paths: Vec<String> = index.runs.first().map(|r| r.values.keys().filter(|k| *k != "seed").cloned().collect()).unwrap_or_default();
-    let mut config_header = vec!["config_id", "n_planned", "n_completed", "n_diverged", "n_pending"];
+    let axis_paths: Vec<String> = index
+        .runs
+        .first()
+        .map(|r| r.values.keys().filter(|k| *k != "seed").cloned().collect())
+        .unwrap_or_default();
+    let mut config_header = vec![
+        "config_id",
+        "n_planned",
+        "n_completed",
+        "n_diverged",
+        "n_pending",
+    ];
     config_header.extend(axis_paths.iter().map(String::as_str));
     let mut configs_csv = Csv::new(header_comments("per config id: runs planned, completed, diverged (excluded from the statistics) and pending (not on disk); axis values as in the ids"), &config_header);
-    let mut summary = AggregateSummary { configs: Vec::new() };
+    let mut summary = AggregateSummary {
+        configs: Vec::new(),
+    };
     for config_id in index.config_ids() {
-        let mut status = ConfigStatus { config_id: config_id.to_string(), planned: 0, completed: 0, diverged: 0, pending: 0 };
+        let mut status = ConfigStatus {
+            config_id: config_id.to_string(),
+            planned: 0,
+            completed: 0,
+            diverged: 0,
+            pending: 0,
+        };
         let (mut train, mut test) = (Series::new(), Series::new());
         // (grid, band) -> (label, rel_error series, residual_energy series)
         let mut bands: BTreeMap<(String, usize), (String, Series, Series)> = BTreeMap::new();
@@ -143,7 +224,8 @@ pub fn aggregate(dir: &Path) -> Result<AggregateSummary> {
                 status.pending += 1;
                 continue;
             }
-            let data = RunData::load(&run.dir).with_context(|| format!("aggregating run `{}`", run.id))?;
+            let data =
+                RunData::load(&run.dir).with_context(|| format!("aggregating run `{}`", run.id))?;
             if data.status() != "completed" {
                 status.diverged += 1;
                 continue;
@@ -156,7 +238,9 @@ pub fn aggregate(dir: &Path) -> Result<AggregateSummary> {
                     grid_order.push(g.grid.clone());
                 }
                 for (b, label) in g.labels.iter().enumerate() {
-                    let entry = bands.entry((g.grid.clone(), b)).or_insert_with(|| (label.clone(), Series::new(), Series::new()));
+                    let entry = bands
+                        .entry((g.grid.clone(), b))
+                        .or_insert_with(|| (label.clone(), Series::new(), Series::new()));
                     push(&mut entry.1, &g.epochs, &g.rel_error[b]);
                     push(&mut entry.2, &g.epochs, &g.residual_energy[b]);
                 }
@@ -166,7 +250,19 @@ pub fn aggregate(dir: &Path) -> Result<AggregateSummary> {
         for (epoch, tr) in &train {
             for (quantity, values) in [("train_loss", tr), ("test_loss", &test[epoch])] {
                 let s = Stats::of(values);
-                epochs_csv.row(&[&[config_id.to_string(), epoch.to_string(), quantity.to_string(), s.cells()[0].clone(), nd.clone()][..], &s.cells()[1..]].concat());
+                epochs_csv.row(
+                    &[
+                        &[
+                            config_id.to_string(),
+                            epoch.to_string(),
+                            quantity.to_string(),
+                            s.cells()[0].clone(),
+                            nd.clone(),
+                        ][..],
+                        &s.cells()[1..],
+                    ]
+                    .concat(),
+                );
             }
         }
         for grid in &grid_order {
@@ -174,15 +270,42 @@ pub fn aggregate(dir: &Path) -> Result<AggregateSummary> {
                 for (quantity, series) in [("rel_error", rel), ("residual_energy", energy)] {
                     for (epoch, values) in series {
                         let s = Stats::of(values);
-                        bands_csv.row(&[&[config_id.to_string(), g.clone(), b.to_string(), label.clone(), epoch.to_string(), quantity.to_string(), s.cells()[0].clone(), nd.clone()][..], &s.cells()[1..]].concat());
+                        bands_csv.row(
+                            &[
+                                &[
+                                    config_id.to_string(),
+                                    g.clone(),
+                                    b.to_string(),
+                                    label.clone(),
+                                    epoch.to_string(),
+                                    quantity.to_string(),
+                                    s.cells()[0].clone(),
+                                    nd.clone(),
+                                ][..],
+                                &s.cells()[1..],
+                            ]
+                            .concat(),
+                        );
                     }
                 }
             }
         }
-        let first = index.runs_of(config_id).next().expect("a config id has runs");
-        let mut cells = vec![config_id.to_string(), status.planned.to_string(), status.completed.to_string(), status.diverged.to_string(), status.pending.to_string()];
+        let first = index
+            .runs_of(config_id)
+            .next()
+            .expect("a config id has runs");
+        let mut cells = vec![
+            config_id.to_string(),
+            status.planned.to_string(),
+            status.completed.to_string(),
+            status.diverged.to_string(),
+            status.pending.to_string(),
+        ];
         for p in &axis_paths {
-            let v = first.values.get(p).and_then(|v| toml::Value::try_from(v).ok());
+            let v = first
+                .values
+                .get(p)
+                .and_then(|v| toml::Value::try_from(v).ok());
             cells.push(v.map(|v| super::spec::format_value(&v)).unwrap_or_default());
         }
         configs_csv.row(&cells);
@@ -205,7 +328,9 @@ mod tests {
         let s = Stats::of(&[1.0, 2.0, 6.0]);
         let half = 4.302652730 * (7.0f64 / 3.0).sqrt();
         assert_eq!((s.n, s.mean, s.min, s.max), (3, 3.0, 1.0, 6.0));
-        assert!((s.ci95_lo - (3.0 - half)).abs() < 1e-12 && (s.ci95_hi - (3.0 + half)).abs() < 1e-12);
+        assert!(
+            (s.ci95_lo - (3.0 - half)).abs() < 1e-12 && (s.ci95_hi - (3.0 + half)).abs() < 1e-12
+        );
         let one = Stats::of(&[2.0, f64::NAN]);
         assert_eq!((one.n, one.mean), (1, 2.0));
         assert!(one.ci95_lo.is_nan() && one.ci95_hi.is_nan());

@@ -56,9 +56,14 @@ impl Shard {
 impl FromStr for Shard {
     type Err = String;
     fn from_str(s: &str) -> Result<Shard, String> {
-        let bad = || format!("--shard {s:?}: expected I/N with 0 <= I < N, e.g. 0/4 (shards are 0-based)");
+        let bad = || {
+            format!("--shard {s:?}: expected I/N with 0 <= I < N, e.g. 0/4 (shards are 0-based)")
+        };
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
-        let (index, count): (usize, usize) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        let (index, count): (usize, usize) = (
+            i.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
         if count == 0 || index >= count {
             return Err(bad());
         }
@@ -84,7 +89,11 @@ pub struct SweepOptions {
 
 impl Default for SweepOptions {
     fn default() -> Self {
-        SweepOptions { jobs: 1, shard: Shard::ALL, progress: false }
+        SweepOptions {
+            jobs: 1,
+            shard: Shard::ALL,
+            progress: false,
+        }
     }
 }
 
@@ -136,17 +145,32 @@ pub(crate) enum Outcome {
 }
 
 /// Run (the selected shard of) a sweep into `out`, then aggregate everything complete.
-pub fn run_sweep(spec: &SweepSpec, registry: &Registry, out: &Path, opts: &SweepOptions) -> Result<SweepReport> {
+pub fn run_sweep(
+    spec: &SweepSpec,
+    registry: &Registry,
+    out: &Path,
+    opts: &SweepOptions,
+) -> Result<SweepReport> {
     let runs = spec.expand(registry)?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     write_index(spec, &runs, out)?;
-    let mut report = SweepReport { dir: out.to_path_buf(), total: runs.len(), ..Default::default() };
+    let mut report = SweepReport {
+        dir: out.to_path_buf(),
+        total: runs.len(),
+        ..Default::default()
+    };
     report.cleaned = clean_stale(&out.join("runs"))? + clean_stale(out)?;
     let aggregate_dir = out.join("aggregate");
     report.cleaned += clean_stale(&aggregate_dir)?;
-    let selected: Vec<&PlannedRun> = runs.iter().filter(|r| opts.shard.contains(r.index)).collect();
+    let selected: Vec<&PlannedRun> = runs
+        .iter()
+        .filter(|r| opts.shard.contains(r.index))
+        .collect();
     report.selected = selected.len();
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs.max(1)).build().context("cannot start the thread pool")?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.max(1))
+        .build()
+        .context("cannot start the thread pool")?;
 
     // Per selected run: Ok(job) to train, or Err(why it cannot run), in run-list order.
     let mut planned: Vec<(String, Option<String>)> = Vec::new();
@@ -165,18 +189,30 @@ pub fn run_sweep(spec: &SweepSpec, registry: &Registry, out: &Path, opts: &Sweep
             match outcome {
                 Outcome::Skipped(_) => report.search_skipped += 1,
                 Outcome::Ran(_) => report.search_ran += 1,
-                Outcome::Failed(e) => report.failed.push(RunFailure { id: job.label.clone(), error: e.clone() }),
+                Outcome::Failed(e) => report.failed.push(RunFailure {
+                    id: job.label.clone(),
+                    error: e.clone(),
+                }),
             }
         }
         let choices = lr_search::collect(spec, search, &runs, out)?;
         lr_search::write_json(spec, search, &choices, out)?;
         for r in &selected {
-            let choice = choices.iter().find(|c| c.config_id == r.config_id).expect("every config has a search");
+            let choice = choices
+                .iter()
+                .find(|c| c.config_id == r.config_id)
+                .expect("every config has a search");
             let job = match choice.chosen {
                 Some(lr) => {
                     let mut exp = r.experiment.clone();
-                    exp.optimizer.settings.insert("lr".into(), toml::Value::Float(lr));
-                    Ok(Job { label: r.id.clone(), dir: run_dir(out, &r.id), experiment: exp })
+                    exp.optimizer
+                        .settings
+                        .insert("lr".into(), toml::Value::Float(lr));
+                    Ok(Job {
+                        label: r.id.clone(),
+                        dir: run_dir(out, &r.id),
+                        experiment: exp,
+                    })
                 }
                 None => Err(choice.failure()),
             };
@@ -184,7 +220,14 @@ pub fn run_sweep(spec: &SweepSpec, registry: &Registry, out: &Path, opts: &Sweep
         }
     } else {
         for r in &selected {
-            push(&r.id, Ok(Job { label: r.id.clone(), dir: run_dir(out, &r.id), experiment: r.experiment.clone() }));
+            push(
+                &r.id,
+                Ok(Job {
+                    label: r.id.clone(),
+                    dir: run_dir(out, &r.id),
+                    experiment: r.experiment.clone(),
+                }),
+            );
         }
     }
     let mut outcomes = execute(&pool, registry, &runnable, opts.progress, "runs").into_iter();
@@ -211,13 +254,22 @@ pub fn run_sweep(spec: &SweepSpec, registry: &Registry, out: &Path, opts: &Sweep
 }
 
 /// Train every job not yet complete, `pool`-parallel; outcomes in job order.
-pub(crate) fn execute(pool: &rayon::ThreadPool, registry: &Registry, jobs: &[Job], progress: bool, what: &str) -> Vec<Outcome> {
+pub(crate) fn execute(
+    pool: &rayon::ThreadPool,
+    registry: &Registry,
+    jobs: &[Job],
+    progress: bool,
+    what: &str,
+) -> Vec<Outcome> {
     if jobs.is_empty() {
         return Vec::new();
     }
     let bar = (progress && std::io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new(jobs.len() as u64);
-        bar.set_style(ProgressStyle::with_template("{prefix} {bar:30} {pos}/{len} [{elapsed} < {eta}] {msg}").expect("valid template"));
+        bar.set_style(
+            ProgressStyle::with_template("{prefix} {bar:30} {pos}/{len} [{elapsed} < {eta}] {msg}")
+                .expect("valid template"),
+        );
         bar.set_prefix(what.to_string());
         bar
     });
@@ -232,7 +284,9 @@ pub(crate) fn execute(pool: &rayon::ThreadPool, registry: &Registry, jobs: &[Job
                 let word = match &outcome {
                     Outcome::Skipped(s) => format!("already {s}"),
                     Outcome::Ran(Status::Completed) => "completed".into(),
-                    Outcome::Ran(Status::Diverged { epoch, .. }) => format!("diverged at epoch {epoch}"),
+                    Outcome::Ran(Status::Diverged { epoch, .. }) => {
+                        format!("diverged at epoch {epoch}")
+                    }
                     Outcome::Failed(e) => format!("FAILED: {e}"),
                 };
                 if let Some(bar) = &bar {
@@ -242,7 +296,11 @@ pub(crate) fn execute(pool: &rayon::ThreadPool, registry: &Registry, jobs: &[Job
                         bar.println(format!("{}: {word}", job.label));
                     }
                 } else if progress {
-                    eprintln!("[{what} {k}/{total}] {}: {word} ({:.1}s)", job.label, started.elapsed().as_secs_f64());
+                    eprintln!(
+                        "[{what} {k}/{total}] {}: {word} ({:.1}s)",
+                        job.label,
+                        started.elapsed().as_secs_f64()
+                    );
                 }
                 outcome
             })
@@ -256,19 +314,34 @@ pub(crate) fn execute(pool: &rayon::ThreadPool, registry: &Registry, jobs: &[Job
 
 fn run_job(job: &Job, registry: &Registry) -> Outcome {
     if is_run_dir(&job.dir) {
-        let status = read_run_json(&job.dir).ok().and_then(|v| v["status"].as_str().map(str::to_string)).unwrap_or_else(|| "complete".into());
+        let status = read_run_json(&job.dir)
+            .ok()
+            .and_then(|v| v["status"].as_str().map(str::to_string))
+            .unwrap_or_else(|| "complete".into());
         return Outcome::Skipped(status);
     }
     // A directory without run.json is not a run (never written by a finished run): replace it.
     let overwrite = job.dir.exists();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        run_experiment(&job.experiment, registry, &job.dir, RunOptions { overwrite, ..Default::default() })
+        run_experiment(
+            &job.experiment,
+            registry,
+            &job.dir,
+            RunOptions {
+                overwrite,
+                ..Default::default()
+            },
+        )
     }));
     match result {
         Ok(Ok(summary)) => Outcome::Ran(summary.status),
         Ok(Err(e)) => Outcome::Failed(format!("{e:#}")),
         Err(panic) => {
-            let msg = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
             Outcome::Failed(format!("panicked: {msg}"))
         }
     }
@@ -277,7 +350,9 @@ fn run_job(job: &Job, registry: &Registry) -> Outcome {
 /// Remove hidden staging entries (`.x.partial-<pid>`, `.x.tmp-<pid>`) in `dir` whose process
 /// is gone. Returns how many were removed.
 pub(crate) fn clean_stale(dir: &Path) -> Result<usize> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(0) };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(0);
+    };
     let me = std::process::id();
     let proc_fs = Path::new("/proc/self").exists();
     let mut removed = 0;
@@ -286,7 +361,11 @@ pub(crate) fn clean_stale(dir: &Path) -> Result<usize> {
         if !name.starts_with('.') {
             continue;
         }
-        let Some(pid) = [".partial-", ".tmp-"].iter().find_map(|m| name.rfind(m).map(|i| &name[i + m.len()..])).and_then(|p| p.parse::<u32>().ok()) else {
+        let Some(pid) = [".partial-", ".tmp-"]
+            .iter()
+            .find_map(|m| name.rfind(m).map(|i| &name[i + m.len()..]))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
             continue;
         };
         let alive = pid == me || (proc_fs && Path::new("/proc").join(pid.to_string()).exists());
@@ -294,7 +373,11 @@ pub(crate) fn clean_stale(dir: &Path) -> Result<usize> {
             continue;
         }
         let path = e.path();
-        let r = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+        let r = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
         r.with_context(|| format!("cannot remove the stale staging entry {}", path.display()))?;
         removed += 1;
     }
@@ -303,7 +386,8 @@ pub(crate) fn clean_stale(dir: &Path) -> Result<usize> {
 
 /// A stable hash of a run's config (to detect a changed spec on resume).
 pub(crate) fn config_hash(config: &toml::Table) -> String {
-    let text = serde_json::to_string(&toml_to_json(&toml::Value::Table(config.clone()))).unwrap_or_default();
+    let text = serde_json::to_string(&toml_to_json(&toml::Value::Table(config.clone())))
+        .unwrap_or_default();
     format!("{:016x}", fnv1a(text.as_bytes()))
 }
 
@@ -325,7 +409,11 @@ fn write_index(spec: &SweepSpec, runs: &[PlannedRun], out: &Path) -> Result<()> 
     let run_list: Vec<Value> = runs
         .iter()
         .map(|r| {
-            let values: serde_json::Map<String, Value> = r.values.iter().map(|(p, v)| (p.clone(), toml_to_json(v))).collect();
+            let values: serde_json::Map<String, Value> = r
+                .values
+                .iter()
+                .map(|(p, v)| (p.clone(), toml_to_json(v)))
+                .collect();
             json!({
                 "index": r.index,
                 "id": r.id,
@@ -339,15 +427,25 @@ fn write_index(spec: &SweepSpec, runs: &[PlannedRun], out: &Path) -> Result<()> 
         .collect();
     let lr_search = spec.lr_search.as_ref().map(|l| json!({"grid": l.grid, "seeds": l.seeds, "epochs": l.epochs, "criterion": l.criterion.as_str()}));
     if path.is_file() {
-        let old: Value = serde_json::from_str(&std::fs::read_to_string(&path)?).with_context(|| format!("{} is not valid JSON", path.display()))?;
+        let old: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)
+            .with_context(|| format!("{} is not valid JSON", path.display()))?;
         if old["format"] != SWEEP_FORMAT {
-            bail!("{} has format {} but this bandwise writes {SWEEP_FORMAT}; use another --out", path.display(), old["format"]);
+            bail!(
+                "{} has format {} but this bandwise writes {SWEEP_FORMAT}; use another --out",
+                path.display(),
+                old["format"]
+            );
         }
-        let refuse = |what: String| anyhow::anyhow!("{} was written from a different spec ({what}); use another --out or remove the directory", out.display());
+        let refuse = |what: String| {
+            anyhow::anyhow!("{} was written from a different spec ({what}); use another --out or remove the directory", out.display())
+        };
         for o in old["runs"].as_array().into_iter().flatten() {
             if let Some(n) = run_list.iter().find(|n| n["id"] == o["id"]) {
                 if n["config_hash"] != o["config_hash"] {
-                    return Err(refuse(format!("run `{}` now has a different config", o["id"].as_str().unwrap_or("?"))));
+                    return Err(refuse(format!(
+                        "run `{}` now has a different config",
+                        o["id"].as_str().unwrap_or("?")
+                    )));
                 }
             }
         }
@@ -365,24 +463,57 @@ fn write_index(spec: &SweepSpec, runs: &[PlannedRun], out: &Path) -> Result<()> 
         "n_runs": runs.len(),
         "runs": run_list,
     });
-    write_atomic(&path, (serde_json::to_string_pretty(&index)? + "\n").as_bytes())
+    write_atomic(
+        &path,
+        (serde_json::to_string_pretty(&index)? + "\n").as_bytes(),
+    )
 }
 
 /// The `--list` text: index, shard, status (done = completed or diverged, pending) and id of
 /// each run of `shard` (all runs for [`Shard::ALL`]).
-pub fn list_runs(spec: &SweepSpec, registry: &Registry, out: &Path, shard: Shard) -> Result<String> {
+pub fn list_runs(
+    spec: &SweepSpec,
+    registry: &Registry,
+    out: &Path,
+    shard: Shard,
+) -> Result<String> {
     use std::fmt::Write;
     let runs = spec.expand(registry)?;
     let mut text = String::new();
     let (mut done, mut n) = (0, 0);
-    let _ = writeln!(text, "{:>5}  {:>7}  {:<9}  {:<16}  id", "index", "shard", "status", "config");
+    let _ = writeln!(
+        text,
+        "{:>5}  {:>7}  {:<9}  {:<16}  id",
+        "index", "shard", "status", "config"
+    );
     for r in runs.iter().filter(|r| shard.contains(r.index)) {
         let dir = run_dir(out, &r.id);
-        let status = if is_run_dir(&dir) { read_run_json(&dir).ok().and_then(|v| v["status"].as_str().map(str::to_string)).unwrap_or_else(|| "done".into()) } else { "pending".into() };
+        let status = if is_run_dir(&dir) {
+            read_run_json(&dir)
+                .ok()
+                .and_then(|v| v["status"].as_str().map(str::to_string))
+                .unwrap_or_else(|| "done".into())
+        } else {
+            "pending".into()
+        };
         done += usize::from(status != "pending");
         n += 1;
-        let _ = writeln!(text, "{:>5}  {:>7}  {:<9}  {:<16}  {}", r.index, format!("{}/{}", r.index % shard.count, shard.count), status, r.config_id, r.id);
+        let _ = writeln!(
+            text,
+            "{:>5}  {:>7}  {:<9}  {:<16}  {}",
+            r.index,
+            format!("{}/{}", r.index % shard.count, shard.count),
+            status,
+            r.config_id,
+            r.id
+        );
     }
-    let _ = writeln!(text, "{n} runs ({done} done, {} pending) of {} in the sweep; output {}", n - done, runs.len(), out.display());
+    let _ = writeln!(
+        text,
+        "{n} runs ({done} done, {} pending) of {} in the sweep; output {}",
+        n - done,
+        runs.len(),
+        out.display()
+    );
     Ok(text)
 }

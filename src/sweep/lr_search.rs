@@ -100,11 +100,20 @@ pub fn criterion_of(dir: &Path, criterion: Criterion) -> Result<f64> {
         Criterion::FinalTrainLoss => "final_train_loss",
         Criterion::FinalTestLoss => "final_test_loss",
     };
-    Ok(meta["summary"][key].as_f64().filter(|x| x.is_finite()).unwrap_or(f64::INFINITY))
+    Ok(meta["summary"][key]
+        .as_f64()
+        .filter(|x| x.is_finite())
+        .unwrap_or(f64::INFINITY))
 }
 
 /// The search runs the selected runs need (one set per config id among them).
-pub(crate) fn jobs(spec: &SweepSpec, search: &LrSearchSpec, selected: &[&PlannedRun], out: &Path, cleaned: &mut usize) -> Result<Vec<Job>> {
+pub(crate) fn jobs(
+    spec: &SweepSpec,
+    search: &LrSearchSpec,
+    selected: &[&PlannedRun],
+    out: &Path,
+    cleaned: &mut usize,
+) -> Result<Vec<Job>> {
     let mut seen: Vec<&str> = Vec::new();
     let mut jobs = Vec::new();
     for r in selected {
@@ -120,9 +129,15 @@ pub(crate) fn jobs(spec: &SweepSpec, search: &LrSearchSpec, selected: &[&Planned
                 let mut exp = r.experiment.clone();
                 exp.seed = seed;
                 exp.train.epochs = search.epochs;
-                exp.optimizer.settings.insert("lr".into(), toml::Value::Float(lr));
+                exp.optimizer
+                    .settings
+                    .insert("lr".into(), toml::Value::Float(lr));
                 exp.name = format!("{}/lr_search/{}/{id}", spec.name, r.config_id);
-                jobs.push(Job { label: format!("lr_search/{}/{id}", r.config_id), dir: dir.join(&id), experiment: exp });
+                jobs.push(Job {
+                    label: format!("lr_search/{}/{id}", r.config_id),
+                    dir: dir.join(&id),
+                    experiment: exp,
+                });
             }
         }
     }
@@ -130,7 +145,12 @@ pub(crate) fn jobs(spec: &SweepSpec, search: &LrSearchSpec, selected: &[&Planned
 }
 
 /// Read every config's search results from disk (all configs of the sweep, not only a shard's).
-pub(crate) fn collect(_spec: &SweepSpec, search: &LrSearchSpec, runs: &[PlannedRun], out: &Path) -> Result<Vec<LrChoice>> {
+pub(crate) fn collect(
+    _spec: &SweepSpec,
+    search: &LrSearchSpec,
+    runs: &[PlannedRun],
+    out: &Path,
+) -> Result<Vec<LrChoice>> {
     let mut choices: Vec<LrChoice> = Vec::new();
     for r in runs {
         if choices.iter().any(|c| c.config_id == r.config_id) {
@@ -142,13 +162,37 @@ pub(crate) fn collect(_spec: &SweepSpec, search: &LrSearchSpec, runs: &[PlannedR
             let mut row = Vec::new();
             for &seed in &search.seeds {
                 let run = dir.join(search_run_id(lr, seed));
-                row.push(if is_run_dir(&run) { Some(criterion_of(&run, search.criterion)?) } else { None });
+                row.push(if is_run_dir(&run) {
+                    Some(criterion_of(&run, search.criterion)?)
+                } else {
+                    None
+                });
             }
             values.push(row);
         }
-        let medians: Vec<Option<f64>> = values.iter().map(|row| row.iter().copied().collect::<Option<Vec<f64>>>().map(|v| median(&v))).collect();
-        let chosen = medians.iter().copied().collect::<Option<Vec<f64>>>().and_then(|m| pick(&m)).map(|i| search.grid[i]);
-        choices.push(LrChoice { config_id: r.config_id.clone(), grid: search.grid.clone(), seeds: search.seeds.clone(), values, medians, chosen });
+        let medians: Vec<Option<f64>> = values
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .copied()
+                    .collect::<Option<Vec<f64>>>()
+                    .map(|v| median(&v))
+            })
+            .collect();
+        let chosen = medians
+            .iter()
+            .copied()
+            .collect::<Option<Vec<f64>>>()
+            .and_then(|m| pick(&m))
+            .map(|i| search.grid[i]);
+        choices.push(LrChoice {
+            config_id: r.config_id.clone(),
+            grid: search.grid.clone(),
+            seeds: search.seeds.clone(),
+            values,
+            medians,
+            chosen,
+        });
     }
     Ok(choices)
 }
@@ -163,7 +207,12 @@ fn value_json(v: Option<f64>) -> Value {
 }
 
 /// Write DIR/lr_search.json.
-pub(crate) fn write_json(spec: &SweepSpec, search: &LrSearchSpec, choices: &[LrChoice], out: &Path) -> Result<()> {
+pub(crate) fn write_json(
+    spec: &SweepSpec,
+    search: &LrSearchSpec,
+    choices: &[LrChoice],
+    out: &Path,
+) -> Result<()> {
     let configs: Vec<Value> = choices
         .iter()
         .map(|c| {
@@ -196,7 +245,10 @@ pub(crate) fn write_json(spec: &SweepSpec, search: &LrSearchSpec, choices: &[LrC
         "rule": "per config id: every lr of the grid is trained for `epochs` epochs on each seed; the criterion is read from run.json's summary (a diverged run counts as \"inf\"); the chosen lr has the lowest median over the seeds (ties: first in grid order) and replaces optimizer.lr (as a constant) in every run of that config. null = search run missing (not yet run or failed)",
         "configs": configs,
     });
-    write_atomic(&out.join(LR_SEARCH_JSON), (serde_json::to_string_pretty(&doc)? + "\n").as_bytes())
+    write_atomic(
+        &out.join(LR_SEARCH_JSON),
+        (serde_json::to_string_pretty(&doc)? + "\n").as_bytes(),
+    )
 }
 
 #[cfg(test)]

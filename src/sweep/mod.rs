@@ -73,13 +73,27 @@ impl SweepIndex {
     pub fn load(dir: &Path) -> Result<SweepIndex> {
         let path = dir.join(SWEEP_JSON);
         let text = std::fs::read_to_string(&path).with_context(|| format!("{} is not a sweep directory (cannot read {SWEEP_JSON}); run `bandwise sweep SPEC --out {}` first", dir.display(), dir.display()))?;
-        let meta: Value = serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))?;
+        let meta: Value = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not valid JSON", path.display()))?;
         if meta["format"] != SWEEP_FORMAT {
-            bail!("{} has format {} but this bandwise reads {SWEEP_FORMAT}", path.display(), meta["format"]);
+            bail!(
+                "{} has format {} but this bandwise reads {SWEEP_FORMAT}",
+                path.display(),
+                meta["format"]
+            );
         }
         let mut runs = Vec::new();
-        for (i, r) in meta["runs"].as_array().with_context(|| format!("{}: no `runs` list", path.display()))?.iter().enumerate() {
-            let s = |k: &str| r[k].as_str().map(str::to_string).with_context(|| format!("{}: runs[{i}].{k} missing", path.display()));
+        for (i, r) in meta["runs"]
+            .as_array()
+            .with_context(|| format!("{}: no `runs` list", path.display()))?
+            .iter()
+            .enumerate()
+        {
+            let s = |k: &str| {
+                r[k].as_str()
+                    .map(str::to_string)
+                    .with_context(|| format!("{}: runs[{i}].{k} missing", path.display()))
+            };
             runs.push(IndexedRun {
                 index: i,
                 id: s("id")?,
@@ -89,7 +103,12 @@ impl SweepIndex {
                 values: r["values"].as_object().cloned().unwrap_or_default(),
             });
         }
-        Ok(SweepIndex { dir: dir.to_path_buf(), name: meta["name"].as_str().unwrap_or("").to_string(), runs, meta })
+        Ok(SweepIndex {
+            dir: dir.to_path_buf(),
+            name: meta["name"].as_str().unwrap_or("").to_string(),
+            runs,
+            meta,
+        })
     }
 
     /// The config ids in run-list order, each once.

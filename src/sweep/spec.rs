@@ -201,25 +201,63 @@ struct RawLrSearch {
 impl SweepSpec {
     /// Read a spec file; a `base = "file"` is resolved relative to it.
     pub fn load(path: &Path) -> Result<SweepSpec> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read sweep spec {}", path.display()))?;
-        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "sweep".into());
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read sweep spec {}", path.display()))?;
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "sweep".into());
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         Self::from_toml_str(&text, &path.display().to_string(), &stem, dir)
     }
 
     /// Parse spec text. `origin` names it in errors, `default_name` is used when the spec has
     /// no `name`, and `base_dir` resolves a `base = "file"`.
-    pub fn from_toml_str(text: &str, origin: &str, default_name: &str, base_dir: &Path) -> Result<SweepSpec> {
-        let mut source: toml::Table = toml::from_str(text).map_err(|e| anyhow::anyhow!("sweep spec {origin}: {}", e.to_string().trim_end()))?;
-        let raw: RawSpec = toml::Value::Table(source.clone()).try_into().map_err(|e: toml::de::Error| {
-            let hint = e
-                .message()
-                .strip_prefix("unknown field `")
-                .and_then(|r| r.split_once('`'))
-                .map(|(f, _)| crate::suggest::did_you_mean(f, &["name", "base", "axis", "seeds", "lr_search", "grid", "epochs", "criterion", "path", "values", "range", "zip", "start", "stop", "num", "log"]))
-                .unwrap_or_default();
-            anyhow::anyhow!("sweep spec {origin}: {}{hint}", e.message().trim_end())
-        })?;
+    pub fn from_toml_str(
+        text: &str,
+        origin: &str,
+        default_name: &str,
+        base_dir: &Path,
+    ) -> Result<SweepSpec> {
+        let mut source: toml::Table = toml::from_str(text)
+            .map_err(|e| anyhow::anyhow!("sweep spec {origin}: {}", e.to_string().trim_end()))?;
+        let raw: RawSpec =
+            toml::Value::Table(source.clone())
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    let hint = e
+                        .message()
+                        .strip_prefix("unknown field `")
+                        .and_then(|r| r.split_once('`'))
+                        .map(|(f, _)| {
+                            crate::suggest::did_you_mean(
+                                f,
+                                &[
+                                    "name",
+                                    "base",
+                                    "axis",
+                                    "seeds",
+                                    "lr_search",
+                                    "grid",
+                                    "epochs",
+                                    "criterion",
+                                    "path",
+                                    "values",
+                                    "range",
+                                    "zip",
+                                    "start",
+                                    "stop",
+                                    "num",
+                                    "log",
+                                ],
+                            )
+                        })
+                        .unwrap_or_default();
+                    anyhow::anyhow!("sweep spec {origin}: {}{hint}", e.message().trim_end())
+                })?;
         let base = match raw.base {
             toml::Value::Table(t) => t,
             toml::Value::String(file) => {
@@ -241,7 +279,9 @@ impl SweepSpec {
                 bail!("{what}: path must be a dotted config path such as `optimizer.p`");
             }
             if a.path == "seed" {
-                bail!("{what}: use the top-level `seeds = [...]` (or `seeds = N`) for the seed axis");
+                bail!(
+                    "{what}: use the top-level `seeds = [...]` (or `seeds = N`) for the seed axis"
+                );
             }
             if a.path == "name" {
                 bail!("{what}: the run name is set by the sweep; it cannot be an axis");
@@ -250,19 +290,29 @@ impl SweepSpec {
                 (Some(v), None) => v,
                 (None, Some(r)) => expand_range(&r).with_context(|| what.clone())?,
                 (Some(_), Some(_)) => bail!("{what}: give either `values` or `range`, not both"),
-                (None, None) => bail!("{what}: give `values = [...]` or `range = {{ start, stop, num, log }}`"),
+                (None, None) => {
+                    bail!("{what}: give `values = [...]` or `range = {{ start, stop, num, log }}`")
+                }
             };
             if values.is_empty() {
                 bail!("{what}: no values");
             }
-            axes.push(Axis { path: a.path, values, zip: a.zip });
+            axes.push(Axis {
+                path: a.path,
+                values,
+                zip: a.zip,
+            });
         }
         for (i, a) in axes.iter().enumerate() {
             if axes[..i].iter().any(|b| b.path == a.path) {
                 bail!("sweep spec {origin}: axis `{}` is declared twice", a.path);
             }
         }
-        let seeds = raw.seeds.map(|s| s.expand("seeds")).transpose().with_context(|| format!("sweep spec {origin}"))?;
+        let seeds = raw
+            .seeds
+            .map(|s| s.expand("seeds"))
+            .transpose()
+            .with_context(|| format!("sweep spec {origin}"))?;
         let lr_search = match raw.lr_search {
             None => None,
             Some(l) => {
@@ -273,19 +323,38 @@ impl SweepSpec {
                     bail!("sweep spec {origin}: lr_search.grid must be a non-empty list of finite learning rates > 0");
                 }
                 let seeds = match l.seeds {
-                    Some(s) => s.expand("lr_search.seeds").with_context(|| format!("sweep spec {origin}"))?,
+                    Some(s) => s
+                        .expand("lr_search.seeds")
+                        .with_context(|| format!("sweep spec {origin}"))?,
                     None => vec![0, 1],
                 };
                 let epochs = match l.epochs {
                     Some(0) => bail!("sweep spec {origin}: lr_search.epochs must be at least 1"),
                     Some(e) => e,
-                    None => base.get("train").and_then(|t| t.get("epochs")).and_then(toml::Value::as_integer).map_or(1, |e| e.max(1) as u64),
+                    None => base
+                        .get("train")
+                        .and_then(|t| t.get("epochs"))
+                        .and_then(toml::Value::as_integer)
+                        .map_or(1, |e| e.max(1) as u64),
                 };
-                Some(LrSearchSpec { grid: l.grid, seeds, epochs, criterion: l.criterion.unwrap_or(Criterion::FinalTrainLoss) })
+                Some(LrSearchSpec {
+                    grid: l.grid,
+                    seeds,
+                    epochs,
+                    criterion: l.criterion.unwrap_or(Criterion::FinalTrainLoss),
+                })
             }
         };
-        let spec = SweepSpec { name, base, axes, seeds, lr_search, source };
-        spec.groups().with_context(|| format!("sweep spec {origin}"))?;
+        let spec = SweepSpec {
+            name,
+            base,
+            axes,
+            seeds,
+            lr_search,
+            source,
+        };
+        spec.groups()
+            .with_context(|| format!("sweep spec {origin}"))?;
         Ok(spec)
     }
 
@@ -293,7 +362,11 @@ impl SweepSpec {
     fn groups(&self) -> Result<Vec<Vec<usize>>> {
         let mut groups: Vec<(Option<&str>, Vec<usize>)> = Vec::new();
         for (i, a) in self.axes.iter().enumerate() {
-            match a.zip.as_deref().and_then(|z| groups.iter_mut().find(|(g, _)| *g == Some(z))) {
+            match a
+                .zip
+                .as_deref()
+                .and_then(|z| groups.iter_mut().find(|(g, _)| *g == Some(z)))
+            {
                 Some((_, members)) => members.push(i),
                 None => groups.push((a.zip.as_deref(), vec![i])),
             }
@@ -316,16 +389,21 @@ impl SweepSpec {
 
     /// Expand into the run list, parsing and validating every config.
     pub fn expand(&self, registry: &Registry) -> Result<Vec<PlannedRun>> {
-        Experiment::from_toml_value(toml::Value::Table(self.base.clone()), "sweep base").context("the sweep's [base] is not a valid experiment config")?;
+        Experiment::from_toml_value(toml::Value::Table(self.base.clone()), "sweep base")
+            .context("the sweep's [base] is not a valid experiment config")?;
         // Each axis path must exist in the schema: probe it alone on the base.
         for a in &self.axes {
             let mut probe = self.base.clone();
-            set_path(&mut probe, &a.path, a.values[0].clone()).with_context(|| format!("sweep axis `{}`", a.path))?;
+            set_path(&mut probe, &a.path, a.values[0].clone())
+                .with_context(|| format!("sweep axis `{}`", a.path))?;
             Experiment::from_toml_value(toml::Value::Table(probe), &format!("with axis `{}` set", a.path))
                 .with_context(|| format!("sweep axis `{}` does not name a valid config field (or its value {} does not fit it)", a.path, a.values[0]))?;
         }
         let groups = self.groups()?;
-        let sizes: Vec<usize> = groups.iter().map(|g| self.axes[g[0]].values.len()).collect();
+        let sizes: Vec<usize> = groups
+            .iter()
+            .map(|g| self.axes[g[0]].values.len())
+            .collect();
         let n_configs: usize = sizes.iter().product();
         let seeds: Vec<Option<u64>> = match &self.seeds {
             Some(s) => s.iter().copied().map(Some).collect(),
@@ -343,7 +421,10 @@ impl SweepSpec {
             }
             let mut values: Vec<(String, toml::Value)> = Vec::new();
             for (i, a) in self.axes.iter().enumerate() {
-                let g = groups.iter().position(|m| m.contains(&i)).expect("every axis is in a group");
+                let g = groups
+                    .iter()
+                    .position(|m| m.contains(&i))
+                    .expect("every axis is in a group");
                 values.push((a.path.clone(), a.values[digits[g]].clone()));
             }
             for seed in &seeds {
@@ -362,16 +443,37 @@ impl SweepSpec {
                     None if config_part.is_empty() => BASE_CONFIG_ID.to_string(),
                     None => config_part.clone(),
                 };
-                let config_id = if config_part.is_empty() { BASE_CONFIG_ID.to_string() } else { config_part };
-                runs.push(PlannedRun { index: runs.len(), id, config_id, values: v, seed: 0, config, experiment: placeholder() });
+                let config_id = if config_part.is_empty() {
+                    BASE_CONFIG_ID.to_string()
+                } else {
+                    config_part
+                };
+                runs.push(PlannedRun {
+                    index: runs.len(),
+                    id,
+                    config_id,
+                    values: v,
+                    seed: 0,
+                    config,
+                    experiment: placeholder(),
+                });
             }
         }
         shorten_ids(&mut runs);
         for run in &mut runs {
-            let describe = run.values.iter().map(|(p, v)| format!("{p} = {v}")).collect::<Vec<_>>().join(", ");
+            let describe = run
+                .values
+                .iter()
+                .map(|(p, v)| format!("{p} = {v}"))
+                .collect::<Vec<_>>()
+                .join(", ");
             let ctx = || format!("sweep run `{}` ({describe})", run.id);
-            run.config.insert("name".into(), toml::Value::String(format!("{}/{}", self.name, run.id)));
-            let exp = Experiment::from_toml_value(toml::Value::Table(run.config.clone()), &run.id).with_context(ctx)?;
+            run.config.insert(
+                "name".into(),
+                toml::Value::String(format!("{}/{}", self.name, run.id)),
+            );
+            let exp = Experiment::from_toml_value(toml::Value::Table(run.config.clone()), &run.id)
+                .with_context(ctx)?;
             exp.validate(registry).with_context(ctx)?;
             run.seed = exp.seed;
             run.experiment = exp;
@@ -386,7 +488,11 @@ impl SweepSpec {
             .iter()
             .map(|a| {
                 let l = last(&a.path);
-                let clash = l == "seed" || self.axes.iter().any(|b| b.path != a.path && last(&b.path) == l);
+                let clash = l == "seed"
+                    || self
+                        .axes
+                        .iter()
+                        .any(|b| b.path != a.path && last(&b.path) == l);
                 if clash {
                     sanitize(&a.path)
                 } else {
@@ -403,7 +509,11 @@ fn placeholder() -> Experiment {
 }
 
 fn join_parts(keys: &[String], values: &[(String, toml::Value)]) -> String {
-    keys.iter().zip(values).map(|(k, (_, v))| format!("{k}={}", format_value(v))).collect::<Vec<_>>().join("__")
+    keys.iter()
+        .zip(values)
+        .map(|(k, (_, v))| format!("{k}={}", format_value(v)))
+        .collect::<Vec<_>>()
+        .join("__")
 }
 
 /// Make ids unique and short: too long or colliding ids get `~<hash of the values>`.
@@ -412,7 +522,10 @@ fn shorten_ids(runs: &mut [PlannedRun]) {
     let mut variants: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
     for r in runs.iter() {
         *count.entry(r.id.clone()).or_default() += 1;
-        variants.entry(r.config_id.clone()).or_default().insert(canonical(config_values(r)));
+        variants
+            .entry(r.config_id.clone())
+            .or_default()
+            .insert(canonical(config_values(r)));
     }
     for r in runs.iter_mut() {
         let canon = canonical(config_values(r));
@@ -421,7 +534,11 @@ fn shorten_ids(runs: &mut [PlannedRun]) {
             r.config_id = with_hash(&r.config_id, &canon);
         }
         if count[&r.id] > 1 || r.id.len() > MAX_ID_LEN || config_ambiguous {
-            let seed = r.values.last().filter(|(p, _)| p == "seed").map(|(_, v)| format_value(v));
+            let seed = r
+                .values
+                .last()
+                .filter(|(p, _)| p == "seed")
+                .map(|(_, v)| format_value(v));
             r.id = match seed {
                 Some(s) if r.config_id == BASE_CONFIG_ID => format!("seed={s}"),
                 Some(s) => format!("{}__seed={s}", r.config_id),
@@ -443,7 +560,11 @@ fn with_hash(id: &str, canon: &str) -> String {
 }
 
 fn canonical(values: &[(String, toml::Value)]) -> String {
-    values.iter().map(|(p, v)| format!("{p}={v}")).collect::<Vec<_>>().join(";")
+    values
+        .iter()
+        .map(|(p, v)| format!("{p}={v}"))
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// FNV-1a 64-bit: a hash that is stable across Rust versions and platforms.
@@ -467,7 +588,11 @@ pub fn format_value(v: &toml::Value) -> String {
         toml::Value::Array(a) => a.iter().map(format_value).collect::<Vec<_>>().join("x"),
         toml::Value::Table(t) => {
             let mut parts: Vec<String> = t.get("kind").map(format_value).into_iter().collect();
-            parts.extend(t.iter().filter(|(k, _)| *k != "kind").map(|(k, v)| format!("{k}{}", format_value(v))));
+            parts.extend(
+                t.iter()
+                    .filter(|(k, _)| *k != "kind")
+                    .map(|(k, v)| format!("{k}{}", format_value(v))),
+            );
             parts.join(".")
         }
     };
@@ -476,7 +601,16 @@ pub fn format_value(v: &toml::Value) -> String {
 
 /// Keep letters, digits and `. _ - + =`; replace anything else by `~`; no leading dot.
 fn sanitize(s: &str) -> String {
-    let mut out: String = s.chars().map(|c| if c.is_ascii_alphanumeric() || "._-+=".contains(c) { c } else { '~' }).collect();
+    let mut out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-+=".contains(c) {
+                c
+            } else {
+                '~'
+            }
+        })
+        .collect();
     if out.starts_with('.') {
         out.insert(0, '~');
     }
@@ -499,15 +633,31 @@ fn expand_range(r: &RawRange) -> Result<Vec<toml::Value>> {
         bail!("a log range needs start > 0 and stop > 0, got start = {start}, stop = {stop}");
     }
     let n = r.num;
-    let frac = |i: usize| if n == 1 { 0.0 } else { i as f64 / (n - 1) as f64 };
-    if !r.log && matches!((&r.start, &r.stop), (toml::Value::Integer(_), toml::Value::Integer(_))) {
-        let (a, b) = (r.start.as_integer().expect("int"), r.stop.as_integer().expect("int"));
+    let frac = |i: usize| {
+        if n == 1 {
+            0.0
+        } else {
+            i as f64 / (n - 1) as f64
+        }
+    };
+    if !r.log
+        && matches!(
+            (&r.start, &r.stop),
+            (toml::Value::Integer(_), toml::Value::Integer(_))
+        )
+    {
+        let (a, b) = (
+            r.start.as_integer().expect("int"),
+            r.stop.as_integer().expect("int"),
+        );
         if n == 1 {
             return Ok(vec![toml::Value::Integer(a)]);
         }
         if (b - a) % (n as i64 - 1) == 0 {
             let step = (b - a) / (n as i64 - 1);
-            return Ok((0..n as i64).map(|i| toml::Value::Integer(a + i * step)).collect());
+            return Ok((0..n as i64)
+                .map(|i| toml::Value::Integer(a + i * step))
+                .collect());
         }
     }
     Ok((0..n)
@@ -537,10 +687,16 @@ pub fn set_path(table: &mut toml::Table, path: &str, value: toml::Value) -> Resu
     let segments: Vec<&str> = path.split('.').collect();
     let mut cur = table;
     for (i, seg) in segments[..segments.len() - 1].iter().enumerate() {
-        let entry = cur.entry(seg.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let entry = cur
+            .entry(seg.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         cur = match entry {
             toml::Value::Table(t) => t,
-            other => bail!("cannot set `{path}`: `{}` is {} ({other}), not a table", segments[..=i].join("."), other.type_str()),
+            other => bail!(
+                "cannot set `{path}`: `{}` is {} ({other}), not a table",
+                segments[..=i].join("."),
+                other.type_str()
+            ),
         };
     }
     cur.insert(segments[segments.len() - 1].to_string(), value);
@@ -558,7 +714,13 @@ mod tests {
     }
 
     fn ids(extra: &str) -> Vec<(String, String)> {
-        spec(extra).unwrap().expand(&Registry::builtin()).unwrap().into_iter().map(|r| (r.id, r.config_id)).collect()
+        spec(extra)
+            .unwrap()
+            .expand(&Registry::builtin())
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.id, r.config_id))
+            .collect()
     }
 
     fn err(extra: &str) -> String {
@@ -591,7 +753,10 @@ mod tests {
         assert_eq!(runs[3].seed, 1);
         assert_eq!(runs[3].experiment.seed, 1);
         assert_eq!(runs[3].experiment.name, "s/p=-0.5__hidden=4x4__seed=1");
-        assert_eq!(runs[5].experiment.optimizer.settings["p"], toml::Value::Float(0.5));
+        assert_eq!(
+            runs[5].experiment.optimizer.settings["p"],
+            toml::Value::Float(0.5)
+        );
         assert!(runs.iter().enumerate().all(|(i, r)| r.index == i));
     }
 
@@ -613,21 +778,42 @@ mod tests {
             ]
         );
         // No seeds: the base seed, ids without a seed part; no axes at all: `base`.
-        let runs = spec("[[axis]]\npath = \"optimizer.p\"\nvalues = [0.1]\n").unwrap().expand(&Registry::builtin()).unwrap();
+        let runs = spec("[[axis]]\npath = \"optimizer.p\"\nvalues = [0.1]\n")
+            .unwrap()
+            .expand(&Registry::builtin())
+            .unwrap();
         assert_eq!((runs[0].id.as_str(), runs[0].seed), ("p=0.1", 9));
         assert_eq!(ids(""), [("base".to_string(), "base".to_string())]);
-        assert_eq!(ids("seeds = 2").into_iter().map(|x| x.0).collect::<Vec<_>>(), ["seed=0", "seed=1"]);
+        assert_eq!(
+            ids("seeds = 2")
+                .into_iter()
+                .map(|x| x.0)
+                .collect::<Vec<_>>(),
+            ["seed=0", "seed=1"]
+        );
         assert!(err("seeds = [1, 1]").contains("twice"));
     }
 
     #[test]
     fn ranges_linear_log_and_integer() {
         let s = spec("[[axis]]\npath = \"optimizer.lr\"\nrange = { start = 1e-4, stop = 1e-2, num = 5, log = true }\n[[axis]]\npath = \"optimizer.p\"\nrange = { start = -0.5, stop = 0.5, num = 5 }\n[[axis]]\npath = \"train.epochs\"\nrange = { start = 2, stop = 10, num = 3 }\n").unwrap();
-        let f = |i: usize| s.axes[i].values.iter().map(|v| v.as_float().unwrap()).collect::<Vec<_>>();
-        assert_eq!(f(0), [1e-4, 0.000316227766017, 1e-3, 0.00316227766017, 1e-2]);
+        let f = |i: usize| {
+            s.axes[i]
+                .values
+                .iter()
+                .map(|v| v.as_float().unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            f(0),
+            [1e-4, 0.000316227766017, 1e-3, 0.00316227766017, 1e-2]
+        );
         assert_eq!(f(1), [-0.5, -0.25, 0.0, 0.25, 0.5]);
         assert_eq!(s.axes[2].values, [2, 6, 10].map(toml::Value::Integer));
-        let one = spec("[[axis]]\npath = \"optimizer.p\"\nrange = { start = 0.3, stop = 0.9, num = 1 }\n").unwrap();
+        let one = spec(
+            "[[axis]]\npath = \"optimizer.p\"\nrange = { start = 0.3, stop = 0.9, num = 1 }\n",
+        )
+        .unwrap();
         assert_eq!(one.axes[0].values, [toml::Value::Float(0.3)]);
         assert!(err("[[axis]]\npath = \"optimizer.lr\"\nrange = { start = 0, stop = 1, num = 3, log = true }\n").contains("log range needs start > 0"));
         assert!(err("[[axis]]\npath = \"optimizer.lr\"\nrange = { start = 0.1, stop = 1, num = 3 }\nvalues = [1]\n").contains("not both"));
@@ -644,42 +830,76 @@ mod tests {
 
     #[test]
     fn long_ids_get_a_hash() {
-        let freqs: Vec<String> = (1..31).map(|k| k.to_string()).collect();
-        let extra = format!("seeds = 1\n[[axis]]\npath = \"target.frequencies\"\nvalues = [[{}], [{}, 31]]\n", freqs.join(","), freqs.join(","));
+        let freqs: Vec<String> = (1..45).map(|k| k.to_string()).collect();
+        let extra = format!(
+            "seeds = 1\n[[axis]]\npath = \"target.frequencies\"\nvalues = [[{}], [{}, 45]]\n",
+            freqs.join(","),
+            freqs.join(",")
+        );
         let text = format!("{extra}\n{}", BASE.replace("n = 64", "n = 128"));
-        let runs = SweepSpec::from_toml_str(&text, "s.toml", "s", Path::new(".")).unwrap().expand(&Registry::builtin()).unwrap();
-        assert!(runs[0].config_id.len() <= MAX_ID_LEN && runs[0].config_id.contains('~'), "{}", runs[0].config_id);
+        let runs = SweepSpec::from_toml_str(&text, "s.toml", "s", Path::new("."))
+            .unwrap()
+            .expand(&Registry::builtin())
+            .unwrap();
+        assert!(
+            runs[0].config_id.len() <= MAX_ID_LEN && runs[0].config_id.contains('~'),
+            "{}",
+            runs[0].config_id
+        );
         assert_ne!(runs[0].config_id, runs[1].config_id);
         assert_eq!(runs[0].id, format!("{}__seed=0", runs[0].config_id));
         // Values that sanitize to the same text are disambiguated by a hash.
         let got = ids("[[axis]]\npath = \"optimizer.p\"\nvalues = [1, 1.0]\n");
-        assert!(got[0].0.starts_with("p=1~") && got[1].0.starts_with("p=1~") && got[0].0 != got[1].0, "{got:?}");
+        assert!(
+            got[0].0.starts_with("p=1~") && got[1].0.starts_with("p=1~") && got[0].0 != got[1].0,
+            "{got:?}"
+        );
         assert_eq!(got[0].0, got[0].1);
     }
 
     #[test]
     fn unknown_paths_and_bad_values_are_named() {
         let e = err("[[axis]]\npath = \"target.frequences\"\nvalues = [[1]]\n");
-        assert!(e.contains("target.frequences") && e.contains("did you mean `frequencies`"), "{e}");
+        assert!(
+            e.contains("target.frequences") && e.contains("did you mean `frequencies`"),
+            "{e}"
+        );
         let e = err("[[axis]]\npath = \"trian.epochs\"\nvalues = [1]\n");
-        assert!(e.contains("trian.epochs") && e.contains("did you mean `train`"), "{e}");
+        assert!(
+            e.contains("trian.epochs") && e.contains("did you mean `train`"),
+            "{e}"
+        );
         let e = err("[[axis]]\npath = \"optimizer.pp\"\nvalues = [1]\n");
-        assert!(e.contains("optimizer.pp") && e.contains("did you mean `p`"), "{e}");
+        assert!(
+            e.contains("optimizer.pp") && e.contains("did you mean `p`"),
+            "{e}"
+        );
         let e = err("[[axis]]\npath = \"seed.x\"\nvalues = [1]\n");
         assert!(e.contains("seed.x") && e.contains("not a table"), "{e}");
         let e = err("[[axis]]\npath = \"target.n\"\nvalues = [64, 3]\n");
         assert!(e.contains("target.n = 3") && e.contains("n=3"), "{e}");
         let e = err("[[axes]]\npath = \"target.n\"\nvalues = [64]\n");
-        assert!(e.contains("axes") && e.contains("did you mean `axis`"), "{e}");
+        assert!(
+            e.contains("axes") && e.contains("did you mean `axis`"),
+            "{e}"
+        );
         // An optional section may be created by a path.
-        let runs = spec("[[axis]]\npath = \"spectral.layout\"\nvalues = [{ kind = \"octave\" }]\n").unwrap().expand(&Registry::builtin()).unwrap();
+        let runs = spec("[[axis]]\npath = \"spectral.layout\"\nvalues = [{ kind = \"octave\" }]\n")
+            .unwrap()
+            .expand(&Registry::builtin())
+            .unwrap();
         assert_eq!(runs[0].experiment.spectral.layout.kind(), "octave");
     }
 
     #[test]
     fn mismatched_zip_lengths_are_an_error() {
         let e = err("[[axis]]\npath = \"optimizer.p\"\nvalues = [0.1, 0.2]\nzip = \"z\"\n[[axis]]\npath = \"optimizer.lr\"\nvalues = [0.1]\nzip = \"z\"\n");
-        assert!(e.contains("zip group `z`") && e.contains("optimizer.lr") && e.contains("equal lengths"), "{e}");
+        assert!(
+            e.contains("zip group `z`")
+                && e.contains("optimizer.lr")
+                && e.contains("equal lengths"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -687,12 +907,22 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let base_text = BASE.replace("[base.", "[").replace("[base]\n", "");
         std::fs::write(tmp.path().join("b.toml"), base_text).unwrap();
-        std::fs::write(tmp.path().join("sw.toml"), "base = \"b.toml\"\nseeds = 2\n[lr_search]\ngrid = [1e-3, 1e-2]\nepochs = 2\n").unwrap();
+        std::fs::write(
+            tmp.path().join("sw.toml"),
+            "base = \"b.toml\"\nseeds = 2\n[lr_search]\ngrid = [1e-3, 1e-2]\nepochs = 2\n",
+        )
+        .unwrap();
         let s = SweepSpec::load(&tmp.path().join("sw.toml")).unwrap();
         assert_eq!(s.name, "sw");
         assert_eq!(s.lr_search.as_ref().unwrap().seeds, [0, 1]);
-        assert_eq!(s.lr_search.as_ref().unwrap().criterion, Criterion::FinalTrainLoss);
+        assert_eq!(
+            s.lr_search.as_ref().unwrap().criterion,
+            Criterion::FinalTrainLoss
+        );
         assert_eq!(s.expand(&Registry::builtin()).unwrap().len(), 2);
-        assert!(err("[lr_search]\ngrid = [0.1]\n[[axis]]\npath = \"optimizer.lr\"\nvalues = [1]\n").contains("cannot also be an axis"));
+        assert!(err(
+            "[lr_search]\ngrid = [0.1]\n[[axis]]\npath = \"optimizer.lr\"\nvalues = [1]\n"
+        )
+        .contains("cannot also be an axis"));
     }
 }
