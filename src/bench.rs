@@ -26,7 +26,13 @@ pub struct BenchResult {
     pub spectral_fraction: f64,
 }
 
-fn reference_experiment(n: usize, dtype: Dtype, steps: u64, eval_every: u64, spectral: bool) -> Result<Experiment> {
+fn reference_experiment(
+    n: usize,
+    dtype: Dtype,
+    steps: u64,
+    eval_every: u64,
+    spectral: bool,
+) -> Result<Experiment> {
     let text = format!(
         r#"name = "bench"
 dtype = "{}"

@@ -37,13 +37,29 @@ pub fn read_npy_2d(path: &Path) -> Result<Array2<f64>> {
 /// One column of numbers from a CSV file: `#` lines are skipped; a first line that is not a
 /// number is a header, and `column` picks a column by name (default: the only or first one).
 pub fn read_csv_column(path: &Path, column: Option<&str>) -> Result<Vec<f64>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut lines = text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).peekable();
-    let first: Vec<&str> = lines.peek().map(|l| l.split(',').map(str::trim).collect()).unwrap_or_default();
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut lines = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .peekable();
+    let first: Vec<&str> = lines
+        .peek()
+        .map(|l| l.split(',').map(str::trim).collect())
+        .unwrap_or_default();
     let has_header = first.first().is_some_and(|c| c.parse::<f64>().is_err());
     let col = match (has_header, column) {
-        (true, Some(name)) => first.iter().position(|c| *c == name).with_context(|| format!("{}: no column `{name}` (columns: {})", path.display(), first.join(", ")))?,
-        (false, Some(name)) => bail!("{}: has no header line, so --column {name} cannot be found", path.display()),
+        (true, Some(name)) => first.iter().position(|c| *c == name).with_context(|| {
+            format!(
+                "{}: no column `{name}` (columns: {})",
+                path.display(),
+                first.join(", ")
+            )
+        })?,
+        (false, Some(name)) => bail!(
+            "{}: has no header line, so --column {name} cannot be found",
+            path.display()
+        ),
         (_, None) => 0,
     };
     if has_header {
@@ -52,7 +68,13 @@ pub fn read_csv_column(path: &Path, column: Option<&str>) -> Result<Vec<f64>> {
     let mut out = Vec::new();
     for (i, line) in lines.enumerate() {
         let cell = line.split(',').nth(col).map(str::trim).unwrap_or("");
-        let v: f64 = cell.parse().with_context(|| format!("{}: data line {}: `{cell}` is not a number", path.display(), i + 1))?;
+        let v: f64 = cell.parse().with_context(|| {
+            format!(
+                "{}: data line {}: `{cell}` is not a number",
+                path.display(),
+                i + 1
+            )
+        })?;
         out.push(v);
     }
     if out.is_empty() {
@@ -63,10 +85,18 @@ pub fn read_csv_column(path: &Path, column: Option<&str>) -> Result<Vec<f64>> {
 
 /// A signal from `.npy` or `.csv` (by extension).
 pub fn read_signal(path: &Path, column: Option<&str>) -> Result<Vec<f64>> {
-    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("npy") => read_npy_1d(path),
         Some("csv") | Some("txt") => read_csv_column(path, column),
-        _ => bail!("{}: unknown signal format; use a .npy (1D array) or .csv (one column of numbers) file", path.display()),
+        _ => bail!(
+            "{}: unknown signal format; use a .npy (1D array) or .csv (one column of numbers) file",
+            path.display()
+        ),
     }
 }
 
@@ -105,9 +135,15 @@ mod tests {
         std::fs::write(&p, "# comment\nt,value\n0,1.5\n0.5,-2\n").unwrap();
         assert_eq!(read_signal(&p, Some("value")).unwrap(), [1.5, -2.0]);
         assert_eq!(read_signal(&p, None).unwrap(), [0.0, 0.5]);
-        assert!(read_signal(&p, Some("nope")).unwrap_err().to_string().contains("no column `nope`"));
+        assert!(read_signal(&p, Some("nope"))
+            .unwrap_err()
+            .to_string()
+            .contains("no column `nope`"));
         std::fs::write(&p, "1\n2\nx\n").unwrap();
-        assert!(read_signal(&p, None).unwrap_err().to_string().contains("line 3"));
+        assert!(read_signal(&p, None)
+            .unwrap_err()
+            .to_string()
+            .contains("line 3"));
         assert!(read_signal(&dir.path().join("s.wav"), None).is_err());
     }
 }

@@ -28,7 +28,11 @@ pub struct BenchArgs {
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
-    let dtypes: &[Dtype] = if args.f32_only { &[Dtype::F32] } else { &[Dtype::F32, Dtype::F64] };
+    let dtypes: &[Dtype] = if args.f32_only {
+        &[Dtype::F32]
+    } else {
+        &[Dtype::F32, Dtype::F64]
+    };
     let peer: Vec<serde_json::Value> = match &args.peer {
         Some(p) => std::fs::read_to_string(p)
             .with_context(|| format!("cannot read --peer {}", p.display()))?
@@ -36,21 +40,36 @@ pub fn run(args: BenchArgs) -> Result<()> {
             .filter(|l| !l.trim().is_empty())
             .map(serde_json::from_str)
             .collect::<Result<_, _>>()
-            .with_context(|| format!("--peer {} is not JSON lines from benches/torch_peer.py", p.display()))?,
+            .with_context(|| {
+                format!(
+                    "--peer {} is not JSON lines from benches/torch_peer.py",
+                    p.display()
+                )
+            })?,
         None => Vec::new(),
     };
-    println!("reference task: 1-64-64-1 tanh MLP, full-batch Adam, 1 thread, {} steps x {} repeats", args.steps, args.repeats);
-    println!("{:>6} {:>5} {:>12} {:>12} {:>10} {:>10} {:>14}", "N", "dtype", "us/step med", "us/step best", "eval/step", "spectral", "vs PyTorch");
+    println!(
+        "reference task: 1-64-64-1 tanh MLP, full-batch Adam, 1 thread, {} steps x {} repeats",
+        args.steps, args.repeats
+    );
+    println!(
+        "{:>6} {:>5} {:>12} {:>12} {:>10} {:>10} {:>14}",
+        "N", "dtype", "us/step med", "us/step best", "eval/step", "spectral", "vs PyTorch"
+    );
     let mut lines = String::new();
     for &n in &args.n {
         for &dtype in dtypes {
             let r: BenchResult = bench(n, dtype, args.steps, args.repeats)?;
             let torch = peer.iter().find(|v| {
-                v["n"].as_u64() == Some(n as u64) && v["dtype"] == r.dtype && v["with_eval"].as_bool() != Some(true)
+                v["n"].as_u64() == Some(n as u64)
+                    && v["dtype"] == r.dtype
+                    && v["with_eval"].as_bool() != Some(true)
             });
             let ratio = torch
                 .and_then(|v| v["us_per_step_median"].as_f64())
-                .map_or("-".to_string(), |t| format!("{:.2}x faster", t / r.us_per_step_median));
+                .map_or("-".to_string(), |t| {
+                    format!("{:.2}x faster", t / r.us_per_step_median)
+                });
             println!(
                 "{:>6} {:>5} {:>12.1} {:>12.1} {:>9.1}% {:>9.2}% {:>14}",
                 n,

@@ -5,6 +5,7 @@
 mod bench;
 mod run;
 mod spectrum;
+mod sweep;
 
 use crate::optim::Registry;
 use clap::{Parser, Subcommand};
@@ -24,6 +25,8 @@ pub struct Cli {
 enum Command {
     /// Train one experiment from a TOML config and write its run directory.
     Run(run::RunArgs),
+    /// Run a sweep spec (many runs, in parallel, resumable) and aggregate over seeds.
+    Sweep(sweep::SweepArgs),
     /// List the registered optimizers and their hyperparameters.
     Optimizers,
     /// Band table of one signal given as .npy or .csv (e.g. a prediction from another tool).
@@ -39,6 +42,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Command::Run(args) => run::run(args, &registry),
         Command::Bench(args) => bench::run(args),
         Command::Spectrum(args) => spectrum::run(args),
+        Command::Sweep(args) => sweep::run(args, &registry),
         Command::Optimizers => {
             print!("{}", optimizers_text(&registry));
             Ok(())

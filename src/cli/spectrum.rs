@@ -27,7 +27,14 @@ pub struct SpectrumArgs {
 fn parse_layout(s: &str) -> Result<(LayoutSpec, Vec<usize>)> {
     let (kind, rest) = s.split_once(':').unwrap_or((s, ""));
     let nums = |r: &str| -> Result<Vec<f64>> {
-        r.split(',').filter(|x| !x.is_empty()).map(|x| x.trim().parse::<f64>().with_context(|| format!("--layout: `{x}` is not a number"))).collect()
+        r.split(',')
+            .filter(|x| !x.is_empty())
+            .map(|x| {
+                x.trim()
+                    .parse::<f64>()
+                    .with_context(|| format!("--layout: `{x}` is not a number"))
+            })
+            .collect()
     };
     Ok(match kind {
         "octave" => (LayoutSpec::Octave, vec![]),
@@ -46,13 +53,21 @@ pub fn run(args: SpectrumArgs) -> Result<()> {
     let signal = read_signal(&args.file, args.column.as_deref())?;
     let n = signal.len();
     if n < 4 {
-        bail!("{}: {n} samples; at least 4 are needed", args.file.display());
+        bail!(
+            "{}: {n} samples; at least 4 are needed",
+            args.file.display()
+        );
     }
     let target = match &args.target {
         Some(p) => {
             let t = read_signal(p, args.column.as_deref())?;
             if t.len() != n {
-                bail!("--target {} has {} samples but {} has {n}: both must be on the same grid", p.display(), t.len(), args.file.display());
+                bail!(
+                    "--target {} has {} samples but {} has {n}: both must be on the same grid",
+                    p.display(),
+                    t.len(),
+                    args.file.display()
+                );
             }
             t
         }
@@ -64,7 +79,11 @@ pub fn run(args: SpectrumArgs) -> Result<()> {
     let mut monitor = SpectralMonitor::new(&target, layout, &[]);
     let mut out = monitor.new_epoch_spectrum();
     monitor.analyse(&signal, &mut out);
-    let what = if args.target.is_some() { "residual (FILE - target)" } else { "signal" };
+    let what = if args.target.is_some() {
+        "residual (FILE - target)"
+    } else {
+        "signal"
+    };
     let mut csv = Csv::new(
         vec![
             format!("bandwise {} spectrum of {} ({what}), N = {n}", env!("CARGO_PKG_VERSION"), args.file.display()),
@@ -74,7 +93,16 @@ pub fn run(args: SpectrumArgs) -> Result<()> {
         &["band", "label", "f_lo", "f_hi", "energy", "share", "target_energy", "rel_error"],
     );
     for (b, band) in bands.iter().enumerate() {
-        csv.row(&[b.to_string(), band.label.clone(), num(band.f_lo), num(band.f_hi), num(out.residual_energy[b]), num(out.share[b]), num(out.target_energy[b]), num(out.rel_error[b])]);
+        csv.row(&[
+            b.to_string(),
+            band.label.clone(),
+            num(band.f_lo),
+            num(band.f_hi),
+            num(out.residual_energy[b]),
+            num(out.share[b]),
+            num(out.target_energy[b]),
+            num(out.rel_error[b]),
+        ]);
     }
     print!("{}", csv.render());
     Ok(())

@@ -1,0 +1,104 @@
+//! `bandwise sweep`: expand a sweep spec, run it (in parallel, resumable, optionally one
+//! shard), and aggregate over seeds.
+
+use crate::optim::Registry;
+use crate::sweep::{list_runs, run_sweep, Shard, SweepOptions, SweepSpec};
+use anyhow::{bail, Result};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct SweepArgs {
+    /// Sweep spec (TOML): [base] config, [[axis]] entries, seeds, optional [lr_search].
+    spec: PathBuf,
+    /// Sweep directory [default: runs/<spec name>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Runs trained in parallel (each run is single-threaded) [default: available cores].
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Run only shard I of N (0-based): the runs whose index k in the run list has k mod N = I.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<Shard>,
+    /// Print the run list (index, shard, status, config id, run id) and exit without running.
+    #[arg(long)]
+    list: bool,
+    /// No progress output and no summary line.
+    #[arg(long)]
+    quiet: bool,
+}
+
+pub fn run(args: SweepArgs, registry: &Registry) -> Result<()> {
+    let spec = SweepSpec::load(&args.spec)?;
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("runs").join(&spec.name));
+    let shard = args.shard.unwrap_or(Shard::ALL);
+    if args.list {
+        print!("{}", list_runs(&spec, registry, &out, shard)?);
+        return Ok(());
+    }
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if jobs == 0 {
+        bail!("--jobs must be at least 1");
+    }
+    let report = run_sweep(
+        &spec,
+        registry,
+        &out,
+        &SweepOptions {
+            jobs,
+            shard,
+            progress: !args.quiet,
+        },
+    )?;
+    if !args.quiet {
+        let shard_note = if shard == Shard::ALL {
+            String::new()
+        } else {
+            format!(
+                " (shard {shard}: {} of {} runs)",
+                report.selected, report.total
+            )
+        };
+        let search = if spec.lr_search.is_some() {
+            format!(
+                "; lr search: {} trained, {} reused (lr_search.json)",
+                report.search_ran, report.search_skipped
+            )
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "sweep `{}`{shard_note}: {} trained now ({} completed, {} diverged), {} already done, {} failed{search} -> {}",
+            spec.name,
+            report.completed + report.diverged,
+            report.completed,
+            report.diverged,
+            report.skipped,
+            report.failed.len(),
+            out.display()
+        );
+        if report.cleaned > 0 {
+            eprintln!(
+                "removed {} stale staging entries of interrupted runs",
+                report.cleaned
+            );
+        }
+    }
+    if !report.failed.is_empty() {
+        let list: Vec<String> = report
+            .failed
+            .iter()
+            .map(|f| format!("  {}: {}", f.id, f.error))
+            .collect();
+        bail!(
+            "{} run(s) failed (the others are recorded; rerun the same command to retry):\n{}",
+            report.failed.len(),
+            list.join("\n")
+        );
+    }
+    Ok(())
+}
