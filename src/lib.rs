@@ -12,6 +12,7 @@ pub mod monitor;
 pub mod optim;
 pub mod plot;
 pub mod record;
+pub mod report;
 pub mod rng;
 pub mod run;
 pub mod scalar;
