@@ -33,8 +33,15 @@ pub struct ReportArgs {
 }
 
 pub fn run(args: ReportArgs) -> Result<()> {
-    let claims = args.claim.iter().map(|c| Claim::parse(c)).collect::<Result<Vec<_>>>()?;
-    let opts = ReportOptions { grid: args.grid, window_fraction: if args.window == "half" { 0.5 } else { 1.0 } };
+    let claims = args
+        .claim
+        .iter()
+        .map(|c| Claim::parse(c))
+        .collect::<Result<Vec<_>>>()?;
+    let opts = ReportOptions {
+        grid: args.grid,
+        window_fraction: if args.window == "half" { 0.5 } else { 1.0 },
+    };
     let format = match (&args.format, &args.out) {
         (Some(f), _) => match Format::parse(f) {
             Some(f) => f,
@@ -53,7 +60,12 @@ pub fn run(args: ReportArgs) -> Result<()> {
     match &args.out {
         Some(path) => {
             write_atomic(path, text.as_bytes())?;
-            eprintln!("report on {} runs ({} configurations) -> {}", report.n_runs, report.configs.len(), path.display());
+            eprintln!(
+                "report on {} runs ({} configurations) -> {}",
+                report.n_runs,
+                report.configs.len(),
+                path.display()
+            );
         }
         None => print!("{text}"),
     }

@@ -26,7 +26,9 @@ pub const SCHEMA: &str = "bandwise-report/1";
 
 /// Two-sided 95% Student-t quantiles t(0.975, df) for df = 1..=30.
 const T975: [f64; 30] = [
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+    2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+    2.052, 2.048, 2.045, 2.042,
 ];
 
 /// t(0.975, df) for real df >= 1 (table for df <= 30, linear in 1/df between table points and
@@ -61,7 +63,13 @@ pub struct Estimate {
 }
 
 impl Estimate {
-    pub const NONE: Estimate = Estimate { mean: f64::NAN, ci_lo: f64::NAN, ci_hi: f64::NAN, sd: f64::NAN, n: 0 };
+    pub const NONE: Estimate = Estimate {
+        mean: f64::NAN,
+        ci_lo: f64::NAN,
+        ci_hi: f64::NAN,
+        sd: f64::NAN,
+        n: 0,
+    };
 
     /// Mean and t-interval of the finite values of `xs`.
     pub fn of(xs: &[f64]) -> Estimate {
@@ -72,11 +80,23 @@ impl Estimate {
         }
         let mean = v.iter().sum::<f64>() / n as f64;
         if n == 1 {
-            return Estimate { mean, ci_lo: f64::NAN, ci_hi: f64::NAN, sd: f64::NAN, n };
+            return Estimate {
+                mean,
+                ci_lo: f64::NAN,
+                ci_hi: f64::NAN,
+                sd: f64::NAN,
+                n,
+            };
         }
         let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
         let h = t975((n - 1) as f64) * sd / (n as f64).sqrt();
-        Estimate { mean, ci_lo: mean - h, ci_hi: mean + h, sd, n }
+        Estimate {
+            mean,
+            ci_lo: mean - h,
+            ci_hi: mean + h,
+            sd,
+            n,
+        }
     }
 
     /// mean(a) - mean(b) with Welch's 95% interval.
@@ -84,13 +104,29 @@ impl Estimate {
         let (ea, eb) = (Estimate::of(a), Estimate::of(b));
         let mean = ea.mean - eb.mean;
         if ea.n < 2 || eb.n < 2 {
-            return Estimate { mean, ci_lo: f64::NAN, ci_hi: f64::NAN, sd: f64::NAN, n: ea.n.min(eb.n) };
+            return Estimate {
+                mean,
+                ci_lo: f64::NAN,
+                ci_hi: f64::NAN,
+                sd: f64::NAN,
+                n: ea.n.min(eb.n),
+            };
         }
         let (va, vb) = (ea.sd.powi(2) / ea.n as f64, eb.sd.powi(2) / eb.n as f64);
         let se = (va + vb).sqrt();
-        let df = if se > 0.0 { (va + vb).powi(2) / (va * va / (ea.n - 1) as f64 + vb * vb / (eb.n - 1) as f64) } else { (ea.n + eb.n - 2) as f64 };
+        let df = if se > 0.0 {
+            (va + vb).powi(2) / (va * va / (ea.n - 1) as f64 + vb * vb / (eb.n - 1) as f64)
+        } else {
+            (ea.n + eb.n - 2) as f64
+        };
         let h = t975(df) * se;
-        Estimate { mean, ci_lo: mean - h, ci_hi: mean + h, sd: se, n: ea.n.min(eb.n) }
+        Estimate {
+            mean,
+            ci_lo: mean - h,
+            ci_hi: mean + h,
+            sd: se,
+            n: ea.n.min(eb.n),
+        }
     }
 
     /// Both ends of the interval are defined.
@@ -131,9 +167,19 @@ impl Spread {
         let min = v.iter().copied().fold(f64::INFINITY, f64::min);
         let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         if v.is_empty() {
-            return Spread { median: f64::NAN, min: f64::NAN, max: f64::NAN, n: 0 };
+            return Spread {
+                median: f64::NAN,
+                min: f64::NAN,
+                max: f64::NAN,
+                n: 0,
+            };
         }
-        Spread { median: median(&v), min, max, n: v.len() }
+        Spread {
+            median: median(&v),
+            min,
+            max,
+            n: v.len(),
+        }
     }
 }
 
@@ -156,7 +202,10 @@ pub struct EpochStat {
 impl EpochStat {
     pub fn of(xs: &[Option<u64>]) -> EpochStat {
         let reached: Vec<u64> = xs.iter().flatten().copied().collect();
-        let all: Vec<f64> = xs.iter().map(|x| x.map_or(f64::INFINITY, |e| e as f64)).collect();
+        let all: Vec<f64> = xs
+            .iter()
+            .map(|x| x.map_or(f64::INFINITY, |e| e as f64))
+            .collect();
         let med = median(&all);
         let r: Vec<f64> = reached.iter().map(|&e| e as f64).collect();
         EpochStat {
@@ -307,7 +356,10 @@ fn summarise(members: &[&RunMetrics]) -> ConfigSummary {
         .enumerate()
         .map(|(b, t)| {
             let per: Vec<_> = done.iter().filter_map(|r| r.bands.get(b)).collect();
-            let thresholds = done.first().map(|r| r.thresholds.clone()).unwrap_or_default();
+            let thresholds = done
+                .first()
+                .map(|r| r.thresholds.clone())
+                .unwrap_or_default();
             BandSummary {
                 label: t.label.clone(),
                 f_lo: t.f_lo,
@@ -317,20 +369,33 @@ fn summarise(members: &[&RunMetrics]) -> ConfigSummary {
                 to_threshold: thresholds
                     .iter()
                     .enumerate()
-                    .map(|(i, &threshold)| ThresholdStat { threshold, epochs: EpochStat::of(&per.iter().map(|m| m.to_threshold.get(i).copied().flatten()).collect::<Vec<_>>()) })
+                    .map(|(i, &threshold)| ThresholdStat {
+                        threshold,
+                        epochs: EpochStat::of(
+                            &per.iter()
+                                .map(|m| m.to_threshold.get(i).copied().flatten())
+                                .collect::<Vec<_>>(),
+                        ),
+                    })
                     .collect(),
                 half_life: EpochStat::of(&per.iter().map(|m| m.half_life).collect::<Vec<_>>()),
                 final_rel_error: Spread::of(&per.iter().map(|m| m.final_rel).collect::<Vec<_>>()),
                 coverage: Spread::of(&per.iter().map(|m| m.coverage).collect::<Vec<_>>()),
                 decay_rate: Estimate::of(&per.iter().map(|m| m.decay_rate).collect::<Vec<_>>()),
                 plateau: plateau_counts(&per.iter().map(|m| m.plateau).collect::<Vec<_>>()),
-                plateau_change: Spread::of(&per.iter().map(|m| m.plateau_change).collect::<Vec<_>>()),
+                plateau_change: Spread::of(
+                    &per.iter().map(|m| m.plateau_change).collect::<Vec<_>>(),
+                ),
             }
         })
         .collect();
     let mut seeds: Vec<u64> = done.iter().map(|r| r.seed).collect();
     seeds.sort_unstable();
-    let mut diverged_seeds: Vec<u64> = members.iter().filter(|r| r.diverged).map(|r| r.seed).collect();
+    let mut diverged_seeds: Vec<u64> = members
+        .iter()
+        .filter(|r| r.diverged)
+        .map(|r| r.seed)
+        .collect();
     diverged_seeds.sort_unstable();
     let config: Value = serde_json::from_str(&first.config_key).unwrap_or(Value::Null);
     ConfigSummary {
@@ -351,7 +416,10 @@ fn summarise(members: &[&RunMetrics]) -> ConfigSummary {
         coverage: Estimate::of(&coll(&|r| r.coverage)),
         final_test_loss: Spread::of(&coll(&|r| r.final_test_loss)),
         bands,
-        runs: members.iter().map(|r| r.dir.display().to_string()).collect(),
+        runs: members
+            .iter()
+            .map(|r| r.dir.display().to_string())
+            .collect(),
         config,
         key: first.config_key.clone(),
         task_key: first.task_key.clone(),
@@ -360,14 +428,24 @@ fn summarise(members: &[&RunMetrics]) -> ConfigSummary {
 
 /// The index values of the completed runs of configuration `key`.
 pub fn config_indices(runs: &[RunMetrics], key: &str) -> Vec<f64> {
-    runs.iter().filter(|r| r.config_key == key && !r.diverged).map(|r| r.index.index).filter(|x| x.is_finite()).collect()
+    runs.iter()
+        .filter(|r| r.config_key == key && !r.diverged)
+        .map(|r| r.index.index)
+        .filter(|x| x.is_finite())
+        .collect()
 }
 
 /// The baseline configuration of `task_key` among `configs` (see the module docs).
 pub fn baseline_of<'a>(configs: &'a [ConfigSummary], task_key: &str) -> Option<&'a ConfigSummary> {
     let same: Vec<&ConfigSummary> = configs.iter().filter(|c| c.task_key == task_key).collect();
-    let pick = |f: &dyn Fn(&ConfigSummary) -> bool| same.iter().copied().filter(|c| f(c)).min_by(|a, b| a.label.cmp(&b.label));
-    pick(&|c| c.optimizer["name"].as_str() == Some("sgd")).or_else(|| pick(&|c| c.fixed_p == Some(0.0)))
+    let pick = |f: &dyn Fn(&ConfigSummary) -> bool| {
+        same.iter()
+            .copied()
+            .filter(|c| f(c))
+            .min_by(|a, b| a.label.cmp(&b.label))
+    };
+    pick(&|c| c.optimizer["name"].as_str() == Some("sgd"))
+        .or_else(|| pick(&|c| c.fixed_p == Some(0.0)))
 }
 
 /// Group runs by configuration and summarise (verdicts are added by [`super::verdict`]).
@@ -386,34 +464,61 @@ pub fn aggregate(runs: Vec<RunMetrics>, opts: &ReportOptions) -> Report {
         })
         .collect();
     // Baselines and differences.
-    let baselines: Vec<Option<(String, String)>> = configs.iter().map(|c| baseline_of(&configs, &c.task_key).map(|b| (b.key.clone(), b.label.clone()))).collect();
+    let baselines: Vec<Option<(String, String)>> = configs
+        .iter()
+        .map(|c| baseline_of(&configs, &c.task_key).map(|b| (b.key.clone(), b.label.clone())))
+        .collect();
     for (c, b) in configs.iter_mut().zip(baselines) {
         if let Some((bkey, blabel)) = b {
-            let kind = if blabel.starts_with("sgd") { "" } else { " (SGD-like)" };
+            let kind = if blabel.starts_with("sgd") {
+                ""
+            } else {
+                " (SGD-like)"
+            };
             c.baseline = Some(format!("{blabel}{kind}"));
             if bkey != c.key {
-                c.index_vs_baseline = Some(Estimate::welch_diff(&config_indices(&runs, &c.key), &config_indices(&runs, &bkey)));
+                c.index_vs_baseline = Some(Estimate::welch_diff(
+                    &config_indices(&runs, &c.key),
+                    &config_indices(&runs, &bkey),
+                ));
             }
         }
     }
-    configs.sort_by(|a, b| match (a.index.mean.is_finite(), b.index.mean.is_finite()) {
-        (true, true) => b.index.mean.total_cmp(&a.index.mean),
-        (true, false) => std::cmp::Ordering::Less,
-        (false, true) => std::cmp::Ordering::Greater,
-        (false, false) => a.label.cmp(&b.label),
-    });
+    configs.sort_by(
+        |a, b| match (a.index.mean.is_finite(), b.index.mean.is_finite()) {
+            (true, true) => b.index.mean.total_cmp(&a.index.mean),
+            (true, false) => std::cmp::Ordering::Less,
+            (false, true) => std::cmp::Ordering::Greater,
+            (false, false) => a.label.cmp(&b.label),
+        },
+    );
     // Disambiguate equal labels, number tasks and configurations.
     let mut tasks: Vec<String> = Vec::new();
     for i in 0..configs.len() {
-        let dup = configs.iter().filter(|c| c.label == configs[i].label).count() > 1;
+        let dup = configs
+            .iter()
+            .filter(|c| c.label == configs[i].label)
+            .count()
+            > 1;
         if dup {
-            configs[i].label = format!("{} [{}]", configs[i].label, configs[i].config["name"].as_str().unwrap_or("?"));
+            configs[i].label = format!(
+                "{} [{}]",
+                configs[i].label,
+                configs[i].config["name"].as_str().unwrap_or("?")
+            );
         }
         if !tasks.contains(&configs[i].task_key) {
             tasks.push(configs[i].task_key.clone());
         }
         configs[i].id = format!("c{}", i + 1);
-        configs[i].task = format!("t{}", tasks.iter().position(|t| t == &configs[i].task_key).unwrap_or(0) + 1);
+        configs[i].task = format!(
+            "t{}",
+            tasks
+                .iter()
+                .position(|t| t == &configs[i].task_key)
+                .unwrap_or(0)
+                + 1
+        );
     }
     Report {
         schema: SCHEMA,
@@ -454,7 +559,10 @@ mod tests {
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[1.0, f64::INFINITY]), f64::INFINITY);
         let s = EpochStat::of(&[Some(10), None, Some(30)]);
-        assert_eq!((s.n, s.reached, s.median, s.median_reached, s.min, s.max), (3, 2, Some(30.0), Some(20.0), Some(10), Some(30)));
+        assert_eq!(
+            (s.n, s.reached, s.median, s.median_reached, s.min, s.max),
+            (3, 2, Some(30.0), Some(20.0), Some(10), Some(30))
+        );
         let never = EpochStat::of(&[None, None, Some(5)]);
         assert_eq!((never.median, never.median_reached), (None, Some(5.0)));
     }

@@ -113,14 +113,23 @@ pub fn preference_index(centres: &[f64], rates: &[f64]) -> IndexValue {
         .unzip();
     let n_bands = x.len();
     let slope = ls_slope(&x, &y);
-    let mean_abs_rate = if n_bands == 0 { f64::NAN } else { y.iter().map(|k| k.abs()).sum::<f64>() / n_bands as f64 };
+    let mean_abs_rate = if n_bands == 0 {
+        f64::NAN
+    } else {
+        y.iter().map(|k| k.abs()).sum::<f64>() / n_bands as f64
+    };
     let index = if slope.is_finite() && mean_abs_rate > 0.0 {
         -slope / mean_abs_rate
     } else {
         // Fewer than two bands, or no band moves: no preference can be read.
         f64::NAN
     };
-    IndexValue { index, slope, mean_abs_rate, n_bands }
+    IndexValue {
+        index,
+        slope,
+        mean_abs_rate,
+        n_bands,
+    }
 }
 
 /// Average ranks (1-based; ties share their mean rank).
@@ -164,7 +173,11 @@ pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
 /// Second view: Spearman correlation between band centre frequency and epochs to a threshold
 /// among the bands that reach it (`None` = never). NaN with fewer than 3 such bands.
 pub fn time_spearman(centres: &[f64], times: &[Option<u64>]) -> f64 {
-    let (x, y): (Vec<f64>, Vec<f64>) = centres.iter().zip(times).filter_map(|(c, t)| t.map(|t| (*c, t as f64))).unzip();
+    let (x, y): (Vec<f64>, Vec<f64>) = centres
+        .iter()
+        .zip(times)
+        .filter_map(|(c, t)| t.map(|t| (*c, t as f64)))
+        .unzip();
     if x.len() < 3 {
         return f64::NAN;
     }
@@ -197,8 +210,14 @@ mod tests {
     fn early_convergence_outranks_slow_steady_decay() {
         // Band A reaches the floor at epoch 100 and stays; band B decays steadily to 1e-3.
         let e: Vec<u64> = (0..=2000).collect();
-        let a: Vec<f64> = e.iter().map(|&e| 10f64.powf(-(e as f64 * 0.06).min(6.0))).collect();
-        let b: Vec<f64> = e.iter().map(|&e| 10f64.powf(-3.0 * e as f64 / 2000.0)).collect();
+        let a: Vec<f64> = e
+            .iter()
+            .map(|&e| 10f64.powf(-(e as f64 * 0.06).min(6.0)))
+            .collect();
+        let b: Vec<f64> = e
+            .iter()
+            .map(|&e| 10f64.powf(-3.0 * e as f64 / 2000.0))
+            .collect();
         assert!(decay_rate(&e, &a, 2000.0) > decay_rate(&e, &b, 2000.0));
     }
 
@@ -229,7 +248,10 @@ mod tests {
         assert_eq!(ranks(&[3.0, 1.0, 3.0, 2.0]), vec![3.5, 1.0, 3.5, 2.0]);
         assert!((spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0]) - 1.0).abs() < 1e-12);
         assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
-        assert_eq!(time_spearman(&[1.0, 2.0, 4.0, 8.0], &[Some(10), Some(20), None, Some(30)]), 1.0);
+        assert_eq!(
+            time_spearman(&[1.0, 2.0, 4.0, 8.0], &[Some(10), Some(20), None, Some(30)]),
+            1.0
+        );
         assert!(time_spearman(&[1.0, 2.0], &[Some(1), Some(2)]).is_nan());
     }
 }

@@ -41,7 +41,10 @@ pub struct ReportOptions {
 
 impl Default for ReportOptions {
     fn default() -> Self {
-        ReportOptions { grid: "train".into(), window_fraction: 1.0 }
+        ReportOptions {
+            grid: "train".into(),
+            window_fraction: 1.0,
+        }
     }
 }
 
@@ -137,21 +140,27 @@ pub fn fixed_p(opt: &Value) -> Option<f64> {
     }
     match &opt["p"] {
         Value::Number(n) => n.as_f64(),
-        Value::Object(o) if o.get("kind").and_then(Value::as_str) == Some("constant") => o.get("value").and_then(Value::as_f64),
+        Value::Object(o) if o.get("kind").and_then(Value::as_str) == Some("constant") => {
+            o.get("value").and_then(Value::as_f64)
+        }
         _ => None,
     }
 }
 
 /// True for a padam optimizer whose p follows a non-constant schedule.
 pub fn is_cyclic(opt: &Value) -> bool {
-    opt["name"].as_str() == Some("padam") && matches!(&opt["p"], Value::Object(o) if o.get("kind").and_then(Value::as_str) != Some("constant"))
+    opt["name"].as_str() == Some("padam")
+        && matches!(&opt["p"], Value::Object(o) if o.get("kind").and_then(Value::as_str) != Some("constant"))
 }
 
 /// Compute the metrics of one loaded run.
 pub fn run_metrics(run: &RunData, opts: &ReportOptions) -> Result<RunMetrics> {
     let meta = &run.meta;
     let diverged = run.status() == "diverged";
-    let budget = meta["config"]["train"]["epochs"].as_u64().or_else(|| run.epochs.epoch.last().copied()).unwrap_or(0);
+    let budget = meta["config"]["train"]["epochs"]
+        .as_u64()
+        .or_else(|| run.epochs.epoch.last().copied())
+        .unwrap_or(0);
     let mut thresholds: Vec<f64> = meta["config"]["spectral"]["thresholds"]
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_f64).collect())
@@ -191,23 +200,45 @@ pub fn run_metrics(run: &RunData, opts: &ReportOptions) -> Result<RunMetrics> {
     };
     let rest_flags: Vec<bool> = meta["bands"][&opts.grid]["bands"]
         .as_array()
-        .map(|a| a.iter().map(|b| b["rest"].as_bool().unwrap_or(false)).collect())
+        .map(|a| {
+            a.iter()
+                .map(|b| b["rest"].as_bool().unwrap_or(false))
+                .collect()
+        })
         .unwrap_or_default();
     let window_end = opts.window_fraction * budget as f64;
-    let tail_start = g.epochs.last().map_or(0.0, |&l| l as f64 - PLATEAU_FRACTION * budget as f64);
+    let tail_start = g
+        .epochs
+        .last()
+        .map_or(0.0, |&l| l as f64 - PLATEAU_FRACTION * budget as f64);
     let min_threshold = m.thresholds.last().copied().unwrap_or(0.0);
     for b in 0..g.labels.len() {
         let rel = &g.rel_error[b];
         let is_rest = rest_flags.get(b).copied().unwrap_or(g.labels[b] == "rest");
-        let defined = rel.iter().any(|r| r.is_finite()) && g.target_energy[b].iter().all(|&t| t > 0.0);
+        let defined =
+            rel.iter().any(|r| r.is_finite()) && g.target_energy[b].iter().all(|&t| t > 0.0);
         let centre = band_centre(g.f_lo[b], g.f_hi[b]);
         let first = rel.first().copied().unwrap_or(f64::NAN);
-        let half_life = g.epochs.iter().zip(rel).find(|(_, &r)| r <= first / 2.0).map(|(&e, _)| e);
+        let half_life = g
+            .epochs
+            .iter()
+            .zip(rel)
+            .find(|(_, &r)| r <= first / 2.0)
+            .map(|(&e, _)| e);
         let final_rel = rel.last().copied().unwrap_or(f64::NAN);
         let logs: Vec<f64> = rel.iter().map(|&r| log_rel(r)).collect();
-        let coverage = if defined { logs.iter().sum::<f64>() / logs.len() as f64 } else { f64::NAN };
-        let tail = g.epochs.iter().position(|&e| e as f64 >= tail_start).unwrap_or(0);
-        let plateau_change = logs.last().copied().unwrap_or(f64::NAN) - logs.get(tail).copied().unwrap_or(f64::NAN);
+        let coverage = if defined {
+            logs.iter().sum::<f64>() / logs.len() as f64
+        } else {
+            f64::NAN
+        };
+        let tail = g
+            .epochs
+            .iter()
+            .position(|&e| e as f64 >= tail_start)
+            .unwrap_or(0);
+        let plateau_change =
+            logs.last().copied().unwrap_or(f64::NAN) - logs.get(tail).copied().unwrap_or(f64::NAN);
         let plateau = if !plateau_change.is_finite() {
             Plateau::Undefined
         } else if final_rel < min_threshold {
@@ -225,21 +256,36 @@ pub fn run_metrics(run: &RunData, opts: &ReportOptions) -> Result<RunMetrics> {
             f_hi: g.f_hi[b],
             centre,
             in_index: defined && !is_rest && centre > 0.0,
-            to_threshold: m.thresholds.iter().map(|&t| first_crossing(&g.epochs, rel, t)).collect(),
+            to_threshold: m
+                .thresholds
+                .iter()
+                .map(|&t| first_crossing(&g.epochs, rel, t))
+                .collect(),
             half_life,
             final_rel,
             coverage,
             plateau_change,
             plateau,
-            decay_rate: if defined { decay_rate(&g.epochs, rel, window_end) } else { f64::NAN },
+            decay_rate: if defined {
+                decay_rate(&g.epochs, rel, window_end)
+            } else {
+                f64::NAN
+            },
         });
     }
     let used: Vec<&BandMetrics> = m.bands.iter().filter(|b| b.in_index).collect();
     let centres: Vec<f64> = used.iter().map(|b| b.centre).collect();
     let rates: Vec<f64> = used.iter().map(|b| b.decay_rate).collect();
     m.index = preference_index(&centres, &rates);
-    let times: Vec<Option<u64>> = used.iter().map(|b| b.to_threshold.first().copied().flatten()).collect();
+    let times: Vec<Option<u64>> = used
+        .iter()
+        .map(|b| b.to_threshold.first().copied().flatten())
+        .collect();
     m.time_spearman = time_spearman(&centres, &times);
-    m.coverage = if used.is_empty() { f64::NAN } else { used.iter().map(|b| b.coverage).sum::<f64>() / used.len() as f64 };
+    m.coverage = if used.is_empty() {
+        f64::NAN
+    } else {
+        used.iter().map(|b| b.coverage).sum::<f64>() / used.len() as f64
+    };
     Ok(m)
 }

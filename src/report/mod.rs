@@ -42,7 +42,9 @@ pub fn load_runs(dirs: &[PathBuf]) -> Result<Vec<RunData>> {
             if runs.iter().any(|x: &RunData| x.dir == r) {
                 continue;
             }
-            runs.push(RunData::load(&r).with_context(|| format!("cannot load run {}", r.display()))?);
+            runs.push(
+                RunData::load(&r).with_context(|| format!("cannot load run {}", r.display()))?,
+            );
         }
     }
     Ok(runs)
@@ -50,15 +52,33 @@ pub fn load_runs(dirs: &[PathBuf]) -> Result<Vec<RunData>> {
 
 /// A report from loaded runs. `claims` empty: every claim whose rule applies to these runs
 /// (verdicts "not evaluated" are dropped); otherwise exactly the listed claims.
-pub fn report_from_runs(runs: &[RunData], opts: &ReportOptions, claims: &[Claim]) -> Result<Report> {
+pub fn report_from_runs(
+    runs: &[RunData],
+    opts: &ReportOptions,
+    claims: &[Claim],
+) -> Result<Report> {
     if !(opts.window_fraction > 0.0 && opts.window_fraction <= 1.0) {
-        bail!("the decay window must be a fraction of the budget in (0, 1], got {}", opts.window_fraction);
+        bail!(
+            "the decay window must be a fraction of the budget in (0, 1], got {}",
+            opts.window_fraction
+        );
     }
-    let metrics = runs.iter().map(|r| metrics::run_metrics(r, opts)).collect::<Result<Vec<_>>>()?;
+    let metrics = runs
+        .iter()
+        .map(|r| metrics::run_metrics(r, opts))
+        .collect::<Result<Vec<_>>>()?;
     let mut report = aggregate::aggregate(metrics, opts);
-    let (list, keep_all) = if claims.is_empty() { (Claim::ALL.to_vec(), false) } else { (claims.to_vec(), true) };
+    let (list, keep_all) = if claims.is_empty() {
+        (Claim::ALL.to_vec(), false)
+    } else {
+        (claims.to_vec(), true)
+    };
     for c in list {
-        report.verdicts.extend(verdict::judge(&report, c).into_iter().filter(|v| keep_all || v.outcome != Outcome::NotEvaluated));
+        report.verdicts.extend(
+            verdict::judge(&report, c)
+                .into_iter()
+                .filter(|v| keep_all || v.outcome != Outcome::NotEvaluated),
+        );
     }
     Ok(report)
 }
@@ -69,7 +89,11 @@ pub fn build(dirs: &[PathBuf], opts: &ReportOptions, claims: &[Claim]) -> Result
 }
 
 /// The verdicts of one claim over the runs at or below `dirs` (for `bandwise figures`).
-pub fn claim_verdicts(dirs: &[PathBuf], claim: Claim, opts: &ReportOptions) -> Result<Vec<Verdict>> {
+pub fn claim_verdicts(
+    dirs: &[PathBuf],
+    claim: Claim,
+    opts: &ReportOptions,
+) -> Result<Vec<Verdict>> {
     Ok(build(dirs, opts, &[claim])?.verdicts)
 }
 

@@ -130,13 +130,32 @@ fn seeds_cell(c: &ConfigSummary) -> String {
 
 fn threshold_header(report: &Report) -> (f64, String) {
     let first = report.configs.iter().find(|c| !c.bands.is_empty());
-    let thr = first.and_then(|c| c.bands[0].to_threshold.first()).map_or(f64::NAN, |t| t.threshold);
-    let labels: Vec<&str> = first.map(|c| c.bands.iter().filter(|b| b.in_index).map(|b| b.label.as_str()).collect()).unwrap_or_default();
+    let thr = first
+        .and_then(|c| c.bands[0].to_threshold.first())
+        .map_or(f64::NAN, |t| t.threshold);
+    let labels: Vec<&str> = first
+        .map(|c| {
+            c.bands
+                .iter()
+                .filter(|b| b.in_index)
+                .map(|b| b.label.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
     (thr, format!("epochs to rel<{thr} ({})", labels.join(" / ")))
 }
 
 fn compact_epochs(c: &ConfigSummary) -> String {
-    let cells: Vec<String> = c.bands.iter().filter(|b| b.in_index).map(|b| b.to_threshold.first().map_or("n/a".into(), |t| fmt_epochs_compact(&t.epochs))).collect();
+    let cells: Vec<String> = c
+        .bands
+        .iter()
+        .filter(|b| b.in_index)
+        .map(|b| {
+            b.to_threshold
+                .first()
+                .map_or("n/a".into(), |t| fmt_epochs_compact(&t.epochs))
+        })
+        .collect();
     if cells.is_empty() {
         "n/a".into()
     } else {
@@ -169,7 +188,11 @@ pub fn comparison_rows(report: &Report) -> Vec<Vec<String>> {
                 (None, Some(_)) => "baseline".into(),
                 (None, None) => "no baseline".into(),
             },
-            if c.time_spearman.n > 0 { format!("{} (n={})", f3(c.time_spearman.mean), c.time_spearman.n) } else { "n/a".into() },
+            if c.time_spearman.n > 0 {
+                format!("{} (n={})", f3(c.time_spearman.mean), c.time_spearman.n)
+            } else {
+                "n/a".into()
+            },
             f3(c.coverage.mean),
             sci(c.final_test_loss.median),
             compact_epochs(c),
@@ -179,11 +202,16 @@ pub fn comparison_rows(report: &Report) -> Vec<Vec<String>> {
 }
 
 fn baseline_note(report: &Report) -> String {
-    let mut names: Vec<&str> = report.configs.iter().filter_map(|c| c.baseline.as_deref()).collect();
+    let mut names: Vec<&str> = report
+        .configs
+        .iter()
+        .filter_map(|c| c.baseline.as_deref())
+        .collect();
     names.sort_unstable();
     names.dedup();
     if names.is_empty() {
-        "No baseline (sgd, or padam with p = 0) among these runs: index - SGD is not reported.".into()
+        "No baseline (sgd, or padam with p = 0) among these runs: index - SGD is not reported."
+            .into()
     } else {
         format!("Baseline for index - SGD: {} (same task; `sgd` if present, else padam p = 0 = SGD with EMA momentum, marked SGD-like).", names.join("; "))
     }
@@ -228,21 +256,49 @@ pub fn markdown(report: &Report) -> String {
     out.push_str(&md_table(&comparison_rows(report)));
     out.push_str("\n## Per band\n");
     for c in &report.configs {
-        let _ = writeln!(out, "\n### {}: {} ({} seeds, {} diverged)\n", c.id, c.label, c.n_runs - c.n_diverged, c.n_diverged);
-        let thresholds: Vec<f64> = c.bands.first().map(|b| b.to_threshold.iter().map(|t| t.threshold).collect()).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "\n### {}: {} ({} seeds, {} diverged)\n",
+            c.id,
+            c.label,
+            c.n_runs - c.n_diverged,
+            c.n_diverged
+        );
+        let thresholds: Vec<f64> = c
+            .bands
+            .first()
+            .map(|b| b.to_threshold.iter().map(|t| t.threshold).collect())
+            .unwrap_or_default();
         let mut rows = vec![{
             let mut h = vec!["band".to_string(), "in index".into()];
             h.extend(thresholds.iter().map(|t| format!("epochs to rel<{t}")));
-            h.extend(["half-life".into(), "final rel. error".into(), "coverage".into(), "decay rate (dec/epoch)".into(), "plateau".into()]);
+            h.extend([
+                "half-life".into(),
+                "final rel. error".into(),
+                "coverage".into(),
+                "decay rate (dec/epoch)".into(),
+                "plateau".into(),
+            ]);
             h
         }];
         for b in &c.bands {
-            let mut r = vec![b.label.clone(), if b.in_index { "yes".into() } else { "no".into() }];
+            let mut r = vec![
+                b.label.clone(),
+                if b.in_index {
+                    "yes".into()
+                } else {
+                    "no".into()
+                },
+            ];
             r.extend(b.to_threshold.iter().map(|t| fmt_epochs(&t.epochs)));
             r.push(fmt_epochs(&b.half_life));
             r.push(fmt_spread_sci(&b.final_rel_error));
             r.push(f3(b.coverage.median));
-            r.push(if b.decay_rate.n > 0 { sci(b.decay_rate.mean) } else { "n/a".into() });
+            r.push(if b.decay_rate.n > 0 {
+                sci(b.decay_rate.mean)
+            } else {
+                "n/a".into()
+            });
             r.push(plateau_cell(b));
             rows.push(r);
         }
@@ -251,7 +307,13 @@ pub fn markdown(report: &Report) -> String {
     if !report.verdicts.is_empty() {
         out.push_str("\n## Claim verdicts\n");
         for v in &report.verdicts {
-            let _ = writeln!(out, "\n### {}: {} ({})\n", v.claim, v.outcome.as_str(), v.subject);
+            let _ = writeln!(
+                out,
+                "\n### {}: {} ({})\n",
+                v.claim,
+                v.outcome.as_str(),
+                v.subject
+            );
             let _ = writeln!(out, "- Claim: {}", v.statement);
             let _ = writeln!(out, "- Measured: {}", v.measured);
             let _ = writeln!(out, "- Comparison: {}", v.comparison);
@@ -280,11 +342,17 @@ pub fn markdown(report: &Report) -> String {
 
 fn plateau_cell(b: &super::aggregate::BandSummary) -> String {
     let p = &b.plateau;
-    let parts: Vec<String> = [("converged", p.converged), ("stalled", p.stalled), ("improving", p.improving), ("worsening", p.worsening), ("undefined", p.undefined)]
-        .iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|(k, n)| format!("{k} {n}"))
-        .collect();
+    let parts: Vec<String> = [
+        ("converged", p.converged),
+        ("stalled", p.stalled),
+        ("improving", p.improving),
+        ("worsening", p.worsening),
+        ("undefined", p.undefined),
+    ]
+    .iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(k, n)| format!("{k} {n}"))
+    .collect();
     parts.join(", ")
 }
 
@@ -304,29 +372,54 @@ fn csv_cell(s: &str) -> String {
 /// Tidy CSV: one value per row.
 pub fn csv(report: &Report) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# bandwise report ({}); grid {}; window {}", report.schema, report.grid, report.conventions.decay_window);
+    let _ = writeln!(
+        out,
+        "# bandwise report ({}); grid {}; window {}",
+        report.schema, report.grid, report.conventions.decay_window
+    );
     let _ = writeln!(out, "# {}", report.definition);
     let _ = writeln!(out, "# one value per row; empty value = undefined or never; band empty = configuration-level; threshold empty = not a threshold quantity");
     out.push_str("config,label,task,n_runs,n_diverged,band,quantity,threshold,statistic,value\n");
     for c in &report.configs {
         let mut row = |band: &str, quantity: &str, threshold: &str, stat: &str, value: String| {
-            let cells = [c.id.clone(), c.label.clone(), c.task.clone(), c.n_runs.to_string(), c.n_diverged.to_string(), band.to_string(), quantity.to_string(), threshold.to_string(), stat.to_string(), value];
+            let cells = [
+                c.id.clone(),
+                c.label.clone(),
+                c.task.clone(),
+                c.n_runs.to_string(),
+                c.n_diverged.to_string(),
+                band.to_string(),
+                quantity.to_string(),
+                threshold.to_string(),
+                stat.to_string(),
+                value,
+            ];
             let line: Vec<String> = cells.iter().map(|s| csv_cell(s)).collect();
             out.push_str(&line.join(","));
             out.push('\n');
         };
-        let est = |row: &mut dyn FnMut(&str, &str, &str, &str, String), band: &str, q: &str, e: &Estimate| {
+        let est = |row: &mut dyn FnMut(&str, &str, &str, &str, String),
+                   band: &str,
+                   q: &str,
+                   e: &Estimate| {
             row(band, q, "", "mean", num(e.mean));
             row(band, q, "", "ci_lo", num(e.ci_lo));
             row(band, q, "", "ci_hi", num(e.ci_hi));
             row(band, q, "", "n", e.n.to_string());
         };
-        let spread = |row: &mut dyn FnMut(&str, &str, &str, &str, String), band: &str, q: &str, s: &Spread| {
+        let spread = |row: &mut dyn FnMut(&str, &str, &str, &str, String),
+                      band: &str,
+                      q: &str,
+                      s: &Spread| {
             row(band, q, "", "median", num(s.median));
             row(band, q, "", "min", num(s.min));
             row(band, q, "", "max", num(s.max));
         };
-        let epochs = |row: &mut dyn FnMut(&str, &str, &str, &str, String), band: &str, q: &str, thr: &str, s: &EpochStat| {
+        let epochs = |row: &mut dyn FnMut(&str, &str, &str, &str, String),
+                      band: &str,
+                      q: &str,
+                      thr: &str,
+                      s: &EpochStat| {
             let o = |x: Option<f64>| x.map_or(String::new(), num);
             row(band, q, thr, "n", s.n.to_string());
             row(band, q, thr, "reached", s.reached.to_string());
@@ -344,16 +437,46 @@ pub fn csv(report: &Report) -> String {
         spread(&mut row, "", "final_test_loss", &c.final_test_loss);
         for b in &c.bands {
             for t in &b.to_threshold {
-                epochs(&mut row, &b.label, "epochs_to_threshold", &num(t.threshold), &t.epochs);
+                epochs(
+                    &mut row,
+                    &b.label,
+                    "epochs_to_threshold",
+                    &num(t.threshold),
+                    &t.epochs,
+                );
             }
             epochs(&mut row, &b.label, "half_life", "", &b.half_life);
             spread(&mut row, &b.label, "final_rel_error", &b.final_rel_error);
             spread(&mut row, &b.label, "coverage", &b.coverage);
             est(&mut row, &b.label, "decay_rate", &b.decay_rate);
-            row(&b.label, "plateau", "", "converged", b.plateau.converged.to_string());
-            row(&b.label, "plateau", "", "stalled", b.plateau.stalled.to_string());
-            row(&b.label, "plateau", "", "improving", b.plateau.improving.to_string());
-            row(&b.label, "plateau", "", "worsening", b.plateau.worsening.to_string());
+            row(
+                &b.label,
+                "plateau",
+                "",
+                "converged",
+                b.plateau.converged.to_string(),
+            );
+            row(
+                &b.label,
+                "plateau",
+                "",
+                "stalled",
+                b.plateau.stalled.to_string(),
+            );
+            row(
+                &b.label,
+                "plateau",
+                "",
+                "improving",
+                b.plateau.improving.to_string(),
+            );
+            row(
+                &b.label,
+                "plateau",
+                "",
+                "worsening",
+                b.plateau.worsening.to_string(),
+            );
         }
     }
     out
@@ -362,13 +485,33 @@ pub fn csv(report: &Report) -> String {
 /// Left-aligned text columns separated by two spaces.
 pub fn align(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..cols).map(|i| rows.iter().filter_map(|r| r.get(i)).map(|c| c.chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..cols)
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
     let mut out = String::new();
     for (k, r) in rows.iter().enumerate() {
-        let line: Vec<String> = r.iter().enumerate().map(|(i, c)| format!("{c:<w$}", w = widths[i])).collect();
+        let line: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+            .collect();
         let _ = writeln!(out, "{}", line.join("  ").trim_end());
         if k == 0 {
-            let _ = writeln!(out, "{}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
+            let _ = writeln!(
+                out,
+                "{}",
+                widths
+                    .iter()
+                    .map(|w| "-".repeat(*w))
+                    .collect::<Vec<_>>()
+                    .join("  ")
+            );
         }
     }
     out
@@ -383,7 +526,13 @@ pub fn terminal(report: &Report) -> String {
     let _ = writeln!(out, "\n{}", h[2]);
     let _ = writeln!(out, "index > 0: low frequencies learned first; < 0: high first. Definition, per-band tables and verdict rules: --format md.");
     for v in &report.verdicts {
-        let _ = writeln!(out, "{} {}: {}", v.claim, v.outcome.as_str().to_uppercase(), v.subject);
+        let _ = writeln!(
+            out,
+            "{} {}: {}",
+            v.claim,
+            v.outcome.as_str().to_uppercase(),
+            v.subject
+        );
     }
     out
 }

@@ -99,7 +99,10 @@ pub struct Verdict {
 
 fn ci(e: &Estimate) -> String {
     if e.has_ci() {
-        format!("{:+.3} [{:+.3}, {:+.3}] (n={})", e.mean, e.ci_lo, e.ci_hi, e.n)
+        format!(
+            "{:+.3} [{:+.3}, {:+.3}] (n={})",
+            e.mean, e.ci_lo, e.ci_hi, e.n
+        )
     } else if e.n > 0 {
         format!("{:+.3} [no interval] (n={})", e.mean, e.n)
     } else {
@@ -113,12 +116,23 @@ pub fn c2_rule(points: &[(f64, Estimate)]) -> (Outcome, f64) {
     let mut ps: Vec<f64> = pts.iter().map(|(p, _)| *p).collect();
     ps.sort_by(f64::total_cmp);
     ps.dedup();
-    let rho = spearman(&pts.iter().map(|(p, _)| *p).collect::<Vec<_>>(), &pts.iter().map(|(_, e)| e.mean).collect::<Vec<_>>());
+    let rho = spearman(
+        &pts.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
+        &pts.iter().map(|(_, e)| e.mean).collect::<Vec<_>>(),
+    );
     if ps.len() < 3 {
         return (Outcome::Inconclusive, rho);
     }
-    let lo = pts.iter().find(|(p, _)| *p == ps[0]).map(|(_, e)| *e).unwrap_or(Estimate::NONE);
-    let hi = pts.iter().find(|(p, _)| *p == ps[ps.len() - 1]).map(|(_, e)| *e).unwrap_or(Estimate::NONE);
+    let lo = pts
+        .iter()
+        .find(|(p, _)| *p == ps[0])
+        .map(|(_, e)| *e)
+        .unwrap_or(Estimate::NONE);
+    let hi = pts
+        .iter()
+        .find(|(p, _)| *p == ps[ps.len() - 1])
+        .map(|(_, e)| *e)
+        .unwrap_or(Estimate::NONE);
     let outcome = if rho >= 0.8 && hi.ci_lo > lo.ci_hi {
         Outcome::Supported
     } else if lo.ci_lo > hi.ci_hi {
@@ -164,7 +178,11 @@ pub fn c6_rule(fractions: &[Option<f64>], budget_ratio: f64) -> (Outcome, Estima
 }
 
 fn runs_of<'a>(report: &'a Report, c: &ConfigSummary) -> Vec<&'a RunMetrics> {
-    report.runs.iter().filter(|r| r.config_key == c.key && !r.diverged).collect()
+    report
+        .runs
+        .iter()
+        .filter(|r| r.config_key == c.key && !r.diverged)
+        .collect()
 }
 
 fn not_evaluated(claim: Claim, rule: &'static str, why: &str) -> Verdict {
@@ -193,15 +211,40 @@ fn tasks(report: &Report) -> Vec<String> {
 fn c2(report: &Report) -> Vec<Verdict> {
     let mut out = Vec::new();
     for task in tasks(report) {
-        let mut fixed: Vec<&ConfigSummary> = report.configs.iter().filter(|c| c.task == task && c.fixed_p.is_some()).collect();
+        let mut fixed: Vec<&ConfigSummary> = report
+            .configs
+            .iter()
+            .filter(|c| c.task == task && c.fixed_p.is_some())
+            .collect();
         if fixed.len() < 2 {
             continue;
         }
-        fixed.sort_by(|a, b| a.fixed_p.unwrap_or(0.0).total_cmp(&b.fixed_p.unwrap_or(0.0)));
-        let points: Vec<(f64, Estimate)> = fixed.iter().map(|c| (c.fixed_p.unwrap_or(f64::NAN), c.index)).collect();
+        fixed.sort_by(|a, b| {
+            a.fixed_p
+                .unwrap_or(0.0)
+                .total_cmp(&b.fixed_p.unwrap_or(0.0))
+        });
+        let points: Vec<(f64, Estimate)> = fixed
+            .iter()
+            .map(|c| (c.fixed_p.unwrap_or(f64::NAN), c.index))
+            .collect();
         let (outcome, rho) = c2_rule(&points);
-        let mut evidence: Vec<String> = fixed.iter().map(|c| format!("p = {}: index {} ({}; {} diverged)", c.fixed_p.unwrap_or(f64::NAN), ci(&c.index), c.label, c.n_diverged)).collect();
-        evidence.push(format!("Spearman(p, mean index) = {rho:.3} over {} configurations", points.len()));
+        let mut evidence: Vec<String> = fixed
+            .iter()
+            .map(|c| {
+                format!(
+                    "p = {}: index {} ({}; {} diverged)",
+                    c.fixed_p.unwrap_or(f64::NAN),
+                    ci(&c.index),
+                    c.label,
+                    c.n_diverged
+                )
+            })
+            .collect();
+        evidence.push(format!(
+            "Spearman(p, mean index) = {rho:.3} over {} configurations",
+            points.len()
+        ));
         if let Some(z) = fixed.iter().find(|c| c.fixed_p == Some(0.0)) {
             let neutral = z.index.has_ci() && z.index.ci_lo <= 0.0 && z.index.ci_hi >= 0.0;
             evidence.push(format!("p = 0 (SGD-like): interval {} 0 (near-neutral part of the claim, not in the verdict)", if neutral { "contains" } else { "excludes" }));
@@ -209,8 +252,16 @@ fn c2(report: &Report) -> Vec<Verdict> {
         out.push(Verdict {
             claim: "C2",
             statement: Claim::C2.statement(),
-            subject: format!("task {task}: {}", fixed.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", ")),
-            measured: "frequency-preference index per fixed p (mean, 95% t-interval over seeds)".into(),
+            subject: format!(
+                "task {task}: {}",
+                fixed
+                    .iter()
+                    .map(|c| c.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            measured: "frequency-preference index per fixed p (mean, 95% t-interval over seeds)"
+                .into(),
             comparison: "index ordered by p; largest vs smallest p".into(),
             rule: C2_RULE,
             evidence,
@@ -218,21 +269,42 @@ fn c2(report: &Report) -> Vec<Verdict> {
         });
     }
     if out.is_empty() {
-        out.push(not_evaluated(Claim::C2, C2_RULE, "no task has two or more fixed-p (padam, constant p) configurations"));
+        out.push(not_evaluated(
+            Claim::C2,
+            C2_RULE,
+            "no task has two or more fixed-p (padam, constant p) configurations",
+        ));
     }
     out
 }
 
 fn fixed_at<'a>(report: &'a Report, task: &str, p: f64) -> Option<&'a ConfigSummary> {
-    report.configs.iter().filter(|c| c.task == task && c.fixed_p == Some(p)).max_by_key(|c| c.seeds.len())
+    report
+        .configs
+        .iter()
+        .filter(|c| c.task == task && c.fixed_p == Some(p))
+        .max_by_key(|c| c.seeds.len())
 }
 
 fn c3(report: &Report) -> Vec<Verdict> {
     let mut out = Vec::new();
     for c in report.configs.iter().filter(|c| c.cyclic) {
-        let (Some(p0), Some(p05)) = (fixed_at(report, &c.task, 0.0), fixed_at(report, &c.task, 0.5)) else { continue };
-        let cov = |x: &ConfigSummary| runs_of(report, x).iter().map(|r| r.coverage).collect::<Vec<f64>>();
-        let (d0, d05) = (Estimate::welch_diff(&cov(c), &cov(p0)), Estimate::welch_diff(&cov(c), &cov(p05)));
+        let (Some(p0), Some(p05)) = (
+            fixed_at(report, &c.task, 0.0),
+            fixed_at(report, &c.task, 0.5),
+        ) else {
+            continue;
+        };
+        let cov = |x: &ConfigSummary| {
+            runs_of(report, x)
+                .iter()
+                .map(|r| r.coverage)
+                .collect::<Vec<f64>>()
+        };
+        let (d0, d05) = (
+            Estimate::welch_diff(&cov(c), &cov(p0)),
+            Estimate::welch_diff(&cov(c), &cov(p05)),
+        );
         out.push(Verdict {
             claim: "C3",
             statement: Claim::C3.statement(),
@@ -251,7 +323,11 @@ fn c3(report: &Report) -> Vec<Verdict> {
         });
     }
     if out.is_empty() {
-        out.push(not_evaluated(Claim::C3, C3_RULE, "no cyclic-p configuration shares a task with both fixed p = 0 and fixed p = 0.5"));
+        out.push(not_evaluated(
+            Claim::C3,
+            C3_RULE,
+            "no cyclic-p configuration shares a task with both fixed p = 0 and fixed p = 0.5",
+        ));
     }
     out
 }
@@ -259,15 +335,31 @@ fn c3(report: &Report) -> Vec<Verdict> {
 fn c6(report: &Report) -> Vec<Verdict> {
     let mut out = Vec::new();
     for c in report.configs.iter().filter(|c| c.cyclic) {
-        let Some(base) = super::aggregate::baseline_of(&report.configs, &c.task_key) else { continue };
+        let Some(base) = super::aggregate::baseline_of(&report.configs, &c.task_key) else {
+            continue;
+        };
         let base_runs = runs_of(report, base);
         if base_runs.is_empty() {
             continue;
         }
-        let target = median(&base_runs.iter().map(|r| r.final_test_loss).collect::<Vec<_>>());
+        let target = median(
+            &base_runs
+                .iter()
+                .map(|r| r.final_test_loss)
+                .collect::<Vec<_>>(),
+        );
         let budget = base_runs[0].budget.max(1) as f64;
         let runs = runs_of(report, c);
-        let fractions: Vec<Option<f64>> = runs.iter().map(|r| r.epochs.iter().zip(&r.test_loss).find(|(_, &l)| l <= target).map(|(&e, _)| e as f64 / budget)).collect();
+        let fractions: Vec<Option<f64>> = runs
+            .iter()
+            .map(|r| {
+                r.epochs
+                    .iter()
+                    .zip(&r.test_loss)
+                    .find(|(_, &l)| l <= target)
+                    .map(|(&e, _)| e as f64 / budget)
+            })
+            .collect();
         let ratio = runs.first().map_or(0.0, |r| r.budget as f64 / budget);
         let (outcome, e) = c6_rule(&fractions, ratio);
         let reached = fractions.iter().flatten().count();
@@ -286,7 +378,11 @@ fn c6(report: &Report) -> Vec<Verdict> {
         });
     }
     if out.is_empty() {
-        out.push(not_evaluated(Claim::C6, C6_RULE, "no cyclic-p configuration shares a task with a baseline (sgd or padam p = 0)"));
+        out.push(not_evaluated(
+            Claim::C6,
+            C6_RULE,
+            "no cyclic-p configuration shares a task with a baseline (sgd or padam p = 0)",
+        ));
     }
     out
 }
@@ -305,23 +401,59 @@ mod tests {
     use super::*;
 
     fn est(mean: f64, half: f64) -> Estimate {
-        Estimate { mean, ci_lo: mean - half, ci_hi: mean + half, sd: half, n: 3 }
+        Estimate {
+            mean,
+            ci_lo: mean - half,
+            ci_hi: mean + half,
+            sd: half,
+            n: 3,
+        }
     }
 
     #[test]
     fn c2_rules() {
-        let up = [(-0.5, est(-0.5, 0.1)), (0.0, est(0.0, 0.1)), (0.5, est(0.5, 0.1))];
+        let up = [
+            (-0.5, est(-0.5, 0.1)),
+            (0.0, est(0.0, 0.1)),
+            (0.5, est(0.5, 0.1)),
+        ];
         assert_eq!(c2_rule(&up), (Outcome::Supported, 1.0));
-        let down = [(-0.5, est(0.5, 0.1)), (0.0, est(0.0, 0.1)), (0.5, est(-0.5, 0.1))];
+        let down = [
+            (-0.5, est(0.5, 0.1)),
+            (0.0, est(0.0, 0.1)),
+            (0.5, est(-0.5, 0.1)),
+        ];
         assert_eq!(c2_rule(&down).0, Outcome::NotSupported);
         // Right order but the extremes overlap.
-        let overlap = [(-0.5, est(-0.1, 0.3)), (0.0, est(0.0, 0.3)), (0.5, est(0.1, 0.3))];
+        let overlap = [
+            (-0.5, est(-0.1, 0.3)),
+            (0.0, est(0.0, 0.3)),
+            (0.5, est(0.1, 0.3)),
+        ];
         assert_eq!(c2_rule(&overlap).0, Outcome::Inconclusive);
         // Extremes separated but the middle breaks the ranking: rho = 0.2 < 0.8.
-        let kinked = [(-0.5, est(-0.5, 0.1)), (0.0, est(0.9, 0.1)), (0.25, est(0.8, 0.1)), (0.5, est(0.5, 0.1))];
+        let kinked = [
+            (-0.5, est(-0.5, 0.1)),
+            (0.0, est(0.9, 0.1)),
+            (0.25, est(0.8, 0.1)),
+            (0.5, est(0.5, 0.1)),
+        ];
         assert_eq!(c2_rule(&kinked).0, Outcome::Inconclusive);
         // No interval (one seed) at an extreme.
-        let single = [(-0.5, Estimate { mean: -0.5, ci_lo: f64::NAN, ci_hi: f64::NAN, sd: f64::NAN, n: 1 }), (0.0, est(0.0, 0.1)), (0.5, est(0.5, 0.1))];
+        let single = [
+            (
+                -0.5,
+                Estimate {
+                    mean: -0.5,
+                    ci_lo: f64::NAN,
+                    ci_hi: f64::NAN,
+                    sd: f64::NAN,
+                    n: 1,
+                },
+            ),
+            (0.0, est(0.0, 0.1)),
+            (0.5, est(0.5, 0.1)),
+        ];
         assert_eq!(c2_rule(&single).0, Outcome::Inconclusive);
         // Two p values only.
         assert_eq!(c2_rule(&up[1..]).0, Outcome::Inconclusive);
@@ -329,19 +461,46 @@ mod tests {
 
     #[test]
     fn c3_rules() {
-        assert_eq!(c3_rule(&est(-1.0, 0.5), &est(-0.8, 0.5)), Outcome::Supported);
-        assert_eq!(c3_rule(&est(-1.0, 0.5), &est(0.8, 0.5)), Outcome::NotSupported);
-        assert_eq!(c3_rule(&est(-1.0, 0.5), &est(-0.2, 0.5)), Outcome::Inconclusive);
-        assert_eq!(c3_rule(&Estimate::NONE, &Estimate::NONE), Outcome::Inconclusive);
+        assert_eq!(
+            c3_rule(&est(-1.0, 0.5), &est(-0.8, 0.5)),
+            Outcome::Supported
+        );
+        assert_eq!(
+            c3_rule(&est(-1.0, 0.5), &est(0.8, 0.5)),
+            Outcome::NotSupported
+        );
+        assert_eq!(
+            c3_rule(&est(-1.0, 0.5), &est(-0.2, 0.5)),
+            Outcome::Inconclusive
+        );
+        assert_eq!(
+            c3_rule(&Estimate::NONE, &Estimate::NONE),
+            Outcome::Inconclusive
+        );
     }
 
     #[test]
     fn c6_rules() {
-        assert_eq!(c6_rule(&[Some(0.2), Some(0.21), Some(0.19)], 1.0).0, Outcome::Supported);
-        assert_eq!(c6_rule(&[Some(0.5), Some(0.6), Some(0.55)], 1.0).0, Outcome::NotSupported);
-        assert_eq!(c6_rule(&[Some(0.1), Some(0.4), Some(0.25)], 1.0).0, Outcome::Inconclusive);
-        assert_eq!(c6_rule(&[None, None, Some(0.1)], 1.0).0, Outcome::NotSupported);
-        assert_eq!(c6_rule(&[None, Some(0.1), Some(0.1)], 1.0).0, Outcome::Inconclusive);
+        assert_eq!(
+            c6_rule(&[Some(0.2), Some(0.21), Some(0.19)], 1.0).0,
+            Outcome::Supported
+        );
+        assert_eq!(
+            c6_rule(&[Some(0.5), Some(0.6), Some(0.55)], 1.0).0,
+            Outcome::NotSupported
+        );
+        assert_eq!(
+            c6_rule(&[Some(0.1), Some(0.4), Some(0.25)], 1.0).0,
+            Outcome::Inconclusive
+        );
+        assert_eq!(
+            c6_rule(&[None, None, Some(0.1)], 1.0).0,
+            Outcome::NotSupported
+        );
+        assert_eq!(
+            c6_rule(&[None, Some(0.1), Some(0.1)], 1.0).0,
+            Outcome::Inconclusive
+        );
         assert_eq!(c6_rule(&[None, None, None], 0.1).0, Outcome::Inconclusive);
         assert_eq!(c6_rule(&[], 1.0).0, Outcome::Inconclusive);
     }
