@@ -3,6 +3,7 @@
 //! registry (see examples/).
 
 mod bench;
+mod report;
 mod run;
 mod spectrum;
 mod sweep;
@@ -27,6 +28,8 @@ enum Command {
     Run(run::RunArgs),
     /// Run a sweep spec (many runs, in parallel, resumable) and aggregate over seeds.
     Sweep(sweep::SweepArgs),
+    /// Per-band convergence, frequency-preference index and claim verdicts over run directories.
+    Report(report::ReportArgs),
     /// List the registered optimizers and their hyperparameters.
     Optimizers,
     /// Band table of one signal given as .npy or .csv (e.g. a prediction from another tool).
@@ -43,6 +46,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Spectrum(args) => spectrum::run(args),
         Command::Sweep(args) => sweep::run(args, &registry),
+        Command::Report(args) => report::run(args),
         Command::Optimizers => {
             print!("{}", optimizers_text(&registry));
             Ok(())

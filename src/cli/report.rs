@@ -1,0 +1,73 @@
+//! `bandwise report`: per-band convergence, the frequency-preference index and claim verdicts
+//! over run directories, as Markdown, JSON, CSV or an aligned terminal table.
+
+use crate::record::write_atomic;
+use crate::report::{build, Claim, Format, ReportOptions};
+use anyhow::{bail, Result};
+use clap::Args;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct ReportArgs {
+    /// Run directories, or directories containing runs (searched recursively). Runs with the
+    /// same config (apart from seed and name) are aggregated over seeds.
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
+    /// Output format: md, json or csv [default: from --out's extension; else a terminal table
+    /// on a TTY, md otherwise].
+    #[arg(long)]
+    format: Option<String>,
+    /// Write to this file instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Which grid's band record to analyse.
+    #[arg(long, default_value = "train", value_parser = ["train", "test"])]
+    grid: String,
+    /// Judge only this claim (repeatable): c2, c3, c6. Default: every claim that applies.
+    #[arg(long)]
+    claim: Vec<String>,
+    /// Decay-rate window for the index: `full` (whole budget) or `half` (first half).
+    #[arg(long, default_value = "full", value_parser = ["full", "half"])]
+    window: String,
+}
+
+pub fn run(args: ReportArgs) -> Result<()> {
+    let claims = args
+        .claim
+        .iter()
+        .map(|c| Claim::parse(c))
+        .collect::<Result<Vec<_>>>()?;
+    let opts = ReportOptions {
+        grid: args.grid,
+        window_fraction: if args.window == "half" { 0.5 } else { 1.0 },
+    };
+    let format = match (&args.format, &args.out) {
+        (Some(f), _) => match Format::parse(f) {
+            Some(f) => f,
+            None => bail!("unknown --format `{f}`: use md, json or csv"),
+        },
+        (None, Some(out)) => match out.extension().and_then(|e| e.to_str()) {
+            Some("json") => Format::Json,
+            Some("csv") => Format::Csv,
+            _ => Format::Markdown,
+        },
+        (None, None) if std::io::stdout().is_terminal() => Format::Terminal,
+        (None, None) => Format::Markdown,
+    };
+    let report = build(&args.dirs, &opts, &claims)?;
+    let text = crate::report::render::render(&report, format);
+    match &args.out {
+        Some(path) => {
+            write_atomic(path, text.as_bytes())?;
+            eprintln!(
+                "report on {} runs ({} configurations) -> {}",
+                report.n_runs,
+                report.configs.len(),
+                path.display()
+            );
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
+}
