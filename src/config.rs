@@ -84,7 +84,10 @@ fn half() -> f64 {
 
 impl Default for TestGridSpec {
     fn default() -> Self {
-        TestGridSpec { n: None, offset: 0.5 }
+        TestGridSpec {
+            n: None,
+            offset: 0.5,
+        }
     }
 }
 
@@ -132,7 +135,11 @@ macro_rules! word {
                 if w == $word {
                     Ok(())
                 } else {
-                    Err(serde::de::Error::custom(concat!("expected \"", $word, "\"")))
+                    Err(serde::de::Error::custom(concat!(
+                        "expected \"",
+                        $word,
+                        "\""
+                    )))
                 }
             }
         }
@@ -166,7 +173,12 @@ fn default_input_range() -> [f64; 2] {
 
 impl Default for ModelSpec {
     fn default() -> Self {
-        ModelSpec { hidden: default_hidden(), activation: Activation::default(), init: Init::default(), input_range: default_input_range() }
+        ModelSpec {
+            hidden: default_hidden(),
+            activation: Activation::default(),
+            init: Init::default(),
+            input_range: default_input_range(),
+        }
     }
 }
 
@@ -232,7 +244,13 @@ fn default_thresholds() -> Vec<f64> {
 
 impl Default for SpectralSpec {
     fn default() -> Self {
-        SpectralSpec { enabled: true, layout: LayoutSpec::default(), grids: default_grids(), every: None, thresholds: default_thresholds() }
+        SpectralSpec {
+            enabled: true,
+            layout: LayoutSpec::default(),
+            grids: default_grids(),
+            every: None,
+            thresholds: default_thresholds(),
+        }
     }
 }
 
@@ -268,32 +286,44 @@ pub struct RecordSpec {
 impl Experiment {
     /// Parse a config file; errors name the file, the field and the fix.
     pub fn load(path: &Path) -> Result<Experiment> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config {}", path.display()))?;
         let mut exp = Self::from_toml_str(&text, &path.display().to_string())?;
         if exp.name.is_empty() {
-            exp.name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            exp.name = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
         }
         Ok(exp)
     }
 
     /// Parse config text; `origin` names it in errors.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Experiment> {
-        toml::from_str(text).map_err(|e| anyhow::anyhow!("config {origin}: {}", explain_toml_error(&e)))
+        toml::from_str(text)
+            .map_err(|e| anyhow::anyhow!("config {origin}: {}", explain_toml_error(&e)))
     }
 
     /// Parse from a TOML value (used by sweeps after setting fields by path).
     pub fn from_toml_value(value: toml::Value, origin: &str) -> Result<Experiment> {
-        value.try_into().map_err(|e: toml::de::Error| anyhow::anyhow!("config {origin}: {}", explain_toml_error(&e)))
+        value.try_into().map_err(|e: toml::de::Error| {
+            anyhow::anyhow!("config {origin}: {}", explain_toml_error(&e))
+        })
     }
 
     /// Check every field against what is allowed and resolve the optimizer.
     pub fn validate(&self, registry: &Registry) -> Result<ResolvedOptimizer> {
         let t = &self.target;
         if t.n < 4 {
-            bail!("target.n = {} is too small: use at least 4 grid points", t.n);
+            bail!(
+                "target.n = {} is too small: use at least 4 grid points",
+                t.n
+            );
         }
         if t.frequencies.is_empty() {
-            bail!("target.frequencies is empty: give at least one integer frequency, e.g. [1, 4, 16]");
+            bail!(
+                "target.frequencies is empty: give at least one integer frequency, e.g. [1, 4, 16]"
+            );
         }
         for (i, &k) in t.frequencies.iter().enumerate() {
             if 2 * k >= t.n {
@@ -325,7 +355,10 @@ impl Experiment {
             bail!("target.amplitudes must be finite and > 0");
         }
         if !(t.noise >= 0.0 && t.noise.is_finite()) {
-            bail!("target.noise must be a finite standard deviation >= 0, got {}", t.noise);
+            bail!(
+                "target.noise must be a finite standard deviation >= 0, got {}",
+                t.noise
+            );
         }
         if let Some(n) = t.test.n {
             if n < 4 {
@@ -333,13 +366,19 @@ impl Experiment {
             }
         }
         if !(0.0..1.0).contains(&t.test.offset) {
-            bail!("target.test.offset = {} must be in [0, 1) (a fraction of the test grid spacing)", t.test.offset);
+            bail!(
+                "target.test.offset = {} must be in [0, 1) (a fraction of the test grid spacing)",
+                t.test.offset
+            );
         }
         let m = &self.model;
         if m.hidden.contains(&0) {
             bail!("model.hidden contains a zero width: every hidden layer needs at least one unit");
         }
-        if !(m.input_range[0].is_finite() && m.input_range[1].is_finite() && m.input_range[0] < m.input_range[1]) {
+        if !(m.input_range[0].is_finite()
+            && m.input_range[1].is_finite()
+            && m.input_range[0] < m.input_range[1])
+        {
             bail!("model.input_range must be two finite numbers [lo, hi] with lo < hi");
         }
         let tr = &self.train;
@@ -358,7 +397,10 @@ impl Experiment {
         let s = &self.spectral;
         if let Some(every) = s.every {
             if every == 0 || every % tr.eval_every != 0 {
-                bail!("spectral.every = {every} must be a positive multiple of train.eval_every = {}", tr.eval_every);
+                bail!(
+                    "spectral.every = {every} must be a positive multiple of train.eval_every = {}",
+                    tr.eval_every
+                );
             }
         }
         if s.thresholds.iter().any(|x| !(*x > 0.0 && x.is_finite())) {
@@ -368,9 +410,11 @@ impl Experiment {
             bail!("spectral.grids is empty: use [\"train\"], [\"test\"] or both");
         }
         if s.enabled {
-            crate::spectral::BandLayout::build(&s.layout, t.n, &t.frequencies).map_err(|e| anyhow::anyhow!("{e}"))?;
+            crate::spectral::BandLayout::build(&s.layout, t.n, &t.frequencies)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             if let Some(n) = t.test.n.filter(|_| s.grids.contains(&GridName::Test)) {
-                crate::spectral::BandLayout::build(&s.layout, n, &t.frequencies).map_err(|e| anyhow::anyhow!("{e} (on the test grid of n = {n})"))?;
+                crate::spectral::BandLayout::build(&s.layout, n, &t.frequencies)
+                    .map_err(|e| anyhow::anyhow!("{e} (on the test grid of n = {n})"))?;
             }
         }
         registry.resolve(&self.optimizer)
@@ -407,7 +451,11 @@ mod tests {
     fn err(text: &str) -> String {
         match Experiment::from_toml_str(text, "x.toml") {
             Err(e) => e.to_string(),
-            Ok(exp) => exp.validate(&Registry::builtin()).err().expect("should fail").to_string(),
+            Ok(exp) => exp
+                .validate(&Registry::builtin())
+                .err()
+                .expect("should fail")
+                .to_string(),
         }
     }
 
@@ -423,19 +471,37 @@ mod tests {
 
     #[test]
     fn phases_words_and_lists() {
-        let z = Experiment::from_toml_str(&BASE.replace("n = 256\n", "n = 256\nphases = \"zero\"\n"), "x").unwrap();
+        let z = Experiment::from_toml_str(
+            &BASE.replace("n = 256\n", "n = 256\nphases = \"zero\"\n"),
+            "x",
+        )
+        .unwrap();
         assert_eq!(z.target.phases, Phases::Zero);
-        let l = Experiment::from_toml_str(&BASE.replace("n = 256\n", "n = 256\nphases = [0, 0.5, 0.25]\n"), "x").unwrap();
+        let l = Experiment::from_toml_str(
+            &BASE.replace("n = 256\n", "n = 256\nphases = [0, 0.5, 0.25]\n"),
+            "x",
+        )
+        .unwrap();
         assert_eq!(l.target.phases, Phases::List(vec![0.0, 0.5, 0.25]));
     }
 
     #[test]
     fn errors_name_file_field_and_fix() {
         let e = err(&BASE.replace("frequencies", "frequences"));
-        assert!(e.contains("x.toml") && e.contains("frequences") && e.contains("did you mean `frequencies`"), "{e}");
+        assert!(
+            e.contains("x.toml")
+                && e.contains("frequences")
+                && e.contains("did you mean `frequencies`"),
+            "{e}"
+        );
         let e = err(&BASE.replace("[1, 4, 16]", "[1, 4, 128]"));
-        assert!(e.contains("target.frequencies[2]") && e.contains("n/2 = 128"), "{e}");
-        let e = err(&BASE.replace("n = 256", "n = 3").replace("[1, 4, 16]", "[1]"));
+        assert!(
+            e.contains("target.frequencies[2]") && e.contains("n/2 = 128"),
+            "{e}"
+        );
+        let e = err(&BASE
+            .replace("n = 256", "n = 3")
+            .replace("[1, 4, 16]", "[1]"));
         assert!(e.contains("target.n = 3"), "{e}");
         let e = err(&BASE.replace("n = 256\n", "n = 256\namplitudes = [1, 2]\n"));
         assert!(e.contains("target.amplitudes has 2 entries"), "{e}");
@@ -443,7 +509,9 @@ mod tests {
         assert!(e.contains("target.phases has 1 entries"), "{e}");
         let e = err(&BASE.replace("epochs = 10", "epochs = 10\nbatch_size = 1000"));
         assert!(e.contains("train.batch_size"), "{e}");
-        let e = err(&format!("{BASE}[spectral]\nlayout = {{ kind = \"edges\", edges = [4, 2] }}\n"));
+        let e = err(&format!(
+            "{BASE}[spectral]\nlayout = {{ kind = \"edges\", edges = [4, 2] }}\n"
+        ));
         assert!(e.contains("spectral.layout"), "{e}");
         let e = err(&format!("{BASE}[model]\nactivation = \"gelu\"\n"));
         assert!(e.contains("gelu") && e.contains("tanh"), "{e}");

@@ -73,12 +73,31 @@ impl RunData {
         let meta = read_run_json(dir)?;
         let epochs = load_epochs(&dir.join("epochs.csv"))?;
         let bands_path = dir.join("bands.csv");
-        let bands = if bands_path.is_file() { load_bands(&bands_path)? } else { Vec::new() };
+        let bands = if bands_path.is_file() {
+            load_bands(&bands_path)?
+        } else {
+            Vec::new()
+        };
         let peaks_path = dir.join("peaks.csv");
-        let peaks = if peaks_path.is_file() { load_peaks(&peaks_path)? } else { Vec::new() };
+        let peaks = if peaks_path.is_file() {
+            load_peaks(&peaks_path)?
+        } else {
+            Vec::new()
+        };
         let snap_path = dir.join("snapshots.csv");
-        let snapshots = if snap_path.is_file() { load_snapshots(&snap_path)? } else { Vec::new() };
-        Ok(RunData { dir: dir.to_path_buf(), meta, epochs, bands, peaks, snapshots })
+        let snapshots = if snap_path.is_file() {
+            load_snapshots(&snap_path)?
+        } else {
+            Vec::new()
+        };
+        Ok(RunData {
+            dir: dir.to_path_buf(),
+            meta,
+            epochs,
+            bands,
+            peaks,
+            snapshots,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -124,7 +143,9 @@ pub fn describe_optimizer(opt: &Value) -> String {
             Value::Object(o) => {
                 let kind = o.get("kind").and_then(Value::as_str).unwrap_or("?");
                 match kind {
-                    "cosine" | "triangle" | "linear" => format!("{kind}[{},{}]/{}", o["min"], o["max"], o["period"]),
+                    "cosine" | "triangle" | "linear" => {
+                        format!("{kind}[{},{}]/{}", o["min"], o["max"], o["period"])
+                    }
                     "square" => format!("square{}/{}", o["values"], o["period"]),
                     "constant" => format!("{}", o["value"]),
                     _ => kind.to_string(),
@@ -150,7 +171,13 @@ pub fn describe_optimizer(opt: &Value) -> String {
 
 fn u64s(t: &Table, name: &str) -> Result<Vec<u64>> {
     let c = t.col(name)?;
-    t.rows.iter().map(|r| r[c].parse::<u64>().with_context(|| format!("column `{name}`: `{}` is not an integer", r[c]))).collect()
+    t.rows
+        .iter()
+        .map(|r| {
+            r[c].parse::<u64>()
+                .with_context(|| format!("column `{name}`: `{}` is not an integer", r[c]))
+        })
+        .collect()
 }
 
 fn load_epochs(path: &Path) -> Result<EpochSeries> {
@@ -181,7 +208,11 @@ fn group(grids: &[String], epochs: &[u64], items: &[usize]) -> Vec<Grouped> {
         let gi = match out.iter().position(|x| &x.grid == g) {
             Some(gi) => gi,
             None => {
-                out.push(Grouped { grid: g.clone(), epochs: Vec::new(), rows: Vec::new() });
+                out.push(Grouped {
+                    grid: g.clone(),
+                    epochs: Vec::new(),
+                    rows: Vec::new(),
+                });
                 out.len() - 1
             }
         };
@@ -198,7 +229,9 @@ fn group(grids: &[String], epochs: &[u64], items: &[usize]) -> Vec<Grouped> {
 }
 
 fn pick(values: &[f64], rows: &[Vec<usize>]) -> Vec<Vec<f64>> {
-    rows.iter().map(|r| r.iter().map(|&i| values[i]).collect()).collect()
+    rows.iter()
+        .map(|r| r.iter().map(|&i| values[i]).collect())
+        .collect()
 }
 
 fn load_bands(path: &Path) -> Result<Vec<GridBands>> {
@@ -206,7 +239,11 @@ fn load_bands(path: &Path) -> Result<Vec<GridBands>> {
     let ctx = || format!("in {}", path.display());
     let grids = t.strs("grid").with_context(ctx)?;
     let epochs = u64s(&t, "epoch").with_context(ctx)?;
-    let band: Vec<usize> = u64s(&t, "band").with_context(ctx)?.into_iter().map(|b| b as usize).collect();
+    let band: Vec<usize> = u64s(&t, "band")
+        .with_context(ctx)?
+        .into_iter()
+        .map(|b| b as usize)
+        .collect();
     let labels = t.strs("label").with_context(ctx)?;
     let f_lo = t.f64s("f_lo").with_context(ctx)?;
     let f_hi = t.f64s("f_hi").with_context(ctx)?;
@@ -235,7 +272,11 @@ fn load_peaks(path: &Path) -> Result<Vec<GridPeaks>> {
     let ctx = || format!("in {}", path.display());
     let grids = t.strs("grid").with_context(ctx)?;
     let epochs = u64s(&t, "epoch").with_context(ctx)?;
-    let ks: Vec<usize> = u64s(&t, "k").with_context(ctx)?.into_iter().map(|k| k as usize).collect();
+    let ks: Vec<usize> = u64s(&t, "k")
+        .with_context(ctx)?
+        .into_iter()
+        .map(|k| k as usize)
+        .collect();
     let amp = t.f64s("amplitude").with_context(ctx)?;
     // Index components by their order of first appearance within the grid.
     let mut items = Vec::with_capacity(ks.len());
@@ -278,7 +319,10 @@ fn load_snapshots(path: &Path) -> Result<Vec<SnapshotData>> {
     let mut out: Vec<SnapshotData> = Vec::new();
     for i in 0..epochs.len() {
         if out.last().map(|s| s.epoch) != Some(epochs[i]) {
-            out.push(SnapshotData { epoch: epochs[i], ..Default::default() });
+            out.push(SnapshotData {
+                epoch: epochs[i],
+                ..Default::default()
+            });
         }
         let s = out.last_mut().expect("just pushed");
         s.t.push(ts[i]);

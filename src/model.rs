@@ -74,11 +74,20 @@ impl MlpShape {
         for l in 0..widths.len() - 1 {
             let (din, dout) = (widths[l], widths[l + 1]);
             for (name, rows, cols) in [(format!("W{l}"), din, dout), (format!("b{l}"), 1, dout)] {
-                tensors.push(TensorInfo { name, rows, cols, range: offset..offset + rows * cols });
+                tensors.push(TensorInfo {
+                    name,
+                    rows,
+                    cols,
+                    range: offset..offset + rows * cols,
+                });
                 offset += rows * cols;
             }
         }
-        MlpShape { widths, activation, tensors }
+        MlpShape {
+            widths,
+            activation,
+            tensors,
+        }
     }
 
     pub fn n_layers(&self) -> usize {
@@ -119,12 +128,12 @@ impl MlpShape {
             match init {
                 Init::LecunNormal => fill(w, &mut || normal((1.0 / fan_in).sqrt()).sample(rng)),
                 Init::LecunUniform => fill(w, &mut || uniform((3.0 / fan_in).sqrt()).sample(rng)),
-                Init::XavierNormal => {
-                    fill(w, &mut || normal((2.0 / (fan_in + fan_out)).sqrt()).sample(rng))
-                }
-                Init::XavierUniform => {
-                    fill(w, &mut || uniform((6.0 / (fan_in + fan_out)).sqrt()).sample(rng))
-                }
+                Init::XavierNormal => fill(w, &mut || {
+                    normal((2.0 / (fan_in + fan_out)).sqrt()).sample(rng)
+                }),
+                Init::XavierUniform => fill(w, &mut || {
+                    uniform((6.0 / (fan_in + fan_out)).sqrt()).sample(rng)
+                }),
                 Init::HeNormal => fill(w, &mut || normal((2.0 / fan_in).sqrt()).sample(rng)),
                 Init::HeUniform => fill(w, &mut || uniform((6.0 / fan_in).sqrt()).sample(rng)),
                 Init::Torch => {
@@ -181,7 +190,8 @@ fn view<'a, S>(buf: &'a [S], rows: usize, cols: usize) -> ArrayView2<'a, S> {
 }
 
 fn view_mut<'a, S>(buf: &'a mut [S], rows: usize, cols: usize) -> ArrayViewMut2<'a, S> {
-    ArrayViewMut2::from_shape((rows, cols), &mut buf[..rows * cols]).expect("buffer sized at creation")
+    ArrayViewMut2::from_shape((rows, cols), &mut buf[..rows * cols])
+        .expect("buffer sized at creation")
 }
 
 fn tensor<'a, S>(params: &'a [S], t: &TensorInfo) -> ArrayView2<'a, S> {
@@ -192,7 +202,10 @@ fn tensor<'a, S>(params: &'a [S], t: &TensorInfo) -> ArrayView2<'a, S> {
 fn activate<S: Scalar>(activation: Activation, z: &[S], a: &mut [S]) {
     match activation {
         Activation::Tanh => a.iter_mut().zip(z).for_each(|(a, &z)| *a = z.fast_tanh()),
-        Activation::Relu => a.iter_mut().zip(z).for_each(|(a, &z)| *a = z.max(S::zero())),
+        Activation::Relu => a
+            .iter_mut()
+            .zip(z)
+            .for_each(|(a, &z)| *a = z.max(S::zero())),
         Activation::Sin => a.iter_mut().zip(z).for_each(|(a, &z)| *a = z.sin()),
     }
 }
@@ -209,14 +222,20 @@ fn times_derivative<S: Scalar>(activation: Activation, z: &[S], a: &[S], delta: 
             .iter_mut()
             .zip(z)
             .for_each(|(d, &z)| *d = if z > S::zero() { *d } else { S::zero() }),
-        Activation::Sin => delta.iter_mut().zip(z).for_each(|(d, &z)| *d = *d * z.cos()),
+        Activation::Sin => delta
+            .iter_mut()
+            .zip(z)
+            .for_each(|(d, &z)| *d = *d * z.cos()),
     }
 }
 
 /// Forward pass over the first `rows` samples of `ws`'s input block; the output is then
 /// `ws.output(shape, rows)`.
 pub fn forward<S: Scalar>(shape: &MlpShape, params: &[S], ws: &mut Workspace<S>, rows: usize) {
-    assert!(rows <= ws.max_rows, "batch of {rows} rows exceeds the workspace");
+    assert!(
+        rows <= ws.max_rows,
+        "batch of {rows} rows exceeds the workspace"
+    );
     let n_layers = shape.n_layers();
     for l in 0..n_layers {
         let (din, dout) = (shape.widths[l], shape.widths[l + 1]);
@@ -243,7 +262,12 @@ pub fn forward<S: Scalar>(shape: &MlpShape, params: &[S], ws: &mut Workspace<S>,
 
 /// Mean squared error of the last forward pass against `y` (rows x d_L), and its gradient
 /// w.r.t. the output placed in the workspace, ready for `backward`. Returns the loss.
-pub fn mse_loss_and_seed<S: Scalar>(shape: &MlpShape, ws: &mut Workspace<S>, y: &[S], rows: usize) -> S {
+pub fn mse_loss_and_seed<S: Scalar>(
+    shape: &MlpShape,
+    ws: &mut Workspace<S>,
+    y: &[S],
+    rows: usize,
+) -> S {
     let last = shape.n_layers();
     let dout = shape.widths[last];
     let count = S::of((rows * dout) as f64);
@@ -260,7 +284,13 @@ pub fn mse_loss_and_seed<S: Scalar>(shape: &MlpShape, ws: &mut Workspace<S>, y: 
 
 /// Backward pass: writes dLoss/dparams into `grads` (same layout as params), using the
 /// forward activations and the output seed already in `ws`.
-pub fn backward<S: Scalar>(shape: &MlpShape, params: &[S], ws: &mut Workspace<S>, grads: &mut [S], rows: usize) {
+pub fn backward<S: Scalar>(
+    shape: &MlpShape,
+    params: &[S],
+    ws: &mut Workspace<S>,
+    grads: &mut [S],
+    rows: usize,
+) {
     for l in (0..shape.n_layers()).rev() {
         let (din, dout) = (shape.widths[l], shape.widths[l + 1]);
         let wi = shape.weight(l);
@@ -296,14 +326,21 @@ pub fn backward<S: Scalar>(shape: &MlpShape, params: &[S], ws: &mut Workspace<S>
 
 /// Predictions of the network at `inputs` (rows x d_0), computed in chunks of the workspace
 /// size and written as f64 into `out` (rows x d_L).
-pub fn predict_into<S: Scalar>(shape: &MlpShape, params: &[S], ws: &mut Workspace<S>, inputs: &[S], out: &mut [f64]) {
+pub fn predict_into<S: Scalar>(
+    shape: &MlpShape,
+    params: &[S],
+    ws: &mut Workspace<S>,
+    inputs: &[S],
+    out: &mut [f64],
+) {
     let (din, dout) = (shape.widths[0], shape.widths[shape.n_layers()]);
     let rows = inputs.len() / din;
     let chunk = ws.max_rows;
     let mut start = 0;
     while start < rows {
         let n = chunk.min(rows - start);
-        ws.input_mut(shape, n).copy_from_slice(&inputs[start * din..(start + n) * din]);
+        ws.input_mut(shape, n)
+            .copy_from_slice(&inputs[start * din..(start + n) * din]);
         forward(shape, params, ws, n);
         let o = ws.output(shape, n);
         for (dst, &src) in out[start * dout..(start + n) * dout].iter_mut().zip(o) {
@@ -327,11 +364,19 @@ mod tests {
         mse_loss_and_seed(shape, &mut ws, y, rows)
     }
 
-    fn check_gradients(input: usize, hidden: &[usize], activation: Activation, rows: usize, seed: u64) {
+    fn check_gradients(
+        input: usize,
+        hidden: &[usize],
+        activation: Activation,
+        rows: usize,
+        seed: u64,
+    ) {
         let shape = MlpShape::new(input, hidden, 1, activation);
         let mut rng = Pcg64::seed_from_u64(seed);
         let params: Vec<f64> = shape.init_params(Init::Torch, &mut rng);
-        let x: Vec<f64> = (0..rows * input).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let x: Vec<f64> = (0..rows * input)
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect();
         let y: Vec<f64> = (0..rows).map(|_| rng.random_range(-1.0..1.0)).collect();
         let mut ws = Workspace::new(&shape, rows);
         ws.input_mut(&shape, rows).copy_from_slice(&x);
@@ -383,7 +428,11 @@ mod tests {
                             *zj += ai * params[w.range.start + i * w.cols + j];
                         }
                     }
-                    a = if l + 1 < shape.n_layers() { z.iter().map(|v| v.tanh()).collect() } else { z };
+                    a = if l + 1 < shape.n_layers() {
+                        z.iter().map(|v| v.tanh()).collect()
+                    } else {
+                        z
+                    };
                 }
                 a[0]
             })

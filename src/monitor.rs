@@ -72,7 +72,11 @@ pub fn default_snapshots(epochs: u64) -> Vec<u64> {
 impl Recorder {
     /// Build the monitors for the experiment's grids (layouts validated beforehand).
     pub fn new(exp: &Experiment, target: &Target) -> Result<Recorder> {
-        let components: Vec<(usize, f64)> = target.components.iter().map(|c| (c.k, c.amplitude)).collect();
+        let components: Vec<(usize, f64)> = target
+            .components
+            .iter()
+            .map(|c| (c.k, c.amplitude))
+            .collect();
         let freqs: Vec<usize> = components.iter().map(|c| c.0).collect();
         let mut monitors = Vec::new();
         if exp.spectral.enabled {
@@ -81,17 +85,29 @@ impl Recorder {
                     GridName::Train => &target.train,
                     GridName::Test => &target.test,
                 };
-                let layout = BandLayout::build(&exp.spectral.layout, data.len(), &freqs).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let layout = BandLayout::build(&exp.spectral.layout, data.len(), &freqs)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
                 let monitor = SpectralMonitor::new(&data.y, layout, &components);
                 let scratch = monitor.new_epoch_spectrum();
-                monitors.push(GridMonitor { grid, monitor, scratch });
+                monitors.push(GridMonitor {
+                    grid,
+                    monitor,
+                    scratch,
+                });
             }
         }
         let evals = (exp.train.epochs / exp.spectral_every() + 2) as usize;
-        let n_bands: usize = monitors.iter().map(|m| m.monitor.layout().bands.len()).sum();
+        let n_bands: usize = monitors
+            .iter()
+            .map(|m| m.monitor.layout().bands.len())
+            .sum();
         Ok(Recorder {
             monitors,
-            snapshot_epochs: exp.record.snapshots.clone().unwrap_or_else(|| default_snapshots(exp.train.epochs)),
+            snapshot_epochs: exp
+                .record
+                .snapshots
+                .clone()
+                .unwrap_or_else(|| default_snapshots(exp.train.epochs)),
             train_t: target.train.t.clone(),
             train_y: target.train.y.clone(),
             bands: Vec::with_capacity(evals * n_bands),
@@ -102,12 +118,18 @@ impl Recorder {
 
     /// The band layout used on `grid`, if that grid is analysed.
     pub fn layout(&self, grid: GridName) -> Option<&BandLayout> {
-        self.monitors.iter().find(|m| m.grid == grid).map(|m| m.monitor.layout())
+        self.monitors
+            .iter()
+            .find(|m| m.grid == grid)
+            .map(|m| m.monitor.layout())
     }
 
     /// The grids analysed, with their layouts.
     pub fn layouts(&self) -> Vec<(GridName, &BandLayout)> {
-        self.monitors.iter().map(|m| (m.grid, m.monitor.layout())).collect()
+        self.monitors
+            .iter()
+            .map(|m| (m.grid, m.monitor.layout()))
+            .collect()
     }
 }
 
@@ -145,7 +167,12 @@ impl Observer for Recorder {
         }
         if self.snapshot_epochs.contains(&ev.epoch) {
             for ((&t, &y), &h) in self.train_t.iter().zip(&self.train_y).zip(ev.train_pred) {
-                self.snapshots.push(SnapshotRow { epoch: ev.epoch, t, target: y, prediction: h });
+                self.snapshots.push(SnapshotRow {
+                    epoch: ev.epoch,
+                    t,
+                    target: y,
+                    prediction: h,
+                });
             }
         }
         Ok(())

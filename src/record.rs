@@ -32,7 +32,11 @@ pub struct Csv {
 
 impl Csv {
     pub fn new(comments: Vec<String>, header: &[&str]) -> Self {
-        Csv { comments, header: header.iter().map(|s| s.to_string()).collect(), text: String::new() }
+        Csv {
+            comments,
+            header: header.iter().map(|s| s.to_string()).collect(),
+            text: String::new(),
+        }
     }
 
     /// Append one row of already formatted cells.
@@ -59,7 +63,11 @@ pub fn num(x: f64) -> String {
     if x.is_nan() {
         String::new()
     } else if x.is_infinite() {
-        if x > 0.0 { "inf".into() } else { "-inf".into() }
+        if x > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        }
     } else {
         format!("{x}")
     }
@@ -81,15 +89,25 @@ impl Staging {
                 target.display()
             );
         }
-        let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
-        let name = target.file_name().context("the output directory needs a name")?.to_string_lossy();
+        let parent = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+        let name = target
+            .file_name()
+            .context("the output directory needs a name")?
+            .to_string_lossy();
         let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
         if staging.exists() {
             fs::remove_dir_all(&staging)?;
         }
         fs::create_dir(&staging).with_context(|| format!("cannot create {}", staging.display()))?;
-        Ok(Staging { staging, target: target.to_path_buf() })
+        Ok(Staging {
+            staging,
+            target: target.to_path_buf(),
+        })
     }
 
     pub fn write(&self, file: &str, contents: &str) -> Result<()> {
@@ -104,9 +122,15 @@ impl Staging {
     /// Rename the staging directory into place.
     pub fn commit(self) -> Result<PathBuf> {
         if self.target.exists() {
-            fs::remove_dir_all(&self.target).with_context(|| format!("cannot replace {}", self.target.display()))?;
+            fs::remove_dir_all(&self.target)
+                .with_context(|| format!("cannot replace {}", self.target.display()))?;
         }
-        fs::rename(&self.staging, &self.target).with_context(|| format!("cannot move the finished run into {}", self.target.display()))?;
+        fs::rename(&self.staging, &self.target).with_context(|| {
+            format!(
+                "cannot move the finished run into {}",
+                self.target.display()
+            )
+        })?;
         Ok(self.target.clone())
     }
 }
@@ -120,9 +144,16 @@ impl Drop for Staging {
 
 /// Write `contents` to `path` atomically (temp file in the same directory, then rename).
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{}.tmp-{}", path.file_name().context("file name")?.to_string_lossy(), std::process::id()));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().context("file name")?.to_string_lossy(),
+        std::process::id()
+    ));
     fs::write(&tmp, contents).with_context(|| format!("cannot write {}", tmp.display()))?;
     fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
@@ -136,18 +167,31 @@ pub struct Table {
 
 impl Table {
     pub fn read(path: &Path) -> Result<Table> {
-        let text = fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text =
+            fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
         Self::parse(&text).with_context(|| format!("malformed CSV {}", path.display()))
     }
 
     pub fn parse(text: &str) -> Result<Table> {
-        let mut lines = text.lines().filter(|l| !l.starts_with('#') && !l.is_empty());
-        let header: Vec<String> = lines.next().context("no header line")?.split(',').map(str::to_string).collect();
+        let mut lines = text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty());
+        let header: Vec<String> = lines
+            .next()
+            .context("no header line")?
+            .split(',')
+            .map(str::to_string)
+            .collect();
         let mut rows = Vec::new();
         for (i, line) in lines.enumerate() {
             let cells: Vec<String> = line.split(',').map(str::to_string).collect();
             if cells.len() != header.len() {
-                bail!("row {} has {} cells, the header has {}", i + 1, cells.len(), header.len());
+                bail!(
+                    "row {} has {} cells, the header has {}",
+                    i + 1,
+                    cells.len(),
+                    header.len()
+                );
             }
             rows.push(cells);
         }
@@ -156,13 +200,19 @@ impl Table {
 
     /// Index of a column.
     pub fn col(&self, name: &str) -> Result<usize> {
-        self.header.iter().position(|h| h == name).with_context(|| format!("no column `{name}` (columns: {})", self.header.join(", ")))
+        self.header
+            .iter()
+            .position(|h| h == name)
+            .with_context(|| format!("no column `{name}` (columns: {})", self.header.join(", ")))
     }
 
     /// A numeric column (empty cells -> NaN).
     pub fn f64s(&self, name: &str) -> Result<Vec<f64>> {
         let c = self.col(name)?;
-        self.rows.iter().map(|r| parse_num(&r[c]).with_context(|| format!("column `{name}`"))).collect()
+        self.rows
+            .iter()
+            .map(|r| parse_num(&r[c]).with_context(|| format!("column `{name}`")))
+            .collect()
     }
 
     /// A text column.
@@ -177,7 +227,8 @@ pub fn parse_num(s: &str) -> Result<f64> {
     if s.is_empty() {
         Ok(f64::NAN)
     } else {
-        s.parse::<f64>().with_context(|| format!("`{s}` is not a number"))
+        s.parse::<f64>()
+            .with_context(|| format!("`{s}` is not a number"))
     }
 }
 
@@ -192,9 +243,14 @@ pub fn read_run_json(dir: &Path) -> Result<Value> {
     if !path.is_file() {
         bail!("{} is not a bandwise run directory (no run.json); pass a directory written by `bandwise run`, `sweep` or `analyze`", dir.display());
     }
-    let v: Value = serde_json::from_str(&fs::read_to_string(&path)?).with_context(|| format!("{} is not valid JSON", path.display()))?;
+    let v: Value = serde_json::from_str(&fs::read_to_string(&path)?)
+        .with_context(|| format!("{} is not valid JSON", path.display()))?;
     if v["format"] != FORMAT {
-        bail!("{} has format {} but this bandwise reads {FORMAT}", path.display(), v["format"]);
+        bail!(
+            "{} has format {} but this bandwise reads {FORMAT}",
+            path.display(),
+            v["format"]
+        );
     }
     Ok(v)
 }
@@ -214,7 +270,9 @@ pub fn find_runs(root: &Path) -> Result<Vec<PathBuf>> {
         if let Ok(entries) = fs::read_dir(&dir) {
             for e in entries.flatten() {
                 let p = e.path();
-                let hidden = p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+                let hidden = p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'));
                 if p.is_dir() && !hidden {
                     stack.push(p);
                 }
@@ -246,7 +304,11 @@ mod tests {
             s.write("a.csv", "x\n2\n").unwrap();
         }
         assert_eq!(fs::read_to_string(target.join("a.csv")).unwrap(), "x\n1\n");
-        let leftovers: Vec<_> = fs::read_dir(tmp.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+        let leftovers: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
         assert_eq!(leftovers.len(), 1, "{leftovers:?}");
     }
 
@@ -260,7 +322,11 @@ mod tests {
         let b = t.f64s("b").unwrap();
         assert_eq!(a, [1.5, 0.1]);
         assert!(b[0].is_nan() && b[1] == f64::INFINITY);
-        assert!(t.col("c").unwrap_err().to_string().contains("no column `c`"));
+        assert!(t
+            .col("c")
+            .unwrap_err()
+            .to_string()
+            .contains("no column `c`"));
         assert!(Table::parse("a,b\n1\n").is_err());
     }
 

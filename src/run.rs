@@ -36,7 +36,12 @@ pub struct RunSummary {
 }
 
 /// Train `exp` and write its run directory at `out`.
-pub fn run_experiment(exp: &Experiment, registry: &Registry, out: &Path, opts: RunOptions) -> Result<RunSummary> {
+pub fn run_experiment(
+    exp: &Experiment,
+    registry: &Registry,
+    out: &Path,
+    opts: RunOptions,
+) -> Result<RunSummary> {
     let opt = exp.validate(registry)?;
     let staging = Staging::new(out, opts.overwrite)?;
     let started = Instant::now();
@@ -52,7 +57,16 @@ pub fn run_experiment(exp: &Experiment, registry: &Registry, out: &Path, opts: R
         Dtype::F64 => train::<f64>(exp, &target, &opt, &mut recorder, progress)?,
     };
     let seconds = started.elapsed().as_secs_f64();
-    write_run(&staging, exp, &opt, &target, &recorder, &result, seconds, opts.save_params || exp.record.save_params)?;
+    write_run(
+        &staging,
+        exp,
+        &opt,
+        &target,
+        &recorder,
+        &result,
+        seconds,
+        opts.save_params || exp.record.save_params,
+    )?;
     let dir = staging.commit()?;
     let last = result.rows.last();
     Ok(RunSummary {
@@ -68,7 +82,13 @@ pub fn run_experiment(exp: &Experiment, registry: &Registry, out: &Path, opts: R
 /// The conventions block of run.json (also summarised in every CSV header).
 pub fn conventions(opt: Option<&ResolvedOptimizer>) -> Value {
     let normalize = opt
-        .and_then(|o| o.settings.choices.iter().find(|(n, _)| *n == "normalize").map(|(_, v)| v.clone()))
+        .and_then(|o| {
+            o.settings
+                .choices
+                .iter()
+                .find(|(n, _)| *n == "normalize")
+                .map(|(_, v)| v.clone())
+        })
         .unwrap_or_else(|| "none".into());
     json!({
         "p_form": "theta -= lr * mh / (vh^p + eps) with bias-corrected moments mh, vh: p = 0.5 is Adam, p = 0 is SGD with EMA momentum (step lr*mh/(1+eps)); the convention sqrt(vh)^p' has p' = 2p",
@@ -94,7 +114,10 @@ pub fn conventions(opt: Option<&ResolvedOptimizer>) -> Value {
 
 fn csv_preamble(what: &str, exp_name: &str) -> Vec<String> {
     vec![
-        format!("bandwise {} {what} of run `{exp_name}`", env!("CARGO_PKG_VERSION")),
+        format!(
+            "bandwise {} {what} of run `{exp_name}`",
+            env!("CARGO_PKG_VERSION")
+        ),
         "conventions: full block in run.json (\"conventions\"); empty cell = undefined".into(),
     ]
 }
@@ -105,18 +128,41 @@ fn band_comments(layouts: &[(GridName, &BandLayout)]) -> Vec<String> {
         "rel_error = E_b(r)/E_b(y) (empty: target has no energy in the band); share = E_b(r)/sum_b E_b(r)".into(),
     ];
     for (grid, layout) in layouts {
-        let bands: Vec<String> = layout.bands.iter().map(|b| format!("{}:[{},{})", b.index, b.f_lo, b.f_hi)).collect();
-        out.push(format!("{} grid N = {}, {} layout, bands in cycles [lo, hi): {}", grid.as_str(), layout.n, layout.spec.kind(), bands.join(" ")));
+        let bands: Vec<String> = layout
+            .bands
+            .iter()
+            .map(|b| format!("{}:[{},{})", b.index, b.f_lo, b.f_hi))
+            .collect();
+        out.push(format!(
+            "{} grid N = {}, {} layout, bands in cycles [lo, hi): {}",
+            grid.as_str(),
+            layout.n,
+            layout.spec.kind(),
+            bands.join(" ")
+        ));
     }
     out
 }
 
 #[allow(clippy::too_many_arguments)]
-fn write_run(staging: &Staging, exp: &Experiment, opt: &ResolvedOptimizer, target: &Target, rec: &Recorder, result: &TrainResult, seconds: f64, save_params: bool) -> Result<()> {
+fn write_run(
+    staging: &Staging,
+    exp: &Experiment,
+    opt: &ResolvedOptimizer,
+    target: &Target,
+    rec: &Recorder,
+    result: &TrainResult,
+    seconds: f64,
+    save_params: bool,
+) -> Result<()> {
     let layouts = rec.layouts();
     // epochs.csv
     let mut header: Vec<&str> = vec!["epoch", "step", "train_loss", "test_loss", "lr", "p"];
-    let extra: Vec<&str> = opt.scheduled().into_iter().filter(|n| *n != "lr" && *n != "p").collect();
+    let extra: Vec<&str> = opt
+        .scheduled()
+        .into_iter()
+        .filter(|n| *n != "lr" && *n != "p")
+        .collect();
     header.extend(&extra);
     header.push("wall_s");
     let mut comments = csv_preamble("per-epoch losses and hyperparameters", &exp.name);
@@ -124,7 +170,12 @@ fn write_run(staging: &Staging, exp: &Experiment, opt: &ResolvedOptimizer, targe
     let mut epochs = Csv::new(comments, &header);
     let idx = |name: &str| result.hyper_names.iter().position(|n| *n == name);
     for r in &result.rows {
-        let mut cells = vec![r.epoch.to_string(), r.step.to_string(), num(r.train_loss), num(r.test_loss)];
+        let mut cells = vec![
+            r.epoch.to_string(),
+            r.step.to_string(),
+            num(r.train_loss),
+            num(r.test_loss),
+        ];
         for name in ["lr", "p"].iter().chain(&extra) {
             cells.push(idx(name).map_or(String::new(), |i| num(r.hypers[i])));
         }
@@ -134,21 +185,74 @@ fn write_run(staging: &Staging, exp: &Experiment, opt: &ResolvedOptimizer, targe
     staging.write("epochs.csv", &epochs.render())?;
 
     if !layouts.is_empty() {
-        let layout_of = |g: GridName| layouts.iter().find(|(n, _)| *n == g).map(|(_, l)| *l).expect("analysed grid");
+        let layout_of = |g: GridName| {
+            layouts
+                .iter()
+                .find(|(n, _)| *n == g)
+                .map(|(_, l)| *l)
+                .expect("analysed grid")
+        };
         let mut comments = csv_preamble("per-band residual energies", &exp.name);
         comments.extend(band_comments(&layouts));
-        let mut bands = Csv::new(comments, &["grid", "epoch", "band", "label", "f_lo", "f_hi", "residual_energy", "target_energy", "rel_error", "share"]);
+        let mut bands = Csv::new(
+            comments,
+            &[
+                "grid",
+                "epoch",
+                "band",
+                "label",
+                "f_lo",
+                "f_hi",
+                "residual_energy",
+                "target_energy",
+                "rel_error",
+                "share",
+            ],
+        );
         for r in &rec.bands {
             let b = &layout_of(r.grid).bands[r.band];
-            bands.row(&[r.grid.as_str().into(), r.epoch.to_string(), r.band.to_string(), b.label.clone(), num(b.f_lo), num(b.f_hi), num(r.residual_energy), num(r.target_energy), num(r.rel_error), num(r.share)]);
+            bands.row(&[
+                r.grid.as_str().into(),
+                r.epoch.to_string(),
+                r.band.to_string(),
+                b.label.clone(),
+                num(b.f_lo),
+                num(b.f_hi),
+                num(r.residual_energy),
+                num(r.target_energy),
+                num(r.rel_error),
+                num(r.share),
+            ]);
         }
         staging.write("bands.csv", &bands.render())?;
 
-        let mut comments = csv_preamble("per-component measures at the target frequencies", &exp.name);
+        let mut comments = csv_preamble(
+            "per-component measures at the target frequencies",
+            &exp.name,
+        );
         comments.push("fp_rel_error = |H_k - Y_k|/|Y_k| (F-Principle as documented, phase-aware); fp_rel_error_mag = ||H_k| - |Y_k||/(1e-5 + |Y_k|) (as the F-Principle code computes, phase-blind); rahaman_amplitude = 2|H_k/N|/A_i (Rahaman et al.)".into());
-        let mut peaks = Csv::new(comments, &["grid", "epoch", "k", "amplitude", "fp_rel_error", "fp_rel_error_mag", "rahaman_amplitude"]);
+        let mut peaks = Csv::new(
+            comments,
+            &[
+                "grid",
+                "epoch",
+                "k",
+                "amplitude",
+                "fp_rel_error",
+                "fp_rel_error_mag",
+                "rahaman_amplitude",
+            ],
+        );
         for r in &rec.peaks {
-            peaks.row(&[r.grid.as_str().into(), r.epoch.to_string(), r.k.to_string(), num(r.amplitude), num(r.fp_rel_error), num(r.fp_rel_error_mag), num(r.rahaman_amplitude)]);
+            peaks.row(&[
+                r.grid.as_str().into(),
+                r.epoch.to_string(),
+                r.k.to_string(),
+                num(r.amplitude),
+                num(r.fp_rel_error),
+                num(r.fp_rel_error_mag),
+                num(r.rahaman_amplitude),
+            ]);
         }
         staging.write("peaks.csv", &peaks.render())?;
 
@@ -159,26 +263,51 @@ fn write_run(staging: &Staging, exp: &Experiment, opt: &ResolvedOptimizer, targe
             let rows: Vec<_> = rec.bands.iter().filter(|r| r.grid == *grid).collect();
             let nb = layout.bands.len();
             let epochs: Vec<u64> = rows.iter().step_by(nb).map(|r| r.epoch).collect();
-            let values: Vec<Vec<f64>> = rows.chunks(nb).map(|c| c.iter().map(|r| r.rel_error).collect()).collect();
+            let values: Vec<Vec<f64>> = rows
+                .chunks(nb)
+                .map(|c| c.iter().map(|r| r.rel_error).collect())
+                .collect();
             for &thr in &exp.spectral.thresholds {
-                for (b, first) in band_first_crossings(&epochs, &values, thr).into_iter().enumerate() {
-                    conv.row(&[grid.as_str().into(), b.to_string(), layout.bands[b].label.clone(), num(thr), first.map_or(String::new(), |e| e.to_string())]);
+                for (b, first) in band_first_crossings(&epochs, &values, thr)
+                    .into_iter()
+                    .enumerate()
+                {
+                    conv.row(&[
+                        grid.as_str().into(),
+                        b.to_string(),
+                        layout.bands[b].label.clone(),
+                        num(thr),
+                        first.map_or(String::new(), |e| e.to_string()),
+                    ]);
                 }
             }
         }
         staging.write("convergence.csv", &conv.render())?;
     }
 
-    let mut comments = csv_preamble("predictions on the training grid at snapshot epochs", &exp.name);
-    comments.push("t: grid coordinate in [0, 1); target: fitted value y; prediction: network output h".into());
+    let mut comments = csv_preamble(
+        "predictions on the training grid at snapshot epochs",
+        &exp.name,
+    );
+    comments.push(
+        "t: grid coordinate in [0, 1); target: fitted value y; prediction: network output h".into(),
+    );
     let mut snaps = Csv::new(comments, &["epoch", "t", "target", "prediction"]);
     for r in &rec.snapshots {
-        snaps.row(&[r.epoch.to_string(), num(r.t), num(r.target), num(r.prediction)]);
+        snaps.row(&[
+            r.epoch.to_string(),
+            num(r.t),
+            num(r.target),
+            num(r.prediction),
+        ]);
     }
     staging.write("snapshots.csv", &snaps.render())?;
 
     if save_params {
-        for (file, values) in [("params_init.json", &result.params_init), ("params_final.json", &result.params_final)] {
+        for (file, values) in [
+            ("params_init.json", &result.params_init),
+            ("params_final.json", &result.params_final),
+        ] {
             let tensors: Vec<Value> = result
                 .shape
                 .tensors
@@ -198,9 +327,14 @@ fn write_run(staging: &Staging, exp: &Experiment, opt: &ResolvedOptimizer, targe
     config["optimizer"] = opt.to_json();
     let (status, diverged) = match &result.status {
         Status::Completed => ("completed", Value::Null),
-        Status::Diverged { epoch, reason } => ("diverged", json!({"epoch": epoch, "reason": reason})),
+        Status::Diverged { epoch, reason } => {
+            ("diverged", json!({"epoch": epoch, "reason": reason}))
+        }
     };
-    let bands: serde_json::Map<String, Value> = layouts.iter().map(|(g, l)| (g.as_str().to_string(), l.conventions_json())).collect();
+    let bands: serde_json::Map<String, Value> = layouts
+        .iter()
+        .map(|(g, l)| (g.as_str().to_string(), l.conventions_json()))
+        .collect();
     let last = result.rows.last();
     let run = json!({
         "format": FORMAT,

@@ -90,7 +90,12 @@ impl Schedule {
     /// config field (e.g. "optimizer.p") in the error.
     pub fn validate(&self, path: &str) -> Result<(), String> {
         let need = |v: Option<f64>, f: &str| -> Result<f64, String> {
-            v.ok_or_else(|| format!("{path}.{f} is required for kind = \"{}\"", self.shape_name()))
+            v.ok_or_else(|| {
+                format!(
+                    "{path}.{f} is required for kind = \"{}\"",
+                    self.shape_name()
+                )
+            })
         };
         let allowed: &[&str] = match self.kind {
             Shape::Constant => &["value"],
@@ -139,8 +144,13 @@ impl Schedule {
                 }
             }
             Shape::Piecewise => {
-                let values = self.values.as_ref().ok_or_else(|| format!("{path}.values is required for kind = \"piecewise\""))?;
-                let bounds = self.boundaries.as_ref().ok_or_else(|| format!("{path}.boundaries is required for kind = \"piecewise\""))?;
+                let values = self
+                    .values
+                    .as_ref()
+                    .ok_or_else(|| format!("{path}.values is required for kind = \"piecewise\""))?;
+                let bounds = self.boundaries.as_ref().ok_or_else(|| {
+                    format!("{path}.boundaries is required for kind = \"piecewise\"")
+                })?;
                 if values.len() != bounds.len() + 1 {
                     return Err(format!(
                         "{path}: piecewise needs one more value than boundaries (got {} values, {} boundaries)",
@@ -156,7 +166,14 @@ impl Schedule {
         if self.warmup < 0.0 {
             return Err(format!("{path}.warmup must be >= 0"));
         }
-        let all = [self.value, self.min, self.max, Some(self.phase), Some(self.warmup), Some(self.warmup_from)];
+        let all = [
+            self.value,
+            self.min,
+            self.max,
+            Some(self.phase),
+            Some(self.warmup),
+            Some(self.warmup_from),
+        ];
         if all.iter().flatten().any(|x| !x.is_finite())
             || self.values.iter().flatten().any(|x| !x.is_finite())
         {
@@ -280,7 +297,10 @@ mod tests {
     fn constant_number_and_table() {
         assert_eq!(parse("0.25").at(7, 3), 0.25);
         assert_eq!(parse("3").at(0, 0), 3.0);
-        assert_eq!(parse("{ kind = \"constant\", value = -0.5 }").at(9, 9), -0.5);
+        assert_eq!(
+            parse("{ kind = \"constant\", value = -0.5 }").at(9, 9),
+            -0.5
+        );
     }
 
     #[test]
@@ -290,7 +310,8 @@ mod tests {
         assert!((s.at(0, 50) + 0.5).abs() < 1e-12);
         assert!(s.at(0, 25).abs() < 1e-12);
         assert!((s.at(0, 100) - 0.5).abs() < 1e-12);
-        let shifted = parse("{ kind = \"cosine\", min = -0.5, max = 0.5, period = 100, phase = 0.5 }");
+        let shifted =
+            parse("{ kind = \"cosine\", min = -0.5, max = 0.5, period = 100, phase = 0.5 }");
         assert!((shifted.at(0, 0) + 0.5).abs() < 1e-12);
     }
 
@@ -304,7 +325,10 @@ mod tests {
         let got: Vec<f64> = (0..8).map(|s| sq.at(s, 0)).collect();
         assert_eq!(got, [0.0, 0.0, 0.5, 0.5, 0.0, 0.0, 0.5, 0.5]);
         let pw = parse("{ kind = \"piecewise\", values = [1, 0.1, 0.01], boundaries = [10, 20] }");
-        assert_eq!((pw.at(0, 9), pw.at(0, 10), pw.at(0, 19), pw.at(0, 25)), (1.0, 0.1, 0.1, 0.01));
+        assert_eq!(
+            (pw.at(0, 9), pw.at(0, 10), pw.at(0, 19), pw.at(0, 25)),
+            (1.0, 0.1, 0.1, 0.01)
+        );
         let lin = parse("{ kind = \"linear\", min = 0, max = 2, period = 4 }");
         assert_eq!((lin.at(0, 0), lin.at(0, 1), lin.at(0, 9)), (0.0, 0.5, 2.0));
     }
@@ -327,16 +351,30 @@ mod tests {
 
     #[test]
     fn validation_names_the_field() {
-        let bad = Schedule { period: None, ..parse("{ kind = \"cosine\", min = 0, max = 1, period = 3 }") };
-        assert!(bad.validate("optimizer.p").unwrap_err().contains("optimizer.p.period"));
-        let extra = Schedule { value: Some(1.0), ..parse("{ kind = \"cosine\", min = 0, max = 1, period = 3 }") };
-        assert!(extra.validate("optimizer.lr").unwrap_err().contains("optimizer.lr.value is not used"));
+        let bad = Schedule {
+            period: None,
+            ..parse("{ kind = \"cosine\", min = 0, max = 1, period = 3 }")
+        };
+        assert!(bad
+            .validate("optimizer.p")
+            .unwrap_err()
+            .contains("optimizer.p.period"));
+        let extra = Schedule {
+            value: Some(1.0),
+            ..parse("{ kind = \"cosine\", min = 0, max = 1, period = 3 }")
+        };
+        assert!(extra
+            .validate("optimizer.lr")
+            .unwrap_err()
+            .contains("optimizer.lr.value is not used"));
         #[derive(Deserialize, Debug)]
         struct W {
             #[allow(dead_code)]
             s: Hyper,
         }
-        let err = toml::from_str::<W>("s = { kind = \"cosine\", mni = 0 }").unwrap_err().to_string();
+        let err = toml::from_str::<W>("s = { kind = \"cosine\", mni = 0 }")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("mni"), "{err}");
     }
 }

@@ -35,7 +35,10 @@ mod tests {
     fn distances_and_suggestions() {
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(did_you_mean("frequences", &["frequencies", "amplitudes"]), "; did you mean `frequencies`?");
+        assert_eq!(
+            did_you_mean("frequences", &["frequencies", "amplitudes"]),
+            "; did you mean `frequencies`?"
+        );
         assert_eq!(did_you_mean("zzzzzz", &["n", "seed"]), "");
     }
 }

@@ -64,7 +64,10 @@ impl Target {
             Phases::Zero => vec![0.0; spec.frequencies.len()],
             Phases::Random => {
                 let mut rng = stream(seed, Stream::Phases);
-                spec.frequencies.iter().map(|_| rng.random::<f64>()).collect()
+                spec.frequencies
+                    .iter()
+                    .map(|_| rng.random::<f64>())
+                    .collect()
             }
             Phases::List(p) => p.clone(),
         };
@@ -73,23 +76,45 @@ impl Target {
             .iter()
             .zip(amplitudes)
             .zip(phases)
-            .map(|((&k, amplitude), phase)| Component { k, amplitude, phase })
+            .map(|((&k, amplitude), phase)| Component {
+                k,
+                amplitude,
+                phase,
+            })
             .collect();
-        let grid = |n: usize, offset: f64| -> Vec<f64> { (0..n).map(|i| (i as f64 + offset) / n as f64).collect() };
+        let grid = |n: usize, offset: f64| -> Vec<f64> {
+            (0..n).map(|i| (i as f64 + offset) / n as f64).collect()
+        };
         let train_t = grid(spec.n, 0.0);
-        let train_clean: Vec<f64> = train_t.iter().map(|&t| sum_of_sines(&components, t)).collect();
+        let train_clean: Vec<f64> = train_t
+            .iter()
+            .map(|&t| sum_of_sines(&components, t))
+            .collect();
         let mut train_y = train_clean.clone();
         if spec.noise > 0.0 {
             let mut rng = stream(spec.noise_seed.unwrap_or(seed), Stream::Noise);
             let normal = Normal::new(0.0, spec.noise).expect("validated noise");
-            train_y.iter_mut().for_each(|y| *y += normal.sample(&mut rng));
+            train_y
+                .iter_mut()
+                .for_each(|y| *y += normal.sample(&mut rng));
         }
         let test_t = grid(spec.test.n.unwrap_or(spec.n), spec.test.offset);
-        let test_y: Vec<f64> = test_t.iter().map(|&t| sum_of_sines(&components, t)).collect();
+        let test_y: Vec<f64> = test_t
+            .iter()
+            .map(|&t| sum_of_sines(&components, t))
+            .collect();
         Target {
             components,
-            train: GridData { t: train_t, y: train_y, y_clean: train_clean },
-            test: GridData { t: test_t, y: test_y.clone(), y_clean: test_y },
+            train: GridData {
+                t: train_t,
+                y: train_y,
+                y_clean: train_clean,
+            },
+            test: GridData {
+                t: test_t,
+                y: test_y.clone(),
+                y_clean: test_y,
+            },
         }
     }
 }
@@ -114,7 +139,15 @@ mod tests {
         assert!((t.train.t[63] - 63.0 / 64.0).abs() < 1e-15);
         // Orthogonality on the grid: projection on sin(2 pi k t) recovers A_k exactly.
         for c in &t.components {
-            let proj: f64 = t.train.t.iter().zip(&t.train.y).map(|(&x, &y)| y * (2.0 * std::f64::consts::PI * c.k as f64 * x).sin()).sum::<f64>() * 2.0 / 64.0;
+            let proj: f64 = t
+                .train
+                .t
+                .iter()
+                .zip(&t.train.y)
+                .map(|(&x, &y)| y * (2.0 * std::f64::consts::PI * c.k as f64 * x).sin())
+                .sum::<f64>()
+                * 2.0
+                / 64.0;
             assert!((proj - c.amplitude).abs() < 1e-12);
         }
         // Default test grid: same size, offset by half a spacing.
@@ -137,8 +170,18 @@ mod tests {
 
     #[test]
     fn amplitudes_scalar_or_list() {
-        let t = Target::build(&spec("amplitudes = [1.0, 0.5, 0.25]\nphases = [0.0, 0.25, 0.5]"), 0);
-        assert_eq!(t.components[1], Component { k: 4, amplitude: 0.5, phase: 0.25 });
+        let t = Target::build(
+            &spec("amplitudes = [1.0, 0.5, 0.25]\nphases = [0.0, 0.25, 0.5]"),
+            0,
+        );
+        assert_eq!(
+            t.components[1],
+            Component {
+                k: 4,
+                amplitude: 0.5,
+                phase: 0.25
+            }
+        );
         let t = Target::build(&spec("amplitudes = 2.0"), 0);
         assert!(t.components.iter().all(|c| c.amplitude == 2.0));
     }

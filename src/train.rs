@@ -85,11 +85,19 @@ pub type Progress<'a> = &'a mut dyn FnMut(u64, f64, f64);
 
 /// The model's input for grid coordinate t.
 fn map_inputs<S: Scalar>(t: &[f64], range: [f64; 2]) -> Vec<S> {
-    t.iter().map(|&t| S::of(range[0] + (range[1] - range[0]) * t)).collect()
+    t.iter()
+        .map(|&t| S::of(range[0] + (range[1] - range[0]) * t))
+        .collect()
 }
 
 /// Train the experiment's model on `target` in precision `S`.
-pub fn train<S: Scalar>(exp: &Experiment, target: &Target, opt: &ResolvedOptimizer, observer: &mut dyn Observer, progress: Progress) -> Result<TrainResult> {
+pub fn train<S: Scalar>(
+    exp: &Experiment,
+    target: &Target,
+    opt: &ResolvedOptimizer,
+    observer: &mut dyn Observer,
+    progress: Progress,
+) -> Result<TrainResult> {
     let shape = MlpShape::new(1, &exp.model.hidden, 1, exp.model.activation);
     let mut params: Vec<S> = shape.init_params(exp.model.init, &mut stream(exp.seed, Stream::Init));
     let params_init: Vec<f64> = params.iter().map(|x| x.f64()).collect();
@@ -100,7 +108,11 @@ pub fn train<S: Scalar>(exp: &Experiment, target: &Target, opt: &ResolvedOptimiz
     let p_index = hv.names().iter().position(|n| *n == "p");
 
     let n = target.train.len();
-    let batch = if exp.train.batch_size == 0 { n } else { exp.train.batch_size };
+    let batch = if exp.train.batch_size == 0 {
+        n
+    } else {
+        exp.train.batch_size
+    };
     let train_x: Vec<S> = map_inputs(&target.train.t, exp.model.input_range);
     let train_y: Vec<S> = target.train.y.iter().map(|&y| S::of(y)).collect();
     let test_x: Vec<S> = map_inputs(&target.test.t, exp.model.input_range);
@@ -141,11 +153,18 @@ pub fn train<S: Scalar>(exp: &Experiment, target: &Target, opt: &ResolvedOptimiz
                         batch_y[j] = train_y[i];
                     }
                 }
-                let y = if full_batch { &train_y[..] } else { &batch_y[..rows_now] };
+                let y = if full_batch {
+                    &train_y[..]
+                } else {
+                    &batch_y[..rows_now]
+                };
                 forward(&shape, &params, &mut ws, rows_now);
                 let loss = mse_loss_and_seed(&shape, &mut ws, y, rows_now);
                 if !loss.is_finite() {
-                    status = Status::Diverged { epoch, reason: format!("training loss became {loss} at step {}", step + 1) };
+                    status = Status::Diverged {
+                        epoch,
+                        reason: format!("training loss became {loss} at step {}", step + 1),
+                    };
                     break;
                 }
                 backward(&shape, &params, &mut ws, &mut grads, rows_now);
@@ -172,7 +191,10 @@ pub fn train<S: Scalar>(exp: &Experiment, target: &Target, opt: &ResolvedOptimiz
         }
         if !diverged {
             if !train_loss.is_finite() || !params.iter().all(|x| x.is_finite()) {
-                status = Status::Diverged { epoch, reason: "loss or parameters not finite".into() };
+                status = Status::Diverged {
+                    epoch,
+                    reason: "loss or parameters not finite".into(),
+                };
             } else if train_loss > exp.train.divergence_factor * initial_loss {
                 status = Status::Diverged {
                     epoch,
@@ -180,13 +202,31 @@ pub fn train<S: Scalar>(exp: &Experiment, target: &Target, opt: &ResolvedOptimiz
                 };
             }
         }
-        rows.push(EpochRow { epoch, step, train_loss, test_loss, hypers: hv.values().to_vec(), wall_s: start.elapsed().as_secs_f64() });
+        rows.push(EpochRow {
+            epoch,
+            step,
+            train_loss,
+            test_loss,
+            hypers: hv.values().to_vec(),
+            wall_s: start.elapsed().as_secs_f64(),
+        });
         let t0 = Instant::now();
         if epoch % exp.spectral_every() == 0 || last || matches!(status, Status::Diverged { .. }) {
-            observer.observe(&Evaluation { epoch, step, train_loss, test_loss, train_pred: &train_pred, test_pred: &test_pred })?;
+            observer.observe(&Evaluation {
+                epoch,
+                step,
+                train_loss,
+                test_loss,
+                train_pred: &train_pred,
+                test_pred: &test_pred,
+            })?;
         }
         observe_seconds += t0.elapsed().as_secs_f64();
-        progress(epoch, train_loss, p_index.map_or(f64::NAN, |i| hv.values()[i]));
+        progress(
+            epoch,
+            train_loss,
+            p_index.map_or(f64::NAN, |i| hv.values()[i]),
+        );
         if matches!(status, Status::Diverged { .. }) {
             break;
         }

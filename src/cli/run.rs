@@ -36,20 +36,38 @@ pub fn run(args: RunArgs, registry: &Registry) -> Result<()> {
     if let Some(seed) = args.seed {
         exp.seed = seed;
     }
-    let out = args.out.unwrap_or_else(|| PathBuf::from("runs").join(&exp.name));
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("runs").join(&exp.name));
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new(exp.train.epochs);
-        bar.set_style(ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} [{elapsed} < {eta}]").expect("valid template"));
+        bar.set_style(
+            ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} [{elapsed} < {eta}]")
+                .expect("valid template"),
+        );
         bar
     });
     let mut update = |epoch: u64, loss: f64, p: f64| {
         if let Some(bar) = &bar {
             bar.set_position(epoch);
-            let p = if p.is_nan() { String::new() } else { format!(" p {p:+.3}") };
+            let p = if p.is_nan() {
+                String::new()
+            } else {
+                format!(" p {p:+.3}")
+            };
             bar.set_message(format!("loss {loss:.3e}{p}"));
         }
     };
-    let summary = run_experiment(&exp, registry, &out, RunOptions { overwrite: args.force, save_params: args.save_params, progress: Some(&mut update) })?;
+    let summary = run_experiment(
+        &exp,
+        registry,
+        &out,
+        RunOptions {
+            overwrite: args.force,
+            save_params: args.save_params,
+            progress: Some(&mut update),
+        },
+    )?;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
@@ -63,7 +81,10 @@ pub fn run(args: RunArgs, registry: &Registry) -> Result<()> {
                 summary.final_test_loss,
                 summary.dir.display()
             ),
-            Status::Diverged { epoch, reason } => eprintln!("diverged at epoch {epoch} ({reason}) -> {}", summary.dir.display()),
+            Status::Diverged { epoch, reason } => eprintln!(
+                "diverged at epoch {epoch} ({reason}) -> {}",
+                summary.dir.display()
+            ),
         }
     }
     Ok(())

@@ -31,7 +31,11 @@ impl OptimizerDef for Adam<f64> {
         ParamDoc::float("weight_decay", 0.0, "L2 penalty added to the gradient"),
     ];
     fn build<T: Scalar>(_: &Settings, n: usize) -> Box<dyn Optimizer<T>> {
-        Box::new(Adam { decoupled: false, m: vec![T::zero(); n], v: vec![T::zero(); n] })
+        Box::new(Adam {
+            decoupled: false,
+            m: vec![T::zero(); n],
+            v: vec![T::zero(); n],
+        })
     }
 }
 
@@ -45,20 +49,40 @@ impl OptimizerDef for AdamW {
         ParamDoc::float("weight_decay", 0.01, "decoupled weight decay"),
     ];
     fn build<T: Scalar>(_: &Settings, n: usize) -> Box<dyn Optimizer<T>> {
-        Box::new(Adam { decoupled: true, m: vec![T::zero(); n], v: vec![T::zero(); n] })
+        Box::new(Adam {
+            decoupled: true,
+            m: vec![T::zero(); n],
+            v: vec![T::zero(); n],
+        })
     }
 }
 
 impl<S: Scalar> Optimizer<S> for Adam<S> {
-    fn update(&mut self, step: u64, hp: &HyperValues, params: &mut [S], grads: &[S], _: &[Range<usize>]) {
+    fn update(
+        &mut self,
+        step: u64,
+        hp: &HyperValues,
+        params: &mut [S],
+        grads: &[S],
+        _: &[Range<usize>],
+    ) {
         let (lr, b1, b2) = (hp.get("lr"), hp.get("beta1"), hp.get("beta2"));
         let (eps, wd) = (S::of(hp.get("eps")), hp.get("weight_decay"));
         let inv_bc1 = S::of(1.0 / bias_correction(b1, step));
         let inv_bc2 = S::of(1.0 / bias_correction(b2, step));
-        let (coupled_wd, decay) = if self.decoupled { (S::zero(), S::of(1.0 - lr * wd)) } else { (S::of(wd), S::one()) };
+        let (coupled_wd, decay) = if self.decoupled {
+            (S::zero(), S::of(1.0 - lr * wd))
+        } else {
+            (S::of(wd), S::one())
+        };
         let (lr, b1, b2) = (S::of(lr), S::of(b1), S::of(b2));
         let (c1, c2) = (S::one() - b1, S::one() - b2);
-        for (((x, &g), m), v) in params.iter_mut().zip(grads).zip(&mut self.m).zip(&mut self.v) {
+        for (((x, &g), m), v) in params
+            .iter_mut()
+            .zip(grads)
+            .zip(&mut self.m)
+            .zip(&mut self.v)
+        {
             let g = g + coupled_wd * *x;
             *m = b1 * *m + c1 * g;
             *v = b2 * *v + c2 * g * g;
@@ -78,7 +102,13 @@ mod tests {
     fn adam_first_steps_by_hand() {
         // With bias correction the first step is lr * g/(|g| + eps) ~ lr * sign(g).
         let mut opt = Adam::<f64>::build::<f64>(&Settings::default(), 2);
-        let hp = hyper(&[("lr", 0.01), ("beta1", 0.9), ("beta2", 0.999), ("eps", 1e-8), ("weight_decay", 0.0)]);
+        let hp = hyper(&[
+            ("lr", 0.01),
+            ("beta1", 0.9),
+            ("beta2", 0.999),
+            ("eps", 1e-8),
+            ("weight_decay", 0.0),
+        ]);
         let path = run(opt.as_mut(), &hp, &[1.0, -2.0], &[3.0, 0.5], 2);
         let step1 = 0.01 * 3.0 / (3.0 + 1e-8);
         assert!((path[0][0] - (1.0 - step1)).abs() < 1e-15);
@@ -96,7 +126,13 @@ mod tests {
     fn adamw_decays_weights_decoupled() {
         // Zero gradient: Adam's step is 0 and only the decay acts: x *= 1 - lr*wd.
         let mut opt = AdamW::build::<f64>(&Settings::default(), 1);
-        let hp = hyper(&[("lr", 0.1), ("beta1", 0.9), ("beta2", 0.999), ("eps", 1e-8), ("weight_decay", 0.5)]);
+        let hp = hyper(&[
+            ("lr", 0.1),
+            ("beta1", 0.9),
+            ("beta2", 0.999),
+            ("eps", 1e-8),
+            ("weight_decay", 0.5),
+        ]);
         let path = run(opt.as_mut(), &hp, &[2.0], &[0.0], 3);
         assert!((path[2][0] - 2.0 * 0.95f64.powi(3)).abs() < 1e-14);
         // Coupled Adam with zero gradient and wd moves by ~lr*sign(x) per step instead.

@@ -32,7 +32,14 @@ pub trait Optimizer<S: Scalar>: Send {
     /// - `tensors`: the range of each parameter tensor in those buffers (for per-tensor rules).
     ///
     /// Must not allocate: allocate state in the constructor.
-    fn update(&mut self, step: u64, hp: &HyperValues, params: &mut [S], grads: &[S], tensors: &[Range<usize>]);
+    fn update(
+        &mut self,
+        step: u64,
+        hp: &HyperValues,
+        params: &mut [S],
+        grads: &[S],
+        tensors: &[Range<usize>],
+    );
 }
 
 /// The value type of a declared hyperparameter.
@@ -43,7 +50,10 @@ pub enum ParamKind {
     /// true/false.
     Flag { default: bool },
     /// One of a fixed list of words.
-    Choice { options: &'static [&'static str], default: &'static str },
+    Choice {
+        options: &'static [&'static str],
+        default: &'static str,
+    },
 }
 
 /// The documentation and type of one hyperparameter.
@@ -56,16 +66,39 @@ pub struct ParamDoc {
 
 impl ParamDoc {
     pub const fn float(name: &'static str, default: f64, doc: &'static str) -> Self {
-        ParamDoc { name, kind: ParamKind::Float { default: Some(default) }, doc }
+        ParamDoc {
+            name,
+            kind: ParamKind::Float {
+                default: Some(default),
+            },
+            doc,
+        }
     }
     pub const fn required(name: &'static str, doc: &'static str) -> Self {
-        ParamDoc { name, kind: ParamKind::Float { default: None }, doc }
+        ParamDoc {
+            name,
+            kind: ParamKind::Float { default: None },
+            doc,
+        }
     }
     pub const fn flag(name: &'static str, default: bool, doc: &'static str) -> Self {
-        ParamDoc { name, kind: ParamKind::Flag { default }, doc }
+        ParamDoc {
+            name,
+            kind: ParamKind::Flag { default },
+            doc,
+        }
     }
-    pub const fn choice(name: &'static str, options: &'static [&'static str], default: &'static str, doc: &'static str) -> Self {
-        ParamDoc { name, kind: ParamKind::Choice { options, default }, doc }
+    pub const fn choice(
+        name: &'static str,
+        options: &'static [&'static str],
+        default: &'static str,
+        doc: &'static str,
+    ) -> Self {
+        ParamDoc {
+            name,
+            kind: ParamKind::Choice { options, default },
+            doc,
+        }
     }
 }
 
@@ -114,10 +147,18 @@ pub struct Settings {
 
 impl Settings {
     pub fn flag(&self, name: &str) -> bool {
-        self.flags.iter().find(|(n, _)| *n == name).map(|(_, v)| *v).unwrap_or_else(|| panic!("flag `{name}` was not declared"))
+        self.flags
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
+            .unwrap_or_else(|| panic!("flag `{name}` was not declared"))
     }
     pub fn choice(&self, name: &str) -> &str {
-        self.choices.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str()).unwrap_or_else(|| panic!("choice `{name}` was not declared"))
+        self.choices
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_else(|| panic!("choice `{name}` was not declared"))
     }
 }
 
@@ -146,7 +187,13 @@ pub(crate) mod testing {
     //! f(x) = sum c_i x_i^2 / 2 with gradient c_i x_i.
     use super::*;
 
-    pub fn run<O: Optimizer<f64> + ?Sized>(opt: &mut O, hp: &HyperValues, x0: &[f64], c: &[f64], steps: u64) -> Vec<Vec<f64>> {
+    pub fn run<O: Optimizer<f64> + ?Sized>(
+        opt: &mut O,
+        hp: &HyperValues,
+        x0: &[f64],
+        c: &[f64],
+        steps: u64,
+    ) -> Vec<Vec<f64>> {
         let mut x = x0.to_vec();
         let tensors = [0..x.len()];
         let mut path = Vec::new();

@@ -38,7 +38,8 @@ pub struct PAdam<S> {
 
 impl OptimizerDef for PAdam<f64> {
     const NAME: &'static str = "padam";
-    const ABOUT: &'static str = "p-exponent Adam (NSF/SMES): x -= lr*mh/(vh^p + eps); p = 0.5 is Adam, p = 0 SGD-like";
+    const ABOUT: &'static str =
+        "p-exponent Adam (NSF/SMES): x -= lr*mh/(vh^p + eps); p = 0.5 is Adam, p = 0 SGD-like";
     const PARAMS: &'static [ParamDoc] = &[
         ParamDoc::required("p", "exponent of the second moment (number or schedule); 0.5 = Adam"),
         BETAS_EPS[0],
@@ -53,7 +54,12 @@ impl OptimizerDef for PAdam<f64> {
             "rms" => PadamNormalize::Rms,
             _ => PadamNormalize::None,
         };
-        Box::new(PAdam { normalize, m: vec![T::zero(); n], v: vec![T::zero(); n], u: vec![T::zero(); n] })
+        Box::new(PAdam {
+            normalize,
+            m: vec![T::zero(); n],
+            v: vec![T::zero(); n],
+            u: vec![T::zero(); n],
+        })
     }
 }
 
@@ -79,7 +85,14 @@ fn power<S: Scalar>(vh: S, p: f64, pf: S, floor: S) -> S {
 }
 
 impl<S: Scalar> Optimizer<S> for PAdam<S> {
-    fn update(&mut self, step: u64, hp: &HyperValues, params: &mut [S], grads: &[S], tensors: &[Range<usize>]) {
+    fn update(
+        &mut self,
+        step: u64,
+        hp: &HyperValues,
+        params: &mut [S],
+        grads: &[S],
+        tensors: &[Range<usize>],
+    ) {
         let (lr, p, b1, b2) = (hp.get("lr"), hp.get("p"), hp.get("beta1"), hp.get("beta2"));
         let eps = S::of(hp.get("eps"));
         let decay = S::of(1.0 - lr * hp.get("weight_decay"));
@@ -92,7 +105,12 @@ impl<S: Scalar> Optimizer<S> for PAdam<S> {
         let (c1, c2) = (S::one() - b1, S::one() - b2);
         match self.normalize {
             PadamNormalize::None => {
-                for (((x, &g), m), v) in params.iter_mut().zip(grads).zip(&mut self.m).zip(&mut self.v) {
+                for (((x, &g), m), v) in params
+                    .iter_mut()
+                    .zip(grads)
+                    .zip(&mut self.m)
+                    .zip(&mut self.v)
+                {
                     *m = b1 * *m + c1 * g;
                     *v = b2 * *v + c2 * g * g;
                     let mh = *m * inv_bc1;
@@ -105,7 +123,12 @@ impl<S: Scalar> Optimizer<S> for PAdam<S> {
                 for range in tensors {
                     let r = range.clone();
                     let (mut ss_p, mut ss_0) = (0.0f64, 0.0f64);
-                    for (((u, &g), m), v) in self.u[r.clone()].iter_mut().zip(&grads[r.clone()]).zip(&mut self.m[r.clone()]).zip(&mut self.v[r.clone()]) {
+                    for (((u, &g), m), v) in self.u[r.clone()]
+                        .iter_mut()
+                        .zip(&grads[r.clone()])
+                        .zip(&mut self.m[r.clone()])
+                        .zip(&mut self.v[r.clone()])
+                    {
                         *m = b1 * *m + c1 * g;
                         *v = b2 * *v + c2 * g * g;
                         let mh = *m * inv_bc1;
@@ -115,7 +138,11 @@ impl<S: Scalar> Optimizer<S> for PAdam<S> {
                         ss_p += (*u * *u).f64();
                         ss_0 += (u0 * u0).f64();
                     }
-                    let scale = if ss_p > 0.0 { S::of(lr * (ss_0 / ss_p).sqrt()) } else { S::zero() };
+                    let scale = if ss_p > 0.0 {
+                        S::of(lr * (ss_0 / ss_p).sqrt())
+                    } else {
+                        S::zero()
+                    };
                     for (x, &u) in params[r.clone()].iter_mut().zip(&self.u[r]) {
                         *x = *x * decay - scale * u;
                     }
@@ -132,12 +159,23 @@ mod tests {
     use super::*;
 
     fn padam(normalize: &str, n: usize) -> Box<dyn Optimizer<f64>> {
-        let s = Settings { flags: vec![], choices: vec![("normalize", normalize.to_string())] };
+        let s = Settings {
+            flags: vec![],
+            choices: vec![("normalize", normalize.to_string())],
+        };
         PAdam::<f64>::build::<f64>(&s, n)
     }
 
     fn hp(p: f64, eps: f64) -> HyperValues {
-        hyper(&[("lr", 0.01), ("p", p), ("beta1", 0.9), ("beta2", 0.999), ("eps", eps), ("weight_decay", 0.0), ("v_floor", 1e-30)])
+        hyper(&[
+            ("lr", 0.01),
+            ("p", p),
+            ("beta1", 0.9),
+            ("beta2", 0.999),
+            ("eps", eps),
+            ("weight_decay", 0.0),
+            ("v_floor", 1e-30),
+        ])
     }
 
     const X0: [f64; 4] = [1.0, -2.0, 0.5, 3.0];
@@ -147,7 +185,13 @@ mod tests {
     fn p_half_is_adam_step_for_step() {
         let ours = run(padam("none", 4).as_mut(), &hp(0.5, 1e-8), &X0, &C, 200);
         let mut adam = Adam::<f64>::build::<f64>(&Settings::default(), 4);
-        let adam_hp = hyper(&[("lr", 0.01), ("beta1", 0.9), ("beta2", 0.999), ("eps", 1e-8), ("weight_decay", 0.0)]);
+        let adam_hp = hyper(&[
+            ("lr", 0.01),
+            ("beta1", 0.9),
+            ("beta2", 0.999),
+            ("eps", 1e-8),
+            ("weight_decay", 0.0),
+        ]);
         let reference = run(adam.as_mut(), &adam_hp, &X0, &C, 200);
         assert_eq!(ours, reference, "bit-identical to Adam");
     }
@@ -165,7 +209,10 @@ mod tests {
                 x[i] -= 0.01 * m[i] / (1.0 - 0.9f64.powi(t as i32 + 1));
             }
             for i in 0..4 {
-                assert!((row[i] - x[i]).abs() <= 1e-15 * (1.0 + x[i].abs()), "step {t} coord {i}");
+                assert!(
+                    (row[i] - x[i]).abs() <= 1e-15 * (1.0 + x[i].abs()),
+                    "step {t} coord {i}"
+                );
             }
         }
     }
@@ -175,14 +222,29 @@ mod tests {
         // First step: mh = g, vh = g^2, step = lr * g / (|g|^(2p) + eps); p = -0.5: lr*g*|g|.
         let path = run(padam("none", 1).as_mut(), &hp(-0.5, 0.0), &[2.0], &[1.5], 1);
         assert!((path[0][0] - (2.0 - 0.01 * 3.0 * 3.0)).abs() < 1e-12);
-        let path = run(padam("none", 1).as_mut(), &hp(-0.25, 1e-8), &[2.0], &[1.5], 1);
+        let path = run(
+            padam("none", 1).as_mut(),
+            &hp(-0.25, 1e-8),
+            &[2.0],
+            &[1.5],
+            1,
+        );
         let g: f64 = 3.0;
         assert!((path[0][0] - (2.0 - 0.01 * g / (g.powf(-0.5) + 1e-8))).abs() < 1e-12);
         // Zero and tiny gradients with negative p: finite everywhere, f32 and f64.
         for p in [-0.25, -0.5, -1.0, -2.0] {
-            let path = run(padam("none", 3).as_mut(), &hp(p, 1e-8), &[0.0, 1e-20, 1.0], &[1.0, 1.0, 0.0], 50);
+            let path = run(
+                padam("none", 3).as_mut(),
+                &hp(p, 1e-8),
+                &[0.0, 1e-20, 1.0],
+                &[1.0, 1.0, 0.0],
+                50,
+            );
             assert!(path.iter().flatten().all(|x| x.is_finite()), "p = {p}");
-            let s = Settings { flags: vec![], choices: vec![("normalize", "none".into())] };
+            let s = Settings {
+                flags: vec![],
+                choices: vec![("normalize", "none".into())],
+            };
             let mut opt32 = PAdam::<f64>::build::<f32>(&s, 2);
             let mut x = [0.0f32, 1e-20];
             for t in 1..=20 {
@@ -197,10 +259,19 @@ mod tests {
     fn rms_normalisation_matches_p0_step_size() {
         // One tensor: after one step, ||x1 - x0|| equals that of the p = 0 step for any p.
         let reference = run(padam("none", 4).as_mut(), &hp(0.0, 1e-8), &X0, &C, 1);
-        let norm = |row: &[f64]| row.iter().zip(&X0).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
+        let norm = |row: &[f64]| {
+            row.iter()
+                .zip(&X0)
+                .map(|(a, b)| (a - b).powi(2))
+                .sum::<f64>()
+                .sqrt()
+        };
         for p in [-0.5, 0.25, 0.5] {
             let ours = run(padam("rms", 4).as_mut(), &hp(p, 1e-8), &X0, &C, 1);
-            assert!((norm(&ours[0]) - norm(&reference[0])).abs() < 1e-12, "p = {p}");
+            assert!(
+                (norm(&ours[0]) - norm(&reference[0])).abs() < 1e-12,
+                "p = {p}"
+            );
         }
         // At p = 0 normalisation changes nothing.
         let same = run(padam("rms", 4).as_mut(), &hp(0.0, 1e-8), &X0, &C, 30);
@@ -212,14 +283,24 @@ mod tests {
 
     #[test]
     fn rms_normalisation_is_per_tensor() {
-        let s = Settings { flags: vec![], choices: vec![("normalize", "rms".into())] };
+        let s = Settings {
+            flags: vec![],
+            choices: vec![("normalize", "rms".into())],
+        };
         let mut opt = PAdam::<f64>::build::<f64>(&s, 4);
         let mut x = X0;
         let g: Vec<f64> = X0.iter().zip(&C).map(|(x, c)| x * c).collect();
         opt.update(1, &hp(-0.5, 1e-8), &mut x, &g, &[0..2, 2..4]);
         for r in [0..2, 2..4] {
-            let ours: f64 = r.clone().map(|i| (x[i] - X0[i]).powi(2)).sum::<f64>().sqrt();
-            let p0: f64 = r.map(|i| (0.01 * g[i] / (1.0 + 1e-8)).powi(2)).sum::<f64>().sqrt();
+            let ours: f64 = r
+                .clone()
+                .map(|i| (x[i] - X0[i]).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            let p0: f64 = r
+                .map(|i| (0.01 * g[i] / (1.0 + 1e-8)).powi(2))
+                .sum::<f64>()
+                .sqrt();
             assert!((ours - p0).abs() < 1e-12);
         }
     }

@@ -2,8 +2,8 @@
 //! table (validated against the definition's declared hyperparameters, defaults filled in).
 
 use super::{HyperValues, Optimizer, OptimizerDef, ParamDoc, ParamKind, Settings, LR};
-use crate::schedule::{Hyper, Schedule};
 use crate::scalar::Scalar;
+use crate::schedule::{Hyper, Schedule};
 use crate::suggest::did_you_mean;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -59,10 +59,20 @@ impl Registry {
     /// Add an optimizer; a name that is already registered is an error.
     pub fn register<D: OptimizerDef>(&mut self) -> Result<()> {
         if self.get(D::NAME).is_some() {
-            bail!("an optimizer named `{}` is already registered; choose another name", D::NAME);
+            bail!(
+                "an optimizer named `{}` is already registered; choose another name",
+                D::NAME
+            );
         }
-        if let Some(p) = D::PARAMS.iter().find(|p| p.name == "lr" || p.name == "name") {
-            bail!("optimizer `{}` declares `{}`, which is reserved", D::NAME, p.name);
+        if let Some(p) = D::PARAMS
+            .iter()
+            .find(|p| p.name == "lr" || p.name == "name")
+        {
+            bail!(
+                "optimizer `{}` declares `{}`, which is reserved",
+                D::NAME,
+                p.name
+            );
         }
         self.entries.push(Entry {
             name: D::NAME,
@@ -106,7 +116,11 @@ impl Registry {
                 );
             }
         }
-        let mut resolved = ResolvedOptimizer { entry: entry.clone(), floats: Vec::new(), settings: Settings::default() };
+        let mut resolved = ResolvedOptimizer {
+            entry: entry.clone(),
+            floats: Vec::new(),
+            settings: Settings::default(),
+        };
         for doc in declared {
             let path = format!("optimizer.{}", doc.name);
             let value = config.settings.get(doc.name);
@@ -114,13 +128,16 @@ impl Registry {
                 ParamKind::Float { default } => {
                     let schedule = match (value, default) {
                         (Some(v), _) => {
-                            let hyper: Hyper = v.clone().try_into().map_err(|e: toml::de::Error| {
-                                anyhow::anyhow!("{path}: {}", e.message())
-                            })?;
+                            let hyper: Hyper =
+                                v.clone().try_into().map_err(|e: toml::de::Error| {
+                                    anyhow::anyhow!("{path}: {}", e.message())
+                                })?;
                             hyper.schedule()
                         }
                         (None, Some(d)) => Schedule::constant(d),
-                        (None, None) => bail!("{path} is required by `{}` ({})", entry.name, doc.doc),
+                        (None, None) => {
+                            bail!("{path} is required by `{}` ({})", entry.name, doc.doc)
+                        }
                     };
                     schedule.validate(&path).map_err(anyhow::Error::msg)?;
                     resolved.floats.push((doc.name, schedule));
@@ -156,7 +173,8 @@ impl ResolvedOptimizer {
         } else {
             Box::new((self.entry.build_f64)(&self.settings, n_params))
         };
-        *any.downcast::<Box<dyn Optimizer<S>>>().expect("S is f32 or f64")
+        *any.downcast::<Box<dyn Optimizer<S>>>()
+            .expect("S is f32 or f64")
     }
 
     /// A fresh value holder for every float hyperparameter, lr first.
@@ -173,7 +191,11 @@ impl ResolvedOptimizer {
 
     /// Names of the float hyperparameters that are not constant.
     pub fn scheduled(&self) -> Vec<&'static str> {
-        self.floats.iter().filter(|(_, s)| s.as_constant().is_none()).map(|(n, _)| *n).collect()
+        self.floats
+            .iter()
+            .filter(|(_, s)| s.as_constant().is_none())
+            .map(|(n, _)| *n)
+            .collect()
     }
 
     /// The config with every default filled in, for run.json.
@@ -212,7 +234,18 @@ mod tests {
             .resolve(&config("name = \"padam\"\nlr = 1e-3\np = { kind = \"cosine\", min = -0.5, max = 0.5, period = 50 }"))
             .unwrap();
         let names: Vec<_> = res.floats.iter().map(|f| f.0).collect();
-        assert_eq!(names, ["lr", "p", "beta1", "beta2", "eps", "weight_decay", "v_floor"]);
+        assert_eq!(
+            names,
+            [
+                "lr",
+                "p",
+                "beta1",
+                "beta2",
+                "eps",
+                "weight_decay",
+                "v_floor"
+            ]
+        );
         assert_eq!(res.scheduled(), ["p"]);
         let mut hv = res.hyper_values();
         res.fill(&mut hv, 0, 25);
@@ -225,24 +258,64 @@ mod tests {
     #[test]
     fn errors_name_the_field() {
         let r = Registry::builtin();
-        let e = r.resolve(&config("name = \"padma\"\nlr = 1")).err().unwrap().to_string();
-        assert!(e.contains("optimizer.name") && e.contains("did you mean `padam`"), "{e}");
-        let e = r.resolve(&config("name = \"padam\"\nlr = 1\np = 0.5\nbeta = 0.9")).err().unwrap().to_string();
+        let e = r
+            .resolve(&config("name = \"padma\"\nlr = 1"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("optimizer.name") && e.contains("did you mean `padam`"),
+            "{e}"
+        );
+        let e = r
+            .resolve(&config("name = \"padam\"\nlr = 1\np = 0.5\nbeta = 0.9"))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("optimizer.beta ") && e.contains("beta1"), "{e}");
-        let e = r.resolve(&config("name = \"padam\"\nlr = 1")).err().unwrap().to_string();
+        let e = r
+            .resolve(&config("name = \"padam\"\nlr = 1"))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("optimizer.p is required"), "{e}");
-        let e = r.resolve(&config("name = \"padam\"\nlr = 1\np = 0\nnormalize = \"l2\"")).err().unwrap().to_string();
-        assert!(e.contains("optimizer.normalize") && e.contains("rms"), "{e}");
-        let e = r.resolve(&config("name = \"sgd\"\nlr = { kind = \"cosine\", min = 0 }")).err().unwrap().to_string();
+        let e = r
+            .resolve(&config(
+                "name = \"padam\"\nlr = 1\np = 0\nnormalize = \"l2\"",
+            ))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("optimizer.normalize") && e.contains("rms"),
+            "{e}"
+        );
+        let e = r
+            .resolve(&config(
+                "name = \"sgd\"\nlr = { kind = \"cosine\", min = 0 }",
+            ))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("optimizer.lr.max"), "{e}");
-        let e = r.resolve(&config("name = \"sgd\"\nlr = 0.1\nnesterov = 1")).err().unwrap().to_string();
-        assert!(e.contains("optimizer.nesterov must be true or false"), "{e}");
+        let e = r
+            .resolve(&config("name = \"sgd\"\nlr = 0.1\nnesterov = 1"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("optimizer.nesterov must be true or false"),
+            "{e}"
+        );
     }
 
     #[test]
     fn duplicate_registration_is_an_error() {
         let mut r = Registry::builtin();
-        let e = r.register::<super::super::Adam<f64>>().unwrap_err().to_string();
+        let e = r
+            .register::<super::super::Adam<f64>>()
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("already registered"));
     }
 
@@ -253,9 +326,11 @@ mod tests {
         let mut hv = res.hyper_values();
         res.fill(&mut hv, 0, 0);
         let mut x32 = [1.0f32];
-        res.build::<f32>(1).update(1, &hv, &mut x32, &[1.0], &[0..1]);
+        res.build::<f32>(1)
+            .update(1, &hv, &mut x32, &[1.0], &[0..1]);
         let mut x64 = [1.0f64];
-        res.build::<f64>(1).update(1, &hv, &mut x64, &[1.0], &[0..1]);
+        res.build::<f64>(1)
+            .update(1, &hv, &mut x64, &[1.0], &[0..1]);
         assert!((x32[0] as f64 - x64[0]).abs() < 1e-6 && (x64[0] - 0.9).abs() < 1e-6);
     }
 }

@@ -20,18 +20,33 @@ impl OptimizerDef for RmsProp<f64> {
         ParamDoc::float("weight_decay", 0.0, "L2 penalty added to the gradient"),
     ];
     fn build<T: Scalar>(_: &Settings, n: usize) -> Box<dyn Optimizer<T>> {
-        Box::new(RmsProp { v: vec![T::zero(); n], buf: vec![T::zero(); n] })
+        Box::new(RmsProp {
+            v: vec![T::zero(); n],
+            buf: vec![T::zero(); n],
+        })
     }
 }
 
 impl<S: Scalar> Optimizer<S> for RmsProp<S> {
-    fn update(&mut self, _step: u64, hp: &HyperValues, params: &mut [S], grads: &[S], _: &[Range<usize>]) {
+    fn update(
+        &mut self,
+        _step: u64,
+        hp: &HyperValues,
+        params: &mut [S],
+        grads: &[S],
+        _: &[Range<usize>],
+    ) {
         let lr = S::of(hp.get("lr"));
         let alpha = S::of(hp.get("alpha"));
         let eps = S::of(hp.get("eps"));
         let mu = S::of(hp.get("momentum"));
         let wd = S::of(hp.get("weight_decay"));
-        for (((x, &g), v), b) in params.iter_mut().zip(grads).zip(&mut self.v).zip(&mut self.buf) {
+        for (((x, &g), v), b) in params
+            .iter_mut()
+            .zip(grads)
+            .zip(&mut self.v)
+            .zip(&mut self.buf)
+        {
             let g = g + wd * *x;
             *v = alpha * *v + (S::one() - alpha) * g * g;
             *b = mu * *b + g / (v.sqrt() + eps);
@@ -48,7 +63,13 @@ mod tests {
     #[test]
     fn rmsprop_steps_by_hand() {
         let mut opt = RmsProp::<f64>::build::<f64>(&Settings::default(), 1);
-        let hp = hyper(&[("lr", 0.01), ("alpha", 0.9), ("eps", 0.0), ("momentum", 0.0), ("weight_decay", 0.0)]);
+        let hp = hyper(&[
+            ("lr", 0.01),
+            ("alpha", 0.9),
+            ("eps", 0.0),
+            ("momentum", 0.0),
+            ("weight_decay", 0.0),
+        ]);
         let path = run(opt.as_mut(), &hp, &[1.0], &[2.0], 2);
         // step 1: g = 2, v = 0.4, x = 1 - 0.01 * 2/sqrt(0.4)
         let x1 = 1.0 - 0.01 * 2.0 / 0.4f64.sqrt();

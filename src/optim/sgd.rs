@@ -2,7 +2,7 @@
 //! `torch.optim.SGD` semantics (dampening 0): g += wd*x; buf = mu*buf + g;
 //! d = g + mu*buf (Nesterov) or buf; x -= lr*d.
 
-use super::{Optimizer, OptimizerDef, ParamDoc, Settings, HyperValues};
+use super::{HyperValues, Optimizer, OptimizerDef, ParamDoc, Settings};
 use crate::scalar::Scalar;
 use std::ops::Range;
 
@@ -13,19 +13,30 @@ pub struct Sgd<S> {
 
 impl OptimizerDef for Sgd<f64> {
     const NAME: &'static str = "sgd";
-    const ABOUT: &'static str = "SGD with momentum (PyTorch semantics), optional Nesterov and weight decay";
+    const ABOUT: &'static str =
+        "SGD with momentum (PyTorch semantics), optional Nesterov and weight decay";
     const PARAMS: &'static [ParamDoc] = &[
         ParamDoc::float("momentum", 0.0, "heavy-ball momentum mu"),
         ParamDoc::float("weight_decay", 0.0, "L2 penalty added to the gradient"),
         ParamDoc::flag("nesterov", false, "Nesterov momentum"),
     ];
     fn build<T: Scalar>(settings: &Settings, n_params: usize) -> Box<dyn Optimizer<T>> {
-        Box::new(Sgd { nesterov: settings.flag("nesterov"), buf: vec![T::zero(); n_params] })
+        Box::new(Sgd {
+            nesterov: settings.flag("nesterov"),
+            buf: vec![T::zero(); n_params],
+        })
     }
 }
 
 impl<S: Scalar> Optimizer<S> for Sgd<S> {
-    fn update(&mut self, step: u64, hp: &HyperValues, params: &mut [S], grads: &[S], _tensors: &[Range<usize>]) {
+    fn update(
+        &mut self,
+        step: u64,
+        hp: &HyperValues,
+        params: &mut [S],
+        grads: &[S],
+        _tensors: &[Range<usize>],
+    ) {
         let lr = S::of(hp.get("lr"));
         let mu = S::of(hp.get("momentum"));
         let wd = S::of(hp.get("weight_decay"));
@@ -46,7 +57,10 @@ mod tests {
     use super::*;
 
     fn settings(nesterov: bool) -> Settings {
-        Settings { flags: vec![("nesterov", nesterov)], choices: vec![] }
+        Settings {
+            flags: vec![("nesterov", nesterov)],
+            choices: vec![],
+        }
     }
 
     #[test]
