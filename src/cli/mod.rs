@@ -2,6 +2,7 @@
 //! calls [`main_with`]; a program that registers its own optimizers calls it with its
 //! registry (see examples/).
 
+mod plot;
 mod run;
 
 use crate::optim::Registry;
@@ -22,6 +23,8 @@ pub struct Cli {
 enum Command {
     /// Train one experiment from a TOML config and write its run directory.
     Run(run::RunArgs),
+    /// Draw figures (heatmap, curves, panel, loss, snapshots) from run directories.
+    Plot(plot::PlotArgs),
     /// List the registered optimizers and their hyperparameters.
     Optimizers,
 }
@@ -31,6 +34,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(args, &registry),
+        Command::Plot(args) => plot::run(args),
         Command::Optimizers => {
             print!("{}", optimizers_text(&registry));
             Ok(())
