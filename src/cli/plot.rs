@@ -17,7 +17,9 @@ pub enum FormatArg {
 }
 
 #[derive(Args)]
-#[command(after_help = "Examples:\n  bandwise plot runs/padam_cosine                  standard set into runs/padam_cosine/figures/\n  bandwise plot runs/a --kind heatmap --clip fprinciple --out a.svg\n  bandwise plot runs/sweep --kind panel --out panel.png   (a sweep directory is expanded)")]
+#[command(
+    after_help = "Examples:\n  bandwise plot runs/padam_cosine                  standard set into runs/padam_cosine/figures/\n  bandwise plot runs/a --kind heatmap --clip fprinciple --out a.svg\n  bandwise plot runs/sweep --kind panel --out panel.png   (a sweep directory is expanded)"
+)]
 pub struct PlotArgs {
     /// Run directories (written by `bandwise run`) or directories containing runs.
     #[arg(required = true, value_name = "RUN_DIR")]
@@ -62,7 +64,9 @@ fn load_runs(dirs: &[PathBuf]) -> Result<Vec<RunData>> {
             );
         }
         for r in found {
-            runs.push(RunData::load(&r).with_context(|| format!("cannot read run {}", r.display()))?);
+            runs.push(
+                RunData::load(&r).with_context(|| format!("cannot read run {}", r.display()))?,
+            );
         }
     }
     Ok(runs)
@@ -171,7 +175,10 @@ pub fn run(args: PlotArgs) -> Result<()> {
                     (Some(o), Some(_)) => o.clone(),
                     (Some(o), None) if runs.len() == 1 => o.join(format!("{}.{ext}", kind.stem())),
                     (Some(o), None) => o.join(format!("{name}_{}.{ext}", kind.stem())),
-                    (None, _) => run.dir.join("figures").join(format!("{}.{ext}", kind.stem())),
+                    (None, _) => run
+                        .dir
+                        .join("figures")
+                        .join(format!("{}.{ext}", kind.stem())),
                 };
                 draw(kind, std::slice::from_ref(run), &path, &opts)?;
                 written.push(path);

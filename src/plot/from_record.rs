@@ -184,7 +184,11 @@ fn rows(run: &RunData, grid: &str, measure: Measure) -> Result<Rows> {
 
 /// All values of `measure` on `grid` of `run` (for fitting a colour scale).
 pub fn rows_values(run: &RunData, grid: &str, measure: Measure) -> Result<Vec<f64>> {
-    Ok(rows(run, grid, measure)?.values.into_iter().flatten().collect())
+    Ok(rows(run, grid, measure)?
+        .values
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 /// "name: optimizer label" plus the divergence note, for titles.
@@ -267,7 +271,10 @@ pub fn heatmap_data(
 ) -> Result<HeatmapData> {
     let r = rows(run, grid, measure)?;
     if r.epochs.is_empty() {
-        bail!("{} has no analysed epochs for the {grid} grid", run.dir.display());
+        bail!(
+            "{} has no analysed epochs for the {grid} grid",
+            run.dir.display()
+        );
     }
     let rows_word = if measure.is_peaks() {
         "one row per target frequency"
@@ -315,7 +322,12 @@ pub fn curves_data(run: &RunData, grid: &str, measure: Measure) -> Result<Curves
             .into()
     };
     Ok(CurvesData {
-        title: format!("{} vs epoch ({} grid): {}", measure.title(), grid, run_title(run)),
+        title: format!(
+            "{} vs epoch ({} grid): {}",
+            measure.title(),
+            grid,
+            run_title(run)
+        ),
         caption: format!(
             "{} {}: {}.{th_note}{}",
             grid_sentence(run, grid),
@@ -377,7 +389,10 @@ pub fn group_by_config(runs: &[RunData]) -> Vec<Vec<&RunData>> {
 }
 
 /// Mean and min/max over runs at each epoch (finite values only; NaN where none).
-fn aggregate(group: &[&RunData], pick: fn(&RunData) -> &[f64]) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
+fn aggregate(
+    group: &[&RunData],
+    pick: fn(&RunData) -> &[f64],
+) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
     let mut by_epoch: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
     for r in group {
         for (&e, &v) in r.epochs.epoch.iter().zip(pick(r)) {
@@ -403,6 +418,32 @@ fn aggregate(group: &[&RunData], pick: fn(&RunData) -> &[f64]) -> (Vec<f64>, Vec
     (ep, mean, lo, hi)
 }
 
+/// Split optimizer labels into the words all of them share (joined) and, per label, the
+/// words that tell it apart; with one label, nothing is common and the label is kept whole
+/// only if there are several (a single configuration gets an empty distinguishing label).
+fn distinguishing(labels: &[String]) -> (String, Vec<String>) {
+    let words: Vec<Vec<&str>> = labels
+        .iter()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let common: Vec<&str> = words[0]
+        .iter()
+        .copied()
+        .filter(|w| words.iter().all(|ws| ws.contains(w)))
+        .collect();
+    let rest = words
+        .iter()
+        .map(|ws| {
+            ws.iter()
+                .copied()
+                .filter(|w| !common.contains(w))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    (common.join(" "), rest)
+}
+
 /// Train (solid) and test (dashed) loss of several runs; runs that differ only in seed are
 /// one configuration: mean line and min-max band over its seeds.
 pub fn loss_data(runs: &[RunData]) -> Result<LossData> {
@@ -410,15 +451,17 @@ pub fn loss_data(runs: &[RunData]) -> Result<LossData> {
         bail!("no runs to plot");
     }
     let groups = group_by_config(runs);
-    let labels: Vec<String> = groups.iter().map(|g| g[0].optimizer_label()).collect();
+    let full: Vec<String> = groups.iter().map(|g| g[0].optimizer_label()).collect();
+    let (common, labels) = distinguishing(&full);
     let mut series = Vec::new();
     let mut seed_counts = Vec::new();
     for (gi, g) in groups.iter().enumerate() {
         let dup = labels.iter().filter(|l| **l == labels[gi]).count() > 1;
-        let mut label = if dup {
-            format!("{} ({})", labels[gi], g[0].name())
-        } else {
-            labels[gi].clone()
+        let mut label = match (dup, labels[gi].is_empty()) {
+            (false, false) => labels[gi].clone(),
+            (true, false) => format!("{} ({})", labels[gi], g[0].name()),
+            (_, true) if groups.len() == 1 => String::new(),
+            (_, true) => g[0].name().to_string(),
         };
         if g.len() == 1 {
             if g[0].status() == "diverged" {
@@ -432,12 +475,17 @@ pub fn loss_data(runs: &[RunData]) -> Result<LossData> {
             }
         }
         for (test, pick) in [
-            (false, (|r: &RunData| r.epochs.train_loss.as_slice()) as fn(&RunData) -> &[f64]),
+            (
+                false,
+                (|r: &RunData| r.epochs.train_loss.as_slice()) as fn(&RunData) -> &[f64],
+            ),
             (true, |r: &RunData| r.epochs.test_loss.as_slice()),
         ] {
             let (epochs, mean, lo, hi) = aggregate(g, pick);
             series.push(LossSeries {
-                label: format!("{label} {}", if test { "test" } else { "train" }),
+                label: format!("{label} {}", if test { "test" } else { "train" })
+                    .trim()
+                    .to_string(),
                 epochs,
                 mean,
                 band: (g.len() > 1).then_some((lo, hi)),
@@ -451,16 +499,17 @@ pub fn loss_data(runs: &[RunData]) -> Result<LossData> {
     let band_label = match seed_counts.as_slice() {
         [] => String::new(),
         [n] => format!("shaded: min-max over {n} seeds"),
-        ns => format!(
-            "shaded: min-max over {}-{} seeds",
-            ns[0],
-            ns[ns.len() - 1]
-        ),
+        ns => format!("shaded: min-max over {}-{} seeds", ns[0], ns[ns.len() - 1]),
     };
     let title = if groups.len() == 1 {
         format!("Train and test loss: {}", run_title(groups[0][0]))
-    } else {
+    } else if common.is_empty() {
         format!("Train and test loss of {} configurations", groups.len())
+    } else {
+        format!(
+            "Train and test loss of {} configurations: {common}",
+            groups.len()
+        )
     };
     let mean_note = if seed_counts.is_empty() {
         ""
@@ -530,7 +579,11 @@ pub fn snapshot_data(run: &RunData, max: usize) -> Result<SnapshotData> {
         });
     }
     let skipped = if chosen.len() < snaps.len() {
-        format!(" Showing {} of {} stored snapshots.", chosen.len(), snaps.len())
+        format!(
+            " Showing {} of {} stored snapshots.",
+            chosen.len(),
+            snaps.len()
+        )
     } else {
         String::new()
     };
@@ -563,12 +616,19 @@ pub fn panel_data(
         all.extend(rows(r, grid, measure)?.values.into_iter().flatten());
     }
     let (scale, note) = colour_scale(&all, measure, clip);
-    let labels: Vec<String> = runs.iter().map(|r| r.optimizer_label()).collect();
+    let full: Vec<String> = runs.iter().map(|r| r.optimizer_label()).collect();
+    let (common, labels) = if runs.len() > 1 {
+        distinguishing(&full)
+    } else {
+        (String::new(), full)
+    };
     let mut panels = Vec::new();
     for (i, r) in runs.iter().enumerate() {
         let mut d = heatmap_data(r, grid, measure, "")?;
         let dup = labels.iter().filter(|l| **l == labels[i]).count() > 1;
-        d.title = if dup {
+        d.title = if labels[i].is_empty() {
+            format!("{} (seed {})", r.name(), r.seed())
+        } else if dup {
             let names_differ = runs.iter().any(|o| o.name() != r.name());
             if names_differ {
                 format!("{} ({}, seed {})", labels[i], r.name(), r.seed())
@@ -589,11 +649,10 @@ pub fn panel_data(
         );
         panels.push(d);
     }
-    let title = format!(
-        "{} ({} grid) under {} optimizer configurations",
-        measure.title(),
-        grid,
-        runs.len()
-    );
+    let title = if common.is_empty() {
+        format!("{} ({} grid), {} runs", measure.title(), grid, runs.len())
+    } else {
+        format!("{} ({} grid): {common}", measure.title(), grid)
+    };
     Ok((panels, scale, title))
 }

@@ -127,7 +127,12 @@ pub struct Written {
 /// Draw heatmap, curves, loss and snapshots of `run` into `dir` as `<kind>.<ext>`. Figures
 /// whose data the record lacks (no bands.csv, no snapshots.csv) are skipped and reported in
 /// [`Written::skipped`]; any other error stops.
-pub fn standard_set(run: &RunData, dir: &Path, format: Format, opts: &PlotOptions) -> Result<Written> {
+pub fn standard_set(
+    run: &RunData,
+    dir: &Path,
+    format: Format,
+    opts: &PlotOptions,
+) -> Result<Written> {
     let mut out = Written::default();
     let runs = std::slice::from_ref(run);
     for kind in [Kind::Heatmap, Kind::Curves, Kind::Loss, Kind::Snapshots] {
