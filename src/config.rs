@@ -391,7 +391,7 @@ impl Experiment {
         if tr.eval_every == 0 {
             bail!("train.eval_every must be at least 1");
         }
-        if !(tr.divergence_factor > 1.0) {
+        if tr.divergence_factor.is_nan() || tr.divergence_factor <= 1.0 {
             bail!("train.divergence_factor must be > 1");
         }
         let s = &self.spectral;

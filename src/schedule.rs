@@ -129,13 +129,13 @@ impl Schedule {
                 need(self.min, "min")?;
                 need(self.max, "max")?;
                 let period = need(self.period, "period")?;
-                if !(period > 0.0) {
+                if period.is_nan() || period <= 0.0 {
                     return Err(format!("{path}.period must be > 0, got {period}"));
                 }
             }
             Shape::Square => {
                 let period = need(self.period, "period")?;
-                if !(period > 0.0) {
+                if period.is_nan() || period <= 0.0 {
                     return Err(format!("{path}.period must be > 0, got {period}"));
                 }
                 match &self.values {
