@@ -3,6 +3,7 @@
 //! registry (see examples/).
 
 mod bench;
+mod plot;
 mod report;
 mod run;
 mod spectrum;
@@ -30,6 +31,8 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Per-band convergence, frequency-preference index and claim verdicts over run directories.
     Report(report::ReportArgs),
+    /// Draw figures (heatmap, curves, panel, loss, snapshots) from run directories.
+    Plot(plot::PlotArgs),
     /// List the registered optimizers and their hyperparameters.
     Optimizers,
     /// Band table of one signal given as .npy or .csv (e.g. a prediction from another tool).
@@ -47,6 +50,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Command::Spectrum(args) => spectrum::run(args),
         Command::Sweep(args) => sweep::run(args, &registry),
         Command::Report(args) => report::run(args),
+        Command::Plot(args) => plot::run(args),
         Command::Optimizers => {
             print!("{}", optimizers_text(&registry));
             Ok(())
