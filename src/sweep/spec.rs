@@ -581,7 +581,15 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 pub fn format_value(v: &toml::Value) -> String {
     let raw = match v {
         toml::Value::Integer(i) => i.to_string(),
-        toml::Value::Float(f) => crate::record::num(*f),
+        toml::Value::Float(f) => {
+            // Shortest readable form: 0, 0.25, 1e-10 (not 0.0000000001).
+            let plain = format!("{f}");
+            if plain.len() > 8 {
+                format!("{f:e}")
+            } else {
+                plain
+            }
+        }
         toml::Value::Boolean(b) => b.to_string(),
         toml::Value::String(s) => s.clone(),
         toml::Value::Datetime(d) => d.to_string(),
