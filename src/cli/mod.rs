@@ -3,6 +3,7 @@
 //! registry (see examples/).
 
 mod bench;
+mod figures;
 mod plot;
 mod report;
 mod run;
@@ -25,6 +26,8 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Regenerate every figure and report from the built-in analyses (the main job).
+    Figures(figures::FiguresArgs),
     /// Train one experiment from a TOML config and write its run directory.
     Run(run::RunArgs),
     /// Run a sweep spec (many runs, in parallel, resumable) and aggregate over seeds.
@@ -46,6 +49,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(args, &registry),
+        Command::Figures(args) => figures::run(args, &registry),
         Command::Bench(args) => bench::run(args),
         Command::Spectrum(args) => spectrum::run(args),
         Command::Sweep(args) => sweep::run(args, &registry),
