@@ -328,6 +328,7 @@ pub fn mean_run(runs: &[&RunData]) -> Option<RunData> {
         .rsplit_once("__seed=")
         .map_or(first.name(), |(c, _)| c)
         .to_string();
+    mean.meta["mean_of_seeds"] = serde_json::json!(n);
     mean.meta["name"] = serde_json::Value::String(format!(
         "{config_name}, mean of {n} seed{}",
         if n == 1 { "" } else { "s" }

@@ -174,9 +174,19 @@ fn rows(run: &RunData, grid: &str, measure: Measure) -> Result<Rows> {
         } else {
             &b.rel_error
         };
+        // Rows undefined at every epoch (e.g. the `rest` band of a peaks layout, which holds no
+        // target energy) carry no information: omit them, unless nothing would be left.
+        let defined: Vec<usize> = (0..values.len())
+            .filter(|&i| values[i].iter().any(|v| !v.is_nan()))
+            .collect();
+        let keep: Vec<usize> = if defined.is_empty() {
+            (0..values.len()).collect()
+        } else {
+            defined
+        };
         Ok(Rows {
-            labels: b.labels.clone(),
-            values: values.clone(),
+            labels: keep.iter().map(|&i| b.labels[i].clone()).collect(),
+            values: keep.iter().map(|&i| values[i].clone()).collect(),
             epochs: b.epochs.clone(),
         })
     }
@@ -203,10 +213,15 @@ pub fn run_title(run: &RunData) -> String {
 /// Sentence about the grid, e.g. "Grid: train, N = 256 points on [0, 1)."
 fn grid_sentence(run: &RunData, grid: &str) -> String {
     let n = run.meta["target"][format!("{grid}_n")].as_u64();
-    match n {
+    let mut s = match n {
         Some(n) => format!("Grid: {grid}, N = {n} points on [0, 1)."),
         None => format!("Grid: {grid}."),
+    };
+    if let Some(seeds) = run.meta["mean_of_seeds"].as_u64() {
+        s += &format!(" Values: mean over {seeds} seeds (geometric for errors, arithmetic for shares and amplitudes).");
     }
+    s += " Bands undefined at every epoch (no target energy) are not shown.";
+    s
 }
 
 fn divergence_sentence(run: &RunData) -> String {
