@@ -323,11 +323,14 @@ pub fn mean_run(runs: &[&RunData]) -> Option<RunData> {
             }
         }
     }
-    let config_name = first
-        .name()
-        .rsplit_once("__seed=")
-        .map_or(first.name(), |(c, _)| c)
-        .to_string();
+    // "sweep/optimizer=adam__seed=0" -> "sweep/optimizer=adam"; "sweep/seed=0" -> "sweep".
+    let name = first.name();
+    let config_name = match name.rfind("seed=") {
+        Some(i) if name[i + 5..].chars().all(|c| c.is_ascii_digit()) => {
+            name[..i].trim_end_matches(['_', '/']).to_string()
+        }
+        _ => name.to_string(),
+    };
     mean.meta["mean_of_seeds"] = serde_json::json!(n);
     mean.meta["name"] = serde_json::Value::String(format!(
         "{config_name}, mean of {n} seed{}",
