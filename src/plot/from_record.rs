@@ -217,8 +217,8 @@ fn grid_sentence(run: &RunData, grid: &str) -> String {
         Some(n) => format!("Grid: {grid}, N = {n} points on [0, 1)."),
         None => format!("Grid: {grid}."),
     };
-    if let Some(seeds) = run.meta["mean_of_seeds"].as_u64() {
-        s += &format!(" Values: mean over {seeds} seeds (geometric for errors, arithmetic for shares and amplitudes).");
+    if run.meta["mean_of_seeds"].as_u64().is_some() {
+        s += " Values: mean over the completed seeds of the configuration (geometric for errors, arithmetic for shares and amplitudes; seed counts in report.md).";
     }
     s += " Bands undefined at every epoch (no target energy) are not shown.";
     s

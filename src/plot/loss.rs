@@ -47,10 +47,12 @@ pub struct LossData {
     pub series: Vec<LossSeries>,
 }
 
-const W: u32 = 1000;
+/// Width of the plot part (axes and plot area); the legend column is added to it.
+const PLOT_PART_W: u32 = 765;
 const H: u32 = 650;
 const LEFT: i32 = 95;
 const TOP: i32 = 56;
+/// Narrowest legend column; wider when labels are long (about 8.5 px per character).
 const LEGEND_W: i32 = 235;
 const X_AREA: i32 = 58;
 const CAPTION_AREA: i32 = 54;
@@ -85,18 +87,32 @@ pub fn loss(path: &Path, data: &LossData) -> Result<()> {
 
 struct LossFigure<'a>(&'a LossData);
 
+impl LossFigure<'_> {
+    fn legend_w(&self) -> i32 {
+        let longest = self
+            .0
+            .series
+            .iter()
+            .map(|s| s.label.chars().count() + 6)
+            .max()
+            .unwrap_or(0);
+        LEGEND_W.max(45 + (longest as f64 * 8.5) as i32)
+    }
+}
+
 impl Figure for LossFigure<'_> {
     fn size(&self) -> (u32, u32) {
-        (W, H)
+        (PLOT_PART_W + self.legend_w() as u32, H)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<Vec<Raster>> {
         let d = self.0;
+        let (width, legend_w) = (self.size().0, self.legend_w());
         text(
             root,
             &d.title,
-            &super::style::fit_bold(root, &d.title, TITLE_PX, (W as i32) as u32 - 20),
-            (W as i32 / 2, 14),
+            &super::style::fit_bold(root, &d.title, TITLE_PX, (width as i32) as u32 - 20),
+            (width as i32 / 2, 14),
             HPos::Center,
             VPos::Top,
         )?;
@@ -121,7 +137,7 @@ impl Figure for LossFigure<'_> {
         } else {
             xlo
         };
-        let plot_w = W as i32 - LEFT - LEGEND_W;
+        let plot_w = width as i32 - LEFT - legend_w;
         let plot_h = H as i32 - TOP - CAPTION_AREA;
         let area = root
             .clone()
@@ -201,7 +217,12 @@ impl Figure for LossFigure<'_> {
         let lx = px.end + 16;
         let used = legend(root, &entries, (lx, TOP))?;
         if d.series.iter().any(|s| s.band.is_some()) && !d.band_label.is_empty() {
-            let lines = super::wrap(root, &d.band_label, CAPTION_PX, (W as i32 - lx - 8) as u32);
+            let lines = super::wrap(
+                root,
+                &d.band_label,
+                CAPTION_PX,
+                (width as i32 - lx - 8) as u32,
+            );
             for (i, l) in lines.iter().enumerate() {
                 text(
                     root,
@@ -219,7 +240,7 @@ impl Figure for LossFigure<'_> {
             &d.caption,
             20,
             H as i32 - CAPTION_AREA + 8,
-            W as i32 - 40,
+            width as i32 - 40,
         )?;
         Ok(vec![])
     }
