@@ -11,6 +11,7 @@
 pub mod colormap;
 pub mod curves;
 pub mod heatmap;
+pub mod images;
 pub mod loss;
 pub mod panel;
 pub mod snapshots;

@@ -101,6 +101,8 @@ pub enum RingLayoutError {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Ring {
     pub index: usize,
+    /// `"DC"`, `"|k| lo-hi"` (the ring `[lo, hi)`), with `" @a-bdeg"` for a sector, or
+    /// `"rest"`; never a comma.
     pub label: String,
     /// Inner radius (cycles): the ring holds `f_lo <= |k| < f_hi` (`<= f_hi` if `closed`).
     pub f_lo: f64,
@@ -289,12 +291,8 @@ impl RingLayout {
             let base = if is_dc {
                 "DC".to_string()
             } else {
-                format!(
-                    "|k| [{},{}{}",
-                    fmt_r(lo),
-                    fmt_r(hi),
-                    if closed { "]" } else { ")" }
-                )
+                // No commas: labels go into CSV cells.
+                format!("|k| {}-{}", fmt_r(lo), fmt_r(hi))
             };
             let split = if is_dc { 1 } else { sectors };
             for s in 0..split {
@@ -305,7 +303,7 @@ impl RingLayout {
                 let label = if split == 1 {
                     base.clone()
                 } else {
-                    format!("{base} {}-{}deg", fmt_r(t_lo), fmt_r(t_hi))
+                    format!("{base} @{}-{}deg", fmt_r(t_lo), fmt_r(t_hi))
                 };
                 let index = rings.len();
                 let mut count = 0;
@@ -531,14 +529,14 @@ mod tests {
         let l = RingLayout::build(&LayoutSpec::Octave, 16, 16, 1, &[]).unwrap();
         assert_eq!(
             labels(&l),
-            ["DC", "|k| [1,2)", "|k| [2,4)", "|k| [4,8)", "|k| [8,11.31]"]
+            ["DC", "|k| 1-2", "|k| 2-4", "|k| 4-8", "|k| 8-11.31"]
         );
         assert_eq!(l.rings[0].bins, 1);
         // (1,0), (-1,0), (0,1), (1,1), (-1,1)
         assert_eq!(l.rings[1].bins, 5);
         let s = RingLayout::build(&LayoutSpec::Octave, 16, 16, 4, &[]).unwrap();
         assert_eq!(s.len(), 1 + 4 * 4);
-        assert_eq!(s.rings[1].label, "|k| [1,2) 0-45deg");
+        assert_eq!(s.rings[1].label, "|k| 1-2 @0-45deg");
         // (1,0) and (-1,0) lie along the x axis: sector 0 of ring 1.
         assert_eq!(s.band_of_bin(1, 0), 1);
         assert_eq!(s.band_of_bin(15, 0), 1);
