@@ -3,6 +3,7 @@
 //! registry (see examples/).
 
 mod bench;
+mod images;
 mod report;
 mod run;
 mod spectrum;
@@ -36,6 +37,8 @@ enum Command {
     Spectrum(spectrum::SpectrumArgs),
     /// Time the engine on the reference task (compare with benches/torch_peer.py).
     Bench(bench::BenchArgs),
+    /// Image panels of a 2D run: target, predictions, residuals and log power spectra.
+    Images(images::ImagesArgs),
 }
 
 /// Parse the command line and run it with `registry`; errors are printed on stderr.
@@ -44,6 +47,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(args, &registry),
         Command::Bench(args) => bench::run(args),
+        Command::Images(args) => images::run(args),
         Command::Spectrum(args) => spectrum::run(args),
         Command::Sweep(args) => sweep::run(args, &registry),
         Command::Report(args) => report::run(args),

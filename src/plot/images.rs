@@ -177,7 +177,10 @@ fn image_raster(
     let mut rgb = vec![0u8; n * m * 3];
     for a in 0..n {
         for b in 0..m {
-            let c = viridis(scale.unit(values[a * m + b]));
+            let v = values[a * m + b];
+            // On a log scale exact zeros (e.g. empty spectrum bins) take the lowest colour.
+            let v = if scale.log && v == 0.0 { scale.min } else { v };
+            let c = viridis(scale.unit(v));
             let o = ((m - 1 - b) * n + a) * 3;
             rgb[o..o + 3].copy_from_slice(&[c.0, c.1, c.2]);
         }
