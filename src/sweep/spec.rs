@@ -581,7 +581,8 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 pub fn format_value(v: &toml::Value) -> String {
     let raw = match v {
         toml::Value::Integer(i) => i.to_string(),
-        toml::Value::Float(f) => crate::record::num(*f),
+        // Display (not record::num, which keeps a ".0"): 0.0 -> "0", as the ids always were.
+        toml::Value::Float(f) => format!("{f}"),
         toml::Value::Boolean(b) => b.to_string(),
         toml::Value::String(s) => s.clone(),
         toml::Value::Datetime(d) => d.to_string(),
