@@ -429,6 +429,31 @@ mod tests {
     }
 
     #[test]
+    fn spectral_config_errors_in_2d() {
+        let base = "n = [16, 16]\nwaves = [[1, 2]]";
+        let e = err(&format!(
+            "{base}\n[spectral]\nlayout = {{ kind = \"edges\", edges = [0, 12] }}"
+        ));
+        assert!(
+            e.contains("spectral.layout.edges") && e.contains("Nyquist radius"),
+            "{e}"
+        );
+        let e = err(&format!("{base}\n[spectral]\nsectors = 0"));
+        assert!(e.contains("spectral.sectors"), "{e}");
+        let ok = exp(&format!(
+            "{base}\n[spectral]\nlayout = {{ kind = \"peaks\", half_width = 1 }}\nsectors = 2"
+        ));
+        assert!(ok.is_ok(), "{ok:?}");
+        let one = Experiment::from_toml_str("[target]\nn = 64\nfrequencies = [1]\n[optimizer]\nname = \"adam\"\nlr = 1\n[train]\nepochs = 1\n[spectral]\nsectors = 2\n", "x").unwrap();
+        let e = one
+            .validate(&Registry::builtin())
+            .err()
+            .expect("sectors in 1D")
+            .to_string();
+        assert!(e.contains("spectral.sectors") && e.contains("2D"), "{e}");
+    }
+
+    #[test]
     fn values_peaks_and_checkerboard() {
         let e = exp("n = [16, 16]\nwaves = [[3, -2]]\nproducts = [[2, 5]]\namplitudes = [0.8, 0.6]\nphases = [0.1, 0.3]").unwrap();
         let t = Target::build(&e.target, 0);
