@@ -17,6 +17,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod features;
+pub mod figures;
 pub mod load;
 pub mod model;
 pub mod monitor;

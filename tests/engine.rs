@@ -191,3 +191,22 @@ fn save_params_writes_shapes_and_values() {
     assert_eq!(t[0]["shape"], serde_json::json!([1, 16]));
     assert_eq!(t[2]["values"].as_array().unwrap().len(), 256);
 }
+
+#[test]
+fn every_example_config_is_valid() {
+    let mut checked = 0;
+    for entry in
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/analyses/examples")).unwrap()
+    {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        if path.extension().is_some_and(|e| e == "toml") && !text.contains("[base]") {
+            let exp =
+                Experiment::load(&path).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+            exp.validate(&Registry::builtin())
+                .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 6, "only {checked} example configs");
+}

@@ -3,7 +3,9 @@
 //! registry (see examples/).
 
 mod bench;
+mod figures;
 mod images;
+mod plot;
 mod report;
 mod run;
 mod spectrum;
@@ -25,12 +27,16 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Regenerate every figure and report from the built-in analyses (the main job).
+    Figures(figures::FiguresArgs),
     /// Train one experiment from a TOML config and write its run directory.
     Run(run::RunArgs),
     /// Run a sweep spec (many runs, in parallel, resumable) and aggregate over seeds.
     Sweep(sweep::SweepArgs),
     /// Per-band convergence, frequency-preference index and claim verdicts over run directories.
     Report(report::ReportArgs),
+    /// Draw figures (heatmap, curves, panel, loss, snapshots) from run directories.
+    Plot(plot::PlotArgs),
     /// List the registered optimizers and their hyperparameters.
     Optimizers,
     /// Band table of one signal given as .npy or .csv (e.g. a prediction from another tool).
@@ -46,11 +52,13 @@ pub fn main_with(registry: Registry) -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(args, &registry),
+        Command::Figures(args) => figures::run(args, &registry),
         Command::Bench(args) => bench::run(args),
         Command::Images(args) => images::run(args),
         Command::Spectrum(args) => spectrum::run(args),
         Command::Sweep(args) => sweep::run(args, &registry),
         Command::Report(args) => report::run(args),
+        Command::Plot(args) => plot::run(args),
         Command::Optimizers => {
             print!("{}", optimizers_text(&registry));
             Ok(())
