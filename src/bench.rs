@@ -100,3 +100,70 @@ pub fn bench(n: usize, dtype: Dtype, steps: u64, repeats: usize) -> Result<Bench
         spectral_fraction: r.observe_seconds / r.train_seconds,
     })
 }
+
+/// The 2D spectral monitor's cost relative to training, on a 64 x 64 grid (4096 points) with
+/// a 2 -> 128 -> 128 -> 1 tanh MLP, full-batch Adam, every epoch analysed (octave rings).
+#[derive(Debug, Clone, Serialize)]
+pub struct Bench2dResult {
+    pub dims: [usize; 2],
+    pub dtype: &'static str,
+    pub epochs: u64,
+    /// Training time per epoch (one full-batch step), microseconds.
+    pub us_train_per_epoch: f64,
+    /// 2D spectral analysis (FFT, ring energies, peaks, record rows) per epoch, microseconds.
+    pub us_spectral_per_epoch: f64,
+    /// Evaluation forward passes (train and test grids) per epoch, microseconds.
+    pub us_eval_per_epoch: f64,
+    /// `us_spectral_per_epoch / us_train_per_epoch`.
+    pub spectral_fraction: f64,
+}
+
+/// Run the 2D reference task for `epochs` epochs and time its parts.
+pub fn bench_2d(dtype: Dtype, epochs: u64) -> Result<Bench2dResult> {
+    let text = format!(
+        r#"name = "bench2d"
+dtype = "{}"
+[target]
+kind = "waves2d"
+n = [64, 64]
+waves = [[1, 0], [0, 2], [3, 3], [-5, 4], [9, 2], [12, -7], [20, 5]]
+phases = "zero"
+[model]
+hidden = [128, 128]
+activation = "tanh"
+init = "torch"
+[optimizer]
+name = "adam"
+lr = 1e-3
+[train]
+epochs = {epochs}
+[spectral]
+layout = {{ kind = "octave" }}
+[record]
+snapshots = []
+"#,
+        match dtype {
+            Dtype::F32 => "f32",
+            Dtype::F64 => "f64",
+        }
+    );
+    let exp = Experiment::from_toml_str(&text, "bench2d")?;
+    let target = Target::build(&exp.target, exp.seed);
+    let mut recorder = Recorder::new(&exp, &target)?;
+    let r = run_once(&exp, &mut recorder)?;
+    // Training runs `epochs` epochs; evaluation and analysis run at epochs 0..=epochs.
+    let per = |s: f64| 1e6 * s / epochs.max(1) as f64;
+    let per_eval = |s: f64| 1e6 * s / (epochs + 1) as f64;
+    Ok(Bench2dResult {
+        dims: [64, 64],
+        dtype: match dtype {
+            Dtype::F32 => "f32",
+            Dtype::F64 => "f64",
+        },
+        epochs,
+        us_train_per_epoch: per(r.train_seconds),
+        us_spectral_per_epoch: per_eval(r.observe_seconds),
+        us_eval_per_epoch: per_eval(r.eval_seconds),
+        spectral_fraction: per_eval(r.observe_seconds) / per(r.train_seconds),
+    })
+}

@@ -41,11 +41,14 @@ pub enum Dtype {
     F64,
 }
 
-/// `[target]`: a 1D sum of sines.
+/// `[target]`: a 1D sum of sines (`kind = "sines"`, the default) or, with
+/// `kind = "waves2d"`, a 2D sum of plane waves and separable products on an `N x M` grid
+/// (see [`Waves2dSpec`] and [`crate::target2d`]). Parsed through [`RawTargetSpec`], which
+/// accepts `n = 256` or `n = [N, M]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RawTargetSpec", into = "RawTargetSpec")]
 pub struct TargetSpec {
-    /// Number of training grid points N (t = n/N, n = 0..N-1).
+    /// Number of training grid points: N (t = n/N, n = 0..N-1) in 1D, N * M in 2D.
     pub n: usize,
     /// Integer frequencies k_i in cycles per unit length; each must be < N/2.
     pub frequencies: Vec<usize>,
@@ -64,6 +67,210 @@ pub struct TargetSpec {
     /// The evaluation grid.
     #[serde(default)]
     pub test: TestGridSpec,
+    /// The 2D target (`kind = "waves2d"`); None for a 1D sum of sines.
+    #[serde(default)]
+    pub waves2d: Option<Waves2dSpec>,
+}
+
+/// The 2D part of a `kind = "waves2d"` target:
+/// `y(x, y) = sum_i A_i sin(2 pi (kx_i x + ky_i y) + 2 pi phi_i)` (waves)
+/// `+ sum_j A_j sin(2 pi kx_j x + 2 pi phi_j) sin(2 pi ky_j y)` (products)
+/// `+ checkerboard terms` on `(i/N, j/M)`, `[0, 1)^2` without the endpoints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Waves2dSpec {
+    /// Grid points `[N, M]` along x and y.
+    pub dims: [usize; 2],
+    /// Integer plane-wave frequencies `[kx, ky]` (cycles per unit length, signed).
+    pub waves: Vec<[i64; 2]>,
+    /// Integer frequencies `[kx, ky]` of separable products `sin(2 pi kx x) sin(2 pi ky y)`.
+    pub products: Vec<[i64; 2]>,
+    /// A square-wave checkerboard of `k` cycles per axis, given by its frequency content: the
+    /// products `16/(pi^2 a b) sin(2 pi a k x) sin(2 pi b k y)` for odd `a`, `b` below Nyquist.
+    pub checkerboard: Option<usize>,
+}
+
+/// Target kinds of the `[target]` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    #[default]
+    Sines,
+    Waves2d,
+}
+
+/// The grid size as written: `n = 256` or `n = [N, M]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GridSize {
+    One(usize),
+    Two([usize; 2]),
+}
+
+impl Serialize for GridSize {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            GridSize::One(n) => s.serialize_u64(*n as u64),
+            GridSize::Two(d) => d.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for GridSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = GridSize;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a grid size: an integer N, or [N, M] for a 2D target")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<GridSize, E> {
+                Ok(GridSize::One(v as usize))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<GridSize, E> {
+                usize::try_from(v)
+                    .map(GridSize::One)
+                    .map_err(|_| E::custom(format!("grid size {v} must be >= 0")))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> std::result::Result<GridSize, A::Error> {
+                let mut v: Vec<usize> = Vec::new();
+                while let Some(x) = a.next_element::<usize>()? {
+                    v.push(x);
+                }
+                match v[..] {
+                    [n, m] => Ok(GridSize::Two([n, m])),
+                    _ => Err(serde::de::Error::custom(format!(
+                        "a 2D grid size is [N, M], two integers, got {} numbers",
+                        v.len()
+                    ))),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `[target]` as written (both kinds); converted to [`TargetSpec`] with shape checks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTargetSpec {
+    /// "sines" (1D, default) or "waves2d".
+    #[serde(default, skip_serializing_if = "is_sines")]
+    pub kind: TargetKind,
+    pub n: GridSize,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frequencies: Vec<usize>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waves: Vec<[i64; 2]>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub products: Vec<[i64; 2]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkerboard: Option<usize>,
+    #[serde(default)]
+    pub amplitudes: Amplitudes,
+    #[serde(default)]
+    pub phases: Phases,
+    #[serde(default)]
+    pub noise: f64,
+    #[serde(default)]
+    pub noise_seed: Option<u64>,
+    #[serde(default)]
+    pub test: TestGridSpec,
+}
+
+fn is_sines(k: &TargetKind) -> bool {
+    *k == TargetKind::Sines
+}
+
+impl TryFrom<RawTargetSpec> for TargetSpec {
+    type Error = String;
+    fn try_from(r: RawTargetSpec) -> std::result::Result<TargetSpec, String> {
+        let (n, waves2d) = match r.kind {
+            TargetKind::Sines => {
+                let GridSize::One(n) = r.n else {
+                    return Err("target.n = [N, M] is a 2D grid: set target.kind = \"waves2d\" (with target.waves), or give one integer N for a 1D target".into());
+                };
+                for (name, used) in [
+                    ("waves", !r.waves.is_empty()),
+                    ("products", !r.products.is_empty()),
+                    ("checkerboard", r.checkerboard.is_some()),
+                ] {
+                    if used {
+                        return Err(format!("target.{name} is only for 2D targets: set target.kind = \"waves2d\" and target.n = [N, M]"));
+                    }
+                }
+                (n, None)
+            }
+            TargetKind::Waves2d => {
+                let dims = match r.n {
+                    GridSize::One(n) => [n, n],
+                    GridSize::Two(d) => d,
+                };
+                if !r.frequencies.is_empty() {
+                    return Err("target.frequencies is for 1D targets; a waves2d target lists target.waves = [[kx, ky], ...] (and/or products, checkerboard)".into());
+                }
+                (
+                    dims[0] * dims[1],
+                    Some(Waves2dSpec {
+                        dims,
+                        waves: r.waves,
+                        products: r.products,
+                        checkerboard: r.checkerboard,
+                    }),
+                )
+            }
+        };
+        Ok(TargetSpec {
+            n,
+            frequencies: r.frequencies,
+            amplitudes: r.amplitudes,
+            phases: r.phases,
+            noise: r.noise,
+            noise_seed: r.noise_seed,
+            test: r.test,
+            waves2d,
+        })
+    }
+}
+
+impl From<TargetSpec> for RawTargetSpec {
+    fn from(t: TargetSpec) -> RawTargetSpec {
+        let (kind, n, waves, products, checkerboard) = match t.waves2d {
+            None => (TargetKind::Sines, GridSize::One(t.n), vec![], vec![], None),
+            Some(w) => (
+                TargetKind::Waves2d,
+                GridSize::Two(w.dims),
+                w.waves,
+                w.products,
+                w.checkerboard,
+            ),
+        };
+        RawTargetSpec {
+            kind,
+            n,
+            frequencies: t.frequencies,
+            waves,
+            products,
+            checkerboard,
+            amplitudes: t.amplitudes,
+            phases: t.phases,
+            noise: t.noise,
+            noise_seed: t.noise_seed,
+            test: t.test,
+        }
+    }
+}
+
+impl TargetSpec {
+    /// Number of configured components (1D frequencies, or 2D waves + products), the length
+    /// `amplitudes` and `phases` lists must have.
+    pub fn n_components(&self) -> usize {
+        match &self.waves2d {
+            None => self.frequencies.len(),
+            Some(w) => w.waves.len() + w.products.len(),
+        }
+    }
 }
 
 /// `[target.test]`: the evaluation grid t = (n + offset)/N_test.
@@ -161,6 +368,20 @@ pub struct ModelSpec {
     /// The grid coordinate t in [0, 1) is fed to the network as lo + (hi - lo) t.
     #[serde(default = "default_input_range")]
     pub input_range: [f64; 2],
+    /// Optional random Fourier-feature input mapping (Tancik et al. 2020): the network sees
+    /// `[cos(2 pi B v), sin(2 pi B v)]` of the grid coordinates `v` in `[0, 1)^d` instead of
+    /// the linear map given by `input_range`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fourier_features: Option<FourierFeaturesSpec>,
+}
+
+/// `[model] fourier_features = { count = 64, scale = 10.0 }`: `B` is `count x d` with entries
+/// drawn from N(0, scale^2) (seeded from the run seed, stream `Features`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FourierFeaturesSpec {
+    pub count: usize,
+    pub scale: f64,
 }
 
 fn default_hidden() -> Vec<usize> {
@@ -178,6 +399,7 @@ impl Default for ModelSpec {
             activation: Activation::default(),
             init: Init::default(),
             input_range: default_input_range(),
+            fourier_features: None,
         }
     }
 }
@@ -232,6 +454,9 @@ pub struct SpectralSpec {
     /// Relative-error thresholds for the convergence times (Basri-style).
     #[serde(default = "default_thresholds")]
     pub thresholds: Vec<f64>,
+    /// 2D targets only: split every ring into this many angular sectors of [0, 180) deg.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sectors: Option<usize>,
 }
 
 fn default_grids() -> Vec<GridName> {
@@ -250,6 +475,7 @@ impl Default for SpectralSpec {
             grids: default_grids(),
             every: None,
             thresholds: default_thresholds(),
+            sectors: None,
         }
     }
 }
@@ -314,62 +540,9 @@ impl Experiment {
     /// Check every field against what is allowed and resolve the optimizer.
     pub fn validate(&self, registry: &Registry) -> Result<ResolvedOptimizer> {
         let t = &self.target;
-        if t.n < 4 {
-            bail!(
-                "target.n = {} is too small: use at least 4 grid points",
-                t.n
-            );
-        }
-        if t.frequencies.is_empty() {
-            bail!(
-                "target.frequencies is empty: give at least one integer frequency, e.g. [1, 4, 16]"
-            );
-        }
-        for (i, &k) in t.frequencies.iter().enumerate() {
-            if 2 * k >= t.n {
-                bail!(
-                    "target.frequencies[{i}] = {k} aliases on a grid of n = {}: frequencies must be below n/2 = {}; raise target.n above {} or drop this frequency",
-                    t.n,
-                    t.n / 2,
-                    2 * k
-                );
-            }
-        }
-        let mut sorted = t.frequencies.clone();
-        sorted.sort_unstable();
-        if sorted.windows(2).any(|w| w[0] == w[1]) {
-            bail!("target.frequencies lists a frequency twice: give each once and set its amplitude in target.amplitudes");
-        }
-        if let Amplitudes::Each(a) = &t.amplitudes {
-            if a.len() != t.frequencies.len() {
-                bail!("target.amplitudes has {} entries but target.frequencies has {}: give one per frequency or a single number", a.len(), t.frequencies.len());
-            }
-        }
-        if let Phases::List(p) = &t.phases {
-            if p.len() != t.frequencies.len() {
-                bail!("target.phases has {} entries but target.frequencies has {}: give one per frequency, \"zero\" or \"random\"", p.len(), t.frequencies.len());
-            }
-        }
-        let amplitudes = t.amplitudes.expand(t.frequencies.len());
-        if amplitudes.iter().any(|a| !a.is_finite() || *a <= 0.0) {
-            bail!("target.amplitudes must be finite and > 0");
-        }
-        if !(t.noise >= 0.0 && t.noise.is_finite()) {
-            bail!(
-                "target.noise must be a finite standard deviation >= 0, got {}",
-                t.noise
-            );
-        }
-        if let Some(n) = t.test.n {
-            if n < 4 {
-                bail!("target.test.n = {n} is too small: use at least 4 points");
-            }
-        }
-        if !(0.0..1.0).contains(&t.test.offset) {
-            bail!(
-                "target.test.offset = {} must be in [0, 1) (a fraction of the test grid spacing)",
-                t.test.offset
-            );
+        match &t.waves2d {
+            None => validate_target_1d(t)?,
+            Some(w) => crate::target2d::validate(t, w)?,
         }
         let m = &self.model;
         if m.hidden.contains(&0) {
@@ -386,7 +559,7 @@ impl Experiment {
             bail!("train.epochs must be at least 1");
         }
         if tr.batch_size > t.n {
-            bail!("train.batch_size = {} exceeds the {} training points: use 0 (full batch) or at most target.n", tr.batch_size, t.n);
+            bail!("train.batch_size = {} exceeds the {} training points: use 0 (full batch) or at most {}", tr.batch_size, t.n, if t.waves2d.is_some() { "N * M" } else { "target.n" });
         }
         if tr.eval_every == 0 {
             bail!("train.eval_every must be at least 1");
@@ -409,7 +582,17 @@ impl Experiment {
         if s.grids.is_empty() {
             bail!("spectral.grids is empty: use [\"train\"], [\"test\"] or both");
         }
-        if s.enabled {
+        if let Some(m) = &m.fourier_features {
+            if m.count == 0 || !(m.scale.is_finite() && m.scale > 0.0) {
+                bail!("model.fourier_features needs count >= 1 and a finite scale > 0, e.g. {{ count = 64, scale = 10.0 }}");
+            }
+        }
+        if t.waves2d.is_none() && s.sectors.is_some() {
+            bail!("spectral.sectors splits the rings of 2D targets; remove it for a 1D target");
+        }
+        if let Some(w) = t.waves2d.as_ref().filter(|_| s.enabled) {
+            crate::target2d::validate_layout(&s.layout, s.sectors, w)?;
+        } else if s.enabled {
             crate::spectral::BandLayout::build(&s.layout, t.n, &t.frequencies)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             if let Some(n) = t.test.n.filter(|_| s.grids.contains(&GridName::Test)) {
@@ -424,6 +607,66 @@ impl Experiment {
     pub fn spectral_every(&self) -> u64 {
         self.spectral.every.unwrap_or(self.train.eval_every)
     }
+}
+
+/// The `[target]` checks of a 1D sum of sines.
+fn validate_target_1d(t: &TargetSpec) -> Result<()> {
+    if t.n < 4 {
+        bail!(
+            "target.n = {} is too small: use at least 4 grid points",
+            t.n
+        );
+    }
+    if t.frequencies.is_empty() {
+        bail!("target.frequencies is empty: give at least one integer frequency, e.g. [1, 4, 16]");
+    }
+    for (i, &k) in t.frequencies.iter().enumerate() {
+        if 2 * k >= t.n {
+            bail!(
+                    "target.frequencies[{i}] = {k} aliases on a grid of n = {}: frequencies must be below n/2 = {}; raise target.n above {} or drop this frequency",
+                    t.n,
+                    t.n / 2,
+                    2 * k
+                );
+        }
+    }
+    let mut sorted = t.frequencies.clone();
+    sorted.sort_unstable();
+    if sorted.windows(2).any(|w| w[0] == w[1]) {
+        bail!("target.frequencies lists a frequency twice: give each once and set its amplitude in target.amplitudes");
+    }
+    if let Amplitudes::Each(a) = &t.amplitudes {
+        if a.len() != t.frequencies.len() {
+            bail!("target.amplitudes has {} entries but target.frequencies has {}: give one per frequency or a single number", a.len(), t.frequencies.len());
+        }
+    }
+    if let Phases::List(p) = &t.phases {
+        if p.len() != t.frequencies.len() {
+            bail!("target.phases has {} entries but target.frequencies has {}: give one per frequency, \"zero\" or \"random\"", p.len(), t.frequencies.len());
+        }
+    }
+    let amplitudes = t.amplitudes.expand(t.frequencies.len());
+    if amplitudes.iter().any(|a| !a.is_finite() || *a <= 0.0) {
+        bail!("target.amplitudes must be finite and > 0");
+    }
+    if !(t.noise >= 0.0 && t.noise.is_finite()) {
+        bail!(
+            "target.noise must be a finite standard deviation >= 0, got {}",
+            t.noise
+        );
+    }
+    if let Some(n) = t.test.n {
+        if n < 4 {
+            bail!("target.test.n = {n} is too small: use at least 4 points");
+        }
+    }
+    if !(0.0..1.0).contains(&t.test.offset) {
+        bail!(
+            "target.test.offset = {} must be in [0, 1) (a fraction of the test grid spacing)",
+            t.test.offset
+        );
+    }
+    Ok(())
 }
 
 /// Rewrite toml's messages for unknown fields to add the closest allowed name.

@@ -2,7 +2,7 @@
 //! grid and keeps the band and per-component rows, plus the predictions at snapshot epochs.
 
 use crate::config::{Experiment, GridName};
-use crate::spectral::{BandLayout, EpochSpectrum, SpectralMonitor};
+use crate::spectral::{BandLayout, BandTable, EpochSpectrum, SpectralMonitor, SpectralMonitor2d};
 use crate::target::Target;
 use crate::train::{Evaluation, Observer};
 use anyhow::Result;
@@ -46,9 +46,45 @@ struct GridMonitor {
     scratch: EpochSpectrum,
 }
 
+/// One row of peaks2d.csv: the per-peak measures at target peak (kx, ky) of a 2D target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeakRow2d {
+    pub grid: GridName,
+    pub epoch: u64,
+    pub kx: i64,
+    pub ky: i64,
+    pub amplitude: f64,
+    pub fp_rel_error: f64,
+    pub fp_rel_error_mag: f64,
+    pub rahaman_amplitude: f64,
+}
+
+/// One row of snapshots2d.csv: the prediction at training-grid point (i, j) of a 2D target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnapshotRow2d {
+    pub epoch: u64,
+    pub i: usize,
+    pub j: usize,
+    pub x: f64,
+    pub y: f64,
+    pub target: f64,
+    pub prediction: f64,
+}
+
+struct GridMonitor2d {
+    grid: GridName,
+    monitor: SpectralMonitor2d,
+    scratch: EpochSpectrum,
+}
+
 /// Collects the spectral record of one run.
 pub struct Recorder {
     monitors: Vec<GridMonitor>,
+    monitors2d: Vec<GridMonitor2d>,
+    /// `[N, M]` of a 2D target's training grid.
+    dims2d: Option<[usize; 2]>,
+    pub peaks2d: Vec<PeakRow2d>,
+    pub snapshots2d: Vec<SnapshotRow2d>,
     snapshot_epochs: Vec<u64>,
     train_t: Vec<f64>,
     train_y: Vec<f64>,
@@ -79,8 +115,29 @@ impl Recorder {
             .collect();
         let freqs: Vec<usize> = components.iter().map(|c| c.0).collect();
         let mut monitors = Vec::new();
+        let mut monitors2d = Vec::new();
         if exp.spectral.enabled {
             for &grid in &exp.spectral.grids {
+                if let (Some(td), Some(w)) = (&target.twod, &exp.target.waves2d) {
+                    let data = match grid {
+                        GridName::Train => &target.train,
+                        GridName::Test => &target.test,
+                    };
+                    let layout = crate::target2d::ring_layout(
+                        &exp.spectral.layout,
+                        exp.spectral.sectors,
+                        &exp.target,
+                        w,
+                    )?;
+                    let monitor = SpectralMonitor2d::new(&data.y, layout, &td.peaks);
+                    let scratch = monitor.new_epoch_spectrum();
+                    monitors2d.push(GridMonitor2d {
+                        grid,
+                        monitor,
+                        scratch,
+                    });
+                    continue;
+                }
                 let data = match grid {
                     GridName::Train => &target.train,
                     GridName::Test => &target.test,
@@ -100,9 +157,17 @@ impl Recorder {
         let n_bands: usize = monitors
             .iter()
             .map(|m| m.monitor.layout().bands.len())
-            .sum();
+            .sum::<usize>()
+            + monitors2d
+                .iter()
+                .map(|m| m.monitor.layout().len())
+                .sum::<usize>();
         Ok(Recorder {
             monitors,
+            monitors2d,
+            dims2d: target.twod.as_ref().map(|t| t.dims),
+            peaks2d: Vec::new(),
+            snapshots2d: Vec::new(),
             snapshot_epochs: exp
                 .record
                 .snapshots
@@ -124,7 +189,26 @@ impl Recorder {
             .map(|m| m.monitor.layout())
     }
 
-    /// The grids analysed, with their layouts.
+    /// The grids analysed, with their band layouts, 1D or 2D.
+    pub fn band_tables(&self) -> Vec<(GridName, &dyn BandTable)> {
+        let one = self
+            .monitors
+            .iter()
+            .map(|m| (m.grid, m.monitor.layout() as &dyn BandTable));
+        let two = self
+            .monitors2d
+            .iter()
+            .map(|m| (m.grid, m.monitor.layout() as &dyn BandTable));
+        one.chain(two).collect()
+    }
+
+    /// True when the target is 2D (then peaks2d and snapshots2d are filled instead of
+    /// peaks and snapshots).
+    pub fn is_2d(&self) -> bool {
+        self.dims2d.is_some()
+    }
+
+    /// The grids analysed (1D targets), with their layouts.
     pub fn layouts(&self) -> Vec<(GridName, &BandLayout)> {
         self.monitors
             .iter()
@@ -165,7 +249,52 @@ impl Observer for Recorder {
                 });
             }
         }
-        if self.snapshot_epochs.contains(&ev.epoch) {
+        for m in &mut self.monitors2d {
+            let pred = match m.grid {
+                GridName::Train => ev.train_pred,
+                GridName::Test => ev.test_pred,
+            };
+            m.monitor.analyse(pred, &mut m.scratch);
+            let s = &m.scratch;
+            for b in 0..s.residual_energy.len() {
+                self.bands.push(BandRow {
+                    grid: m.grid,
+                    epoch: ev.epoch,
+                    band: b,
+                    residual_energy: s.residual_energy[b],
+                    target_energy: s.target_energy[b],
+                    rel_error: s.rel_error[b],
+                    share: s.share[b],
+                });
+            }
+            for (i, p) in m.monitor.peaks().iter().enumerate() {
+                self.peaks2d.push(PeakRow2d {
+                    grid: m.grid,
+                    epoch: ev.epoch,
+                    kx: p.kx,
+                    ky: p.ky,
+                    amplitude: p.amplitude,
+                    fp_rel_error: s.fp_rel_error[i],
+                    fp_rel_error_mag: s.fp_rel_error_mag[i],
+                    rahaman_amplitude: s.rahaman_amplitude[i],
+                });
+            }
+        }
+        if let Some([_, m]) = self.dims2d {
+            if self.snapshot_epochs.contains(&ev.epoch) {
+                for (p, (&y, &h)) in self.train_y.iter().zip(ev.train_pred).enumerate() {
+                    self.snapshots2d.push(SnapshotRow2d {
+                        epoch: ev.epoch,
+                        i: p / m,
+                        j: p % m,
+                        x: self.train_t[2 * p],
+                        y: self.train_t[2 * p + 1],
+                        target: y,
+                        prediction: h,
+                    });
+                }
+            }
+        } else if self.snapshot_epochs.contains(&ev.epoch) {
             for ((&t, &y), &h) in self.train_t.iter().zip(&self.train_y).zip(ev.train_pred) {
                 self.snapshots.push(SnapshotRow {
                     epoch: ev.epoch,

@@ -5,7 +5,7 @@ use crate::config::{Dtype, Experiment, GridName};
 use crate::monitor::Recorder;
 use crate::optim::{Registry, ResolvedOptimizer};
 use crate::record::{num, Csv, Staging, FORMAT};
-use crate::spectral::{band_first_crossings, measure_definitions, BandLayout};
+use crate::spectral::{band_first_crossings, measure_definitions, BandTable};
 use crate::target::Target;
 use crate::train::{train, Status, TrainResult};
 use anyhow::Result;
@@ -112,7 +112,7 @@ pub fn conventions(opt: Option<&ResolvedOptimizer>) -> Value {
     })
 }
 
-fn csv_preamble(what: &str, exp_name: &str) -> Vec<String> {
+pub(crate) fn csv_preamble(what: &str, exp_name: &str) -> Vec<String> {
     vec![
         format!(
             "bandwise {} {what} of run `{exp_name}`",
@@ -122,22 +122,22 @@ fn csv_preamble(what: &str, exp_name: &str) -> Vec<String> {
     ]
 }
 
-fn band_comments(layouts: &[(GridName, &BandLayout)]) -> Vec<String> {
+fn band_comments(layouts: &[(GridName, &dyn BandTable)]) -> Vec<String> {
     let mut out = vec![
         "DFT unnormalised, one-sided bins 0..N/2; E_b = (1/N^2) sum_{k in b} w_k |R_k|^2 (w = 1 at DC and Nyquist, else 2); sum_b residual_energy = MSE".into(),
         "rel_error = E_b(r)/E_b(y) (empty: target has no energy in the band); share = E_b(r)/sum_b E_b(r)".into(),
     ];
     for (grid, layout) in layouts {
         let bands: Vec<String> = layout
-            .bands
+            .band_list()
             .iter()
             .map(|b| format!("{}:[{},{})", b.index, b.f_lo, b.f_hi))
             .collect();
         out.push(format!(
-            "{} grid N = {}, {} layout, bands in cycles [lo, hi): {}",
+            "{} grid {}, {} layout, bands in cycles [lo, hi): {}",
             grid.as_str(),
-            layout.n,
-            layout.spec.kind(),
+            layout.grid_label(),
+            layout.kind(),
             bands.join(" ")
         ));
     }
@@ -155,7 +155,7 @@ fn write_run(
     seconds: f64,
     save_params: bool,
 ) -> Result<()> {
-    let layouts = rec.layouts();
+    let layouts = rec.band_tables();
     // epochs.csv
     let mut header: Vec<&str> = vec!["epoch", "step", "train_loss", "test_loss", "lr", "p"];
     let extra: Vec<&str> = opt
@@ -210,7 +210,7 @@ fn write_run(
             ],
         );
         for r in &rec.bands {
-            let b = &layout_of(r.grid).bands[r.band];
+            let b = &layout_of(r.grid).band_list()[r.band];
             bands.row(&[
                 r.grid.as_str().into(),
                 r.epoch.to_string(),
@@ -225,6 +225,9 @@ fn write_run(
             ]);
         }
         staging.write("bands.csv", &bands.render())?;
+        if rec.is_2d() {
+            crate::run2d::write_peaks(staging, &exp.name, rec)?;
+        }
 
         let mut comments = csv_preamble(
             "per-component measures at the target frequencies",
@@ -254,14 +257,16 @@ fn write_run(
                 num(r.rahaman_amplitude),
             ]);
         }
-        staging.write("peaks.csv", &peaks.render())?;
+        if !rec.is_2d() {
+            staging.write("peaks.csv", &peaks.render())?;
+        }
 
         let mut comments = csv_preamble("per-band convergence times", &exp.name);
         comments.push("epoch = first analysed epoch at which rel_error < threshold (Basri et al. style); empty = never within the budget".into());
         let mut conv = Csv::new(comments, &["grid", "band", "label", "threshold", "epoch"]);
         for (grid, layout) in &layouts {
             let rows: Vec<_> = rec.bands.iter().filter(|r| r.grid == *grid).collect();
-            let nb = layout.bands.len();
+            let nb = layout.band_list().len();
             let epochs: Vec<u64> = rows.iter().step_by(nb).map(|r| r.epoch).collect();
             let values: Vec<Vec<f64>> = rows
                 .chunks(nb)
@@ -275,7 +280,7 @@ fn write_run(
                     conv.row(&[
                         grid.as_str().into(),
                         b.to_string(),
-                        layout.bands[b].label.clone(),
+                        layout.band_list()[b].label.clone(),
                         num(thr),
                         first.map_or(String::new(), |e| e.to_string()),
                     ]);
@@ -301,7 +306,11 @@ fn write_run(
             num(r.prediction),
         ]);
     }
-    staging.write("snapshots.csv", &snaps.render())?;
+    if rec.is_2d() {
+        crate::run2d::write_snapshots(staging, &exp.name, rec)?;
+    } else {
+        staging.write("snapshots.csv", &snaps.render())?;
+    }
 
     if save_params {
         for (file, values) in [
@@ -333,10 +342,10 @@ fn write_run(
     };
     let bands: serde_json::Map<String, Value> = layouts
         .iter()
-        .map(|(g, l)| (g.as_str().to_string(), l.conventions_json()))
+        .map(|(g, l)| (g.as_str().to_string(), l.conventions()))
         .collect();
     let last = result.rows.last();
-    let run = json!({
+    let mut run = json!({
         "format": FORMAT,
         "bandwise_version": env!("CARGO_PKG_VERSION"),
         "name": exp.name,
@@ -374,5 +383,8 @@ fn write_run(
             "snapshots.csv": "predictions at snapshot epochs (training grid)",
         },
     });
+    if let Some(td) = &target.twod {
+        crate::run2d::describe_2d(&mut run, td);
+    }
     staging.write_json("run.json", &run)
 }

@@ -23,7 +23,8 @@ pub struct Component {
 /// Samples of the target on one grid.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GridData {
-    /// Grid coordinates in [0, 1).
+    /// Grid coordinates in [0, 1): one per point in 1D; `points x 2` row-major `(x, y)` in
+    /// 2D (see [`crate::target2d`]).
     pub t: Vec<f64>,
     /// Values the network is fitted to (with noise on the training grid, if any).
     pub y: Vec<f64>,
@@ -32,11 +33,16 @@ pub struct GridData {
 }
 
 impl GridData {
+    /// Number of grid points (`t` holds `len() x d` coordinates, row-major).
     pub fn len(&self) -> usize {
-        self.t.len()
+        self.y.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.t.is_empty()
+        self.y.is_empty()
+    }
+    /// Coordinates per point: 1 for 1D grids, 2 for 2D.
+    pub fn dim(&self) -> usize {
+        self.t.len() / self.y.len().max(1)
     }
 }
 
@@ -46,6 +52,8 @@ pub struct Target {
     pub components: Vec<Component>,
     pub train: GridData,
     pub test: GridData,
+    /// The 2D grid and components of a `waves2d` target (then `components` is empty).
+    pub twod: Option<crate::target2d::Target2d>,
 }
 
 /// Value of the sum of sines at t.
@@ -59,6 +67,9 @@ pub fn sum_of_sines(components: &[Component], t: f64) -> f64 {
 impl Target {
     /// Build from a validated spec and the run seed (phases "random" and noise draw from it).
     pub fn build(spec: &TargetSpec, seed: u64) -> Target {
+        if let Some(w) = &spec.waves2d {
+            return crate::target2d::build(spec, w, seed);
+        }
         let amplitudes = spec.amplitudes.expand(spec.frequencies.len());
         let phases = match &spec.phases {
             Phases::Zero => vec![0.0; spec.frequencies.len()],
@@ -115,6 +126,7 @@ impl Target {
                 y: test_y.clone(),
                 y_clean: test_y,
             },
+            twod: None,
         }
     }
 }

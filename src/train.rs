@@ -7,6 +7,7 @@
 //! (for epoch 0: the schedules at step 0). The hot loop allocates nothing.
 
 use crate::config::Experiment;
+use crate::features::InputMap;
 use crate::model::{backward, forward, mse_loss_and_seed, predict_into, MlpShape, Workspace};
 use crate::optim::ResolvedOptimizer;
 use crate::rng::{stream, Stream};
@@ -83,11 +84,9 @@ pub struct TrainResult {
 /// Progress reports: (epoch, train loss, p or NaN).
 pub type Progress<'a> = &'a mut dyn FnMut(u64, f64, f64);
 
-/// The model's input for grid coordinate t.
-fn map_inputs<S: Scalar>(t: &[f64], range: [f64; 2]) -> Vec<S> {
-    t.iter()
-        .map(|&t| S::of(range[0] + (range[1] - range[0]) * t))
-        .collect()
+/// The model's inputs (`points x width`, row-major) for grid coordinates `t`.
+fn map_inputs<S: Scalar>(t: &[f64], map: &InputMap) -> Vec<S> {
+    map.apply(t).into_iter().map(S::of).collect()
 }
 
 /// Train the experiment's model on `target` in precision `S`.
@@ -98,7 +97,9 @@ pub fn train<S: Scalar>(
     observer: &mut dyn Observer,
     progress: Progress,
 ) -> Result<TrainResult> {
-    let shape = MlpShape::new(1, &exp.model.hidden, 1, exp.model.activation);
+    let input_map = InputMap::new(&exp.model, target.train.dim(), exp.seed);
+    let din = input_map.width();
+    let shape = MlpShape::new(din, &exp.model.hidden, 1, exp.model.activation);
     let mut params: Vec<S> = shape.init_params(exp.model.init, &mut stream(exp.seed, Stream::Init));
     let params_init: Vec<f64> = params.iter().map(|x| x.f64()).collect();
     let mut grads = vec![S::zero(); params.len()];
@@ -113,9 +114,9 @@ pub fn train<S: Scalar>(
     } else {
         exp.train.batch_size
     };
-    let train_x: Vec<S> = map_inputs(&target.train.t, exp.model.input_range);
+    let train_x: Vec<S> = map_inputs(&target.train.t, &input_map);
     let train_y: Vec<S> = target.train.y.iter().map(|&y| S::of(y)).collect();
-    let test_x: Vec<S> = map_inputs(&target.test.t, exp.model.input_range);
+    let test_x: Vec<S> = map_inputs(&target.test.t, &input_map);
     let mut order: Vec<usize> = (0..n).collect();
     let mut shuffle_rng = stream(exp.seed, Stream::Shuffle);
     let mut ws = Workspace::new(&shape, batch);
@@ -149,7 +150,8 @@ pub fn train<S: Scalar>(
                 if !full_batch {
                     let input = ws.input_mut(&shape, rows_now);
                     for (j, &i) in order[start_row..start_row + rows_now].iter().enumerate() {
-                        input[j] = train_x[i];
+                        input[j * din..(j + 1) * din]
+                            .copy_from_slice(&train_x[i * din..(i + 1) * din]);
                         batch_y[j] = train_y[i];
                     }
                 }

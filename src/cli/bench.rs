@@ -22,6 +22,10 @@ pub struct BenchArgs {
     /// JSON lines written by benches/torch_peer.py, to print speed ratios.
     #[arg(long)]
     peer: Option<PathBuf>,
+    /// Epochs of the 2D line (64 x 64 grid, 2-128-128-1, full batch): the 2D spectral
+    /// analysis per epoch against the epoch's training time; 0 skips it.
+    #[arg(long, default_value_t = 100)]
+    epochs_2d: u64,
     /// Write our results as JSON lines here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -84,6 +88,18 @@ pub fn run(args: BenchArgs) -> Result<()> {
         }
     }
     println!("eval/step: forward passes on train and test grids per epoch, relative to a training step; spectral: band + peak analysis per epoch, relative to a training step.");
+    if args.epochs_2d > 0 {
+        let r = crate::bench::bench_2d(Dtype::F32, args.epochs_2d)?;
+        println!(
+            "2D: 64 x 64 grid, 2-128-128-1 tanh, full-batch Adam, f32, {} epochs: training {:.0} us/epoch, 2D spectral analysis {:.1} us/epoch = {:.2}% of training (eval forward passes {:.0} us/epoch)",
+            r.epochs,
+            r.us_train_per_epoch,
+            r.us_spectral_per_epoch,
+            100.0 * r.spectral_fraction,
+            r.us_eval_per_epoch
+        );
+        lines += &(serde_json::to_string(&r)? + "\n");
+    }
     if let Some(path) = args.json {
         crate::record::write_atomic(&path, lines.as_bytes())?;
     }

@@ -4,6 +4,7 @@
 
 mod bench;
 mod figures;
+mod images;
 mod plot;
 mod report;
 mod run;
@@ -42,6 +43,8 @@ enum Command {
     Spectrum(spectrum::SpectrumArgs),
     /// Time the engine on the reference task (compare with benches/torch_peer.py).
     Bench(bench::BenchArgs),
+    /// Image panels of a 2D run: target, predictions, residuals and log power spectra.
+    Images(images::ImagesArgs),
 }
 
 /// Parse the command line and run it with `registry`; errors are printed on stderr.
@@ -51,6 +54,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Command::Run(args) => run::run(args, &registry),
         Command::Figures(args) => figures::run(args, &registry),
         Command::Bench(args) => bench::run(args),
+        Command::Images(args) => images::run(args),
         Command::Spectrum(args) => spectrum::run(args),
         Command::Sweep(args) => sweep::run(args, &registry),
         Command::Report(args) => report::run(args),

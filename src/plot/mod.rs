@@ -13,6 +13,7 @@ pub mod colormap;
 pub mod curves;
 pub mod from_record;
 pub mod heatmap;
+pub mod images;
 pub mod loss;
 pub mod panel;
 pub mod runs;
