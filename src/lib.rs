@@ -16,11 +16,13 @@
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod import;
 pub mod load;
 pub mod model;
 pub mod monitor;
 pub mod optim;
 pub mod plot;
+pub mod protocol;
 pub mod record;
 pub mod report;
 pub mod rng;

@@ -136,6 +136,10 @@ impl RunData {
 /// A short description of a resolved optimizer table.
 pub fn describe_optimizer(opt: &Value) -> String {
     let name = opt["name"].as_str().unwrap_or("?");
+    if name == "imported" {
+        // `bandwise analyze`: the optimizer ran elsewhere; its provenance names it.
+        return format!("imported: {}", opt["source"].as_str().unwrap_or("?"));
+    }
     let mut parts = vec![name.to_string()];
     let show = |v: &Value| -> String {
         match v {

@@ -2,7 +2,9 @@
 //! calls [`main_with`]; a program that registers its own optimizers calls it with its
 //! registry (see examples/).
 
+mod analyze;
 mod bench;
+mod protocol;
 mod report;
 mod run;
 mod spectrum;
@@ -36,6 +38,12 @@ enum Command {
     Spectrum(spectrum::SpectrumArgs),
     /// Time the engine on the reference task (compare with benches/torch_peer.py).
     Bench(bench::BenchArgs),
+    /// The standard frequency-preference protocol on one optimizer, references alongside.
+    Protocol(protocol::ProtocolArgs),
+    /// Write a config's grid and target as NPY (N x 3: t, x, y) for other frameworks.
+    Target(analyze::TargetArgs),
+    /// Analyse per-epoch predictions made elsewhere (NPY) into a normal run directory.
+    Analyze(analyze::AnalyzeArgs),
 }
 
 /// Parse the command line and run it with `registry`; errors are printed on stderr.
@@ -47,6 +55,9 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Command::Spectrum(args) => spectrum::run(args),
         Command::Sweep(args) => sweep::run(args, &registry),
         Command::Report(args) => report::run(args),
+        Command::Protocol(args) => protocol::run(args, &registry),
+        Command::Target(args) => analyze::target(args),
+        Command::Analyze(args) => analyze::run(args),
         Command::Optimizers => {
             print!("{}", optimizers_text(&registry));
             Ok(())
