@@ -74,8 +74,8 @@ impl ProtocolSettings {
         ProtocolSettings {
             epochs: 300,
             seeds: vec![0, 1],
-            lr_grid: vec![1e-3, 1e-2, 1e-1],
-            search_seeds: vec![0],
+            lr_grid: vec![1e-3, 3e-3, 1e-2, 3e-2, 1e-1],
+            search_seeds: vec![0, 1],
             search_epochs: 100,
             ..Self::standard()
         }
@@ -434,6 +434,6 @@ mod tests {
         let spec = protocol_spec(&ProtocolSettings::quick(), last).unwrap();
         let runs = spec.expand(&r).unwrap();
         assert_eq!(runs.len(), 2);
-        assert_eq!(spec.lr_search.as_ref().unwrap().grid, [1e-3, 1e-2, 1e-1]);
+        assert_eq!(spec.lr_search.as_ref().unwrap().grid.len(), 5);
     }
 }

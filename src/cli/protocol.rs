@@ -6,7 +6,6 @@ use crate::protocol::{parse_assignment, run_protocol, ProtocolOptions, ProtocolS
 use crate::report::render::{render, Format};
 use anyhow::{bail, Result};
 use clap::Args;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -23,13 +22,14 @@ pub struct ProtocolArgs {
     /// Output directory (resumable) [default: runs/protocol_<optimizer>].
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Short budget (300 epochs, 2 seeds, 3 learning rates): a smoke test, not a measurement.
+    /// Short budget (300 epochs, 2 seeds, lr search over 5 rates for 100 epochs): a smoke test, not a measurement.
     #[arg(long)]
     quick: bool,
     /// Runs trained in parallel [default: available cores].
     #[arg(long)]
     jobs: Option<usize>,
-    /// Table format on stdout: term, md, json or csv [default: term on a terminal, else md].
+    /// Output on stdout: term (the comparison table), md (the full report), json or csv
+    /// [default: term; OUT/report.md always holds the full report].
     #[arg(long)]
     format: Option<String>,
     /// No progress output.
@@ -52,8 +52,7 @@ pub fn run(args: ProtocolArgs, registry: &Registry) -> Result<()> {
     let format = match &args.format {
         Some(f) => Format::parse(f)
             .ok_or_else(|| anyhow::anyhow!("unknown --format `{f}`: use term, md, json or csv"))?,
-        None if std::io::stdout().is_terminal() => Format::Terminal,
-        None => Format::Markdown,
+        None => Format::Terminal,
     };
     let out = args.out.unwrap_or_else(|| {
         PathBuf::from("runs").join(format!(
@@ -79,6 +78,23 @@ pub fn run(args: ProtocolArgs, registry: &Registry) -> Result<()> {
         },
     )?;
     print!("{}", render(&report, format));
+    if format == Format::Terminal {
+        for c in &report.configs {
+            if c.optimizer["name"].as_str() == Some(args.optimizer.as_str()) {
+                let diff = c
+                    .index_vs_baseline
+                    .as_ref()
+                    .map_or("n/a".to_string(), crate::report::render::fmt_estimate);
+                println!(
+                    "candidate {} `{}`: index {}, index - SGD {}",
+                    c.id,
+                    c.label,
+                    crate::report::render::fmt_estimate(&c.index),
+                    diff
+                );
+            }
+        }
+    }
     if !args.quiet {
         eprintln!(
             "protocol records -> {} (report.md, report.json, one sweep directory per optimizer)",
