@@ -1,6 +1,9 @@
 //! Road 1: an optimizer written outside the crate (examples/lion.rs, compiled here as a module)
 //! is registered by name, used from a config, and measured by the standard protocol.
 
+// `&[0..n]` is a one-tensor layout, not a mistaken Vec of a range.
+#![allow(clippy::single_range_in_vec_init)]
+
 #[allow(dead_code)]
 #[path = "../examples/lion.rs"]
 mod lion;

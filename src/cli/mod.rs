@@ -90,5 +90,6 @@ pub fn optimizers_text(registry: &Registry) -> String {
             let _ = writeln!(out, "    {} {kind}: {}", p.name, p.doc);
         }
     }
+    let _ = writeln!(out, "\nEvery number (lr included) is a constant or a schedule table, e.g. p = {{ kind = \"cosine\", min = -0.5, max = 0.5, period = 100 }}.\nYour own optimizer: implement bandwise::optim::OptimizerDef and register it (examples/lion.rs).");
     out
 }
