@@ -16,6 +16,7 @@
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod figures;
 pub mod import;
 pub mod load;
 pub mod model;

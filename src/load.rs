@@ -135,6 +135,8 @@ impl RunData {
 
 /// A short description of a resolved optimizer table.
 pub fn describe_optimizer(opt: &Value) -> String {
+    // Numbers in shortest form (200, not 200.0).
+    let num = |v: &Value| v.as_f64().map_or_else(|| v.to_string(), |x| format!("{x}"));
     let name = opt["name"].as_str().unwrap_or("?");
     if name == "imported" {
         // `bandwise analyze`: the optimizer ran elsewhere; its provenance names it.
@@ -148,10 +150,15 @@ pub fn describe_optimizer(opt: &Value) -> String {
                 let kind = o.get("kind").and_then(Value::as_str).unwrap_or("?");
                 match kind {
                     "cosine" | "triangle" | "linear" => {
-                        format!("{kind}[{},{}]/{}", o["min"], o["max"], o["period"])
+                        format!(
+                            "{kind}[{},{}]/{}",
+                            num(&o["min"]),
+                            num(&o["max"]),
+                            num(&o["period"])
+                        )
                     }
-                    "square" => format!("square{}/{}", o["values"], o["period"]),
-                    "constant" => format!("{}", o["value"]),
+                    "square" => format!("square{}/{}", o["values"], num(&o["period"])),
+                    "constant" => num(&o["value"]),
                     _ => kind.to_string(),
                 }
             }

@@ -4,6 +4,8 @@
 
 mod analyze;
 mod bench;
+mod figures;
+mod plot;
 mod protocol;
 mod report;
 mod run;
@@ -26,12 +28,16 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Regenerate every figure and report from the built-in analyses (the main job).
+    Figures(figures::FiguresArgs),
     /// Train one experiment from a TOML config and write its run directory.
     Run(run::RunArgs),
     /// Run a sweep spec (many runs, in parallel, resumable) and aggregate over seeds.
     Sweep(sweep::SweepArgs),
     /// Per-band convergence, frequency-preference index and claim verdicts over run directories.
     Report(report::ReportArgs),
+    /// Draw figures (heatmap, curves, panel, loss, snapshots) from run directories.
+    Plot(plot::PlotArgs),
     /// List the registered optimizers and their hyperparameters.
     Optimizers,
     /// Band table of one signal given as .npy or .csv (e.g. a prediction from another tool).
@@ -51,6 +57,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(args, &registry),
+        Command::Figures(args) => figures::run(args, &registry),
         Command::Bench(args) => bench::run(args),
         Command::Spectrum(args) => spectrum::run(args),
         Command::Sweep(args) => sweep::run(args, &registry),
@@ -58,6 +65,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Command::Protocol(args) => protocol::run(args, &registry),
         Command::Target(args) => analyze::target(args),
         Command::Analyze(args) => analyze::run(args),
+        Command::Plot(args) => plot::run(args),
         Command::Optimizers => {
             print!("{}", optimizers_text(&registry));
             Ok(())

@@ -215,6 +215,8 @@ pub(crate) fn bias_correction(beta: f64, step: u64) -> f64 {
 }
 
 #[cfg(test)]
+// `&[0..n]` is a list of one tensor's index range, not a mistaken range vector.
+#[allow(clippy::single_range_in_vec_init)]
 pub(crate) mod testing {
     //! Shared helpers for the optimizer tests: run an optimizer on the quadratic
     //! f(x) = sum c_i x_i^2 / 2 with gradient c_i x_i.

@@ -153,6 +153,8 @@ impl<S: Scalar> Optimizer<S> for PAdam<S> {
 }
 
 #[cfg(test)]
+// `&[0..n]` is a list of one tensor's index range, not a mistaken range vector.
+#[allow(clippy::single_range_in_vec_init)]
 mod tests {
     use super::super::testing::{hyper, run};
     use super::super::Adam;

@@ -220,6 +220,8 @@ impl ResolvedOptimizer {
 }
 
 #[cfg(test)]
+// `&[0..n]` is a list of one tensor's index range, not a mistaken range vector.
+#[allow(clippy::single_range_in_vec_init)]
 mod tests {
     use super::*;
 

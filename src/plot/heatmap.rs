@@ -16,7 +16,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::colormap::{viridis, ColourScale};
 use super::style::{
-    self, bold, fmt_tick, font, perr, text, vtext, AXIS_PX, CAPTION_PX, TICK_PX, TITLE_PX,
+    self, fmt_tick, font, perr, text, vtext, AXIS_PX, CAPTION_PX, TICK_PX, TITLE_PX,
 };
 use super::{render, wrap, Figure, Raster};
 
@@ -190,7 +190,12 @@ impl Figure for HeatmapFigure<'_> {
         text(
             root,
             &self.data.title,
-            &bold(TITLE_PX),
+            &super::style::fit_bold(
+                root,
+                &self.data.title,
+                TITLE_PX,
+                (l.size.0 as i32) as u32 - 20,
+            ),
             (l.size.0 as i32 / 2, 14),
             HPos::Center,
             VPos::Top,

@@ -95,7 +95,7 @@ impl Figure for LossFigure<'_> {
         text(
             root,
             &d.title,
-            &bold(TITLE_PX),
+            &super::style::fit_bold(root, &d.title, TITLE_PX, (W as i32) as u32 - 20),
             (W as i32 / 2, 14),
             HPos::Center,
             VPos::Top,

@@ -1,7 +1,8 @@
 //! Figures drawn from plain data (pure functions of what is stored on disk): per-band
 //! convergence heatmaps ([`heatmap`]), grids of heatmaps sharing one colour scale ([`panel`]),
 //! relative-error curves per band ([`curves`]), loss curves with shaded seed bands ([`loss`])
-//! and fit / residual-spectrum snapshots ([`snapshots`]).
+//! and fit / residual-spectrum snapshots ([`snapshots`]). [`from_record`] turns run records
+//! into these data structs and [`runs`] draws figure kinds straight from run directories.
 //!
 //! The output format follows the path's extension: `.png` (bitmap, encoded with `png`) or
 //! `.svg` (vector; heatmap cells are embedded as one PNG image instead of one `<rect>` per
@@ -10,9 +11,11 @@
 
 pub mod colormap;
 pub mod curves;
+pub mod from_record;
 pub mod heatmap;
 pub mod loss;
 pub mod panel;
+pub mod runs;
 pub mod snapshots;
 pub mod style;
 
@@ -21,6 +24,7 @@ pub use curves::{curves, Curve, CurvesData, Threshold};
 pub use heatmap::{heatmap, heatmap_layout, HeatmapData, HeatmapLayout, PixelRect, Strip};
 pub use loss::{loss, LossData, LossSeries};
 pub use panel::panel;
+pub use runs::{draw, standard_set, Kind, PlotOptions};
 pub use snapshots::{snapshots, Snapshot, SnapshotData};
 
 use std::path::Path;

@@ -84,7 +84,7 @@ impl Figure for PanelFigure<'_> {
         super::style::text(
             root,
             self.title,
-            &bold(TITLE_PX),
+            &super::style::fit_bold(root, self.title, TITLE_PX, (w) as u32 - 20),
             (w / 2, 14),
             HPos::Center,
             VPos::Top,

@@ -114,7 +114,7 @@ impl Figure for SnapshotFigure<'_> {
         text(
             root,
             &d.title,
-            &bold(TITLE_PX),
+            &super::style::fit_bold(root, &d.title, TITLE_PX, (w) as u32 - 20),
             (w / 2, 14),
             HPos::Center,
             VPos::Top,

@@ -49,6 +49,28 @@ pub fn bold(px: f64) -> TextStyle<'static> {
     (FAMILY, px, FontStyle::Bold).into_font().color(&BLACK)
 }
 
+/// Bold font at `px`, shrunk (down to 60 %) until `s` fits in `max_w` pixels: long titles
+/// (optimizer labels with schedules) stay whole instead of running off the figure.
+pub fn fit_bold<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    s: &str,
+    px: f64,
+    max_w: u32,
+) -> TextStyle<'static> {
+    let mut size = px;
+    while size > px * 0.6 {
+        let w = area
+            .estimate_text_size(s, &bold(size))
+            .map(|(w, _)| w)
+            .unwrap_or((s.chars().count() as f64 * size * 0.65) as u32);
+        if w <= max_w {
+            break;
+        }
+        size -= 1.0;
+    }
+    bold(size)
+}
+
 /// Colour of series `i` of `n` (viridis without its pale yellow end, which vanishes on white).
 pub fn series_colour(i: usize, n: usize) -> RGBColor {
     let t = if n <= 1 {

@@ -74,6 +74,9 @@ pub struct Axis {
     pub values: Vec<toml::Value>,
     /// Zip group: axes with the same group vary together.
     pub zip: Option<String>,
+    /// Names of the values in run ids (e.g. "adam" for a whole optimizer table); default:
+    /// the values themselves.
+    pub labels: Option<Vec<String>>,
 }
 
 /// `[lr_search]`: per configuration, a short lr grid search before the full runs.
@@ -149,6 +152,8 @@ struct RawAxis {
     range: Option<RawRange>,
     #[serde(default)]
     zip: Option<String>,
+    #[serde(default)]
+    labels: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -252,6 +257,7 @@ impl SweepSpec {
                                     "stop",
                                     "num",
                                     "log",
+                                    "labels",
                                 ],
                             )
                         })
@@ -297,10 +303,22 @@ impl SweepSpec {
             if values.is_empty() {
                 bail!("{what}: no values");
             }
+            if let Some(labels) = &a.labels {
+                if labels.len() != values.len() {
+                    bail!("{what}: `labels` has {} entries but the axis has {} values: give one label per value", labels.len(), values.len());
+                }
+                if labels.iter().any(|l| l.is_empty() || sanitize(l) != *l) {
+                    bail!("{what}: labels must be non-empty and use only letters, digits and . _ - + =");
+                }
+                if (1..labels.len()).any(|i| labels[..i].contains(&labels[i])) {
+                    bail!("{what}: labels must be distinct");
+                }
+            }
             axes.push(Axis {
                 path: a.path,
                 values,
                 zip: a.zip,
+                labels: a.labels,
             });
         }
         for (i, a) in axes.iter().enumerate() {
@@ -420,12 +438,19 @@ impl SweepSpec {
                 rest /= sizes[g];
             }
             let mut values: Vec<(String, toml::Value)> = Vec::new();
+            let mut parts: Vec<String> = Vec::new();
             for (i, a) in self.axes.iter().enumerate() {
                 let g = groups
                     .iter()
                     .position(|m| m.contains(&i))
                     .expect("every axis is in a group");
-                values.push((a.path.clone(), a.values[digits[g]].clone()));
+                let value = &a.values[digits[g]];
+                let shown = match &a.labels {
+                    Some(labels) => labels[digits[g]].clone(),
+                    None => format_value(value),
+                };
+                parts.push(format!("{}={shown}", keys[i]));
+                values.push((a.path.clone(), value.clone()));
             }
             for seed in &seeds {
                 let mut config = self.base.clone();
@@ -436,7 +461,7 @@ impl SweepSpec {
                 for (path, value) in &v {
                     set_path(&mut config, path, value.clone())?;
                 }
-                let config_part = join_parts(&keys, &values);
+                let config_part = parts.join("__");
                 let id = match seed {
                     Some(s) if config_part.is_empty() => format!("seed={s}"),
                     Some(s) => format!("{config_part}__seed={s}"),
@@ -508,14 +533,6 @@ fn placeholder() -> Experiment {
     Experiment::from_toml_str("[target]\nn = 4\nfrequencies = [1]\n[optimizer]\nname = \"sgd\"\nlr = 1\n[train]\nepochs = 1\n", "placeholder").expect("valid placeholder")
 }
 
-fn join_parts(keys: &[String], values: &[(String, toml::Value)]) -> String {
-    keys.iter()
-        .zip(values)
-        .map(|(k, (_, v))| format!("{k}={}", format_value(v)))
-        .collect::<Vec<_>>()
-        .join("__")
-}
-
 /// Make ids unique and short: too long or colliding ids get `~<hash of the values>`.
 fn shorten_ids(runs: &mut [PlannedRun]) {
     let mut count: BTreeMap<String, usize> = BTreeMap::new();
@@ -581,7 +598,15 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 pub fn format_value(v: &toml::Value) -> String {
     let raw = match v {
         toml::Value::Integer(i) => i.to_string(),
-        toml::Value::Float(f) => crate::record::num(*f),
+        toml::Value::Float(f) => {
+            // Shortest readable form: 0, 0.25, 1e-10 (not 0.0000000001).
+            let plain = format!("{f}");
+            if plain.len() > 8 {
+                format!("{f:e}")
+            } else {
+                plain
+            }
+        }
         toml::Value::Boolean(b) => b.to_string(),
         toml::Value::String(s) => s.clone(),
         toml::Value::Datetime(d) => d.to_string(),
@@ -758,6 +783,25 @@ mod tests {
             toml::Value::Float(0.5)
         );
         assert!(runs.iter().enumerate().all(|(i, r)| r.index == i));
+    }
+
+    #[test]
+    fn labels_name_values_in_ids() {
+        let s = "seeds = 1\n[[axis]]\npath = \"optimizer\"\nvalues = [{ name = \"adam\", lr = 0.1 }, { name = \"sgd\", lr = 0.1, momentum = 0.9 }]\nlabels = [\"adam\", \"sgd-m0.9\"]\n";
+        let got = ids(s);
+        assert_eq!(
+            got[0],
+            (
+                "optimizer=adam__seed=0".to_string(),
+                "optimizer=adam".to_string()
+            )
+        );
+        assert_eq!(got[1].1, "optimizer=sgd-m0.9");
+        let e = err("[[axis]]\npath = \"optimizer.p\"\nvalues = [0.0, 0.5]\nlabels = [\"a\"]\n");
+        assert!(e.contains("`labels` has 1 entries"), "{e}");
+        let e =
+            err("[[axis]]\npath = \"optimizer.p\"\nvalues = [0.0, 0.5]\nlabels = [\"a\", \"a\"]\n");
+        assert!(e.contains("distinct"), "{e}");
     }
 
     #[test]

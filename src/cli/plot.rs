@@ -1,0 +1,237 @@
+//! `bandwise plot`: draw figures from run directories (or sweep directories, expanded to the
+//! runs below them). Pure reading: nothing is retrained.
+
+use crate::load::RunData;
+use crate::plot::from_record::{Clip, Measure};
+use crate::plot::runs::extension;
+use crate::plot::{draw, standard_set, Format, Kind, PlotOptions};
+use crate::record::find_runs;
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Png,
+    Svg,
+}
+
+#[derive(Args)]
+#[command(
+    after_help = "Examples:\n  bandwise plot runs/padam_cosine                  standard set into runs/padam_cosine/figures/\n  bandwise plot runs/a --kind heatmap --clip fprinciple --out a.svg\n  bandwise plot runs/sweep --kind panel --out panel.png   (a sweep directory is expanded)"
+)]
+pub struct PlotArgs {
+    /// Run directories (written by `bandwise run`) or directories containing runs.
+    #[arg(required = true, value_name = "RUN_DIR")]
+    dirs: Vec<PathBuf>,
+    /// Figure kind [default: all = heatmap, curves, loss, snapshots per run, plus panel and
+    /// loss comparison when several runs are given].
+    #[arg(long, value_enum)]
+    kind: Option<Kind>,
+    /// Output file (.png or .svg) for one figure, or a directory [default: RUN_DIR/figures/].
+    #[arg(long, value_name = "FILE_OR_DIR")]
+    out: Option<PathBuf>,
+    /// Which grid's spectra to show.
+    #[arg(long, default_value = "train", value_parser = ["train", "test"])]
+    grid: String,
+    /// Measure for heatmap, curves and panel.
+    #[arg(long, value_enum, default_value = "rel_error")]
+    measure: Measure,
+    /// Colour range of heatmaps: none = log scale fitted to the data, fprinciple = log [0.1, 1],
+    /// rahaman = linear [0, 1] [default: none; rahaman for rahaman_amplitude].
+    #[arg(long, value_enum)]
+    clip: Option<Clip>,
+    /// Image format when --out is a directory or not given (a file's extension decides otherwise).
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
+}
+
+/// Every run below the given directories, in argument order, loaded.
+fn load_runs(dirs: &[PathBuf]) -> Result<Vec<RunData>> {
+    let mut runs = Vec::new();
+    for d in dirs {
+        if !d.exists() {
+            bail!(
+                "run directory {} does not exist; pass a directory written by `bandwise run`",
+                d.display()
+            );
+        }
+        let found = find_runs(d)?;
+        if found.is_empty() {
+            bail!(
+                "{} contains no bandwise runs (no run.json at or below it); pass a directory written by `bandwise run`",
+                d.display()
+            );
+        }
+        for r in found {
+            runs.push(
+                RunData::load(&r).with_context(|| format!("cannot read run {}", r.display()))?,
+            );
+        }
+    }
+    Ok(runs)
+}
+
+/// Is `out` meant as an image file (has an extension)? Errors on an extension other than
+/// png/svg or one that contradicts --format.
+fn out_file(out: &Path, format: Option<FormatArg>) -> Result<Option<Format>> {
+    if out.is_dir() || out.extension().is_none() {
+        return Ok(None);
+    }
+    let f = Format::from_path(out)?;
+    if let Some(want) = format {
+        let want = to_format(want);
+        if want != f {
+            bail!(
+                "--out {} is a .{} file but --format {} was given; make them agree",
+                out.display(),
+                extension(f),
+                extension(want)
+            );
+        }
+    }
+    Ok(Some(f))
+}
+
+fn to_format(f: FormatArg) -> Format {
+    match f {
+        FormatArg::Png => Format::Png,
+        FormatArg::Svg => Format::Svg,
+    }
+}
+
+/// A short unique name for each run: its path below the common ancestor, '/' -> '_'.
+fn short_names(runs: &[RunData]) -> Vec<String> {
+    let paths: Vec<PathBuf> = runs.iter().map(|r| r.dir.clone()).collect();
+    let mut common: PathBuf = paths[0].parent().map(Path::to_path_buf).unwrap_or_default();
+    while !paths.iter().all(|p| p.starts_with(&common)) {
+        if !common.pop() {
+            break;
+        }
+    }
+    paths
+        .iter()
+        .map(|p| {
+            let rel = p.strip_prefix(&common).unwrap_or(p);
+            let s = rel.to_string_lossy().replace(['/', '\\'], "_");
+            if s.is_empty() {
+                "run".into()
+            } else {
+                s
+            }
+        })
+        .collect()
+}
+
+/// Run `bandwise plot`; prints every written file on stdout.
+pub fn run(args: PlotArgs) -> Result<()> {
+    let runs = load_runs(&args.dirs)?;
+    let opts = PlotOptions {
+        grid: args.grid.clone(),
+        measure: args.measure,
+        clip: args.clip,
+        ..PlotOptions::default()
+    };
+    let kind = args.kind.unwrap_or(Kind::All);
+    let file = match &args.out {
+        Some(o) => out_file(o, args.format)?,
+        None => None,
+    };
+    let format = file.or(args.format.map(to_format)).unwrap_or(Format::Png);
+    let ext = extension(format);
+    let mut written: Vec<PathBuf> = Vec::new();
+    let mut skipped: Vec<String> = Vec::new();
+    // Where a figure of several runs goes when --out is not given.
+    let multi_default = || -> Result<PathBuf> {
+        match args.dirs.as_slice() {
+            [d] => Ok(d.join("figures")),
+            _ => bail!(
+                "several RUN_DIR arguments: pass --out FILE (or a directory) for the {} figure",
+                kind.stem()
+            ),
+        }
+    };
+    match kind {
+        Kind::Panel | Kind::Loss => {
+            let path = match (&args.out, file) {
+                (Some(o), Some(_)) => o.clone(),
+                (Some(o), None) => o.join(format!("{}.{ext}", kind.stem())),
+                (None, _) => multi_default()?.join(format!("{}.{ext}", kind.stem())),
+            };
+            draw(kind, &runs, &path, &opts)?;
+            written.push(path);
+        }
+        Kind::Heatmap | Kind::Curves | Kind::Snapshots => {
+            if file.is_some() && runs.len() > 1 {
+                bail!(
+                    "--out {} names one file but {} runs were found; pass a directory as --out",
+                    args.out.as_ref().expect("file implies out").display(),
+                    runs.len()
+                );
+            }
+            let names = short_names(&runs);
+            for (run, name) in runs.iter().zip(&names) {
+                let path = match (&args.out, file) {
+                    (Some(o), Some(_)) => o.clone(),
+                    (Some(o), None) if runs.len() == 1 => o.join(format!("{}.{ext}", kind.stem())),
+                    (Some(o), None) => o.join(format!("{name}_{}.{ext}", kind.stem())),
+                    (None, _) => run
+                        .dir
+                        .join("figures")
+                        .join(format!("{}.{ext}", kind.stem())),
+                };
+                draw(kind, std::slice::from_ref(run), &path, &opts)?;
+                written.push(path);
+            }
+        }
+        Kind::All => {
+            if file.is_some() {
+                bail!(
+                    "--out {} names a file but --kind all draws several figures; pass a directory",
+                    args.out.as_ref().expect("file implies out").display()
+                );
+            }
+            let names = short_names(&runs);
+            for (run, name) in runs.iter().zip(&names) {
+                let dir = match &args.out {
+                    Some(o) if runs.len() == 1 => o.clone(),
+                    Some(o) => o.join(name),
+                    None => run.dir.join("figures"),
+                };
+                let w = standard_set(run, &dir, format, &opts)?;
+                written.extend(w.files);
+                skipped.extend(w.skipped);
+            }
+            if runs.len() > 1 {
+                let dir = match &args.out {
+                    Some(o) => o.clone(),
+                    None => multi_default()?,
+                };
+                let has_spectra = runs.iter().all(|r| {
+                    if opts.measure.is_peaks() {
+                        r.grid_peaks(&opts.grid).is_some()
+                    } else {
+                        r.grid_bands(&opts.grid).is_some()
+                    }
+                });
+                if has_spectra {
+                    let path = dir.join(format!("panel.{ext}"));
+                    draw(Kind::Panel, &runs, &path, &opts)?;
+                    written.push(path);
+                } else {
+                    skipped.push("panel: not every run has spectral data on this grid".into());
+                }
+                let path = dir.join(format!("loss.{ext}"));
+                draw(Kind::Loss, &runs, &path, &opts)?;
+                written.push(path);
+            }
+        }
+    }
+    for s in &skipped {
+        eprintln!("skipped {s}");
+    }
+    for w in &written {
+        println!("{}", w.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,98 @@
+//! `bandwise figures --quick` end to end: every analysis runs, every figure listed in the index
+//! exists and decodes, and a second invocation reuses the finished runs.
+
+use std::path::Path;
+use std::process::Command;
+
+fn figures(out: &Path, runs: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_bandwise"))
+        .args(["figures", "--quick", "--quiet", "--jobs", "2", "--out"])
+        .arg(out)
+        .arg("--runs")
+        .arg(runs)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("bandwise runs")
+}
+
+#[test]
+fn quick_figures_produce_every_listed_file_and_the_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, runs) = (tmp.path().join("figs"), tmp.path().join("runs"));
+    let first = figures(&out, &runs);
+    assert!(
+        first.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let index = std::fs::read_to_string(out.join("index.md")).unwrap();
+    let names = String::from_utf8(
+        Command::new(env!("CARGO_BIN_EXE_bandwise"))
+            .args(["figures", "--list"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let mut links = 0;
+    for name in names.lines() {
+        assert!(
+            index.contains(&format!("`analyses/{name}.toml`")),
+            "{name} missing from the index"
+        );
+        assert!(out.join(name).join("report.md").is_file());
+        assert!(out.join(name).join("report.json").is_file());
+    }
+    // Every linked file exists; PNGs decode with a sensible size.
+    for part in index.split("](").skip(1) {
+        let target = &part[..part.find(')').unwrap()];
+        let path = out.join(target);
+        assert!(path.is_file(), "{target} is linked but missing");
+        if target.ends_with(".png") {
+            let decoder =
+                png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
+            let reader = decoder.read_info().unwrap();
+            let info = reader.info();
+            assert!(
+                info.width >= 600 && info.height >= 400,
+                "{target}: {}x{}",
+                info.width,
+                info.height
+            );
+            links += 1;
+        }
+    }
+    assert!(links >= 15, "only {links} figures linked");
+    assert!(index.contains("C2") && index.contains("C3") && index.contains("C6"));
+    // Reuse: a second run trains nothing new and gives the same index.
+    let before = std::fs::read_dir(runs.join("c2_fixed_p/runs"))
+        .unwrap()
+        .count();
+    let second = figures(&out, &runs);
+    assert!(second.status.success());
+    assert_eq!(
+        std::fs::read_dir(runs.join("c2_fixed_p/runs"))
+            .unwrap()
+            .count(),
+        before
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("index.md")).unwrap(),
+        index
+    );
+}
+
+#[test]
+fn unknown_analysis_is_a_clear_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_bandwise"))
+        .args(["figures", "--quick", "--only", "c9_nothing"])
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("c9_nothing") && err.contains("c2_fixed_p"),
+        "{err}"
+    );
+}
