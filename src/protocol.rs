@@ -13,8 +13,8 @@
 //! - optimizers: the candidate, and the references `sgd` (momentum 0.9), `adam`, `padam` p = 0
 //!   (SGD with EMA momentum) and `padam` p = -0.25 (a negative exponent; p = 0.5 would be Adam
 //!   again, bit for bit);
-//! - fair lr: every optimizer gets the lr of the grid 1e-4, 3e-4, ..., 1e-1 with the lowest
-//!   median final training loss over search seeds 0, 1 after 300 epochs (the sweep's
+//! - fair lr: every optimizer gets the lr of the grid 1e-4, 3e-4, ..., 1 with the lowest
+//!   median final training loss over search seeds 0, 1 after the full 1500 epochs (the sweep's
 //!   `[lr_search]`, see [`crate::sweep::lr_search`]);
 //! - report: [`crate::report`] over the main runs (comparison table, index with 95% interval,
 //!   index minus SGD's with Welch's interval, claim verdicts that apply).
@@ -63,9 +63,9 @@ impl ProtocolSettings {
             hidden: vec![64, 64],
             epochs: 1500,
             seeds: vec![0, 1, 2],
-            lr_grid: vec![1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1],
+            lr_grid: vec![1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0],
             search_seeds: vec![0, 1],
-            search_epochs: 300,
+            search_epochs: 1500,
         }
     }
 
@@ -76,7 +76,7 @@ impl ProtocolSettings {
             seeds: vec![0, 1],
             lr_grid: vec![1e-3, 3e-3, 1e-2, 3e-2, 1e-1],
             search_seeds: vec![0, 1],
-            search_epochs: 100,
+            search_epochs: 300,
             ..Self::standard()
         }
     }
@@ -169,7 +169,7 @@ fn candidate_table(
     table.insert("name".into(), toml::Value::String(name.to_string()));
     for (k, v) in overrides {
         match k.as_str() {
-            "lr" => bail!("--set lr: the protocol chooses every optimizer's lr by its fair-lr search (grid 1e-4..1e-1); drop --set lr"),
+            "lr" => bail!("--set lr: the protocol chooses every optimizer's lr by its fair-lr search (grid 1e-4..1); drop --set lr"),
             "name" => bail!("--set name: give the optimizer with --optimizer NAME"),
             _ => {}
         }
@@ -346,6 +346,11 @@ pub fn run_protocol(
                 .iter()
                 .map(|f| format!("  {}/{}: {}", entry.label, f.id, f.error)),
         );
+        if opts.progress {
+            if let Some(note) = edge_note(&dir, &opts.settings.lr_grid) {
+                eprintln!("protocol: note: {}: {note}", entry.label);
+            }
+        }
         for r in SweepIndex::load(&dir)?.runs {
             if is_run_dir(&r.dir) {
                 runs.push(
@@ -373,6 +378,17 @@ pub fn run_protocol(
         render(&report, Format::Json).as_bytes(),
     )?;
     Ok(report)
+}
+
+/// A remark when the lr search chose an end of its grid (the optimum may lie beyond it).
+fn edge_note(dir: &Path, grid: &[f64]) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join(crate::sweep::LR_SEARCH_JSON)).ok()?;
+    let doc: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let chosen = doc["configs"][0]["chosen_lr"].as_f64()?;
+    let (lo, hi) = (grid.first()?, grid.last()?);
+    (grid.len() > 1 && (chosen == *lo || chosen == *hi)).then(|| {
+        format!("the fair lr {chosen} is at the end of the search grid [{lo}, {hi}]; the best lr may lie beyond it")
+    })
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ pub struct ProtocolArgs {
     /// Output directory (resumable) [default: runs/protocol_<optimizer>].
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Short budget (300 epochs, 2 seeds, lr search over 5 rates for 100 epochs): a smoke test, not a measurement.
+    /// Short budget (300 epochs, 2 seeds, lr search over 5 rates): a smoke test, not a measurement.
     #[arg(long)]
     quick: bool,
     /// Runs trained in parallel [default: available cores].
