@@ -272,7 +272,9 @@ fn read_trajectory(path: &Path, n: usize, grid: &str) -> Result<Trajectory> {
         })?;
         let (rows_n, cols) = a.dim();
         if cols != n {
-            let hint = if rows_n == n {
+            let hint = if rows_n == n && cols == 3 {
+                " (this looks like the grid file written by `bandwise target`, not predictions)"
+            } else if rows_n == n {
                 " (it looks transposed: save predictions.T)"
             } else {
                 " (make the predictions on the grid written by `bandwise target`)"
