@@ -138,6 +138,10 @@ pub fn describe_optimizer(opt: &Value) -> String {
     // Numbers in shortest form (200, not 200.0).
     let num = |v: &Value| v.as_f64().map_or_else(|| v.to_string(), |x| format!("{x}"));
     let name = opt["name"].as_str().unwrap_or("?");
+    if name == "imported" {
+        // `bandwise analyze`: the optimizer ran elsewhere; its provenance names it.
+        return format!("imported: {}", opt["source"].as_str().unwrap_or("?"));
+    }
     let mut parts = vec![name.to_string()];
     let show = |v: &Value| -> String {
         match v {

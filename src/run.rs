@@ -184,6 +184,94 @@ fn write_run(
     }
     staging.write("epochs.csv", &epochs.render())?;
 
+    write_spectral_records(staging, exp, rec)?;
+
+    if save_params {
+        for (file, values) in [
+            ("params_init.json", &result.params_init),
+            ("params_final.json", &result.params_final),
+        ] {
+            let tensors: Vec<Value> = result
+                .shape
+                .tensors
+                .iter()
+                .map(|t| json!({"name": t.name, "shape": [t.rows, t.cols], "values": values[t.range.clone()]}))
+                .collect();
+            staging.write_json(file, &json!({
+                "format": "bandwise-params/1",
+                "layout": "one entry per tensor in order W0, b0, W1, b1, ...; W_l has shape [fan_in, fan_out] (row-major, rows = inputs), so y = x W + b; PyTorch's Linear.weight is its transpose",
+                "dtype_trained": match exp.dtype { Dtype::F32 => "f32", Dtype::F64 => "f64" },
+                "tensors": tensors,
+            }))?;
+        }
+    }
+
+    let mut config = serde_json::to_value(exp)?;
+    config["optimizer"] = opt.to_json();
+    let (status, diverged) = match &result.status {
+        Status::Completed => ("completed", Value::Null),
+        Status::Diverged { epoch, reason } => {
+            ("diverged", json!({"epoch": epoch, "reason": reason}))
+        }
+    };
+    let bands: serde_json::Map<String, Value> = layouts
+        .iter()
+        .map(|(g, l)| (g.as_str().to_string(), l.conventions()))
+        .collect();
+    let last = result.rows.last();
+    let mut run = json!({
+        "format": FORMAT,
+        "bandwise_version": env!("CARGO_PKG_VERSION"),
+        "name": exp.name,
+        "seed": exp.seed,
+        "status": status,
+        "diverged": diverged,
+        "source": {"kind": "trained", "by": "bandwise run"},
+        "config": config,
+        "conventions": conventions(Some(opt)),
+        "target": {
+            "components": target.components,
+            "train_n": target.train.len(),
+            "test_n": target.test.len(),
+        },
+        "model": {"widths": result.shape.widths, "n_params": result.shape.n_params()},
+        "bands": bands,
+        "summary": {
+            "epochs_run": last.map_or(0, |r| r.epoch),
+            "steps": result.steps,
+            "final_train_loss": last.map(|r| r.train_loss),
+            "final_test_loss": last.map(|r| r.test_loss),
+        },
+        "timings": {
+            "total_s": seconds,
+            "train_s": result.train_seconds,
+            "eval_s": result.eval_seconds,
+            "spectral_s": result.observe_seconds,
+            "us_per_step": if result.steps > 0 { 1e6 * result.train_seconds / result.steps as f64 } else { 0.0 },
+        },
+        "files": {
+            "epochs.csv": "per evaluated epoch: losses and hyperparameter values",
+            "bands.csv": "per analysed epoch and band: residual/target band energies, relative error, share",
+            "peaks.csv": "per analysed epoch and target component: F-Principle errors and Rahaman amplitude",
+            "convergence.csv": "per band and threshold: first epoch below the threshold",
+            "snapshots.csv": "predictions at snapshot epochs (training grid)",
+        },
+    });
+    if let Some(td) = &target.twod {
+        crate::run2d::describe_2d(&mut run, td);
+    }
+    staging.write_json("run.json", &run)
+}
+
+/// Write bands.csv, peaks.csv, convergence.csv and snapshots.csv from a filled [`Recorder`].
+/// Shared by `bandwise run` and `bandwise analyze`, so that an imported trajectory gets
+/// exactly the records a trained run with the same predictions gets.
+pub(crate) fn write_spectral_records(
+    staging: &Staging,
+    exp: &Experiment,
+    rec: &Recorder,
+) -> Result<()> {
+    let layouts = rec.band_tables();
     if !layouts.is_empty() {
         let layout_of = |g: GridName| {
             layouts
@@ -311,80 +399,5 @@ fn write_run(
     } else {
         staging.write("snapshots.csv", &snaps.render())?;
     }
-
-    if save_params {
-        for (file, values) in [
-            ("params_init.json", &result.params_init),
-            ("params_final.json", &result.params_final),
-        ] {
-            let tensors: Vec<Value> = result
-                .shape
-                .tensors
-                .iter()
-                .map(|t| json!({"name": t.name, "shape": [t.rows, t.cols], "values": values[t.range.clone()]}))
-                .collect();
-            staging.write_json(file, &json!({
-                "format": "bandwise-params/1",
-                "layout": "one entry per tensor in order W0, b0, W1, b1, ...; W_l has shape [fan_in, fan_out] (row-major, rows = inputs), so y = x W + b; PyTorch's Linear.weight is its transpose",
-                "dtype_trained": match exp.dtype { Dtype::F32 => "f32", Dtype::F64 => "f64" },
-                "tensors": tensors,
-            }))?;
-        }
-    }
-
-    let mut config = serde_json::to_value(exp)?;
-    config["optimizer"] = opt.to_json();
-    let (status, diverged) = match &result.status {
-        Status::Completed => ("completed", Value::Null),
-        Status::Diverged { epoch, reason } => {
-            ("diverged", json!({"epoch": epoch, "reason": reason}))
-        }
-    };
-    let bands: serde_json::Map<String, Value> = layouts
-        .iter()
-        .map(|(g, l)| (g.as_str().to_string(), l.conventions()))
-        .collect();
-    let last = result.rows.last();
-    let mut run = json!({
-        "format": FORMAT,
-        "bandwise_version": env!("CARGO_PKG_VERSION"),
-        "name": exp.name,
-        "seed": exp.seed,
-        "status": status,
-        "diverged": diverged,
-        "source": {"kind": "trained", "by": "bandwise run"},
-        "config": config,
-        "conventions": conventions(Some(opt)),
-        "target": {
-            "components": target.components,
-            "train_n": target.train.len(),
-            "test_n": target.test.len(),
-        },
-        "model": {"widths": result.shape.widths, "n_params": result.shape.n_params()},
-        "bands": bands,
-        "summary": {
-            "epochs_run": last.map_or(0, |r| r.epoch),
-            "steps": result.steps,
-            "final_train_loss": last.map(|r| r.train_loss),
-            "final_test_loss": last.map(|r| r.test_loss),
-        },
-        "timings": {
-            "total_s": seconds,
-            "train_s": result.train_seconds,
-            "eval_s": result.eval_seconds,
-            "spectral_s": result.observe_seconds,
-            "us_per_step": if result.steps > 0 { 1e6 * result.train_seconds / result.steps as f64 } else { 0.0 },
-        },
-        "files": {
-            "epochs.csv": "per evaluated epoch: losses and hyperparameter values",
-            "bands.csv": "per analysed epoch and band: residual/target band energies, relative error, share",
-            "peaks.csv": "per analysed epoch and target component: F-Principle errors and Rahaman amplitude",
-            "convergence.csv": "per band and threshold: first epoch below the threshold",
-            "snapshots.csv": "predictions at snapshot epochs (training grid)",
-        },
-    });
-    if let Some(td) = &target.twod {
-        crate::run2d::describe_2d(&mut run, td);
-    }
-    staging.write_json("run.json", &run)
+    Ok(())
 }

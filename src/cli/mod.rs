@@ -2,10 +2,12 @@
 //! calls [`main_with`]; a program that registers its own optimizers calls it with its
 //! registry (see examples/).
 
+mod analyze;
 mod bench;
 mod figures;
 mod images;
 mod plot;
+mod protocol;
 mod report;
 mod run;
 mod spectrum;
@@ -45,6 +47,12 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Image panels of a 2D run: target, predictions, residuals and log power spectra.
     Images(images::ImagesArgs),
+    /// The standard frequency-preference protocol on one optimizer, references alongside.
+    Protocol(protocol::ProtocolArgs),
+    /// Write a config's grid and target as NPY (N x 3: t, x, y) for other frameworks.
+    Target(analyze::TargetArgs),
+    /// Analyse per-epoch predictions made elsewhere (NPY) into a normal run directory.
+    Analyze(analyze::AnalyzeArgs),
 }
 
 /// Parse the command line and run it with `registry`; errors are printed on stderr.
@@ -58,6 +66,9 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Command::Spectrum(args) => spectrum::run(args),
         Command::Sweep(args) => sweep::run(args, &registry),
         Command::Report(args) => report::run(args),
+        Command::Protocol(args) => protocol::run(args, &registry),
+        Command::Target(args) => analyze::target(args),
+        Command::Analyze(args) => analyze::run(args),
         Command::Plot(args) => plot::run(args),
         Command::Optimizers => {
             print!("{}", optimizers_text(&registry));
@@ -91,5 +102,6 @@ pub fn optimizers_text(registry: &Registry) -> String {
             let _ = writeln!(out, "    {} {kind}: {}", p.name, p.doc);
         }
     }
+    let _ = writeln!(out, "\nEvery number (lr included) is a constant or a schedule table, e.g. p = {{ kind = \"cosine\", min = -0.5, max = 0.5, period = 100 }}.\nYour own optimizer: implement bandwise::optim::OptimizerDef and register it (examples/lion.rs).");
     out
 }

@@ -7,6 +7,37 @@
 //! its hyperparameters and builds it. Float hyperparameters may be scheduled: the trainer
 //! evaluates every schedule once per step and hands the values to `update` in
 //! [`HyperValues`].
+//!
+//! # Writing an optimizer outside the crate (the plug-in contract)
+//!
+//! examples/lion.rs is a complete one-file example. The contract, which the built-ins follow:
+//!
+//! - **Definition** ([`OptimizerDef`]): `NAME` (the config's `[optimizer] name`, unique in the
+//!   registry: [`Registry::register`] refuses a taken name, built-in or not), `ABOUT` (one line
+//!   for `bandwise optimizers`), `PARAMS` (every hyperparameter except `lr`, which all take; the
+//!   names `lr` and `name` are reserved) and `build`.
+//! - **Hyperparameters** ([`ParamDoc`]): `Float` (with a default, or required) values can be
+//!   scheduled: in a config every Float, like `lr`, is a number or a schedule table
+//!   (`{ kind = "cosine", min, max, period, ... }`, see [`crate::schedule`]); scheduled ones are
+//!   recorded per epoch in epochs.csv. `Flag` and `Choice` are fixed for the run and reach the
+//!   constructor in [`Settings`]. Configs are validated against `PARAMS` before anything runs
+//!   (unknown key, missing required value, wrong type: errors naming `optimizer.<key>`).
+//! - **init** (`build::<S>(settings, n_params)`): called once per run, for `S` = f32 or f64
+//!   (the config's dtype), with the flags/choices and the total number of parameters. Allocate
+//!   all state here: one `Vec<S>` of length `n_params` per state quantity (momentum, second
+//!   moment, ...), indexed like the parameter buffer.
+//! - **update** (`update(step, hp, params, grads, tensors)`): called once per training step,
+//!   after the backward pass. `step` counts updates from 1 (for bias corrections); `hp` holds
+//!   this step's value of `lr` and of every Float of `PARAMS` (`hp.get("beta1")`, f64, schedules
+//!   already evaluated); `params` and `grads` are the flat buffers of the whole network (the
+//!   gradient of the mean squared error of the batch); `tensors` gives the range of each
+//!   parameter tensor in them, in the order W0, b0, W1, b1, ... (W_l is fan_in x fan_out,
+//!   row-major), for rules that work per tensor (norms, RMS scaling). Update `params` in place;
+//!   do not allocate (the hot loop allocates nothing). State slot `j` belongs to parameter `j`,
+//!   so tensor `i`'s state is `state[tensors[i].clone()]`.
+//! - **Use**: `let mut r = Registry::builtin(); r.register::<MyDef>()?;
+//!   bandwise::cli::main_with(r)` gives the whole command line (`run`, `sweep`, `protocol`,
+//!   `optimizers`) with the new name usable in configs like a built-in.
 
 mod adam;
 mod padam;
@@ -24,6 +55,8 @@ use crate::scalar::Scalar;
 use std::ops::Range;
 
 /// One optimizer instance with its state. `update` is called once per training step.
+/// `Send`: sweeps train runs on several threads (each run owns its optimizer).
+/// See the module docs for the full contract.
 pub trait Optimizer<S: Scalar>: Send {
     /// Apply one update in place.
     /// - `step`: 1-based count of updates so far including this one (for bias correction);

@@ -1,0 +1,115 @@
+//! `bandwise target` (the grid and target of a config as NPY, for other frameworks) and
+//! `bandwise analyze` (their per-epoch predictions -> a normal run directory).
+//! Formats: see [`crate::import`].
+
+use crate::import::{analyze, load_task, write_grid, ImportInputs};
+use anyhow::Result;
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct TargetArgs {
+    /// Experiment config (TOML); its [optimizer] table is not needed.
+    config: PathBuf,
+    /// Training grid as a float64 NPY array of shape (N, 3): columns t, x (model input), y.
+    #[arg(long)]
+    out: PathBuf,
+    /// Also write the test grid (same columns, y noise-free) to this NPY file.
+    #[arg(long, value_name = "TEST.npy")]
+    test: Option<PathBuf>,
+    /// Override the config's seed (it draws random phases and noise).
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+pub fn target(args: TargetArgs) -> Result<()> {
+    let mut exp = load_task(&args.config)?;
+    if let Some(s) = args.seed {
+        exp.seed = s;
+    }
+    let target = write_grid(&exp, &args.out, args.test.as_deref())?;
+    let ks: Vec<String> = target.components.iter().map(|c| c.k.to_string()).collect();
+    eprintln!(
+        "wrote {}: shape ({}, 3), columns t, x, y (seed {}, frequencies {}; model input x = {} + {} t){}",
+        args.out.display(),
+        target.train.len(),
+        exp.seed,
+        ks.join(", "),
+        exp.model.input_range[0],
+        exp.model.input_range[1] - exp.model.input_range[0],
+        args.test.as_ref().map_or(String::new(), |t| format!(
+            "; test grid ({}, 3) -> {}",
+            target.test.len(),
+            t.display()
+        ))
+    );
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct AnalyzeArgs {
+    /// The experiment config the predictions were made for (the one given to `bandwise target`).
+    #[arg(long)]
+    config: PathBuf,
+    /// Training-grid predictions: a 2D NPY array (epochs x N, float32/float64), or a directory
+    /// of per-epoch 1D NPY files whose names end in the epoch number (pred_00012.npy).
+    #[arg(long)]
+    predictions: PathBuf,
+    /// Test-grid predictions in the same layout (needed if spectral.grids contains "test").
+    #[arg(long)]
+    test_predictions: Option<PathBuf>,
+    /// Optional CSV with columns among epoch, step, train_loss, test_loss, lr, p, wall_s (one
+    /// row per recorded epoch); losses not given are computed from the predictions.
+    #[arg(long, value_name = "EPOCHS.csv")]
+    epochs: Option<PathBuf>,
+    /// Run directory to write [default: runs/<name>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Run name [default: <config name>_imported].
+    #[arg(long)]
+    name: Option<String>,
+    /// Provenance, shown in reports as `imported: <source>`, e.g. "pytorch Adam lr=1e-3".
+    #[arg(long)]
+    source: Option<String>,
+    /// Override the config's seed (must be the seed the grid was written with).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Replace the run directory if it exists.
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn run(args: AnalyzeArgs) -> Result<()> {
+    let mut exp = load_task(&args.config)?;
+    if let Some(s) = args.seed {
+        exp.seed = s;
+    }
+    exp.name = args
+        .name
+        .unwrap_or_else(|| format!("{}_imported", exp.name));
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("runs").join(&exp.name));
+    let summary = analyze(
+        &exp,
+        &ImportInputs {
+            predictions: args.predictions,
+            test_predictions: args.test_predictions,
+            epochs_csv: args.epochs,
+            source: args.source,
+            overwrite: args.force,
+        },
+        &out,
+    )?;
+    for n in &summary.notes {
+        eprintln!("note: {n}");
+    }
+    eprintln!(
+        "analysed {} epochs (last {}, final train loss {:.3e}) -> {}",
+        summary.epochs.len(),
+        summary.epochs.last().copied().unwrap_or(0),
+        summary.final_train_loss,
+        summary.dir.display()
+    );
+    Ok(())
+}

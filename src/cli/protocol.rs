@@ -1,0 +1,105 @@
+//! `bandwise protocol`: the standard frequency-preference protocol on one registered optimizer,
+//! with the reference optimizers alongside (see [`crate::protocol`]).
+
+use crate::optim::Registry;
+use crate::protocol::{parse_assignment, run_protocol, ProtocolOptions, ProtocolSettings};
+use crate::report::render::{render, Format};
+use anyhow::{bail, Result};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct ProtocolArgs {
+    /// The optimizer to measure: any registered name (`bandwise optimizers` lists them).
+    #[arg(long)]
+    optimizer: String,
+    /// Set one of its hyperparameters (repeatable): the value is TOML, e.g. --set beta1=0.95,
+    /// --set nesterov=true, --set normalize=rms,
+    /// --set 'p={ kind = "cosine", min = -0.5, max = 0.5, period = 100 }'. lr is not allowed: the
+    /// protocol chooses it by a grid search.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Output directory (resumable) [default: runs/protocol_<optimizer>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Short budget (300 epochs, 2 seeds, lr search over 5 rates): a smoke test, not a measurement.
+    #[arg(long)]
+    quick: bool,
+    /// Runs trained in parallel [default: available cores].
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Output on stdout: term (the comparison table), md (the full report), json or csv
+    /// [default: term; OUT/report.md always holds the full report].
+    #[arg(long)]
+    format: Option<String>,
+    /// No progress output.
+    #[arg(long)]
+    quiet: bool,
+}
+
+pub fn run(args: ProtocolArgs, registry: &Registry) -> Result<()> {
+    let overrides = args
+        .set
+        .iter()
+        .map(|s| parse_assignment(s))
+        .collect::<Result<Vec<_>>>()?;
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if jobs == 0 {
+        bail!("--jobs must be at least 1");
+    }
+    let format = match &args.format {
+        Some(f) => Format::parse(f)
+            .ok_or_else(|| anyhow::anyhow!("unknown --format `{f}`: use term, md, json or csv"))?,
+        None => Format::Terminal,
+    };
+    let out = args.out.unwrap_or_else(|| {
+        PathBuf::from("runs").join(format!(
+            "protocol_{}{}",
+            args.optimizer,
+            if args.quick { "_quick" } else { "" }
+        ))
+    });
+    let settings = if args.quick {
+        ProtocolSettings::quick()
+    } else {
+        ProtocolSettings::standard()
+    };
+    let report = run_protocol(
+        registry,
+        &args.optimizer,
+        &overrides,
+        &out,
+        &ProtocolOptions {
+            settings,
+            jobs,
+            progress: !args.quiet,
+        },
+    )?;
+    print!("{}", render(&report, format));
+    if format == Format::Terminal {
+        for c in &report.configs {
+            if c.optimizer["name"].as_str() == Some(args.optimizer.as_str()) {
+                let diff = c
+                    .index_vs_baseline
+                    .as_ref()
+                    .map_or("n/a".to_string(), crate::report::render::fmt_estimate);
+                println!(
+                    "candidate {} `{}`: index {}, index - SGD {}",
+                    c.id,
+                    c.label,
+                    crate::report::render::fmt_estimate(&c.index),
+                    diff
+                );
+            }
+        }
+    }
+    if !args.quiet {
+        eprintln!(
+            "protocol records -> {} (report.md, report.json, one sweep directory per optimizer)",
+            out.display()
+        );
+    }
+    Ok(())
+}

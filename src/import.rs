@@ -1,0 +1,638 @@
+//! Trajectories from other frameworks: the grid a foreign training script needs
+//! ([`write_grid`], `bandwise target`) and the analysis of its per-epoch predictions into a
+//! normal run directory ([`analyze`], `bandwise analyze`).
+//!
+//! Grid file (`bandwise target SPEC --out grid.npy`): a float64 NPY array of shape (N, 3), one
+//! row per training-grid point, columns `t` (grid coordinate in [0, 1)), `x` (the model input
+//! `lo + (hi - lo) t`, model.input_range) and `y` (the values to fit, noisy if target.noise > 0).
+//! `--test test_grid.npy` also writes the test grid the same way (y noise-free).
+//!
+//! Predictions (`bandwise analyze --config SPEC --predictions P`), on the training grid, in the
+//! grid file's row order:
+//! - P a `.npy` file: one 2D float32/float64 array (C or Fortran order) of shape (epochs, N),
+//!   row i = the network's output at the i-th recorded epoch;
+//! - P a directory: one 1D array of length N per epoch, the epoch number being the last group
+//!   of digits in the file name (`pred_00000.npy`, `pred_00001.npy`, ...); other files ignored.
+//!
+//! Epoch numbers: the file names; else an `epoch` column of `--epochs`; else 0, 1, 2, ...
+//! (epoch 0 = before training, as in bandwise's own runs). `--epochs epochs.csv` (optional,
+//! `#` comment lines allowed) may hold the columns epoch, step, train_loss, test_loss, lr, p,
+//! wall_s, one row per recorded epoch in order; losses not given are computed from the
+//! predictions (MSE over the grid, exactly as `bandwise run` computes them); step defaults to
+//! the epoch (one full-batch step per epoch).
+//!
+//! Every problem is reported before anything is written, naming the file and the expected
+//! shape; the run directory appears only complete (staging directory renamed into place).
+
+use crate::config::{Experiment, GridName};
+use crate::model::MlpShape;
+use crate::monitor::Recorder;
+use crate::optim::Registry;
+use crate::record::{num, Csv, Staging, Table, FORMAT};
+use crate::run::{conventions, write_spectral_records};
+use crate::target::{GridData, Target};
+use crate::train::{mse, Evaluation, Observer};
+use anyhow::{bail, Context, Result};
+use ndarray::{Array1, Array2};
+use ndarray_npy::{read_npy, write_npy, ReadNpyError};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+/// Load an experiment config for its task only: the `[optimizer]` table may be missing or name
+/// an optimizer this program does not know (it is not used). Validated like a run config.
+pub fn load_task(path: &Path) -> Result<Experiment> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config {}", path.display()))?;
+    let mut table: toml::Table = toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("config {}: {}", path.display(), e.to_string().trim_end()))?;
+    table.insert(
+        "optimizer".into(),
+        toml::Value::Table(toml::from_str("name = \"sgd\"\nlr = 1.0").expect("valid")),
+    );
+    let mut exp =
+        Experiment::from_toml_value(toml::Value::Table(table), &path.display().to_string())?;
+    if exp.name.is_empty() {
+        exp.name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+    }
+    exp.validate(&Registry::builtin())
+        .with_context(|| format!("config {}", path.display()))?;
+    Ok(exp)
+}
+
+/// The (N, 3) grid array: columns t, model input x, y.
+pub fn grid_array(grid: &GridData, input_range: [f64; 2]) -> Array2<f64> {
+    let [lo, hi] = input_range;
+    let mut a = Array2::<f64>::zeros((grid.len(), 3));
+    for (i, (&t, &y)) in grid.t.iter().zip(&grid.y).enumerate() {
+        a[[i, 0]] = t;
+        a[[i, 1]] = lo + (hi - lo) * t;
+        a[[i, 2]] = y;
+    }
+    a
+}
+
+/// Write the training grid (and optionally the test grid) of `exp` as (N, 3) NPY arrays.
+pub fn write_grid(exp: &Experiment, out: &Path, test_out: Option<&Path>) -> Result<Target> {
+    let target = Target::build(&exp.target, exp.seed);
+    let write = |path: &Path, grid: &GridData| -> Result<()> {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)?;
+        let tmp = dir.join(format!(
+            ".{}.tmp-{}",
+            path.file_name().context("file name")?.to_string_lossy(),
+            std::process::id()
+        ));
+        write_npy(&tmp, &grid_array(grid, exp.model.input_range))
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    };
+    write(out, &target.train)?;
+    if let Some(t) = test_out {
+        write(t, &target.test)?;
+    }
+    Ok(target)
+}
+
+/// What to analyse.
+#[derive(Debug, Clone, Default)]
+pub struct ImportInputs {
+    /// A 2D NPY file (epochs x N) or a directory of per-epoch 1D NPY files.
+    pub predictions: PathBuf,
+    /// The same on the test grid (required when the config analyses the test grid).
+    pub test_predictions: Option<PathBuf>,
+    /// Optional per-epoch columns.
+    pub epochs_csv: Option<PathBuf>,
+    /// Free-text provenance, e.g. "pytorch Adam lr=1e-3".
+    pub source: Option<String>,
+    /// Replace an existing output directory.
+    pub overwrite: bool,
+}
+
+/// What an analysis wrote.
+#[derive(Debug, Clone)]
+pub struct ImportSummary {
+    pub dir: PathBuf,
+    pub epochs: Vec<u64>,
+    pub final_train_loss: f64,
+    /// Remarks for the user (e.g. the budget was taken from the predictions).
+    pub notes: Vec<String>,
+}
+
+/// Predictions of one grid: one row per recorded epoch.
+struct Trajectory {
+    rows: Vec<Vec<f64>>,
+    /// Epochs from file names (directory layout).
+    epochs: Option<Vec<u64>>,
+    provenance: Value,
+}
+
+fn describe_npy_error(e: &ReadNpyError) -> String {
+    match e {
+        ReadNpyError::WrongNdim(_, got) => format!("it holds a {got}D array"),
+        ReadNpyError::WrongDescriptor(d) => {
+            format!("its dtype is {d}, not float32 or float64")
+        }
+        ReadNpyError::MissingData => {
+            "it is truncated (it holds less data than its header describes)".into()
+        }
+        ReadNpyError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "it is truncated (it ends before its header or data does)".into()
+        }
+        other => format!("{other}"),
+    }
+}
+
+/// Read an f32 or f64 NPY array of dimension `D`, returning it as f64 and its dtype name.
+fn read_float<D: ndarray::Dimension>(
+    path: &Path,
+) -> std::result::Result<(ndarray::Array<f64, D>, &'static str), ReadNpyError> {
+    match read_npy::<_, ndarray::Array<f64, D>>(path) {
+        Ok(a) => Ok((a, "float64")),
+        Err(ReadNpyError::WrongDescriptor(_)) => {
+            read_npy::<_, ndarray::Array<f32, D>>(path).map(|a| (a.mapv(f64::from), "float32"))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn check_finite(path: &Path, row: usize, epoch: Option<u64>, values: &[f64]) -> Result<()> {
+    let bad = values.iter().filter(|x| !x.is_finite()).count();
+    if bad > 0 {
+        let which = match epoch {
+            Some(e) => format!("row {row} (epoch {e})"),
+            None => format!("row {row}"),
+        };
+        bail!(
+            "{}: {which} has {bad} non-finite values (NaN or inf) of {}; analyze takes finite predictions only: drop the epochs from the divergence on (and their epochs.csv rows)",
+            path.display(),
+            values.len()
+        );
+    }
+    Ok(())
+}
+
+/// The last group of ASCII digits in a file stem.
+fn epoch_of_name(stem: &str) -> Option<u64> {
+    let end = stem.rfind(|c: char| c.is_ascii_digit())? + 1;
+    let start = stem[..end]
+        .rfind(|c: char| !c.is_ascii_digit())
+        .map_or(0, |i| i + 1);
+    stem[start..end].parse().ok()
+}
+
+fn read_trajectory(path: &Path, n: usize, grid: &str) -> Result<Trajectory> {
+    if path.is_dir() {
+        let mut files: Vec<(u64, PathBuf)> = Vec::new();
+        for e in
+            std::fs::read_dir(path).with_context(|| format!("cannot read {}", path.display()))?
+        {
+            let p = e?.path();
+            if p.extension().and_then(|x| x.to_str()) != Some("npy") {
+                continue;
+            }
+            let stem = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let epoch = epoch_of_name(&stem).with_context(|| {
+                format!(
+                    "{}: no epoch number in the file name; name per-epoch files like pred_00012.npy (the last group of digits is the epoch)",
+                    p.display()
+                )
+            })?;
+            if let Some((_, other)) = files.iter().find(|(e, _)| *e == epoch) {
+                bail!(
+                    "{} and {} both hold epoch {epoch}",
+                    other.display(),
+                    p.display()
+                );
+            }
+            files.push((epoch, p));
+        }
+        if files.is_empty() {
+            bail!(
+                "{}: no .npy files; expected one 1D array of {n} values per epoch ({grid} grid), named like pred_00000.npy",
+                path.display()
+            );
+        }
+        files.sort();
+        let mut rows = Vec::with_capacity(files.len());
+        let mut dtype = "";
+        for (i, (epoch, p)) in files.iter().enumerate() {
+            let expected = format!("a 1D float32/float64 array of shape ({n},) (epoch {epoch} on the {grid} grid of {n} points)");
+            let (a, dt): (Array1<f64>, _) = read_float(p).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: {}; expected {expected}",
+                    p.display(),
+                    describe_npy_error(&e)
+                )
+            })?;
+            if a.len() != n {
+                bail!(
+                    "{}: has {} values but the {grid} grid has {n} points; expected {expected} (make the predictions on the grid written by `bandwise target`)",
+                    p.display(),
+                    a.len()
+                );
+            }
+            let row = a.to_vec();
+            check_finite(p, i, Some(*epoch), &row)?;
+            rows.push(row);
+            dtype = dt;
+        }
+        Ok(Trajectory {
+            rows,
+            epochs: Some(files.iter().map(|f| f.0).collect()),
+            provenance: json!({
+                "path": path.display().to_string(),
+                "layout": "directory of per-epoch 1D NPY files",
+                "files": files.len(),
+                "dtype": dtype,
+            }),
+        })
+    } else {
+        let expected = format!("a 2D float32/float64 array of shape (epochs, {n}): one row per recorded epoch, one column per point of the {grid} grid");
+        if !path.is_file() {
+            bail!(
+                "{} does not exist; expected {expected} (or a directory of per-epoch files)",
+                path.display()
+            );
+        }
+        let (a, dtype): (Array2<f64>, _) = read_float(path).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: {}; expected {expected}",
+                path.display(),
+                describe_npy_error(&e)
+            )
+        })?;
+        let (rows_n, cols) = a.dim();
+        if cols != n {
+            let hint = if rows_n == n && cols == 3 {
+                " (this looks like the grid file written by `bandwise target`, not predictions)"
+            } else if rows_n == n {
+                " (it looks transposed: save predictions.T)"
+            } else {
+                " (make the predictions on the grid written by `bandwise target`)"
+            };
+            bail!(
+                "{}: has shape ({rows_n}, {cols}) but the {grid} grid has {n} points; expected {expected}{hint}",
+                path.display()
+            );
+        }
+        if rows_n == 0 {
+            bail!("{}: has no rows; expected {expected}", path.display());
+        }
+        let rows: Vec<Vec<f64>> = a.outer_iter().map(|r| r.to_vec()).collect();
+        for (i, r) in rows.iter().enumerate() {
+            check_finite(path, i, None, r)?;
+        }
+        Ok(Trajectory {
+            rows,
+            epochs: None,
+            provenance: json!({
+                "path": path.display().to_string(),
+                "layout": "2D array (epochs x points)",
+                "shape": [rows_n, cols],
+                "dtype": dtype,
+            }),
+        })
+    }
+}
+
+/// The columns `--epochs` may hold.
+pub const EPOCH_COLUMNS: [&str; 7] = [
+    "epoch",
+    "step",
+    "train_loss",
+    "test_loss",
+    "lr",
+    "p",
+    "wall_s",
+];
+
+struct EpochColumns {
+    table: Table,
+    path: PathBuf,
+}
+
+impl EpochColumns {
+    fn read(path: &Path) -> Result<EpochColumns> {
+        let table = Table::read(path)?;
+        for h in &table.header {
+            if !EPOCH_COLUMNS.contains(&h.as_str()) {
+                bail!(
+                    "{}: unknown column `{h}`; the columns may be {}{}",
+                    path.display(),
+                    EPOCH_COLUMNS.join(", "),
+                    crate::suggest::did_you_mean(h, &EPOCH_COLUMNS)
+                );
+            }
+        }
+        Ok(EpochColumns {
+            table,
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.table.header.iter().any(|h| h == name)
+    }
+
+    fn f64s(&self, name: &str) -> Result<Option<Vec<f64>>> {
+        if !self.has(name) {
+            return Ok(None);
+        }
+        self.table
+            .f64s(name)
+            .map(Some)
+            .with_context(|| format!("in {}", self.path.display()))
+    }
+
+    fn u64s(&self, name: &str) -> Result<Option<Vec<u64>>> {
+        match self.f64s(name)? {
+            None => Ok(None),
+            Some(v) => v
+                .into_iter()
+                .enumerate()
+                .map(|(i, x)| {
+                    if x >= 0.0 && x.fract() == 0.0 && x.is_finite() {
+                        Ok(x as u64)
+                    } else {
+                        bail!(
+                            "{}: data row {}: column `{name}` must be a whole number >= 0, got {x}",
+                            self.path.display(),
+                            i + 1
+                        )
+                    }
+                })
+                .collect::<Result<Vec<_>>>()
+                .map(Some),
+        }
+    }
+}
+
+/// Analyse a foreign trajectory on the task of `exp` into the run directory `out`.
+pub fn analyze(exp: &Experiment, inputs: &ImportInputs, out: &Path) -> Result<ImportSummary> {
+    let mut exp = exp.clone();
+    let mut notes = Vec::new();
+    let target = Target::build(&exp.target, exp.seed);
+    let train = read_trajectory(&inputs.predictions, target.train.len(), "training")?;
+    let test = match &inputs.test_predictions {
+        Some(p) => Some(read_trajectory(p, target.test.len(), "test")?),
+        None => None,
+    };
+    if exp.spectral.enabled && exp.spectral.grids.contains(&GridName::Test) && test.is_none() {
+        bail!("the config analyses the test grid (spectral.grids contains \"test\") but no --test-predictions were given: pass them (shape (epochs, {})) or set spectral.grids = [\"train\"]", target.test.len());
+    }
+    let n_rows = train.rows.len();
+    if let Some(t) = &test {
+        if t.rows.len() != n_rows || t.epochs != train.epochs {
+            bail!(
+                "{} holds {} epochs but {} holds {}: give test predictions for the same epochs",
+                inputs.test_predictions.as_ref().expect("some").display(),
+                t.rows.len(),
+                inputs.predictions.display(),
+                n_rows
+            );
+        }
+    }
+    let cols = inputs
+        .epochs_csv
+        .as_deref()
+        .map(EpochColumns::read)
+        .transpose()?;
+    if let Some(c) = &cols {
+        if c.table.rows.len() != n_rows {
+            bail!(
+                "{}: has {} data rows but {} holds {n_rows} epochs; give one row per recorded epoch, in order",
+                c.path.display(),
+                c.table.rows.len(),
+                inputs.predictions.display()
+            );
+        }
+    }
+    let csv_epochs = match &cols {
+        Some(c) => c.u64s("epoch")?,
+        None => None,
+    };
+    let epochs: Vec<u64> = match (&train.epochs, csv_epochs) {
+        (Some(files), Some(csv)) => {
+            if *files != csv {
+                bail!(
+                    "the epoch column of {} does not match the epochs in the file names of {}",
+                    inputs.epochs_csv.as_ref().expect("some").display(),
+                    inputs.predictions.display()
+                );
+            }
+            csv
+        }
+        (Some(files), None) => files.clone(),
+        (None, Some(csv)) => csv,
+        (None, None) => (0..n_rows as u64).collect(),
+    };
+    if let Some(i) = epochs.windows(2).position(|w| w[1] <= w[0]) {
+        bail!(
+            "epochs must increase strictly, but epoch {} follows epoch {} (row {})",
+            epochs[i + 1],
+            epochs[i],
+            i + 1
+        );
+    }
+    let last = *epochs.last().expect("at least one row");
+    if last == 0 {
+        bail!(
+            "{}: only epoch 0 is recorded; analyze needs at least one epoch after the start",
+            inputs.predictions.display()
+        );
+    }
+    if exp.train.epochs != last {
+        notes.push(format!(
+            "config train.epochs = {} but the predictions end at epoch {last}: the record uses {last} as the budget",
+            exp.train.epochs
+        ));
+        exp.train.epochs = last;
+    }
+    let get = |name: &str| -> Result<Option<Vec<f64>>> {
+        match &cols {
+            Some(c) => c.f64s(name),
+            None => Ok(None),
+        }
+    };
+    let given_train = get("train_loss")?;
+    let given_test = get("test_loss")?;
+    let lr = get("lr")?;
+    let p = get("p")?;
+    let wall = get("wall_s")?;
+    let steps = match &cols {
+        Some(c) => c.u64s("step")?,
+        None => None,
+    };
+
+    // Everything is checked: run the spectral monitor and write.
+    let staging = Staging::new(out, inputs.overwrite)?;
+    let mut recorder = Recorder::new(&exp, &target)?;
+    let nan_test = vec![f64::NAN; target.test.len()];
+    let mut rows = Vec::with_capacity(n_rows);
+    for (i, &epoch) in epochs.iter().enumerate() {
+        let train_pred = &train.rows[i];
+        let test_pred = test.as_ref().map_or(&nan_test[..], |t| &t.rows[i][..]);
+        let train_loss = given_train
+            .as_ref()
+            .map_or_else(|| mse(train_pred, &target.train.y), |v| v[i]);
+        let test_loss = match (&given_test, &test) {
+            (Some(v), _) => v[i],
+            (None, Some(_)) => mse(test_pred, &target.test.y),
+            (None, None) => f64::NAN,
+        };
+        let step = steps.as_ref().map_or(epoch, |s| s[i]);
+        recorder.observe(&Evaluation {
+            epoch,
+            step,
+            train_loss,
+            test_loss,
+            train_pred,
+            test_pred,
+        })?;
+        let col = |c: &Option<Vec<f64>>| c.as_ref().map_or(f64::NAN, |v| v[i]);
+        rows.push((
+            epoch,
+            step,
+            train_loss,
+            test_loss,
+            col(&lr),
+            col(&p),
+            col(&wall),
+        ));
+    }
+
+    let mut comments = vec![
+        format!(
+            "bandwise {} per-epoch losses of imported run `{}`",
+            env!("CARGO_PKG_VERSION"),
+            exp.name
+        ),
+        "conventions: full block in run.json (\"conventions\"); empty cell = undefined".into(),
+        format!(
+            "imported: train_loss/test_loss {}; lr, p, wall_s as given (empty if not); step = epoch unless given",
+            if given_train.is_some() {
+                "as given in the epochs file"
+            } else {
+                "computed from the predictions (MSE over the grid)"
+            }
+        ),
+    ];
+    comments.push("p form: denominator vh^p + eps (Adam at p = 0.5)".into());
+    let mut csv = Csv::new(
+        comments,
+        &[
+            "epoch",
+            "step",
+            "train_loss",
+            "test_loss",
+            "lr",
+            "p",
+            "wall_s",
+        ],
+    );
+    for r in &rows {
+        csv.row(&[
+            r.0.to_string(),
+            r.1.to_string(),
+            num(r.2),
+            num(r.3),
+            num(r.4),
+            num(r.5),
+            num(r.6),
+        ]);
+    }
+    staging.write("epochs.csv", &csv.render())?;
+    write_spectral_records(&staging, &exp, &recorder)?;
+
+    let source_text = inputs
+        .source
+        .clone()
+        .unwrap_or_else(|| "unspecified".into());
+    let mut optimizer = json!({"name": "imported", "source": source_text});
+    if let Some(lr) = lr.as_ref().filter(|v| v.windows(2).all(|w| w[0] == w[1])) {
+        optimizer["lr"] = json!(lr[0]);
+    }
+    let mut config = serde_json::to_value(&exp)?;
+    config["optimizer"] = optimizer;
+    let shape = MlpShape::new(1, &exp.model.hidden, 1, exp.model.activation);
+    let bands: serde_json::Map<String, Value> = recorder
+        .layouts()
+        .iter()
+        .map(|(g, l)| (g.as_str().to_string(), l.conventions_json()))
+        .collect();
+    let last_row = rows.last().expect("rows");
+    let given: Vec<&str> = cols
+        .as_ref()
+        .map(|c| c.table.header.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    let run = json!({
+        "format": FORMAT,
+        "bandwise_version": env!("CARGO_PKG_VERSION"),
+        "name": exp.name,
+        "seed": exp.seed,
+        "status": "completed",
+        "diverged": null,
+        "source": {
+            "kind": "imported",
+            "by": "bandwise analyze",
+            "description": source_text,
+            "predictions": train.provenance,
+            "test_predictions": test.as_ref().map(|t| t.provenance.clone()),
+            "epochs_csv": inputs.epochs_csv.as_ref().map(|p| json!({"path": p.display().to_string(), "columns": given})),
+            "losses": if given_train.is_some() { "train_loss from the epochs file" } else { "computed from the predictions" },
+            "note": "the network and optimizer ran outside bandwise; config.model and the architecture below are as configured, not checked against the foreign model; the spectral records use the same monitor as `bandwise run`",
+        },
+        "config": config,
+        "conventions": conventions(None),
+        "target": {
+            "components": target.components,
+            "train_n": target.train.len(),
+            "test_n": target.test.len(),
+        },
+        "model": {"widths": shape.widths, "n_params": shape.n_params()},
+        "bands": bands,
+        "summary": {
+            "epochs_run": last,
+            "steps": last_row.1,
+            "final_train_loss": last_row.2,
+            "final_test_loss": if last_row.3.is_finite() { json!(last_row.3) } else { Value::Null },
+        },
+        "files": {
+            "epochs.csv": "per recorded epoch: losses (computed or given) and given lr, p",
+            "bands.csv": "per analysed epoch and band: residual/target band energies, relative error, share",
+            "peaks.csv": "per analysed epoch and target component: F-Principle errors and Rahaman amplitude",
+            "convergence.csv": "per band and threshold: first epoch below the threshold",
+            "snapshots.csv": "predictions at snapshot epochs (training grid)",
+        },
+    });
+    staging.write_json("run.json", &run)?;
+    let dir = staging.commit()?;
+    Ok(ImportSummary {
+        dir,
+        epochs,
+        final_train_loss: last_row.2,
+        notes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_numbers_from_names() {
+        assert_eq!(epoch_of_name("pred_00012"), Some(12));
+        assert_eq!(epoch_of_name("run3_epoch0040"), Some(40));
+        assert_eq!(epoch_of_name("7"), Some(7));
+        assert_eq!(epoch_of_name("pred"), None);
+    }
+}
