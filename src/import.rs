@@ -407,11 +407,11 @@ pub fn analyze(exp: &Experiment, inputs: &ImportInputs, out: &Path) -> Result<Im
         .map(EpochColumns::read)
         .transpose()?;
     if let Some(c) = &cols {
-        if c.table.rows.len() != n_rows {
+        if c.table.len() != n_rows {
             bail!(
                 "{}: has {} data rows but {} holds {n_rows} epochs; give one row per recorded epoch, in order",
                 c.path.display(),
-                c.table.rows.len(),
+                c.table.len(),
                 inputs.predictions.display()
             );
         }

@@ -181,12 +181,10 @@ pub fn describe_optimizer(opt: &Value) -> String {
 }
 
 fn u64s(t: &Table, name: &str) -> Result<Vec<u64>> {
-    let c = t.col(name)?;
-    t.rows
-        .iter()
-        .map(|r| {
-            r[c].parse::<u64>()
-                .with_context(|| format!("column `{name}`: `{}` is not an integer", r[c]))
+    t.column(name)?
+        .map(|c| {
+            c.parse::<u64>()
+                .with_context(|| format!("column `{name}`: `{c}` is not an integer"))
         })
         .collect()
 }

@@ -159,44 +159,92 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// A CSV file read back: header and rows of cells (comment lines skipped).
+/// A CSV file read back: header and rows of cells (comment lines skipped). The cells are
+/// kept as byte ranges into the text, so reading a large record allocates per file, not per cell.
 #[derive(Debug, Clone)]
 pub struct Table {
     pub header: Vec<String>,
-    pub rows: Vec<Vec<String>>,
+    text: String,
+    /// Byte range of every cell, row-major, `header.len()` per row.
+    cells: Vec<(u32, u32)>,
 }
 
 impl Table {
     pub fn read(path: &Path) -> Result<Table> {
         let text =
             fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        Self::parse(&text).with_context(|| format!("malformed CSV {}", path.display()))
+        Self::parse_owned(text).with_context(|| format!("malformed CSV {}", path.display()))
     }
 
     pub fn parse(text: &str) -> Result<Table> {
-        let mut lines = text
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.is_empty());
-        let header: Vec<String> = lines
-            .next()
-            .context("no header line")?
-            .split(',')
-            .map(str::to_string)
-            .collect();
-        let mut rows = Vec::new();
-        for (i, line) in lines.enumerate() {
-            let cells: Vec<String> = line.split(',').map(str::to_string).collect();
-            if cells.len() != header.len() {
-                bail!(
-                    "row {} has {} cells, the header has {}",
-                    i + 1,
-                    cells.len(),
-                    header.len()
-                );
+        Self::parse_owned(text.to_string())
+    }
+
+    fn parse_owned(text: String) -> Result<Table> {
+        let mut header: Option<Vec<String>> = None;
+        let mut cells = Vec::new();
+        let mut offset = 0usize;
+        let mut row_no = 0;
+        for line in text.split_inclusive('\n') {
+            let start = offset;
+            offset += line.len();
+            let body = line.trim_end_matches(['\n', '\r']);
+            if body.is_empty() || body.starts_with('#') {
+                continue;
             }
-            rows.push(cells);
+            match &header {
+                None => header = Some(body.split(',').map(str::to_string).collect()),
+                Some(h) => {
+                    row_no += 1;
+                    let before = cells.len();
+                    let mut pos = start;
+                    for cell in body.split(',') {
+                        cells.push((pos as u32, (pos + cell.len()) as u32));
+                        pos += cell.len() + 1;
+                    }
+                    if cells.len() - before != h.len() {
+                        bail!(
+                            "row {row_no} has {} cells, the header has {}",
+                            cells.len() - before,
+                            h.len()
+                        );
+                    }
+                }
+            }
         }
-        Ok(Table { header, rows })
+        let header = header.context("no header line")?;
+        if text.len() > u32::MAX as usize {
+            bail!("file too large ({} bytes)", text.len());
+        }
+        Ok(Table {
+            header,
+            text,
+            cells,
+        })
+    }
+
+    /// Number of data rows.
+    pub fn len(&self) -> usize {
+        if self.header.is_empty() {
+            0
+        } else {
+            self.cells.len() / self.header.len()
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The text of cell (row, col).
+    pub fn cell(&self, row: usize, col: usize) -> &str {
+        let (a, b) = self.cells[row * self.header.len() + col];
+        &self.text[a as usize..b as usize]
+    }
+
+    /// The rows as cell lists (convenient for small tables and tests).
+    pub fn rows(&self) -> impl Iterator<Item = Vec<&str>> {
+        (0..self.len()).map(move |r| (0..self.header.len()).map(|c| self.cell(r, c)).collect())
     }
 
     /// Index of a column.
@@ -207,19 +255,22 @@ impl Table {
             .with_context(|| format!("no column `{name}` (columns: {})", self.header.join(", ")))
     }
 
+    /// The cells of one column.
+    pub fn column(&self, name: &str) -> Result<impl Iterator<Item = &str>> {
+        let c = self.col(name)?;
+        Ok((0..self.len()).map(move |r| self.cell(r, c)))
+    }
+
     /// A numeric column (empty cells -> NaN).
     pub fn f64s(&self, name: &str) -> Result<Vec<f64>> {
-        let c = self.col(name)?;
-        self.rows
-            .iter()
-            .map(|r| parse_num(&r[c]).with_context(|| format!("column `{name}`")))
+        self.column(name)?
+            .map(|s| parse_num(s).with_context(|| format!("column `{name}`")))
             .collect()
     }
 
     /// A text column.
     pub fn strs(&self, name: &str) -> Result<Vec<String>> {
-        let c = self.col(name)?;
-        Ok(self.rows.iter().map(|r| r[c].clone()).collect())
+        Ok(self.column(name)?.map(str::to_string).collect())
     }
 }
 

@@ -394,13 +394,11 @@ fn aggregation_numbers_on_a_fixture() {
     );
     let t = Table::read(&dir.join("aggregate/epochs.csv")).unwrap();
     let row = |c: &str, e: &str, q: &str| {
-        t.rows
-            .iter()
+        t.rows()
             .find(|r| r[0] == c && r[1] == e && r[2] == q)
             .unwrap_or_else(|| panic!("{c} {e} {q}"))
-            .clone()
     };
-    let f = |r: &[String], col: &str| bandwise::record::parse_num(&r[t.col(col).unwrap()]).unwrap();
+    let f = |r: &[&str], col: &str| bandwise::record::parse_num(r[t.col(col).unwrap()]).unwrap();
     // Epoch 0 train loss over seeds 1, 2, 6: mean 3, s^2 = 7, half-width t(0.975, 2) sqrt(7/3).
     let r = row("c", "0", "train_loss");
     let half = 4.302652730 * (7.0f64 / 3.0).sqrt();
@@ -433,8 +431,7 @@ fn aggregation_numbers_on_a_fixture() {
     // Bands: NaN values are skipped (n_seeds counts the defined ones).
     let b = Table::read(&dir.join("aggregate/bands.csv")).unwrap();
     let brow = b
-        .rows
-        .iter()
+        .rows()
         .find(|r| {
             r[0] == "c"
                 && r[1] == "train"
@@ -445,20 +442,14 @@ fn aggregation_numbers_on_a_fixture() {
         })
         .unwrap();
     assert_eq!(
-        (
-            brow[6].as_str(),
-            brow[8].as_str(),
-            brow[9].as_str(),
-            brow[10].as_str()
-        ),
+        (brow[6], brow[8], brow[9], brow[10]),
         ("2", "0.2", "0.1", "0.3")
     );
     let brow = b
-        .rows
-        .iter()
+        .rows()
         .find(|r| r[0] == "c" && r[4] == "0" && r[5] == "residual_energy")
         .unwrap();
-    assert!((bandwise::record::parse_num(&brow[8]).unwrap() - 0.04).abs() < 1e-15);
+    assert!((bandwise::record::parse_num(brow[8]).unwrap() - 0.04).abs() < 1e-15);
     let text = std::fs::read_to_string(dir.join("aggregate/epochs.csv")).unwrap();
     assert!(
         text.starts_with('#') && text.contains("95% Student-t"),

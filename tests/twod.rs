@@ -76,7 +76,7 @@ fn tiny_2d_run_bands_sum_to_the_train_loss() {
     // 2D files replace peaks.csv and snapshots.csv.
     assert!(!dir.join("peaks.csv").exists() && !dir.join("snapshots.csv").exists());
     let peaks = Table::read(&dir.join("peaks2d.csv")).unwrap();
-    assert_eq!(peaks.rows.len(), 2 * 21 * 4);
+    assert_eq!(peaks.len(), 2 * 21 * 4);
     let snaps = Snapshots2d::load(&dir).unwrap();
     assert_eq!(snaps.dims, [16, 16]);
     assert_eq!(
