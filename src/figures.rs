@@ -5,7 +5,7 @@
 //! An analysis file is a sweep spec (see [`crate::sweep`]) plus an `[analysis]` table:
 //! `title`, `claims` (report claims to judge: "c2", "c3", "c6"), `lr_protocol` (how the
 //! learning rates were chosen, stated in the index), `figures` (panel, loss, curves, heatmap,
-//! snapshots), optional `measure` and `clip` for heatmaps, optional `anchor_measure` and
+//! snapshots, images for 2D runs), optional `measure` and `clip` for heatmaps, optional `anchor_measure` and
 //! `anchor_threshold` for the anchors' one-line finding, and `[analysis.quick]` (`seeds`, and
 //! `set` = spec paths to override) for the reduced `--quick` version.
 
@@ -44,6 +44,7 @@ pub const BUILTIN: &[Analysis] = &[
     analysis!("c2_fixed_p.toml"),
     analysis!("c2_same_lr.toml"),
     analysis!("c2_rms.toml"),
+    analysis!("c2_fixed_p_2d.toml"),
     analysis!("c3_cyclic_coverage.toml"),
     analysis!("c6_quarter_cost.toml"),
 ];
@@ -402,8 +403,17 @@ fn render_analysis(
                     }
                 }
             }
+            "images" => {
+                for (id, runs) in &groups {
+                    if let Some(first) = runs.iter().find(|r| r.status() == "completed") {
+                        let path = out.join(format!("images_{}.png", safe(id)));
+                        crate::plot::images::images_for_run(&first.dir, &path, 4)?;
+                        figures.push(path);
+                    }
+                }
+            }
             "panel" | "loss" => {}
-            other => bail!("analyses/{}: [analysis].figures lists `{other}`; use panel, loss, curves, heatmap or snapshots", a.file),
+            other => bail!("analyses/{}: [analysis].figures lists `{other}`; use panel, loss, curves, heatmap, snapshots or images", a.file),
         }
     }
     // The report over all runs (diverged ones are excluded and counted by the report).
