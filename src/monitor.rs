@@ -217,26 +217,46 @@ impl Recorder {
     }
 }
 
+/// The evaluation's predictions on `grid`.
+fn prediction<'a>(grid: GridName, ev: &Evaluation<'a>) -> &'a [f64] {
+    match grid {
+        GridName::Train => ev.train_pred,
+        GridName::Test => ev.test_pred,
+    }
+}
+
+/// Append one epoch's band rows (1D bands or 2D rings) from the monitor's per-band vectors:
+/// residual energy, target energy, relative error, share.
+fn push_bands(
+    out: &mut Vec<BandRow>,
+    grid: GridName,
+    epoch: u64,
+    [residual, target, rel, share]: [&[f64]; 4],
+) {
+    for b in 0..residual.len() {
+        out.push(BandRow {
+            grid,
+            epoch,
+            band: b,
+            residual_energy: residual[b],
+            target_energy: target[b],
+            rel_error: rel[b],
+            share: share[b],
+        });
+    }
+}
+
 impl Observer for Recorder {
     fn observe(&mut self, ev: &Evaluation) -> Result<()> {
         for m in &mut self.monitors {
-            let pred = match m.grid {
-                GridName::Train => ev.train_pred,
-                GridName::Test => ev.test_pred,
-            };
-            m.monitor.analyse(pred, &mut m.scratch);
+            m.monitor.analyse(prediction(m.grid, ev), &mut m.scratch);
             let s = &m.scratch;
-            for b in 0..s.residual_energy.len() {
-                self.bands.push(BandRow {
-                    grid: m.grid,
-                    epoch: ev.epoch,
-                    band: b,
-                    residual_energy: s.residual_energy[b],
-                    target_energy: s.target_energy[b],
-                    rel_error: s.rel_error[b],
-                    share: s.share[b],
-                });
-            }
+            push_bands(
+                &mut self.bands,
+                m.grid,
+                ev.epoch,
+                [&s.residual_energy, &s.target_energy, &s.rel_error, &s.share],
+            );
             for (i, &(k, amplitude)) in m.monitor.components().iter().enumerate() {
                 self.peaks.push(PeakRow {
                     grid: m.grid,
@@ -250,23 +270,14 @@ impl Observer for Recorder {
             }
         }
         for m in &mut self.monitors2d {
-            let pred = match m.grid {
-                GridName::Train => ev.train_pred,
-                GridName::Test => ev.test_pred,
-            };
-            m.monitor.analyse(pred, &mut m.scratch);
+            m.monitor.analyse(prediction(m.grid, ev), &mut m.scratch);
             let s = &m.scratch;
-            for b in 0..s.residual_energy.len() {
-                self.bands.push(BandRow {
-                    grid: m.grid,
-                    epoch: ev.epoch,
-                    band: b,
-                    residual_energy: s.residual_energy[b],
-                    target_energy: s.target_energy[b],
-                    rel_error: s.rel_error[b],
-                    share: s.share[b],
-                });
-            }
+            push_bands(
+                &mut self.bands,
+                m.grid,
+                ev.epoch,
+                [&s.residual_energy, &s.target_energy, &s.rel_error, &s.share],
+            );
             for (i, p) in m.monitor.peaks().iter().enumerate() {
                 self.peaks2d.push(PeakRow2d {
                     grid: m.grid,
