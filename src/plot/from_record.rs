@@ -175,7 +175,8 @@ fn rows(run: &RunData, grid: &str, measure: Measure) -> Result<Rows> {
             &b.rel_error
         };
         // Rows undefined at every epoch (e.g. the `rest` band of a peaks layout, which holds no
-        // target energy) carry no information: omit them, unless nothing would be left.
+        // target energy) carry no information: omit them, unless nothing would be left. The
+        // README and run.json say that undefined means "no target energy in the band".
         let defined: Vec<usize> = (0..values.len())
             .filter(|&i| values[i].iter().any(|v| !v.is_nan()))
             .collect();
@@ -218,9 +219,8 @@ fn grid_sentence(run: &RunData, grid: &str) -> String {
         None => format!("Grid: {grid}."),
     };
     if run.meta["mean_of_seeds"].as_u64().is_some() {
-        s += " Values: mean over the completed seeds of the configuration (geometric for errors, arithmetic for shares and amplitudes; seed counts in report.md).";
+        s += " Mean over completed seeds (geometric for errors).";
     }
-    s += " Bands undefined at every epoch (no target energy) are not shown.";
     s
 }
 
