@@ -5,9 +5,9 @@
 //! bias b_l (d_{l+1}); rows of a batch are samples, so Z_{l+1} = A_l W_l + b_l. Hidden layers
 //! apply the activation; the output layer is linear. Loss: mean squared error.
 
+use crate::gemm::{gemm, transpose, Lhs};
 use crate::scalar::Scalar;
-use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayViewMut2};
+use ndarray::ArrayView2;
 use rand::Rng;
 use rand_distr::{Distribution, Normal, Uniform};
 use serde::{Deserialize, Serialize};
@@ -157,6 +157,8 @@ pub struct Workspace<S> {
     act: Vec<Vec<S>>,
     /// Gradient w.r.t. the pre-activation of each layer (same shapes as `pre`).
     delta: Vec<Vec<S>>,
+    /// Scratch for a transposed weight matrix (the largest layer).
+    wt: Vec<S>,
 }
 
 impl<S: Scalar> Workspace<S> {
@@ -167,6 +169,15 @@ impl<S: Scalar> Workspace<S> {
             pre: shape.widths.iter().map(|&w| buf(w)).collect(),
             act: shape.widths.iter().map(|&w| buf(w)).collect(),
             delta: shape.widths.iter().map(|&w| buf(w)).collect(),
+            wt: vec![
+                S::zero();
+                shape
+                    .widths
+                    .windows(2)
+                    .map(|w| w[0] * w[1])
+                    .max()
+                    .unwrap_or(0)
+            ],
         }
     }
 
@@ -183,15 +194,6 @@ impl<S: Scalar> Workspace<S> {
     pub fn output(&self, shape: &MlpShape, rows: usize) -> &[S] {
         &self.act[shape.n_layers()][..rows * shape.widths[shape.n_layers()]]
     }
-}
-
-fn view<'a, S>(buf: &'a [S], rows: usize, cols: usize) -> ArrayView2<'a, S> {
-    ArrayView2::from_shape((rows, cols), &buf[..rows * cols]).expect("buffer sized at creation")
-}
-
-fn view_mut<'a, S>(buf: &'a mut [S], rows: usize, cols: usize) -> ArrayViewMut2<'a, S> {
-    ArrayViewMut2::from_shape((rows, cols), &mut buf[..rows * cols])
-        .expect("buffer sized at creation")
 }
 
 fn tensor<'a, S>(params: &'a [S], t: &TensorInfo) -> ArrayView2<'a, S> {
@@ -230,7 +232,7 @@ fn times_derivative<S: Scalar>(activation: Activation, z: &[S], a: &[S], delta: 
 }
 
 /// Z = A W + 1 b^T for A (rows x din), W (din x dout). The degenerate shapes of the first
-/// (din = 1) and last (dout = 1) layers skip the GEMM's packing overhead.
+/// (din = 1) and last (dout = 1) layers are computed directly.
 fn affine<S: Scalar>(a: &[S], w: ArrayView2<S>, b: &[S], z: &mut [S], rows: usize) {
     let (din, dout) = w.dim();
     if din == 1 {
@@ -250,12 +252,20 @@ fn affine<S: Scalar>(a: &[S], w: ArrayView2<S>, b: &[S], z: &mut [S], rows: usiz
         for row in z.chunks_exact_mut(dout) {
             row.copy_from_slice(b);
         }
-        general_mat_mul(
-            S::one(),
-            &view(a, rows, din),
-            &w,
-            S::one(),
-            &mut view_mut(z, rows, dout),
+        gemm(
+            Lhs {
+                data: a,
+                rows,
+                cols: din,
+                row_stride: din,
+                col_stride: 1,
+            },
+            w.as_slice().expect("row-major weights"),
+            dout,
+            dout,
+            z,
+            dout,
+            true,
         );
     }
 }
@@ -275,19 +285,33 @@ fn weight_gradient<S: Scalar>(a: &[S], delta: &[S], gw: &mut [S], din: usize, do
             }
         }
     } else {
-        let a = view(a, rows, din);
-        general_mat_mul(
-            S::one(),
-            &a.t(),
-            &view(delta, rows, dout),
-            S::zero(),
-            &mut view_mut(gw, din, dout),
+        // dW = A^T Delta: A read through swapped strides, no copy.
+        gemm(
+            Lhs {
+                data: a,
+                rows: din,
+                cols: rows,
+                row_stride: 1,
+                col_stride: din,
+            },
+            delta,
+            dout,
+            dout,
+            gw,
+            dout,
+            false,
         );
     }
 }
 
 /// dA = Delta W^T for Delta (rows x dout), W (din x dout), written into `da` (rows x din).
-fn input_gradient<S: Scalar>(delta: &[S], w: ArrayView2<S>, da: &mut [S], rows: usize) {
+fn input_gradient<S: Scalar>(
+    delta: &[S],
+    w: ArrayView2<S>,
+    da: &mut [S],
+    rows: usize,
+    wt: &mut [S],
+) {
     let (din, dout) = w.dim();
     if dout == 1 {
         let w = w.as_slice().expect("row-major weights");
@@ -295,12 +319,26 @@ fn input_gradient<S: Scalar>(delta: &[S], w: ArrayView2<S>, da: &mut [S], rows: 
             row.iter_mut().zip(w).for_each(|(x, &w)| *x = d * w);
         }
     } else {
-        general_mat_mul(
-            S::one(),
-            &view(delta, rows, dout),
-            &w.t(),
-            S::zero(),
-            &mut view_mut(da, rows, din),
+        transpose(
+            w.as_slice().expect("row-major weights"),
+            din,
+            dout,
+            &mut wt[..din * dout],
+        );
+        gemm(
+            Lhs {
+                data: delta,
+                rows,
+                cols: dout,
+                row_stride: dout,
+                col_stride: 1,
+            },
+            &wt[..din * dout],
+            din,
+            din,
+            da,
+            din,
+            false,
         );
     }
 }
@@ -408,6 +446,7 @@ pub fn backward<S: Scalar>(
                 w,
                 &mut lower[l][..rows * din],
                 rows,
+                &mut ws.wt,
             );
             times_derivative(
                 shape.activation,

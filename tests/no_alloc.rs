@@ -1,8 +1,7 @@
-//! The training hot loop allocates nothing of its own: the only heap allocations that grow with
-//! the number of steps are the packing buffers that the GEMM library (matrixmultiply, behind
-//! ndarray's general_mat_mul) allocates inside each matrix product: exactly one per product,
-//! three products per step for a network with one hidden-to-hidden layer. Checked for
-//! full-batch and minibatch training, f32 and f64, and every built-in optimizer.
+//! The training hot loop allocates nothing: the number of heap allocations of a run does not
+//! depend on how many steps it trains (the matrix products use bandwise's own allocation-free
+//! kernel, src/gemm.rs). Checked for full-batch and minibatch training, f32 and f64, and every
+//! built-in optimizer.
 
 use bandwise::config::Experiment;
 use bandwise::optim::Registry;
@@ -60,18 +59,13 @@ fn allocation_count_does_not_grow_with_steps() {
         "name = \"padam\"\nlr = 1e-3\np = { kind = \"cosine\", min = -0.5, max = 0.5, period = 7 }",
         "name = \"padam\"\nlr = 1e-3\np = -0.25\nnormalize = \"rms\"",
     ];
-    const GEMMS_PER_STEP: usize = 3; // forward W1, backward dW1 and dA1 (the 1-wide layers skip GEMM)
     for opt in optimizers {
-        for (batch, dtype, steps_per_epoch) in
-            [(0, "f32", 1), (16, "f32", 4), (0, "f64", 1), (10, "f64", 7)]
-        {
+        for (batch, dtype) in [(0, "f32"), (16, "f32"), (0, "f64"), (10, "f64")] {
             let short = allocations(opt, 5, batch, dtype);
             let long = allocations(opt, 60, batch, dtype);
-            let extra_steps = 55 * steps_per_epoch;
             assert_eq!(
-                long - short,
-                GEMMS_PER_STEP * extra_steps,
-                "{opt} batch {batch} {dtype}: {short} allocations for 5 epochs, {long} for 60; only the GEMM's packing buffers may grow with steps"
+                short, long,
+                "{opt} batch {batch} {dtype}: {short} allocations for 5 epochs, {long} for 60"
             );
         }
     }
