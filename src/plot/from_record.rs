@@ -214,9 +214,17 @@ pub fn run_title(run: &RunData) -> String {
 /// Sentence about the grid, e.g. "Grid: train, N = 256 points on [0, 1)."
 fn grid_sentence(run: &RunData, grid: &str) -> String {
     let n = run.meta["target"][format!("{grid}_n")].as_u64();
-    let mut s = match n {
-        Some(n) => format!("Grid: {grid}, N = {n} points on [0, 1)."),
-        None => format!("Grid: {grid}."),
+    let dims_key = if grid == "test" { "test_dims" } else { "dims" };
+    let dims: Option<Vec<u64>> = run.meta["target"][dims_key]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_u64()).collect());
+    let mut s = match (dims, n) {
+        (Some(d), _) if d.len() == 2 => format!(
+            "Grid: {grid}, {} x {} points on [0, 1)^2; bands are rings of |k| (cycles per unit length).",
+            d[0], d[1]
+        ),
+        (_, Some(n)) => format!("Grid: {grid}, N = {n} points on [0, 1)."),
+        _ => format!("Grid: {grid}."),
     };
     if run.meta["mean_of_seeds"].as_u64().is_some() {
         s += " Mean over completed seeds (geometric for errors).";
