@@ -542,6 +542,30 @@ fn cell_raster(
 
 /// Draw the colour bar's axis (ticks on the right, log ticks on a log scale) and label;
 /// return its gradient raster for `r`.
+/// Tick values of a log colour bar: every power of ten in [lo, hi] (ends included up to
+/// rounding), with 2x and 5x steps added when the range spans fewer than three decades'
+/// worth of ticks; thinned to at most 8.
+fn log_key_points(lo: f64, hi: f64) -> Vec<f64> {
+    let (a, b) = (lo.log10(), hi.log10());
+    let inside = |v: f64| v >= lo * (1.0 - 1e-9) && v <= hi * (1.0 + 1e-9);
+    let decades: Vec<i32> = ((a - 1e-9).ceil() as i32..=(b + 1e-9).floor() as i32).collect();
+    let mut ticks: Vec<f64> = decades.iter().map(|&e| 10f64.powi(e)).filter(|&v| inside(v)).collect();
+    if ticks.len() < 3 {
+        let mut more = Vec::new();
+        for e in (a.floor() as i32)..=(b.ceil() as i32) {
+            for m in [1.0, 2.0, 5.0] {
+                let v = m * 10f64.powi(e);
+                if inside(v) {
+                    more.push(v);
+                }
+            }
+        }
+        ticks = more;
+    }
+    let step = ticks.len().div_ceil(8).max(1);
+    ticks.into_iter().step_by(step).collect()
+}
+
 pub(crate) fn draw_colour_bar<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     scale: &ColourScale,
@@ -574,7 +598,12 @@ pub(crate) fn draw_colour_bar<DB: DrawingBackend>(
     };
     if scale.log {
         axis!(builder()
-            .build_cartesian_2d(0f64..1f64, (scale.min..scale.max).log_scale())
+            .build_cartesian_2d(
+                0f64..1f64,
+                (scale.min..scale.max)
+                    .log_scale()
+                    .with_key_points(log_key_points(scale.min, scale.max)),
+            )
             .map_err(perr)?);
     } else {
         axis!(builder()
