@@ -549,7 +549,11 @@ fn log_key_points(lo: f64, hi: f64) -> Vec<f64> {
     let (a, b) = (lo.log10(), hi.log10());
     let inside = |v: f64| v >= lo * (1.0 - 1e-9) && v <= hi * (1.0 + 1e-9);
     let decades: Vec<i32> = ((a - 1e-9).ceil() as i32..=(b + 1e-9).floor() as i32).collect();
-    let mut ticks: Vec<f64> = decades.iter().map(|&e| 10f64.powi(e)).filter(|&v| inside(v)).collect();
+    let mut ticks: Vec<f64> = decades
+        .iter()
+        .map(|&e| 10f64.powi(e))
+        .filter(|&v| inside(v))
+        .collect();
     if ticks.len() < 3 {
         let mut more = Vec::new();
         for e in (a.floor() as i32)..=(b.ceil() as i32) {
