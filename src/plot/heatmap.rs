@@ -634,3 +634,23 @@ pub(crate) fn draw_colour_bar<DB: DrawingBackend>(
         rgb,
     })
 }
+
+#[cfg(test)]
+mod key_point_tests {
+    use super::log_key_points;
+
+    #[test]
+    fn log_colour_bar_ticks() {
+        let one_decade = log_key_points(0.1, 1.0);
+        assert_eq!(one_decade.len(), 4);
+        for (got, want) in one_decade.iter().zip([0.1, 0.2, 0.5, 1.0]) {
+            assert!((got - want).abs() < 1e-12, "{one_decade:?}");
+        }
+        let wide = log_key_points(1e-7, 10.0);
+        assert!(
+            wide.len() <= 8 && (wide[0] - 1e-7).abs() < 1e-20,
+            "{wide:?}"
+        );
+        assert!(wide.windows(2).all(|w| w[1] > w[0]));
+    }
+}
