@@ -11,8 +11,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::heatmap::{draw_caption, x_range};
 use super::style::{
-    self, bold, fmt_tick, font, legend, perr, series_colour, text, LegendEntry, AXIS_PX,
-    CAPTION_PX, TICK_PX, TITLE_PX,
+    self, bold, legend, perr, series_colour, text, LegendEntry, AXIS_PX, CAPTION_PX, TITLE_PX,
 };
 use super::{render, Figure, Raster};
 
@@ -129,19 +128,7 @@ impl Figure for CurvesFigure<'_> {
         } else {
             &d.y_label
         };
-        chart
-            .configure_mesh()
-            .x_desc("epoch")
-            .x_labels(8)
-            .y_labels(8)
-            .x_label_formatter(&|v| fmt_tick(*v))
-            .y_label_formatter(&|v| fmt_tick(*v))
-            .label_style(font(TICK_PX))
-            .axis_desc_style(font(AXIS_PX))
-            .light_line_style(RGBColor(245, 245, 245))
-            .bold_line_style(RGBColor(220, 220, 220))
-            .draw()
-            .map_err(perr)?;
+        super::style::draw_epoch_log_mesh(&mut chart)?;
         let n = d.curves.len();
         let mut entries = Vec::new();
         for (i, c) in d.curves.iter().enumerate() {

@@ -11,8 +11,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::heatmap::draw_caption;
 use super::style::{
-    self, bold, fmt_tick, font, legend, perr, qualitative, text, LegendEntry, AXIS_PX, CAPTION_PX,
-    TICK_PX, TITLE_PX,
+    self, bold, font, legend, perr, qualitative, text, LegendEntry, AXIS_PX, CAPTION_PX, TITLE_PX,
 };
 use super::{render, Figure, Raster};
 
@@ -152,19 +151,7 @@ impl Figure for LossFigure<'_> {
         } else {
             &d.y_label
         };
-        chart
-            .configure_mesh()
-            .x_desc("epoch")
-            .x_labels(8)
-            .y_labels(8)
-            .x_label_formatter(&|v| fmt_tick(*v))
-            .y_label_formatter(&|v| fmt_tick(*v))
-            .label_style(font(TICK_PX))
-            .axis_desc_style(font(AXIS_PX))
-            .light_line_style(RGBColor(245, 245, 245))
-            .bold_line_style(RGBColor(220, 220, 220))
-            .draw()
-            .map_err(perr)?;
+        super::style::draw_epoch_log_mesh(&mut chart)?;
         let ok = |v: f64| v.is_finite() && v > 0.0;
         // Bands first so every line stays visible on top of them.
         for s in &d.series {

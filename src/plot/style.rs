@@ -268,6 +268,33 @@ pub fn runs(xs: &[f64], ys: &[f64], keep: impl Fn(f64) -> bool) -> Vec<Vec<(f64,
     out
 }
 
+/// The axes and grid of an epoch (linear x) against log-y chart, styled alike in the curves
+/// and loss figures.
+pub fn draw_epoch_log_mesh<DB: DrawingBackend>(
+    chart: &mut ChartContext<
+        '_,
+        DB,
+        Cartesian2d<
+            plotters::coord::types::RangedCoordf64,
+            plotters::coord::combinators::LogCoord<f64>,
+        >,
+    >,
+) -> Result<()> {
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .x_labels(8)
+        .y_labels(8)
+        .x_label_formatter(&|v| fmt_tick(*v))
+        .y_label_formatter(&|v| fmt_tick(*v))
+        .label_style(font(TICK_PX))
+        .axis_desc_style(font(AXIS_PX))
+        .light_line_style(RGBColor(245, 245, 245))
+        .bold_line_style(RGBColor(220, 220, 220))
+        .draw()
+        .map_err(perr)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
