@@ -289,3 +289,181 @@ pub fn absolute(path: &Path) -> Result<PathBuf> {
         .context("cannot read the current directory")?
         .join(path))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn work(dir: &Path, search: bool) -> Work {
+        Work {
+            name: "t".into(),
+            title: "test".into(),
+            binary: dir.join("bin dir/band wise"),
+            workdir: dir.join("work dir's"),
+            stage_args: vec![
+                "sweep".into(),
+                dir.join("my spec's.toml").to_string_lossy().into(),
+                "--out".into(),
+                dir.join("out dir").to_string_lossy().into(),
+            ],
+            search,
+            merge: vec![vec![
+                "sweep".into(),
+                "a b".into(),
+                "--stage".into(),
+                "merge".into(),
+            ]],
+        }
+    }
+
+    /// A fake executable at `path` that prints its working directory, then one argument a line.
+    fn fake(path: &Path, body: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, format!("#!/bin/bash\n{body}\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    #[test]
+    fn quote_is_one_shell_word() {
+        assert_eq!(quote("plain/path-1.toml"), "plain/path-1.toml");
+        assert_eq!(quote("a b"), "'a b'");
+        assert_eq!(quote("it's"), r"'it'\''s'");
+        assert_eq!(quote(""), "''");
+        assert_eq!(quote("$HOME"), "'$HOME'");
+    }
+
+    #[test]
+    fn stages_shards_and_dependencies() {
+        let dir = Path::new("/w");
+        let opts = SlurmOptions {
+            shards: 8,
+            partition: Some("gpu long".into()),
+            time: Some("1:00:00".into()),
+            mem: Some("2G".into()),
+            sbatch_args: vec!["--account=abc".into()],
+            ..Default::default()
+        };
+        let s = scripts(&work(dir, true), &opts, &dir.join("logs x")).unwrap();
+        let files: Vec<&str> = s.iter().map(|s| s.file).collect();
+        assert_eq!(
+            files,
+            ["search.sbatch", "runs.sbatch", "merge.sbatch", "submit.sh"]
+        );
+        for (i, stage) in ["search", "runs"].iter().enumerate() {
+            let t = &s[i].text;
+            assert!(t.contains("#SBATCH --array=0-7\n"), "{t}");
+            assert!(t.contains(&format!("--stage {stage} \\\n    --shard \"$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT\" --jobs \"${{SLURM_CPUS_PER_TASK:-1}}\"")), "{t}");
+            assert!(
+                t.contains(&format!(
+                    "#SBATCH --output=\"/w/logs x/{stage}-%A_%a.out\"\n"
+                )),
+                "{t}"
+            );
+            assert!(t.contains("#SBATCH --partition=\"gpu long\"\n#SBATCH --time=1:00:00\n#SBATCH --mem=2G\n#SBATCH --account=abc\n"), "{t}");
+        }
+        assert!(!s[2].text.contains("--array"), "{}", s[2].text);
+        let submit = &s[3].text;
+        let sbatch: Vec<&str> = submit
+            .lines()
+            .filter(|l| l.contains("sbatch --parsable"))
+            .collect();
+        assert_eq!(
+            sbatch,
+            [
+                "search=$(sbatch --parsable search.sbatch)",
+                "runs=$(sbatch --parsable --dependency=afterany:\"$search\" runs.sbatch)",
+                "merge=$(sbatch --parsable --dependency=afterany:\"$runs\" merge.sbatch)",
+            ]
+        );
+        // Without a search: two stages, the runs depend on nothing.
+        let s = scripts(&work(dir, false), &SlurmOptions::default(), dir).unwrap();
+        let files: Vec<&str> = s.iter().map(|s| s.file).collect();
+        assert_eq!(files, ["runs.sbatch", "merge.sbatch", "submit.sh"]);
+        assert!(s[0].text.contains("#SBATCH --array=0-3\n"));
+        assert!(s[2].text.contains("runs=$(sbatch --parsable runs.sbatch)"));
+        // Values sbatch cannot read are refused with the value named.
+        let bad = SlurmOptions {
+            time: Some("1\"".into()),
+            ..Default::default()
+        };
+        let e = scripts(&work(dir, false), &bad, dir)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("\"1\\\"\"") && e.contains("#SBATCH"), "{e}");
+    }
+
+    #[test]
+    fn scripts_run_with_paths_with_spaces_and_quotes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("a dir");
+        let w = work(&root, true);
+        std::fs::create_dir_all(&w.workdir).unwrap();
+        fake(&w.binary, "pwd; for a in \"$@\"; do echo \"$a\"; done");
+        let logs = root.join("slurm logs");
+        let made = scripts(&w, &SlurmOptions::default(), &logs).unwrap();
+        let submit_sh = write(&root.join("slurm"), &logs, &made).unwrap();
+        let run = |file: &str| {
+            let out = Command::new("bash")
+                .arg(root.join("slurm").join(file))
+                .env("SLURM_ARRAY_TASK_ID", "2")
+                .env("SLURM_ARRAY_TASK_COUNT", "8")
+                .env("SLURM_CPUS_PER_TASK", "3")
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{file}: {out:?}");
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let lines = |v: &[String]| v.join("\n") + "\n";
+        let expected = |stage: &str| {
+            let mut v = vec![w.workdir.to_string_lossy().into_owned()];
+            v.extend(w.stage_args.iter().cloned());
+            v.extend(["--stage", stage, "--shard", "2/8", "--jobs", "3"].map(String::from));
+            lines(&v)
+        };
+        assert_eq!(run("runs.sbatch"), expected("runs"));
+        assert_eq!(run("search.sbatch"), expected("search"));
+        let merge: Vec<String> = [
+            w.workdir.to_string_lossy().as_ref(),
+            "sweep",
+            "a b",
+            "--stage",
+            "merge",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(run("merge.sbatch"), lines(&merge));
+        // submit.sh with a fake sbatch that logs its arguments and prints `id;cluster`.
+        let bin = tmp.path().join("fakebin");
+        let log = tmp.path().join("sbatch.log");
+        fake(
+            &bin.join("sbatch"),
+            &format!(
+                "echo \"$*\" >> {}; n=$(wc -l < {}); echo \"$((n + 40));local\"",
+                quote(&log.to_string_lossy()),
+                quote(&log.to_string_lossy())
+            ),
+        );
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let out = Command::new("bash")
+            .arg(&submit_sh)
+            .env("PATH", path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "search 41\nruns 42\nmerge 43\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&log).unwrap(),
+            "--parsable search.sbatch\n--parsable --dependency=afterany:41 runs.sbatch\n--parsable --dependency=afterany:42 merge.sbatch\n"
+        );
+        assert!(logs.is_dir());
+    }
+}
