@@ -82,7 +82,15 @@ pub fn run(args: FiguresArgs, registry: &Registry) -> Result<()> {
     };
     let started = std::time::Instant::now();
     let outcomes = run_figures(registry, &opts)?;
-    if !args.quiet {
+    if !args.quiet && matches!(opts.stage, Stage::Search | Stage::Runs) {
+        eprintln!(
+            "shard {} of the {:?} stage done in {:.0}s; nothing drawn (the merge stage draws) -> {}",
+            opts.shard,
+            opts.stage,
+            started.elapsed().as_secs_f64(),
+            opts.runs.display()
+        );
+    } else if !args.quiet {
         eprintln!(
             "{} in {:.0}s -> {}",
             summary(&outcomes),
