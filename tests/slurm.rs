@@ -274,7 +274,12 @@ fn slurm_array_equals_local_sweep_and_resubmission_completes_it() {
         if std::env::var("BANDWISE_SLURM_REQUIRED").is_ok_and(|v| v == "1") {
             panic!("BANDWISE_SLURM_REQUIRED=1 but {why}");
         }
-        eprintln!("SKIPPED slurm_array_equals_local_sweep_and_resubmission_completes_it: {why}. Run scripts/slurm-up.sh as root to bring up a one-node cluster (CI does).");
+        // Written to stderr directly, past the test harness's capture, so `cargo test` shows it.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\nSKIPPED slurm_array_equals_local_sweep_and_resubmission_completes_it: {why}. Run scripts/slurm-up.sh as root to bring up a one-node cluster (.ci/run does)."
+        );
         return;
     }
     // Paths with spaces all the way down; runs of about 2 s, so a task can be cancelled mid-run.

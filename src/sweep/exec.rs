@@ -363,8 +363,7 @@ fn merge(spec: &SweepSpec, runs: &[PlannedRun], out: &Path) -> Result<SweepRepor
         let choices = lr_search::collect(spec, search, runs, out)?;
         lr_search::write_json(spec, search, &choices, out)?;
     }
-    let summary = super::aggregate(out)?;
-    let _ = summary;
+    super::aggregate(out)?;
     Ok(SweepReport {
         dir: out.to_path_buf(),
         total: runs.len(),
