@@ -170,6 +170,55 @@ fn staged_lr_search_equals_one_process_sweep() {
     assert_same(&local, &bare);
 }
 
+#[test]
+fn figures_slurm_writes_a_search_stage_only_where_an_analysis_searches() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("fig runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_bandwise"))
+        .current_dir(tmp.path())
+        .args([
+            "figures",
+            "--slurm",
+            "--quick",
+            "--shards",
+            "5",
+            "--only",
+            "c2_fixed_p",
+            "--runs",
+        ])
+        .arg(&runs)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let dir = runs.join("slurm/c2_fixed_p");
+    let search = std::fs::read_to_string(dir.join("search.sbatch")).unwrap();
+    assert!(search.contains("#SBATCH --array=0-4\n"), "{search}");
+    assert!(
+        search.contains(" figures --out ")
+            && search.contains(" --quick --only c2_fixed_p --stage search \\\n"),
+        "{search}"
+    );
+    let merge = std::fs::read_to_string(dir.join("merge.sbatch")).unwrap();
+    assert!(
+        merge.contains(&format!(
+            "--runs '{}' --quick --only c2_fixed_p --stage merge\n",
+            runs.display()
+        )),
+        "{merge}"
+    );
+    // An analysis without [lr_search], named directly: no search stage.
+    let out = Command::new(env!("CARGO_BIN_EXE_bandwise"))
+        .current_dir(tmp.path())
+        .args(["slurm", "anchor_rahaman"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let dir = tmp.path().join("runs/figures/slurm/anchor_rahaman");
+    assert!(dir.join("runs.sbatch").is_file() && !dir.join("search.sbatch").exists());
+    // Neither command ran anything.
+    assert!(!runs.join("c2_fixed_p").exists());
+}
+
 // ---------------------------------------------------------------- a real Slurm cluster
 
 fn bandwise() -> Command {
