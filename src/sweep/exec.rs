@@ -517,7 +517,7 @@ pub fn conventions() -> Value {
     json!({
         "run_order": "zip groups (an unzipped axis is its own group) combined by cartesian product in declaration order, the last varying fastest; seeds vary fastest of all",
         "ids": "run id = key=value per axis joined by `__`, seed last; key = last path segment (whole path if ambiguous); values made filesystem-safe (arrays joined by `x`, tables as kind.keyvalue...); `~` + hash when too long or ambiguous. config id = run id without the seed (`base` if no other axis)",
-        "shard": "--shard I/N runs the runs whose index k has k mod N = I (strided); lr-search runs are not sharded",
+        "shard": "--shard I/N runs the runs whose index k has k mod N = I (strided); lr-search runs are not sharded, except by --stage search (search run j of the whole sweep, in config then grid then seed order, belongs to shard j mod N)",
         "resume": "a run directory with run.json is complete and is skipped; hidden .partial-<pid> staging directories of dead processes are removed and their runs redone",
         "aggregation": super::aggregate::CONVENTION,
         "lr": "with [lr_search]: optimizer.lr of every run is the lr of the grid with the lowest median criterion over the search seeds (diverged = +inf; ties: the first in grid order), chosen per config id; see lr_search.json. Without: as configured",
