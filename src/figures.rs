@@ -16,7 +16,7 @@ use crate::plot::runs::{draw, Kind, PlotOptions};
 use crate::record::write_atomic;
 use crate::report::{self, Claim, Outcome, ReportOptions};
 use crate::sweep::spec::set_path;
-use crate::sweep::{run_sweep, SweepIndex, SweepOptions, SweepSpec};
+use crate::sweep::{run_sweep, Shard, Stage, SweepIndex, SweepOptions, SweepSpec};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use std::fmt::Write as _;
@@ -91,6 +91,11 @@ pub struct FiguresOptions {
     /// Only these analyses (by name); empty = all.
     pub only: Vec<String>,
     pub progress: bool,
+    /// The shard of every analysis's runs to do (for clusters; see crate::slurm).
+    pub shard: Shard,
+    /// With `Stage::Search` or `Stage::Runs` only that part of each sweep is run and nothing
+    /// is drawn; `Stage::Merge` trains nothing and draws only when every run is done.
+    pub stage: Stage,
 }
 
 /// What one analysis produced.
@@ -146,9 +151,12 @@ pub fn names() -> Vec<&'static str> {
         .collect()
 }
 
-/// Run every (selected) analysis and write figures, reports and index.md.
-pub fn run_figures(registry: &Registry, opts: &FiguresOptions) -> Result<Vec<AnalysisOutcome>> {
-    for o in &opts.only {
+/// The selected analyses (all for an empty `only`), parsed and checked.
+fn prepare_selected(
+    quick: bool,
+    only: &[String],
+) -> Result<Vec<(&'static Analysis, AnalysisMeta, SweepSpec)>> {
+    for o in only {
         if !names().contains(&o.as_str()) {
             bail!(
                 "--only {o}: no such analysis; built-in analyses: {}",
@@ -156,21 +164,24 @@ pub fn run_figures(registry: &Registry, opts: &FiguresOptions) -> Result<Vec<Ana
             );
         }
     }
-    let selected: Vec<&Analysis> = BUILTIN
+    BUILTIN
         .iter()
-        .filter(|a| {
-            opts.only.is_empty()
-                || opts
-                    .only
-                    .iter()
-                    .any(|o| a.file.trim_end_matches(".toml") == o)
-        })
-        .collect();
+        .filter(|a| only.is_empty() || only.iter().any(|o| a.file.trim_end_matches(".toml") == o))
+        .map(|a| prepare(a, quick).map(|(m, s)| (a, m, s)))
+        .collect()
+}
+
+/// Whether any selected analysis has an lr search (it then needs a search stage on a cluster).
+pub fn any_lr_search(quick: bool, only: &[String]) -> Result<bool> {
+    Ok(prepare_selected(quick, only)?
+        .iter()
+        .any(|(_, _, s)| s.lr_search.is_some()))
+}
+
+/// Run every (selected) analysis and write figures, reports and index.md.
+pub fn run_figures(registry: &Registry, opts: &FiguresOptions) -> Result<Vec<AnalysisOutcome>> {
     // Check every analysis before running any.
-    let prepared: Vec<(&Analysis, AnalysisMeta, SweepSpec)> = selected
-        .into_iter()
-        .map(|a| prepare(a, opts.quick).map(|(m, s)| (a, m, s)))
-        .collect::<Result<_>>()?;
+    let prepared = prepare_selected(opts.quick, &opts.only)?;
     let mut outcomes = Vec::new();
     for (i, (a, meta, spec)) in prepared.iter().enumerate() {
         if opts.progress {
@@ -190,7 +201,8 @@ pub fn run_figures(registry: &Registry, opts: &FiguresOptions) -> Result<Vec<Ana
             &SweepOptions {
                 jobs: opts.jobs,
                 progress: opts.progress,
-                ..Default::default()
+                shard: opts.shard,
+                stage: opts.stage,
             },
         )?;
         if !report.failed.is_empty() {
@@ -206,12 +218,18 @@ pub fn run_figures(registry: &Registry, opts: &FiguresOptions) -> Result<Vec<Ana
                 list.join("\n")
             );
         }
+        if matches!(opts.stage, Stage::Search | Stage::Runs) {
+            continue;
+        }
         outcomes.push(render_analysis(
             a,
             meta,
             &sweep_dir,
             &opts.out.join(&spec.name),
         )?);
+    }
+    if matches!(opts.stage, Stage::Search | Stage::Runs) {
+        return Ok(outcomes);
     }
     write_index(&opts.out, &outcomes, opts.quick)?;
     Ok(outcomes)

@@ -34,6 +34,7 @@ pub mod run2d;
 pub mod scalar;
 pub mod schedule;
 pub mod signal_io;
+pub mod slurm;
 pub mod spectral;
 pub mod suggest;
 pub mod sweep;

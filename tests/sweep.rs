@@ -148,6 +148,7 @@ fn records_do_not_depend_on_jobs_and_resume_skips_done_runs() {
             jobs: 1,
             shard: "0/2".parse().unwrap(),
             progress: false,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -161,6 +162,7 @@ fn records_do_not_depend_on_jobs_and_resume_skips_done_runs() {
             jobs: 1,
             shard: "1/2".parse().unwrap(),
             progress: false,
+            ..Default::default()
         },
     )
     .unwrap();

@@ -2,6 +2,7 @@
 
 use crate::figures::{names, run_figures, summary, FiguresOptions};
 use crate::optim::Registry;
+use crate::sweep::{Shard, Stage};
 use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
@@ -28,6 +29,18 @@ pub struct FiguresArgs {
     list: bool,
     #[arg(long)]
     quiet: bool,
+    /// Run only shard I of N of every analysis's runs and draw nothing (see --stage).
+    #[arg(long, value_name = "I/N")]
+    shard: Option<Shard>,
+    /// Part to do (for clusters): all; search or runs (train only, draw nothing); merge (train
+    /// nothing, draw only when every run is done).
+    #[arg(long, default_value = "all", value_name = "all|search|runs|merge")]
+    stage: Stage,
+    /// Write Slurm job arrays for the figure set instead of running it (see `bandwise slurm`).
+    #[arg(long)]
+    slurm: bool,
+    #[command(flatten)]
+    resources: super::slurm::SlurmResources,
 }
 
 pub fn run(args: FiguresArgs, registry: &Registry) -> Result<()> {
@@ -38,6 +51,19 @@ pub fn run(args: FiguresArgs, registry: &Registry) -> Result<()> {
         return Ok(());
     }
     let suffix = if args.quick { "-quick" } else { "" };
+    if args.slurm {
+        return super::slurm::figures(
+            args.out
+                .as_deref()
+                .unwrap_or(std::path::Path::new(&format!("figures{suffix}"))),
+            args.runs
+                .as_deref()
+                .unwrap_or(std::path::Path::new(&format!("runs/figures{suffix}"))),
+            args.quick,
+            &args.only,
+            &args.resources,
+        );
+    }
     let opts = FiguresOptions {
         out: args
             .out
@@ -51,10 +77,20 @@ pub fn run(args: FiguresArgs, registry: &Registry) -> Result<()> {
         quick: args.quick,
         only: args.only,
         progress: !args.quiet,
+        shard: args.shard.unwrap_or(Shard::ALL),
+        stage: args.stage,
     };
     let started = std::time::Instant::now();
     let outcomes = run_figures(registry, &opts)?;
-    if !args.quiet {
+    if !args.quiet && matches!(opts.stage, Stage::Search | Stage::Runs) {
+        eprintln!(
+            "shard {} of the {:?} stage done in {:.0}s; nothing drawn (the merge stage draws) -> {}",
+            opts.shard,
+            opts.stage,
+            started.elapsed().as_secs_f64(),
+            opts.runs.display()
+        );
+    } else if !args.quiet {
         eprintln!(
             "{} in {:.0}s -> {}",
             summary(&outcomes),

@@ -10,7 +10,9 @@ mod plot;
 mod protocol;
 mod report;
 mod run;
+mod slurm;
 mod spectrum;
+mod status;
 mod sweep;
 
 use crate::optim::Registry;
@@ -35,6 +37,10 @@ enum Command {
     Run(run::RunArgs),
     /// Run a sweep spec (many runs, in parallel, resumable) and aggregate over seeds.
     Sweep(sweep::SweepArgs),
+    /// Done, running, failed and missing runs of a sweep directory (works while jobs run).
+    Status(status::StatusArgs),
+    /// Write (and with --submit, submit) Slurm job arrays for a sweep spec or an analysis.
+    Slurm(slurm::SlurmArgs),
     /// Per-band convergence, frequency-preference index and claim verdicts over run directories.
     Report(report::ReportArgs),
     /// Draw figures (heatmap, curves, panel, loss, snapshots) from run directories.
@@ -66,6 +72,8 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Command::Spectrum(args) => spectrum::run(args),
         Command::Sweep(args) => sweep::run(args, &registry),
         Command::Report(args) => report::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Slurm(args) => slurm::run(args, &registry),
         Command::Protocol(args) => protocol::run(args, &registry),
         Command::Target(args) => analyze::target(args),
         Command::Analyze(args) => analyze::run(args),

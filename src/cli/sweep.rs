@@ -2,7 +2,7 @@
 //! shard), and aggregate over seeds.
 
 use crate::optim::Registry;
-use crate::sweep::{list_runs, run_sweep, Shard, SweepOptions, SweepSpec};
+use crate::sweep::{list_runs, run_sweep, Shard, Stage, SweepOptions, SweepSpec};
 use anyhow::{bail, Result};
 use clap::Args;
 use std::path::PathBuf;
@@ -20,6 +20,11 @@ pub struct SweepArgs {
     /// Run only shard I of N (0-based): the runs whose index k in the run list has k mod N = I.
     #[arg(long, value_name = "I/N")]
     shard: Option<Shard>,
+    /// Part of the sweep to do (for clusters): all = search, runs and aggregation; search = only
+    /// the lr-search runs (sharded with --shard); runs = only the runs (their searches must be
+    /// complete); merge = train nothing, refuse unless every run is done, then aggregate.
+    #[arg(long, default_value = "all", value_name = "all|search|runs|merge")]
+    stage: Stage,
     /// Print the run list (index, shard, status, config id, run id) and exit without running.
     #[arg(long)]
     list: bool,
@@ -52,6 +57,7 @@ pub fn run(args: SweepArgs, registry: &Registry) -> Result<()> {
             jobs,
             shard,
             progress: !args.quiet,
+            stage: args.stage,
         },
     )?;
     if !args.quiet {

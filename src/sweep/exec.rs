@@ -13,6 +13,15 @@
 //!   (strided, so that configurations of different cost are spread across shards). The
 //!   lr-search runs a shard needs are not sharded: each shard runs (or reuses) the searches
 //!   of the configurations it has runs of.
+//! - Stages (for clusters, see crate::slurm): `Stage::Search` runs only the lr-search runs,
+//!   sharded like the runs (search run j of the whole sweep belongs to shard j mod N), so each
+//!   search runs once; `Stage::Runs` runs only the shard's runs and never a search run (a run
+//!   whose configuration's search is incomplete fails with that message); neither aggregates.
+//!   `Stage::Merge` trains nothing: it refuses while runs are missing or running (see
+//!   [`super::status`]), else writes lr_search.json and the aggregates. `Stage::All` (the
+//!   default) does everything in one process, as `bandwise sweep` always did.
+//! - A run that fails leaves `failed/<run id>.txt` (its error) for `bandwise status`; the file
+//!   is removed when the run later succeeds.
 //! - sweep.json is rewritten at every start with the same content for the same spec (no
 //!   timestamps), and a sweep directory written from a different spec is refused when a run
 //!   id would now mean a different config.
@@ -77,6 +86,37 @@ impl std::fmt::Display for Shard {
     }
 }
 
+/// Which part of a sweep to do (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Stage {
+    /// Search (if any), runs and aggregation, in one process.
+    #[default]
+    All,
+    /// Only the lr-search runs (sharded); no aggregation.
+    Search,
+    /// Only the runs (sharded), never a search run; no aggregation.
+    Runs,
+    /// No training: refuse unless every run is done, then lr_search.json and the aggregates.
+    Merge,
+}
+
+impl FromStr for Stage {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Stage, String> {
+        Ok(match s {
+            "all" => Stage::All,
+            "search" => Stage::Search,
+            "runs" => Stage::Runs,
+            "merge" => Stage::Merge,
+            _ => {
+                return Err(format!(
+                    "--stage {s:?}: expected all, search, runs or merge"
+                ))
+            }
+        })
+    }
+}
+
 /// How to run a sweep.
 #[derive(Debug, Clone)]
 pub struct SweepOptions {
@@ -85,6 +125,7 @@ pub struct SweepOptions {
     pub shard: Shard,
     /// Show progress: a bar on a terminal, else one line per finished run on stderr.
     pub progress: bool,
+    pub stage: Stage,
 }
 
 impl Default for SweepOptions {
@@ -93,6 +134,7 @@ impl Default for SweepOptions {
             jobs: 1,
             shard: Shard::ALL,
             progress: false,
+            stage: Stage::All,
         }
     }
 }
@@ -152,6 +194,9 @@ pub fn run_sweep(
     opts: &SweepOptions,
 ) -> Result<SweepReport> {
     let runs = spec.expand(registry)?;
+    if opts.stage == Stage::Merge {
+        return merge(spec, &runs, out);
+    }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     write_index(spec, &runs, out)?;
     let mut report = SweepReport {
@@ -182,10 +227,27 @@ pub fn run_sweep(
         }
         Err(e) => planned.push((id.to_string(), Some(e))),
     };
+    if opts.stage == Stage::Search && spec.lr_search.is_none() {
+        return Ok(report);
+    }
     if let Some(search) = &spec.lr_search {
-        let search_jobs = lr_search::jobs(spec, search, &selected, out, &mut report.cleaned)?;
+        let search_jobs: Vec<Job> = match opts.stage {
+            Stage::Runs => Vec::new(),
+            Stage::Search => {
+                let all: Vec<&PlannedRun> = runs.iter().collect();
+                let mut jobs = lr_search::jobs(spec, search, &all, out, &mut report.cleaned)?;
+                let mut k = 0;
+                jobs.retain(|_| {
+                    k += 1;
+                    opts.shard.contains(k - 1)
+                });
+                jobs
+            }
+            _ => lr_search::jobs(spec, search, &selected, out, &mut report.cleaned)?,
+        };
         let outcomes = execute(&pool, registry, &search_jobs, opts.progress, "lr search");
         for (job, outcome) in search_jobs.iter().zip(&outcomes) {
+            mark_failure(out, &job.label, outcome)?;
             match outcome {
                 Outcome::Skipped(_) => report.search_skipped += 1,
                 Outcome::Ran(_) => report.search_ran += 1,
@@ -194,6 +256,9 @@ pub fn run_sweep(
                     error: e.clone(),
                 }),
             }
+        }
+        if opts.stage == Stage::Search {
+            return Ok(report);
         }
         let choices = lr_search::collect(spec, search, &runs, out)?;
         lr_search::write_json(spec, search, &choices, out)?;
@@ -236,6 +301,7 @@ pub fn run_sweep(
             Some(e) => Outcome::Failed(e),
             None => outcomes.next().expect("one outcome per job"),
         };
+        mark_failure(out, &id, &outcome)?;
         match outcome {
             Outcome::Skipped(status) => {
                 report.skipped += 1;
@@ -249,8 +315,63 @@ pub fn run_sweep(
             Outcome::Failed(e) => report.failed.push(RunFailure { id, error: e }),
         }
     }
-    super::aggregate(out)?;
+    if opts.stage == Stage::All {
+        super::aggregate(out)?;
+    }
     Ok(report)
+}
+
+/// The failure record of run `label` (`failed/<label>.txt`, read by `bandwise status`).
+pub fn failure_file(out: &Path, label: &str) -> PathBuf {
+    out.join("failed").join(format!("{label}.txt"))
+}
+
+/// Write (failed) or remove (ran) the failure record of a job.
+fn mark_failure(out: &Path, label: &str, outcome: &Outcome) -> Result<()> {
+    let path = failure_file(out, label);
+    match outcome {
+        Outcome::Failed(e) => {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
+            }
+            write_atomic(&path, format!("{e}\n").as_bytes())
+        }
+        Outcome::Ran(_) if path.exists() => {
+            std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `Stage::Merge`: refuse unless every run (and search run) is done, then write
+/// lr_search.json and the aggregates; nothing is trained and no staging is touched.
+fn merge(spec: &SweepSpec, runs: &[PlannedRun], out: &Path) -> Result<SweepReport> {
+    if !out.join(SWEEP_JSON).is_file() {
+        bail!(
+            "{} is not a sweep directory yet (no {SWEEP_JSON}): run the shards first (`bandwise sweep SPEC --out {} --shard I/N`)",
+            out.display(),
+            out.display()
+        );
+    }
+    write_index(spec, runs, out)?;
+    let status = super::status::SweepStatus::load(out)?;
+    if let Some(why) = status.refusal() {
+        bail!("{why}");
+    }
+    if let Some(search) = &spec.lr_search {
+        let choices = lr_search::collect(spec, search, runs, out)?;
+        lr_search::write_json(spec, search, &choices, out)?;
+    }
+    super::aggregate(out)?;
+    Ok(SweepReport {
+        dir: out.to_path_buf(),
+        total: runs.len(),
+        selected: runs.len(),
+        skipped: runs.len(),
+        diverged_total: status.count(|s| s.is_diverged()),
+        ..Default::default()
+    })
 }
 
 /// Train every job not yet complete, `pool`-parallel; outcomes in job order.
@@ -396,7 +517,7 @@ pub fn conventions() -> Value {
     json!({
         "run_order": "zip groups (an unzipped axis is its own group) combined by cartesian product in declaration order, the last varying fastest; seeds vary fastest of all",
         "ids": "run id = key=value per axis joined by `__`, seed last; key = last path segment (whole path if ambiguous); values made filesystem-safe (arrays joined by `x`, tables as kind.keyvalue...); `~` + hash when too long or ambiguous. config id = run id without the seed (`base` if no other axis)",
-        "shard": "--shard I/N runs the runs whose index k has k mod N = I (strided); lr-search runs are not sharded",
+        "shard": "--shard I/N runs the runs whose index k has k mod N = I (strided); lr-search runs are not sharded, except by --stage search (search run j of the whole sweep, in config then grid then seed order, belongs to shard j mod N)",
         "resume": "a run directory with run.json is complete and is skipped; hidden .partial-<pid> staging directories of dead processes are removed and their runs redone",
         "aggregation": super::aggregate::CONVENTION,
         "lr": "with [lr_search]: optimizer.lr of every run is the lr of the grid with the lowest median criterion over the search seeds (diverged = +inf; ties: the first in grid order), chosen per config id; see lr_search.json. Without: as configured",

@@ -4,6 +4,7 @@
 //!   expansion into a run list with stable ids;
 //! - [`exec`]: parallel execution (rayon, one thread per run), resume, `--shard`;
 //! - [`lr_search`]: the fair-lr protocol (a short lr grid search per configuration);
+//! - [`status`]: done, running, failed and missing runs, from the files alone;
 //! - [`aggregate`]: mean, min, max and a 95% t-interval over seeds, as tidy CSV.
 //!
 //! On disk (`DIR` = the sweep's output directory, default `runs/<spec name>`):
@@ -15,6 +16,7 @@
 //! DIR/lr_search.json                per config: grid, criterion per lr and seed, medians, chosen lr
 //! DIR/aggregate/epochs.csv          per config, epoch, quantity (train_loss, test_loss): stats over seeds
 //! DIR/aggregate/bands.csv           per config, grid, band, epoch, quantity (rel_error, residual_energy)
+//! DIR/failed/<run id>.txt          the error of a run whose last attempt failed (for `bandwise status`)
 //! DIR/aggregate/configs.csv         per config: runs planned, completed, diverged, pending; axis values
 //! ```
 //!
@@ -24,11 +26,13 @@ pub mod aggregate;
 pub mod exec;
 pub mod lr_search;
 pub mod spec;
+pub mod status;
 
 pub use aggregate::{aggregate, t975, AggregateSummary, ConfigStatus, Stats};
-pub use exec::{list_runs, run_sweep, RunFailure, Shard, SweepOptions, SweepReport};
+pub use exec::{list_runs, run_sweep, RunFailure, Shard, Stage, SweepOptions, SweepReport};
 pub use lr_search::{LrChoice, LR_SEARCH_JSON};
 pub use spec::{Axis, Criterion, LrSearchSpec, PlannedRun, SweepSpec};
+pub use status::SweepStatus;
 
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
