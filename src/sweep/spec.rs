@@ -407,11 +407,22 @@ impl SweepSpec {
 
     /// Expand into the run list, parsing and validating every config.
     pub fn expand(&self, registry: &Registry) -> Result<Vec<PlannedRun>> {
-        Experiment::from_toml_value(toml::Value::Table(self.base.clone()), "sweep base")
-            .context("the sweep's [base] is not a valid experiment config")?;
-        // Each axis path must exist in the schema: probe it alone on the base.
+        // The base may leave out what an axis fills (e.g. no [optimizer] when an axis sets
+        // `optimizer`): it is checked with every axis at its first value.
+        let mut first = self.base.clone();
         for a in &self.axes {
-            let mut probe = self.base.clone();
+            set_path(&mut first, &a.path, a.values[0].clone())
+                .with_context(|| format!("sweep axis `{}`", a.path))?;
+        }
+        Experiment::from_toml_value(toml::Value::Table(first.clone()), "sweep base")
+            .context(if self.axes.is_empty() {
+                "the sweep's [base] is not a valid experiment config".to_string()
+            } else {
+                "the sweep's [base], with every axis at its first value, is not a valid experiment config".to_string()
+            })?;
+        // Each axis path must exist in the schema: probe it alone on that config.
+        for a in &self.axes {
+            let mut probe = first.clone();
             set_path(&mut probe, &a.path, a.values[0].clone())
                 .with_context(|| format!("sweep axis `{}`", a.path))?;
             Experiment::from_toml_value(toml::Value::Table(probe), &format!("with axis `{}` set", a.path))
@@ -933,6 +944,23 @@ mod tests {
             .expand(&Registry::builtin())
             .unwrap();
         assert_eq!(runs[0].experiment.spectral.layout.kind(), "octave");
+    }
+
+    #[test]
+    fn a_base_may_leave_out_a_table_that_an_axis_fills() {
+        let base =
+            "[base]\n[base.target]\nn = 64\nfrequencies = [1, 3]\n[base.train]\nepochs = 3\n";
+        let axis = "[[axis]]\npath = \"optimizer\"\nlabels = [\"sgd\", \"adam\"]\nvalues = [{ name = \"sgd\", lr = 0.1 }, { name = \"adam\", lr = 1e-3 }]\n";
+        let s = SweepSpec::from_toml_str(&format!("{axis}{base}"), "s.toml", "s", Path::new("."))
+            .unwrap();
+        let runs = s.expand(&Registry::builtin()).unwrap();
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[1].experiment.optimizer.name, "adam");
+        // Without the axis the same base is still an error that names the missing table.
+        let e = SweepSpec::from_toml_str(base, "s.toml", "s", Path::new("."))
+            .and_then(|s| s.expand(&Registry::builtin()))
+            .unwrap_err();
+        assert!(format!("{e:#}").contains("optimizer"), "{e:#}");
     }
 
     #[test]
