@@ -119,8 +119,12 @@ fn commands_in(code: &str, place: &str, inline: bool, out: &mut Vec<Documented>)
         if !first.chars().all(|c| c.is_ascii_lowercase()) {
             continue;
         }
-        let synopsis =
-            text.contains('[') || text.contains("...") || text.contains('|') || text.contains('<');
+        // A bare `bandwise SUB` in prose names the subcommand; only that is checked.
+        let synopsis = !text.contains(' ')
+            || text.contains('[')
+            || text.contains("...")
+            || text.contains('|')
+            || text.contains('<');
         out.push(Documented {
             place: place.to_string(),
             text: text.to_string(),
