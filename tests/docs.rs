@@ -271,6 +271,7 @@ fn every_documented_command_line_matches_the_cli() {
             }
         }
     }
+    eprintln!("{n} documented commands checked: {per_file:?}");
     assert!(errors.is_empty(), "{}", errors.join("\n\n"));
     // The extraction itself works: the README has its worked examples.
     let readme = per_file
