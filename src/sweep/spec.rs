@@ -408,25 +408,31 @@ impl SweepSpec {
     /// Expand into the run list, parsing and validating every config.
     pub fn expand(&self, registry: &Registry) -> Result<Vec<PlannedRun>> {
         // The base may leave out what an axis fills (e.g. no [optimizer] when an axis sets
-        // `optimizer`): it is checked with every axis at its first value.
-        let mut first = self.base.clone();
-        for a in &self.axes {
-            set_path(&mut first, &a.path, a.values[0].clone())
-                .with_context(|| format!("sweep axis `{}`", a.path))?;
-        }
-        Experiment::from_toml_value(toml::Value::Table(first.clone()), "sweep base")
-            .context(if self.axes.is_empty() {
-                "the sweep's [base] is not a valid experiment config".to_string()
+        // `optimizer`): it is checked with every axis at its first value. If that fails and
+        // leaving one axis out makes it valid, the error names that axis.
+        let with_first = |skip: Option<usize>| -> Result<toml::Table> {
+            let mut t = self.base.clone();
+            for (i, a) in self.axes.iter().enumerate() {
+                if Some(i) != skip {
+                    set_path(&mut t, &a.path, a.values[0].clone())
+                        .with_context(|| format!("sweep axis `{}`", a.path))?;
+                }
+            }
+            Ok(t)
+        };
+        let parse =
+            |t: toml::Table| Experiment::from_toml_value(toml::Value::Table(t), "sweep base");
+        if let Err(e) = parse(with_first(None)?) {
+            for (i, a) in self.axes.iter().enumerate() {
+                if parse(with_first(Some(i))?).is_ok() {
+                    return Err(e).with_context(|| format!("sweep axis `{}` does not name a valid config field (or its value {} does not fit it)", a.path, a.values[0]));
+                }
+            }
+            return Err(e).context(if self.axes.is_empty() {
+                "the sweep's [base] is not a valid experiment config"
             } else {
-                "the sweep's [base], with every axis at its first value, is not a valid experiment config".to_string()
-            })?;
-        // Each axis path must exist in the schema: probe it alone on that config.
-        for a in &self.axes {
-            let mut probe = first.clone();
-            set_path(&mut probe, &a.path, a.values[0].clone())
-                .with_context(|| format!("sweep axis `{}`", a.path))?;
-            Experiment::from_toml_value(toml::Value::Table(probe), &format!("with axis `{}` set", a.path))
-                .with_context(|| format!("sweep axis `{}` does not name a valid config field (or its value {} does not fit it)", a.path, a.values[0]))?;
+                "the sweep's [base], with every axis at its first value, is not a valid experiment config"
+            });
         }
         let groups = self.groups()?;
         let sizes: Vec<usize> = groups
