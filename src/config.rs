@@ -512,9 +512,26 @@ pub struct RecordSpec {
 impl Experiment {
     /// Parse a config file; errors name the file, the field and the fix.
     pub fn load(path: &Path) -> Result<Experiment> {
+        Self::load_with(path, &[])
+    }
+
+    /// [`Experiment::load`] with `--set PATH=VALUE` overrides applied to the file's TOML first
+    /// (the same dotted paths and TOML values as sweep axes and `protocol --set`).
+    pub fn load_with(path: &Path, sets: &[String]) -> Result<Experiment> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config {}", path.display()))?;
-        let mut exp = Self::from_toml_str(&text, &path.display().to_string())?;
+        let origin = path.display().to_string();
+        let mut exp = if sets.is_empty() {
+            Self::from_toml_str(&text, &origin)?
+        } else {
+            let mut table: toml::Table = toml::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("config {origin}: {}", explain_toml_error(&e)))?;
+            apply_sets(&mut table, sets)?;
+            Self::from_toml_value(
+                toml::Value::Table(table),
+                &format!("{origin} with --set {}", sets.join(" --set ")),
+            )?
+        };
         if exp.name.is_empty() {
             exp.name = path
                 .file_stem()
@@ -610,6 +627,17 @@ impl Experiment {
 }
 
 /// The `[target]` checks of a 1D sum of sines.
+/// Apply `--set PATH=VALUE` assignments to a config table: PATH is a dotted config path (as
+/// for sweep axes), VALUE is TOML (a bare word is a string), as for `protocol --set`.
+pub fn apply_sets(table: &mut toml::Table, sets: &[String]) -> Result<()> {
+    for s in sets {
+        let (key, value) = crate::protocol::parse_assignment(s)?;
+        let value = crate::protocol::parse_value(&value).with_context(|| format!("--set {s}"))?;
+        crate::sweep::spec::set_path(table, &key, value).with_context(|| format!("--set {s}"))?;
+    }
+    Ok(())
+}
+
 fn validate_target_1d(t: &TargetSpec) -> Result<()> {
     if t.n < 4 {
         bail!(

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct FiguresArgs {
-    /// Reduced budgets and seeds (a smoke test, about a minute).
+    /// Reduced budgets and seeds: a smoke test (about 10 s on 2 cores), not a measurement.
     #[arg(long)]
     quick: bool,
     /// Output directory for figures, reports and index.md [default: figures, or figures-quick with --quick].

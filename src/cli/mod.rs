@@ -23,7 +23,7 @@ use std::process::ExitCode;
 /// synthetic targets with known frequency content, an FFT splits the residual into frequency
 /// bands every epoch, and reports and figures show which bands converge when.
 #[derive(Parser)]
-#[command(name = "bandwise", version, about, long_about = None, after_help = "Start with `bandwise run analyses/examples/padam_cosine.toml`, then `bandwise plot runs/padam_cosine`.\nThe README lists every config field and every measure.")]
+#[command(name = "bandwise", version, about, long_about = None, after_help = "Start with `bandwise run analyses/examples/padam_cosine.toml`, then `bandwise plot runs/padam_cosine`.\nGuide: README.md; every config field: docs/config.md; every command and flag: docs/cli.md.")]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -59,6 +59,12 @@ enum Command {
     Target(analyze::TargetArgs),
     /// Analyse per-epoch predictions made elsewhere (NPY) into a normal run directory.
     Analyze(analyze::AnalyzeArgs),
+}
+
+/// The clap definition of the whole command line (the docs test checks every documented
+/// command line against it).
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
 }
 
 /// Parse the command line and run it with `registry`; errors are printed on stderr.

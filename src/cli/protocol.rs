@@ -2,7 +2,10 @@
 //! with the reference optimizers alongside (see [`crate::protocol`]).
 
 use crate::optim::Registry;
-use crate::protocol::{parse_assignment, run_protocol, ProtocolOptions, ProtocolSettings};
+use crate::protocol::{
+    candidate_summary, parse_assignment, protocol_entries, run_protocol, ProtocolOptions,
+    ProtocolSettings,
+};
 use crate::report::render::{render, Format};
 use anyhow::{bail, Result};
 use clap::Args;
@@ -30,7 +33,7 @@ pub struct ProtocolArgs {
     jobs: Option<usize>,
     /// Output on stdout: term (the comparison table), md (the full report), json or csv
     /// [default: term; OUT/report.md always holds the full report].
-    #[arg(long)]
+    #[arg(long, value_parser = ["term", "md", "json", "csv"])]
     format: Option<String>,
     /// No progress output.
     #[arg(long)]
@@ -79,21 +82,8 @@ pub fn run(args: ProtocolArgs, registry: &Registry) -> Result<()> {
     )?;
     print!("{}", render(&report, format));
     if format == Format::Terminal {
-        for c in &report.configs {
-            if c.optimizer["name"].as_str() == Some(args.optimizer.as_str()) {
-                let diff = c
-                    .index_vs_baseline
-                    .as_ref()
-                    .map_or("n/a".to_string(), crate::report::render::fmt_estimate);
-                println!(
-                    "candidate {} `{}`: index {}, index - SGD {}",
-                    c.id,
-                    c.label,
-                    crate::report::render::fmt_estimate(&c.index),
-                    diff
-                );
-            }
-        }
+        let entries = protocol_entries(registry, &args.optimizer, &overrides)?;
+        print!("{}", candidate_summary(&report, &entries, &out));
     }
     if !args.quiet {
         eprintln!(

@@ -14,9 +14,9 @@ pub struct ReportArgs {
     /// same config (apart from seed and name) are aggregated over seeds.
     #[arg(required = true)]
     dirs: Vec<PathBuf>,
-    /// Output format: md, json or csv [default: from --out's extension; else a terminal table
-    /// on a TTY, md otherwise].
-    #[arg(long)]
+    /// Output format: term (aligned table), md, json or csv [default: from --out's extension;
+    /// else term on a TTY, md otherwise].
+    #[arg(long, value_parser = ["term", "md", "json", "csv"])]
     format: Option<String>,
     /// Write to this file instead of stdout.
     #[arg(long)]
@@ -45,7 +45,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
     let format = match (&args.format, &args.out) {
         (Some(f), _) => match Format::parse(f) {
             Some(f) => f,
-            None => bail!("unknown --format `{f}`: use md, json or csv"),
+            None => bail!("unknown --format `{f}`: use term, md, json or csv"),
         },
         (None, Some(out)) => match out.extension().and_then(|e| e.to_str()) {
             Some("json") => Format::Json,

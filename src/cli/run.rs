@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct RunArgs {
-    /// Experiment config (TOML); see the README's config reference.
+    /// Experiment config (TOML); every field is in docs/config.md.
     config: PathBuf,
     /// Run directory to write [default: runs/<config name>].
     #[arg(long)]
@@ -29,10 +29,15 @@ pub struct RunArgs {
     /// Also write the initial and final parameters (params_init.json, params_final.json).
     #[arg(long)]
     save_params: bool,
+    /// Set a config field by its dotted path (repeatable); the value is TOML, e.g.
+    /// --set train.epochs=200, --set optimizer.p=-0.25,
+    /// --set 'optimizer.p={ kind = "cosine", min = -0.5, max = 0.5, period = 100 }'.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
 }
 
 pub fn run(args: RunArgs, registry: &Registry) -> Result<()> {
-    let mut exp = Experiment::load(&args.config)?;
+    let mut exp = Experiment::load_with(&args.config, &args.set)?;
     if let Some(seed) = args.seed {
         exp.seed = seed;
     }

@@ -31,10 +31,15 @@ pub struct SweepArgs {
     /// No progress output and no summary line.
     #[arg(long)]
     quiet: bool,
+    /// Set a field of the base config by its dotted path (repeatable), e.g.
+    /// --set train.epochs=100; an axis on the same path still wins.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
 }
 
 pub fn run(args: SweepArgs, registry: &Registry) -> Result<()> {
-    let spec = SweepSpec::load(&args.spec)?;
+    let mut spec = SweepSpec::load(&args.spec)?;
+    crate::config::apply_sets(&mut spec.base, &args.set)?;
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from("runs").join(&spec.name));

@@ -407,15 +407,32 @@ impl SweepSpec {
 
     /// Expand into the run list, parsing and validating every config.
     pub fn expand(&self, registry: &Registry) -> Result<Vec<PlannedRun>> {
-        Experiment::from_toml_value(toml::Value::Table(self.base.clone()), "sweep base")
-            .context("the sweep's [base] is not a valid experiment config")?;
-        // Each axis path must exist in the schema: probe it alone on the base.
-        for a in &self.axes {
-            let mut probe = self.base.clone();
-            set_path(&mut probe, &a.path, a.values[0].clone())
-                .with_context(|| format!("sweep axis `{}`", a.path))?;
-            Experiment::from_toml_value(toml::Value::Table(probe), &format!("with axis `{}` set", a.path))
-                .with_context(|| format!("sweep axis `{}` does not name a valid config field (or its value {} does not fit it)", a.path, a.values[0]))?;
+        // The base may leave out what an axis fills (e.g. no [optimizer] when an axis sets
+        // `optimizer`): it is checked with every axis at its first value. If that fails and
+        // leaving one axis out makes it valid, the error names that axis.
+        let with_first = |skip: Option<usize>| -> Result<toml::Table> {
+            let mut t = self.base.clone();
+            for (i, a) in self.axes.iter().enumerate() {
+                if Some(i) != skip {
+                    set_path(&mut t, &a.path, a.values[0].clone())
+                        .with_context(|| format!("sweep axis `{}`", a.path))?;
+                }
+            }
+            Ok(t)
+        };
+        let parse =
+            |t: toml::Table| Experiment::from_toml_value(toml::Value::Table(t), "sweep base");
+        if let Err(e) = parse(with_first(None)?) {
+            for (i, a) in self.axes.iter().enumerate() {
+                if parse(with_first(Some(i))?).is_ok() {
+                    return Err(e).with_context(|| format!("sweep axis `{}` does not name a valid config field (or its value {} does not fit it)", a.path, a.values[0]));
+                }
+            }
+            return Err(e).context(if self.axes.is_empty() {
+                "the sweep's [base] is not a valid experiment config"
+            } else {
+                "the sweep's [base], with every axis at its first value, is not a valid experiment config"
+            });
         }
         let groups = self.groups()?;
         let sizes: Vec<usize> = groups
@@ -933,6 +950,23 @@ mod tests {
             .expand(&Registry::builtin())
             .unwrap();
         assert_eq!(runs[0].experiment.spectral.layout.kind(), "octave");
+    }
+
+    #[test]
+    fn a_base_may_leave_out_a_table_that_an_axis_fills() {
+        let base =
+            "[base]\n[base.target]\nn = 64\nfrequencies = [1, 3]\n[base.train]\nepochs = 3\n";
+        let axis = "[[axis]]\npath = \"optimizer\"\nlabels = [\"sgd\", \"adam\"]\nvalues = [{ name = \"sgd\", lr = 0.1 }, { name = \"adam\", lr = 1e-3 }]\n";
+        let s = SweepSpec::from_toml_str(&format!("{axis}{base}"), "s.toml", "s", Path::new("."))
+            .unwrap();
+        let runs = s.expand(&Registry::builtin()).unwrap();
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[1].experiment.optimizer.name, "adam");
+        // Without the axis the same base is still an error that names the missing table.
+        let e = SweepSpec::from_toml_str(base, "s.toml", "s", Path::new("."))
+            .and_then(|s| s.expand(&Registry::builtin()))
+            .unwrap_err();
+        assert!(format!("{e:#}").contains("optimizer"), "{e:#}");
     }
 
     #[test]
