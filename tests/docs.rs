@@ -5,7 +5,7 @@
 //!   inline code or in shell code blocks, names a real subcommand and only real flags of it
 //!   (checked against the clap definition, `bandwise::cli::command()`). A concrete command line
 //!   is parsed in full by clap, so flag values with a fixed set (e.g. `--format`) are checked
-//!   too; a synopsis (`[--out DIR]`, `md|json`, `DIR...`) has only its flags checked.
+//!   too; a synopsis (`[--out DIR]`, `md|json`, `DIR...`, `$SHELL_VAR`) has only its flags checked.
 //! - docs/cli.md mentions every subcommand and every flag of the binary.
 //! - Every example config in analyses/examples/ runs (with a few epochs, via `--set`).
 
@@ -124,7 +124,8 @@ fn commands_in(code: &str, place: &str, inline: bool, out: &mut Vec<Documented>)
             || text.contains('[')
             || text.contains("...")
             || text.contains('|')
-            || text.contains('<');
+            || text.contains('<')
+            || text.contains('$');
         out.push(Documented {
             place: place.to_string(),
             text: text.to_string(),
