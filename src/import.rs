@@ -83,13 +83,14 @@ pub fn write_grid(exp: &Experiment, out: &Path, test_out: Option<&Path>) -> Resu
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)?;
-        let tmp = dir.join(format!(
-            ".{}.tmp-{}",
-            path.file_name().context("file name")?.to_string_lossy(),
-            std::process::id()
+        let tmp = dir.join(crate::commit::hidden_name(
+            &path.file_name().context("file name")?.to_string_lossy(),
+            "tmp",
         ));
-        write_npy(&tmp, &grid_array(grid, exp.model.input_range))
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        write_npy(&tmp, &grid_array(grid, exp.model.input_range)).with_context(|| {
+            let _ = std::fs::remove_file(&tmp);
+            format!("cannot write {}", tmp.display())
+        })?;
         std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
     };
     write(out, &target.train)?;

@@ -15,6 +15,7 @@
 
 pub mod bench;
 pub mod cli;
+pub mod commit;
 pub mod config;
 pub mod features;
 pub mod figures;

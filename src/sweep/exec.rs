@@ -4,9 +4,10 @@
 //!   single-threaded and deterministic, so the records do not depend on `jobs`.
 //! - Resume: a run whose directory holds a run.json is complete (run directories are renamed
 //!   into place only when finished) and is skipped. Hidden staging entries
-//!   (`.<name>.partial-<pid>`, `.<name>.tmp-<pid>`) left by an interrupted process are removed
-//!   when that process is no longer alive (checked through /proc; without /proc, every entry
-//!   not of the current process is removed); the runs they belonged to are redone.
+//!   (`.<name>.partial-<host>-<pid>`, `.<name>.tmp-<host>-<pid>`) left by an interrupted
+//!   process are removed when that process is no longer alive (see [`crate::commit`]: /proc on
+//!   this host; another host's entries only once older than a stated age); the runs they
+//!   belonged to are redone.
 //! - Failures: a diverged run is recorded (status "diverged") and counts as done; a run that
 //!   fails with an error (or panics) writes nothing, the others go on, and the report lists it.
 //! - Shards: `--shard I/N` selects the runs whose index k in the run list has k mod N = I
@@ -159,9 +160,10 @@ pub fn run_sweep(
         total: runs.len(),
         ..Default::default()
     };
-    report.cleaned = clean_stale(&out.join("runs"))? + clean_stale(out)?;
+    report.cleaned =
+        crate::commit::clean_stale(&out.join("runs"))? + crate::commit::clean_stale(out)?;
     let aggregate_dir = out.join("aggregate");
-    report.cleaned += clean_stale(&aggregate_dir)?;
+    report.cleaned += crate::commit::clean_stale(&aggregate_dir)?;
     let selected: Vec<&PlannedRun> = runs
         .iter()
         .filter(|r| opts.shard.contains(r.index))
@@ -347,43 +349,6 @@ fn run_job(job: &Job, registry: &Registry) -> Outcome {
     }
 }
 
-/// Remove hidden staging entries (`.x.partial-<pid>`, `.x.tmp-<pid>`) in `dir` whose process
-/// is gone. Returns how many were removed.
-pub(crate) fn clean_stale(dir: &Path) -> Result<usize> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(0);
-    };
-    let me = std::process::id();
-    let proc_fs = Path::new("/proc/self").exists();
-    let mut removed = 0;
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if !name.starts_with('.') {
-            continue;
-        }
-        let Some(pid) = [".partial-", ".tmp-"]
-            .iter()
-            .find_map(|m| name.rfind(m).map(|i| &name[i + m.len()..]))
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let alive = pid == me || (proc_fs && Path::new("/proc").join(pid.to_string()).exists());
-        if alive {
-            continue;
-        }
-        let path = e.path();
-        let r = if path.is_dir() {
-            std::fs::remove_dir_all(&path)
-        } else {
-            std::fs::remove_file(&path)
-        };
-        r.with_context(|| format!("cannot remove the stale staging entry {}", path.display()))?;
-        removed += 1;
-    }
-    Ok(removed)
-}
-
 /// A stable hash of a run's config (to detect a changed spec on resume).
 pub(crate) fn config_hash(config: &toml::Table) -> String {
     let text = serde_json::to_string(&toml_to_json(&toml::Value::Table(config.clone())))
@@ -397,7 +362,7 @@ pub fn conventions() -> Value {
         "run_order": "zip groups (an unzipped axis is its own group) combined by cartesian product in declaration order, the last varying fastest; seeds vary fastest of all",
         "ids": "run id = key=value per axis joined by `__`, seed last; key = last path segment (whole path if ambiguous); values made filesystem-safe (arrays joined by `x`, tables as kind.keyvalue...); `~` + hash when too long or ambiguous. config id = run id without the seed (`base` if no other axis)",
         "shard": "--shard I/N runs the runs whose index k has k mod N = I (strided); lr-search runs are not sharded",
-        "resume": "a run directory with run.json is complete and is skipped; hidden .partial-<pid> staging directories of dead processes are removed and their runs redone",
+        "resume": "a run directory with run.json is complete and is skipped; hidden .<id>.partial-<host>-<pid> staging directories of dead processes on this host (or of another host, once older than BANDWISE_STALE_HOURS, default 24) are removed and their runs redone",
         "aggregation": super::aggregate::CONVENTION,
         "lr": "with [lr_search]: optimizer.lr of every run is the lr of the grid with the lowest median criterion over the search seeds (diverged = +inf; ties: the first in grid order), chosen per config id; see lr_search.json. Without: as configured",
         "layout": "runs/<run id>/ run directories; lr_search/<config id>/lr=<lr>__seed=<seed>/ search runs; aggregate/{epochs,bands,configs}.csv",
