@@ -193,19 +193,9 @@ pub fn run_figures(registry: &Registry, opts: &FiguresOptions) -> Result<Vec<Ana
                 ..Default::default()
             },
         )?;
-        if !report.failed.is_empty() {
-            let list: Vec<String> = report
-                .failed
-                .iter()
-                .map(|f| format!("{}: {}", f.id, f.error))
-                .collect();
-            bail!(
-                "analysis {}: {} runs failed:\n{}",
-                spec.name,
-                list.len(),
-                list.join("\n")
-            );
-        }
+        report
+            .check()
+            .with_context(|| format!("analysis {}", spec.name))?;
         outcomes.push(render_analysis(
             a,
             meta,

@@ -77,7 +77,7 @@ pub fn run(args: ProtocolArgs, registry: &Registry) -> Result<()> {
             progress: !args.quiet,
         },
     )?;
-    print!("{}", render(&report, format));
+    out!("{}", render(&report, format));
     if format == Format::Terminal {
         for c in &report.configs {
             if c.optimizer["name"].as_str() == Some(args.optimizer.as_str()) {
@@ -85,7 +85,7 @@ pub fn run(args: ProtocolArgs, registry: &Registry) -> Result<()> {
                     .index_vs_baseline
                     .as_ref()
                     .map_or("n/a".to_string(), crate::report::render::fmt_estimate);
-                println!(
+                outln!(
                     "candidate {} `{}`: index {}, index - SGD {}",
                     c.id,
                     c.label,

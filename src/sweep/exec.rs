@@ -127,6 +127,40 @@ pub struct SweepReport {
     pub cleaned: usize,
     /// Runs of this shard that are complete and diverged (including earlier invocations).
     pub diverged_total: usize,
+    /// Parallel runs used: the requested jobs capped by [`capped_jobs`].
+    pub jobs: usize,
+    /// Why aggregation failed, if it did (the runs themselves are recorded).
+    pub aggregate_error: Option<String>,
+}
+
+impl SweepReport {
+    /// An error listing the failed runs and an aggregation failure, if any (both at once,
+    /// so that neither hides the other).
+    pub fn check(&self) -> Result<()> {
+        let mut problems = Vec::new();
+        if !self.failed.is_empty() {
+            let list: Vec<String> = self
+                .failed
+                .iter()
+                .map(|f| format!("  {}: {}", f.id, f.error))
+                .collect();
+            problems.push(format!(
+                "{} run(s) failed (the others are recorded; rerun the same command to retry):\n{}",
+                self.failed.len(),
+                list.join("\n")
+            ));
+        }
+        if let Some(e) = &self.aggregate_error {
+            problems.push(format!(
+                "aggregation of {} failed (the runs are recorded; rerun the same command to retry): {e}",
+                self.dir.display()
+            ));
+        }
+        if !problems.is_empty() {
+            bail!("{}", problems.join("\n"));
+        }
+        Ok(())
+    }
 }
 
 /// One unit of work: train `experiment` into `dir` unless it is complete.
@@ -169,8 +203,13 @@ pub fn run_sweep(
         .filter(|r| opts.shard.contains(r.index))
         .collect();
     report.selected = selected.len();
+    let search_jobs = match &spec.lr_search {
+        Some(search) => lr_search::jobs(spec, search, &selected, out, &mut report.cleaned)?,
+        None => Vec::new(),
+    };
+    report.jobs = capped_jobs(opts.jobs, selected.len().max(search_jobs.len()));
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs.max(1))
+        .num_threads(report.jobs)
         .build()
         .context("cannot start the thread pool")?;
 
@@ -185,7 +224,6 @@ pub fn run_sweep(
         Err(e) => planned.push((id.to_string(), Some(e))),
     };
     if let Some(search) = &spec.lr_search {
-        let search_jobs = lr_search::jobs(spec, search, &selected, out, &mut report.cleaned)?;
         let outcomes = execute(&pool, registry, &search_jobs, opts.progress, "lr search");
         for (job, outcome) in search_jobs.iter().zip(&outcomes) {
             match outcome {
@@ -251,8 +289,24 @@ pub fn run_sweep(
             Outcome::Failed(e) => report.failed.push(RunFailure { id, error: e }),
         }
     }
-    super::aggregate(out)?;
+    // An aggregation failure (e.g. a full disk) must not hide which runs failed: both are
+    // reported by the caller.
+    if let Err(e) = super::aggregate(out) {
+        report.aggregate_error = Some(format!("{e:#}"));
+    }
     Ok(report)
+}
+
+/// Threads per machine core a sweep may use at most.
+pub const JOBS_PER_CORE: usize = 4;
+
+/// `requested` parallel runs capped at `runs` (at least 1) and at [`JOBS_PER_CORE`] x cores.
+pub fn capped_jobs(requested: usize, runs: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    requested
+        .min(runs)
+        .min(JOBS_PER_CORE.saturating_mul(cores))
+        .max(1)
 }
 
 /// Train every job not yet complete, `pool`-parallel; outcomes in job order.

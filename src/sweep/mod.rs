@@ -26,7 +26,9 @@ pub mod lr_search;
 pub mod spec;
 
 pub use aggregate::{aggregate, t975, AggregateSummary, ConfigStatus, Stats};
-pub use exec::{list_runs, run_sweep, RunFailure, Shard, SweepOptions, SweepReport};
+pub use exec::{
+    capped_jobs, list_runs, run_sweep, RunFailure, Shard, SweepOptions, SweepReport, JOBS_PER_CORE,
+};
 pub use lr_search::{LrChoice, LR_SEARCH_JSON};
 pub use spec::{Axis, Criterion, LrSearchSpec, PlannedRun, SweepSpec};
 
