@@ -14,6 +14,7 @@
 )]
 
 pub mod bench;
+pub mod budget;
 pub mod cli;
 pub mod commit;
 pub mod config;

@@ -15,7 +15,8 @@ fn npy_error(path: &Path, e: ReadNpyError, expected: &str) -> anyhow::Error {
 /// library's own errors.
 pub fn check_npy_size(path: &Path) -> Result<()> {
     use std::io::Read;
-    let mut f = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut f =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let file_len = f.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
     let mut pre = [0u8; 12];
     if f.read_exact(&mut pre).is_err() || &pre[..6] != b"\x93NUMPY" {
@@ -23,7 +24,10 @@ pub fn check_npy_size(path: &Path) -> Result<()> {
     }
     let (header_len, start) = match pre[6] {
         1 => (u16::from_le_bytes([pre[8], pre[9]]) as u64, 10u64),
-        _ => (u32::from_le_bytes([pre[8], pre[9], pre[10], pre[11]]) as u64, 12u64),
+        _ => (
+            u32::from_le_bytes([pre[8], pre[9], pre[10], pre[11]]) as u64,
+            12u64,
+        ),
     };
     let data_start = start + header_len;
     if data_start > file_len {

@@ -54,11 +54,18 @@ pub fn run(args: BenchArgs) -> Result<()> {
     };
     outln!(
         "reference task: 1-64-64-1 tanh MLP, full-batch Adam, 1 thread, {} steps x {} repeats",
-        args.steps, args.repeats
+        args.steps,
+        args.repeats
     );
     outln!(
         "{:>6} {:>5} {:>12} {:>12} {:>10} {:>10} {:>14}",
-        "N", "dtype", "us/step med", "us/step best", "eval/step", "spectral", "vs PyTorch"
+        "N",
+        "dtype",
+        "us/step med",
+        "us/step best",
+        "eval/step",
+        "spectral",
+        "vs PyTorch"
     );
     let mut lines = String::new();
     for &n in &args.n {
