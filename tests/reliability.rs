@@ -210,3 +210,172 @@ fn run_names_cannot_escape_runs() {
     assert!(work.join("x/keep").is_file());
     assert!(!work.join("runs").exists());
 }
+
+// ---- Crashes and hangs: impossible work refused before allocating ------------------------
+
+/// An NPY v1 file whose header claims `shape` of f64 but that holds only 16 bytes of data.
+fn lying_npy(path: &Path, shape: &str) {
+    let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    bytes.extend([0u8; 16]);
+    fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn impossible_work_is_refused_up_front() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = config("c", 3);
+    let cases = [
+        (
+            "wide.toml",
+            base.replace("hidden = [16, 16]", "hidden = [100000, 100000]"),
+        ),
+        ("long.toml", base.replace("n = 64", "n = 100000000000")),
+        (
+            "overflow.toml",
+            base.replace("hidden = [16, 16]", "hidden = [9223372036854775807, 4]"),
+        ),
+    ];
+    for (file, text) in &cases {
+        fs::write(tmp.path().join(file), text).unwrap();
+        let started = std::time::Instant::now();
+        let (ok, err) = output(bandwise(tmp.path()).args(["run", file, "--quiet"]));
+        assert!(!ok, "{file}");
+        assert!(
+            err.contains("needs about") || err.contains("overflows"),
+            "{file}: {err}"
+        );
+        assert!(
+            !err.contains("panicked") && !err.contains("memory allocation"),
+            "{err}"
+        );
+        assert!(started.elapsed().as_secs() < 20, "{file} refused up front");
+    }
+    // A configurable cap, named in the error with the estimate.
+    fs::write(tmp.path().join("c.toml"), &base).unwrap();
+    let (ok, err) = output(
+        bandwise(tmp.path())
+            .args(["run", "c.toml", "--quiet"])
+            .env("BANDWISE_MAX_MEMORY_GB", "0.000001"),
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("BANDWISE_MAX_MEMORY_GB") && err.contains("needs about"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("runs").exists());
+
+    // An NPY header claiming 51 TB in a tiny file: refused by spectrum and analyze.
+    lying_npy(&tmp.path().join("big1d.npy"), "(100000000000,)");
+    lying_npy(&tmp.path().join("big2d.npy"), "(100000000000, 64)");
+    let (ok, err) = output(bandwise(tmp.path()).args(["spectrum", "big1d.npy"]));
+    assert!(
+        !ok && err.contains("big1d.npy") && err.contains("header claims"),
+        "{err}"
+    );
+    let (ok, err) = output(bandwise(tmp.path()).args([
+        "analyze",
+        "--config",
+        "c.toml",
+        "--predictions",
+        "big2d.npy",
+        "--out",
+        "imported",
+    ]));
+    assert!(
+        !ok && err.contains("big2d.npy") && err.contains("header claims"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("imported").exists());
+}
+
+#[test]
+fn broken_pipes_end_normally_and_jobs_are_capped() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("c.toml"), config("c", 3)).unwrap();
+    let (ok, err) = output(bandwise(tmp.path()).args(["run", "c.toml", "--quiet"]));
+    assert!(ok, "{err}");
+    // `bandwise report runs --format csv | head -0`: the reader is gone before anything is written.
+    for args in [
+        &["report", "runs", "--format", "csv"][..],
+        &["report", "runs"][..],
+    ] {
+        let mut child = bandwise(tmp.path())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{args:?}: {:?} {err}", o.status);
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    // --jobs beyond the number of runs is capped, and the note says so.
+    fs::write(
+        tmp.path().join("s.toml"),
+        "name = \"s\"\nseeds = [0, 1]\n[base]\n[base.target]\nn = 32\nfrequencies = [1, 3, 6]\n[base.model]\nhidden = [8]\n[base.optimizer]\nname = \"adam\"\nlr = 3e-3\n[base.train]\nepochs = 3\n",
+    )
+    .unwrap();
+    let (ok, err) = output(bandwise(tmp.path()).args([
+        "sweep", "s.toml", "--out", "sw", "--jobs", "100000", "--quiet",
+    ]));
+    assert!(ok, "{err}");
+    assert!(err.contains("--jobs 100000 capped to 2"), "{err}");
+}
+
+// ---- Clear errors and clean leftovers ---------------------------------------------------
+
+#[test]
+fn sweep_failures_survive_an_aggregation_error_and_reports_stay_readable() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(
+        tmp.path().join("s.toml"),
+        "name = \"s\"\nseeds = [0, 1]\n[base]\n[base.target]\nn = 32\nfrequencies = [1, 3, 6]\n[base.model]\nhidden = [8]\n[base.optimizer]\nname = \"adam\"\nlr = 1e300\n[base.train]\nepochs = 3\n",
+    )
+    .unwrap();
+    let sw = tmp.path().join("sw");
+    // Run seed=1 cannot be written (its directory holds someone's file), and the aggregate
+    // directory cannot be created (a file is in the way, as on a full or broken disk).
+    fs::create_dir_all(sw.join("runs/seed=1")).unwrap();
+    fs::write(sw.join("runs/seed=1/notes.txt"), "mine").unwrap();
+    fs::write(sw.join("aggregate"), "in the way").unwrap();
+    let (ok, err) =
+        output(bandwise(tmp.path()).args(["sweep", "s.toml", "--out", "sw", "--quiet"]));
+    assert!(!ok);
+    assert!(
+        err.contains("1 run(s) failed") && err.contains("seed=1") && err.contains("notes.txt"),
+        "{err}"
+    );
+    assert!(err.contains("aggregation of"), "{err}");
+    assert_eq!(
+        fs::read_to_string(sw.join("runs/seed=1/notes.txt")).unwrap(),
+        "mine"
+    );
+    let leftovers: Vec<String> = names(&sw)
+        .into_iter()
+        .chain(names(&sw.join("runs")))
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // Every run diverged (lr = 1e300): the report names no NaN threshold and prints lr short.
+    let o = bandwise(tmp.path())
+        .args(["report", "sw/runs/seed=0", "--format", "terminal"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(text.contains("lr=1e300"), "{text}");
+    assert!(
+        !text.contains("NaN") && !text.contains("000000000"),
+        "{text}"
+    );
+}
