@@ -227,7 +227,8 @@ fn read_trajectory(path: &Path, n: usize, grid: &str) -> Result<Trajectory> {
         let mut dtype = "";
         for (i, (epoch, p)) in files.iter().enumerate() {
             let expected = format!("a 1D float32/float64 array of shape ({n},) (epoch {epoch} on the {grid} grid of {n} points)");
-            crate::signal_io::check_npy_size(p).with_context(|| format!("expected {expected}"))?;
+            crate::signal_io::check_npy_size(p)
+                .map_err(|e| anyhow::anyhow!("{e:#}; expected {expected}"))?;
             let (a, dt): (Array1<f64>, _) = read_float(p).map_err(|e| {
                 anyhow::anyhow!(
                     "{}: {}; expected {expected}",
@@ -265,7 +266,8 @@ fn read_trajectory(path: &Path, n: usize, grid: &str) -> Result<Trajectory> {
                 path.display()
             );
         }
-        crate::signal_io::check_npy_size(path).with_context(|| format!("expected {expected}"))?;
+        crate::signal_io::check_npy_size(path)
+            .map_err(|e| anyhow::anyhow!("{e:#}; expected {expected}"))?;
         let (a, dtype): (Array2<f64>, _) = read_float(path).map_err(|e| {
             anyhow::anyhow!(
                 "{}: {}; expected {expected}",

@@ -262,6 +262,7 @@ mod tests {
         let target = tmp.path().join("run1");
         let s = Staging::new(&target, false).unwrap();
         s.write("a.csv", "x\n1\n").unwrap();
+        s.write("run.json", "{}").unwrap();
         assert!(!target.exists(), "nothing visible before commit");
         s.commit().unwrap();
         assert_eq!(fs::read_to_string(target.join("a.csv")).unwrap(), "x\n1\n");
