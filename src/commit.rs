@@ -103,7 +103,7 @@ pub fn stale_age() -> Result<Duration> {
     match std::env::var(STALE_AGE_ENV) {
         Err(_) => Ok(Duration::from_secs_f64(DEFAULT_STALE_HOURS * 3600.0)),
         Ok(s) => match s.trim().parse::<f64>() {
-            Ok(h) if h.is_finite() && h >= 0.0 && h < 1e6 => Ok(Duration::from_secs_f64(h * 3600.0)),
+            Ok(h) if (0.0..1e6).contains(&h) => Ok(Duration::from_secs_f64(h * 3600.0)),
             _ => bail!(
                 "{STALE_AGE_ENV} = {s:?}: expected a number of hours >= 0 (default {DEFAULT_STALE_HOURS}), e.g. 48"
             ),
