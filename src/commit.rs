@@ -170,6 +170,8 @@ pub fn clean_stale(dir: &Path) -> Result<usize> {
                     continue;
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                // Another thread or process repaired it first.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => {
                     return Err(e).with_context(|| {
                         format!(

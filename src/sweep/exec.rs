@@ -376,7 +376,8 @@ fn run_job(job: &Job, registry: &Registry) -> Outcome {
             .unwrap_or_else(|| "complete".into());
         return Outcome::Skipped(status);
     }
-    // A directory without run.json is not a run (never written by a finished run): replace it.
+    // A directory without run.json is not a finished run: replaced if empty, otherwise the
+    // run fails naming what is in it (see crate::commit).
     let overwrite = job.dir.exists();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         run_experiment(
