@@ -210,8 +210,14 @@ impl TryFrom<RawTargetSpec> for TargetSpec {
                 if !r.frequencies.is_empty() {
                     return Err("target.frequencies is for 1D targets; a waves2d target lists target.waves = [[kx, ky], ...] (and/or products, checkerboard)".into());
                 }
+                let points = dims[0].checked_mul(dims[1]).ok_or_else(|| {
+                    format!(
+                        "target.n = [{}, {}] has more than 2^64 points: use a smaller grid",
+                        dims[0], dims[1]
+                    )
+                })?;
                 (
-                    dims[0] * dims[1],
+                    points,
                     Some(Waves2dSpec {
                         dims,
                         waves: r.waves,
@@ -556,6 +562,7 @@ impl Experiment {
 
     /// Check every field against what is allowed and resolve the optimizer.
     pub fn validate(&self, registry: &Registry) -> Result<ResolvedOptimizer> {
+        crate::budget::check(self)?;
         let t = &self.target;
         match &t.waves2d {
             None => validate_target_1d(t)?,

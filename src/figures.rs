@@ -205,19 +205,9 @@ pub fn run_figures(registry: &Registry, opts: &FiguresOptions) -> Result<Vec<Ana
                 stage: opts.stage,
             },
         )?;
-        if !report.failed.is_empty() {
-            let list: Vec<String> = report
-                .failed
-                .iter()
-                .map(|f| format!("{}: {}", f.id, f.error))
-                .collect();
-            bail!(
-                "analysis {}: {} runs failed:\n{}",
-                spec.name,
-                list.len(),
-                list.join("\n")
-            );
-        }
+        report
+            .check()
+            .with_context(|| format!("analysis {}", spec.name))?;
         if matches!(opts.stage, Stage::Search | Stage::Runs) {
             continue;
         }

@@ -83,13 +83,14 @@ pub fn write_grid(exp: &Experiment, out: &Path, test_out: Option<&Path>) -> Resu
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)?;
-        let tmp = dir.join(format!(
-            ".{}.tmp-{}",
-            path.file_name().context("file name")?.to_string_lossy(),
-            std::process::id()
+        let tmp = dir.join(crate::commit::hidden_name(
+            &path.file_name().context("file name")?.to_string_lossy(),
+            "tmp",
         ));
-        write_npy(&tmp, &grid_array(grid, exp.model.input_range))
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        write_npy(&tmp, &grid_array(grid, exp.model.input_range)).with_context(|| {
+            let _ = std::fs::remove_file(&tmp);
+            format!("cannot write {}", tmp.display())
+        })?;
         std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
     };
     write(out, &target.train)?;
@@ -226,6 +227,8 @@ fn read_trajectory(path: &Path, n: usize, grid: &str) -> Result<Trajectory> {
         let mut dtype = "";
         for (i, (epoch, p)) in files.iter().enumerate() {
             let expected = format!("a 1D float32/float64 array of shape ({n},) (epoch {epoch} on the {grid} grid of {n} points)");
+            crate::signal_io::check_npy_size(p)
+                .map_err(|e| anyhow::anyhow!("{e:#}; expected {expected}"))?;
             let (a, dt): (Array1<f64>, _) = read_float(p).map_err(|e| {
                 anyhow::anyhow!(
                     "{}: {}; expected {expected}",
@@ -263,6 +266,8 @@ fn read_trajectory(path: &Path, n: usize, grid: &str) -> Result<Trajectory> {
                 path.display()
             );
         }
+        crate::signal_io::check_npy_size(path)
+            .map_err(|e| anyhow::anyhow!("{e:#}; expected {expected}"))?;
         let (a, dtype): (Array2<f64>, _) = read_float(path).map_err(|e| {
             anyhow::anyhow!(
                 "{}: {}; expected {expected}",

@@ -14,7 +14,9 @@
 )]
 
 pub mod bench;
+pub mod budget;
 pub mod cli;
+pub mod commit;
 pub mod config;
 pub mod features;
 pub mod figures;

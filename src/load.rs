@@ -133,10 +133,23 @@ impl RunData {
     }
 }
 
+/// A number in its shortest exact form for labels: `200` (not `200.0`), `0.001`, and
+/// scientific notation where the plain form is long (over 6 characters) and scientific is
+/// shorter (`1e300`, not 301 digits; `1e-7`, not `0.0000001`).
+pub fn short_num(x: f64) -> String {
+    let plain = format!("{x}");
+    let sci = format!("{x:e}");
+    if plain.len() > 6 && sci.len() < plain.len() {
+        sci
+    } else {
+        plain
+    }
+}
+
 /// A short description of a resolved optimizer table.
 pub fn describe_optimizer(opt: &Value) -> String {
-    // Numbers in shortest form (200, not 200.0).
-    let num = |v: &Value| v.as_f64().map_or_else(|| v.to_string(), |x| format!("{x}"));
+    // Numbers in short form (200, not 200.0; 1e300, not 301 digits).
+    let num = |v: &Value| v.as_f64().map_or_else(|| v.to_string(), short_num);
     let name = opt["name"].as_str().unwrap_or("?");
     if name == "imported" {
         // `bandwise analyze`: the optimizer ran elsewhere; its provenance names it.
@@ -145,7 +158,7 @@ pub fn describe_optimizer(opt: &Value) -> String {
     let mut parts = vec![name.to_string()];
     let show = |v: &Value| -> String {
         match v {
-            Value::Number(n) => format!("{}", n.as_f64().unwrap_or(f64::NAN)),
+            Value::Number(n) => short_num(n.as_f64().unwrap_or(f64::NAN)),
             Value::Object(o) => {
                 let kind = o.get("kind").and_then(Value::as_str).unwrap_or("?");
                 match kind {

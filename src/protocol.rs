@@ -347,6 +347,9 @@ pub fn run_protocol(
                 .iter()
                 .map(|f| format!("  {}/{}: {}", entry.label, f.id, f.error)),
         );
+        if let Some(e) = &report.aggregate_error {
+            failed.push(format!("  {}: aggregation: {e}", entry.label));
+        }
         if opts.progress {
             if let Some(note) = edge_note(&dir, &opts.settings.lr_grid) {
                 eprintln!("protocol: note: {}: {note}", entry.label);

@@ -12,13 +12,15 @@
 //! Every CSV starts with `#` comment lines stating its conventions (read with
 //! `pandas.read_csv(path, comment="#")`). A run directory is written atomically: all files go
 //! into a hidden staging directory beside it, which is renamed into place at the end, so a
-//! directory with a run.json is always complete.
+//! directory with a run.json is always complete (see [`crate::commit`]).
 
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
+
+pub use crate::commit::{write_atomic, Staging};
 
 /// The format identifier written into run.json.
 pub const FORMAT: &str = "bandwise-run/1";
@@ -72,91 +74,6 @@ pub fn num(x: f64) -> String {
         // Debug formatting: shortest round-trip digits, exponent for very small/large values.
         format!("{x:?}")
     }
-}
-
-/// A staging directory that becomes the run directory on `commit`.
-pub struct Staging {
-    staging: PathBuf,
-    target: PathBuf,
-}
-
-impl Staging {
-    /// Prepare to write `target`. Fails if it exists, unless `overwrite` (then it is replaced
-    /// at commit time, not before).
-    pub fn new(target: &Path, overwrite: bool) -> Result<Staging> {
-        if target.exists() && !overwrite {
-            bail!(
-                "{} already exists; choose another --out, remove it, or pass --force to replace it",
-                target.display()
-            );
-        }
-        let parent = target
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-        let name = target
-            .file_name()
-            .context("the output directory needs a name")?
-            .to_string_lossy();
-        let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
-        if staging.exists() {
-            fs::remove_dir_all(&staging)?;
-        }
-        fs::create_dir(&staging).with_context(|| format!("cannot create {}", staging.display()))?;
-        Ok(Staging {
-            staging,
-            target: target.to_path_buf(),
-        })
-    }
-
-    pub fn write(&self, file: &str, contents: &str) -> Result<()> {
-        let path = self.staging.join(file);
-        fs::write(&path, contents).with_context(|| format!("cannot write {}", path.display()))
-    }
-
-    pub fn write_json(&self, file: &str, value: &Value) -> Result<()> {
-        self.write(file, &(serde_json::to_string_pretty(value)? + "\n"))
-    }
-
-    /// Rename the staging directory into place.
-    pub fn commit(self) -> Result<PathBuf> {
-        if self.target.exists() {
-            fs::remove_dir_all(&self.target)
-                .with_context(|| format!("cannot replace {}", self.target.display()))?;
-        }
-        fs::rename(&self.staging, &self.target).with_context(|| {
-            format!(
-                "cannot move the finished run into {}",
-                self.target.display()
-            )
-        })?;
-        Ok(self.target.clone())
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        // A run that failed before commit leaves nothing behind.
-        let _ = fs::remove_dir_all(&self.staging);
-    }
-}
-
-/// Write `contents` to `path` atomically (temp file in the same directory, then rename).
-pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name().context("file name")?.to_string_lossy(),
-        std::process::id()
-    ));
-    fs::write(&tmp, contents).with_context(|| format!("cannot write {}", tmp.display()))?;
-    fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// A CSV file read back: header and rows of cells (comment lines skipped). The cells are
@@ -345,6 +262,7 @@ mod tests {
         let target = tmp.path().join("run1");
         let s = Staging::new(&target, false).unwrap();
         s.write("a.csv", "x\n1\n").unwrap();
+        s.write("run.json", "{}").unwrap();
         assert!(!target.exists(), "nothing visible before commit");
         s.commit().unwrap();
         assert_eq!(fs::read_to_string(target.join("a.csv")).unwrap(), "x\n1\n");

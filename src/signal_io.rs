@@ -10,8 +10,71 @@ fn npy_error(path: &Path, e: ReadNpyError, expected: &str) -> anyhow::Error {
     anyhow::anyhow!("{}: cannot read as {expected} ({e}); write it with numpy.save(path, array.astype(numpy.float64))", path.display())
 }
 
+/// Refuse an NPY file whose header claims more data than the file holds, before the NPY
+/// library allocates for the claimed shape. Headers this check cannot parse are left to the
+/// library's own errors.
+pub fn check_npy_size(path: &Path) -> Result<()> {
+    use std::io::Read;
+    let mut f =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file_len = f.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+    let mut pre = [0u8; 12];
+    if f.read_exact(&mut pre).is_err() || &pre[..6] != b"\x93NUMPY" {
+        return Ok(());
+    }
+    let (header_len, start) = match pre[6] {
+        1 => (u16::from_le_bytes([pre[8], pre[9]]) as u64, 10u64),
+        _ => (
+            u32::from_le_bytes([pre[8], pre[9], pre[10], pre[11]]) as u64,
+            12u64,
+        ),
+    };
+    let data_start = start + header_len;
+    if data_start > file_len {
+        bail!("{}: the NPY header claims {header_len} bytes but the file holds {file_len}; the file is truncated", path.display());
+    }
+    let mut header = vec![0u8; header_len as usize];
+    let mut rest = std::fs::File::open(path)?;
+    std::io::copy(&mut (&mut rest).take(start), &mut std::io::sink())?;
+    rest.read_exact(&mut header)?;
+    let header = String::from_utf8_lossy(&header);
+    let item_size = header
+        .find("'descr'")
+        .and_then(|i| header[i + 7..].split('\'').nth(1))
+        .and_then(|d| d.trim_start_matches(['<', '>', '|', '=']).get(1..))
+        .and_then(|n| n.parse::<u64>().ok());
+    let shape: Option<Vec<u64>> = header.find("'shape'").and_then(|i| {
+        let open = i + header[i..].find('(')?;
+        let close = open + header[open..].find(')')?;
+        header[open + 1..close]
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.trim_end_matches('L').parse::<u64>().ok())
+            .collect()
+    });
+    let (Some(item_size), Some(shape)) = (item_size, shape) else {
+        return Ok(());
+    };
+    let claimed = shape
+        .iter()
+        .try_fold(item_size, |acc, &d| acc.checked_mul(d));
+    let available = file_len - data_start;
+    if claimed.is_none_or(|c| c > available) {
+        let dims: Vec<String> = shape.iter().map(u64::to_string).collect();
+        bail!(
+            "{}: the NPY header claims shape ({}) of {item_size}-byte values ({}), but the file holds {available} bytes of data: the file is truncated or its header is wrong",
+            path.display(),
+            dims.join(", "),
+            claimed.map_or("more than 2^64 bytes".to_string(), |c| format!("{c} bytes"))
+        );
+    }
+    Ok(())
+}
+
 /// A 1D f64 array from an NPY file holding f64 or f32 values.
 pub fn read_npy_1d(path: &Path) -> Result<Vec<f64>> {
+    check_npy_size(path)?;
     match read_npy::<_, Array1<f64>>(path) {
         Ok(a) => Ok(a.to_vec()),
         Err(ReadNpyError::WrongDescriptor(_)) => match read_npy::<_, Array1<f32>>(path) {
@@ -24,6 +87,7 @@ pub fn read_npy_1d(path: &Path) -> Result<Vec<f64>> {
 
 /// A 2D f64 array (rows x cols) from an NPY file holding f64 or f32 values.
 pub fn read_npy_2d(path: &Path) -> Result<Array2<f64>> {
+    check_npy_size(path)?;
     match read_npy::<_, Array2<f64>>(path) {
         Ok(a) => Ok(a),
         Err(ReadNpyError::WrongDescriptor(_)) => match read_npy::<_, Array2<f32>>(path) {

@@ -3,7 +3,7 @@
 //! Formats: see [`crate::import`].
 
 use crate::import::{analyze, load_task, write_grid, ImportInputs};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -87,9 +87,11 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
     exp.name = args
         .name
         .unwrap_or_else(|| format!("{}_imported", exp.name));
+    crate::commit::check_run_name(&exp.name).context("--name (or the config's name)")?;
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from("runs").join(&exp.name));
+    crate::commit::check_target(&out, args.force)?;
     let summary = analyze(
         &exp,
         &ImportInputs {

@@ -52,13 +52,20 @@ pub fn run(args: BenchArgs) -> Result<()> {
             })?,
         None => Vec::new(),
     };
-    println!(
+    outln!(
         "reference task: 1-64-64-1 tanh MLP, full-batch Adam, 1 thread, {} steps x {} repeats",
-        args.steps, args.repeats
+        args.steps,
+        args.repeats
     );
-    println!(
+    outln!(
         "{:>6} {:>5} {:>12} {:>12} {:>10} {:>10} {:>14}",
-        "N", "dtype", "us/step med", "us/step best", "eval/step", "spectral", "vs PyTorch"
+        "N",
+        "dtype",
+        "us/step med",
+        "us/step best",
+        "eval/step",
+        "spectral",
+        "vs PyTorch"
     );
     let mut lines = String::new();
     for &n in &args.n {
@@ -74,7 +81,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 .map_or("-".to_string(), |t| {
                     format!("{:.2}x faster", t / r.us_per_step_median)
                 });
-            println!(
+            outln!(
                 "{:>6} {:>5} {:>12.1} {:>12.1} {:>9.1}% {:>9.2}% {:>14}",
                 n,
                 r.dtype,
@@ -87,10 +94,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
             lines += &(serde_json::to_string(&r)? + "\n");
         }
     }
-    println!("eval/step: forward passes on train and test grids per epoch, relative to a training step; spectral: band + peak analysis per epoch, relative to a training step.");
+    outln!("eval/step: forward passes on train and test grids per epoch, relative to a training step; spectral: band + peak analysis per epoch, relative to a training step.");
     if args.epochs_2d > 0 {
         let r = crate::bench::bench_2d(Dtype::F32, args.epochs_2d)?;
-        println!(
+        outln!(
             "2D: 64 x 64 grid, 2-128-128-1 tanh, full-batch Adam, f32, {} epochs: training {:.0} us/epoch, 2D spectral analysis {:.1} us/epoch = {:.2}% of training (eval forward passes {:.0} us/epoch)",
             r.epochs,
             r.us_train_per_epoch,

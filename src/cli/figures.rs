@@ -46,7 +46,7 @@ pub struct FiguresArgs {
 pub fn run(args: FiguresArgs, registry: &Registry) -> Result<()> {
     if args.list {
         for n in names() {
-            println!("{n}");
+            outln!("{n}");
         }
         return Ok(());
     }

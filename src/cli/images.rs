@@ -26,6 +26,6 @@ pub fn run(args: ImagesArgs) -> Result<()> {
         .out
         .unwrap_or_else(|| args.dir.join("figures").join("images.png"));
     crate::plot::images::images_for_run(&args.dir, &out, args.max)?;
-    println!("{}", out.display());
+    outln!("{}", out.display());
     Ok(())
 }

@@ -2,6 +2,21 @@
 //! calls [`main_with`]; a program that registers its own optimizers calls it with its
 //! registry (see examples/).
 
+/// `print!` to stdout that returns a broken pipe as an error (a normal exit, see
+/// [`main_with`]) instead of panicking; for use in functions returning `anyhow::Result`.
+macro_rules! out {
+    ($($t:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($t)*))?
+    };
+}
+
+/// `println!` counterpart of [`out!`].
+macro_rules! outln {
+    ($($t:tt)*) => {
+        $crate::cli::write_stdout(format_args!("{}\n", format_args!($($t)*)))?
+    };
+}
+
 mod analyze;
 mod bench;
 mod figures;
@@ -85,17 +100,34 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Command::Analyze(args) => analyze::run(args),
         Command::Plot(args) => plot::run(args),
         Command::Optimizers => {
-            print!("{}", optimizers_text(&registry));
-            Ok(())
+            write_stdout(format_args!("{}", optimizers_text(&registry))).map_err(Into::into)
         }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`bandwise report ... | head -1`): a normal end, as in ripgrep.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Write to stdout (flushed), returning errors instead of panicking like `print!`.
+pub fn write_stdout(args: std::fmt::Arguments) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(args)?;
+    out.flush()
+}
+
+/// Whether `e` is (caused by) a broken pipe.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// The text of `bandwise optimizers`.

@@ -231,7 +231,7 @@ pub fn run(args: PlotArgs) -> Result<()> {
         eprintln!("skipped {s}");
     }
     for w in &written {
-        println!("{}", w.display());
+        outln!("{}", w.display());
     }
     Ok(())
 }

@@ -80,10 +80,10 @@ pub fn run(args: ProtocolArgs, registry: &Registry) -> Result<()> {
             progress: !args.quiet,
         },
     )?;
-    print!("{}", render(&report, format));
+    out!("{}", render(&report, format));
     if format == Format::Terminal {
         let entries = protocol_entries(registry, &args.optimizer, &overrides)?;
-        print!("{}", candidate_summary(&report, &entries, &out));
+        out!("{}", candidate_summary(&report, &entries, &out));
     }
     if !args.quiet {
         eprintln!(

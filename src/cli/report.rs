@@ -67,7 +67,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
                 path.display()
             );
         }
-        None => print!("{text}"),
+        None => out!("{text}"),
     }
     Ok(())
 }

@@ -104,6 +104,6 @@ pub fn run(args: SpectrumArgs) -> Result<()> {
             num(out.rel_error[b]),
         ]);
     }
-    print!("{}", csv.render());
+    out!("{}", csv.render());
     Ok(())
 }

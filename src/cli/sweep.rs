@@ -45,7 +45,7 @@ pub fn run(args: SweepArgs, registry: &Registry) -> Result<()> {
         .unwrap_or_else(|| PathBuf::from("runs").join(&spec.name));
     let shard = args.shard.unwrap_or(Shard::ALL);
     if args.list {
-        print!("{}", list_runs(&spec, registry, &out, shard)?);
+        out!("{}", list_runs(&spec, registry, &out, shard)?);
         return Ok(());
     }
     let jobs = args
@@ -65,6 +65,13 @@ pub fn run(args: SweepArgs, registry: &Registry) -> Result<()> {
             stage: args.stage,
         },
     )?;
+    if report.jobs < jobs && args.jobs.is_some() {
+        eprintln!(
+            "note: --jobs {jobs} capped to {} (at most one per run to train and {} per core)",
+            report.jobs,
+            crate::sweep::JOBS_PER_CORE
+        );
+    }
     if !args.quiet {
         let shard_note = if shard == Shard::ALL {
             String::new()
@@ -99,17 +106,5 @@ pub fn run(args: SweepArgs, registry: &Registry) -> Result<()> {
             );
         }
     }
-    if !report.failed.is_empty() {
-        let list: Vec<String> = report
-            .failed
-            .iter()
-            .map(|f| format!("  {}: {}", f.id, f.error))
-            .collect();
-        bail!(
-            "{} run(s) failed (the others are recorded; rerun the same command to retry):\n{}",
-            report.failed.len(),
-            list.join("\n")
-        );
-    }
-    Ok(())
+    report.check()
 }

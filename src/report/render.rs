@@ -142,6 +142,10 @@ fn threshold_header(report: &Report) -> (f64, String) {
                 .collect()
         })
         .unwrap_or_default();
+    if first.is_none() {
+        // No run has band records (e.g. every run diverged): no threshold to name.
+        return (thr, "epochs to threshold".into());
+    }
     (thr, format!("epochs to rel<{thr} ({})", labels.join(" / ")))
 }
 

@@ -4,9 +4,10 @@
 //!   single-threaded and deterministic, so the records do not depend on `jobs`.
 //! - Resume: a run whose directory holds a run.json is complete (run directories are renamed
 //!   into place only when finished) and is skipped. Hidden staging entries
-//!   (`.<name>.partial-<pid>`, `.<name>.tmp-<pid>`) left by an interrupted process are removed
-//!   when that process is no longer alive (checked through /proc; without /proc, every entry
-//!   not of the current process is removed); the runs they belonged to are redone.
+//!   (`.<name>.partial-<host>-<pid>`, `.<name>.tmp-<host>-<pid>`) left by an interrupted
+//!   process are removed when that process is no longer alive (see [`crate::commit`]: /proc on
+//!   this host; another host's entries only once older than a stated age); the runs they
+//!   belonged to are redone.
 //! - Failures: a diverged run is recorded (status "diverged") and counts as done; a run that
 //!   fails with an error (or panics) writes nothing, the others go on, and the report lists it.
 //! - Shards: `--shard I/N` selects the runs whose index k in the run list has k mod N = I
@@ -168,6 +169,40 @@ pub struct SweepReport {
     pub cleaned: usize,
     /// Runs of this shard that are complete and diverged (including earlier invocations).
     pub diverged_total: usize,
+    /// Parallel runs used: the requested jobs capped by [`capped_jobs`].
+    pub jobs: usize,
+    /// Why aggregation failed, if it did (the runs themselves are recorded).
+    pub aggregate_error: Option<String>,
+}
+
+impl SweepReport {
+    /// An error listing the failed runs and an aggregation failure, if any (both at once,
+    /// so that neither hides the other).
+    pub fn check(&self) -> Result<()> {
+        let mut problems = Vec::new();
+        if !self.failed.is_empty() {
+            let list: Vec<String> = self
+                .failed
+                .iter()
+                .map(|f| format!("  {}: {}", f.id, f.error))
+                .collect();
+            problems.push(format!(
+                "{} run(s) failed (the others are recorded; rerun the same command to retry):\n{}",
+                self.failed.len(),
+                list.join("\n")
+            ));
+        }
+        if let Some(e) = &self.aggregate_error {
+            problems.push(format!(
+                "aggregation of {} failed (the runs are recorded; rerun the same command to retry): {e}",
+                self.dir.display()
+            ));
+        }
+        if !problems.is_empty() {
+            bail!("{}", problems.join("\n"));
+        }
+        Ok(())
+    }
 }
 
 /// One unit of work: train `experiment` into `dir` unless it is complete.
@@ -204,16 +239,33 @@ pub fn run_sweep(
         total: runs.len(),
         ..Default::default()
     };
-    report.cleaned = clean_stale(&out.join("runs"))? + clean_stale(out)?;
+    report.cleaned =
+        crate::commit::clean_stale(&out.join("runs"))? + crate::commit::clean_stale(out)?;
     let aggregate_dir = out.join("aggregate");
-    report.cleaned += clean_stale(&aggregate_dir)?;
+    report.cleaned += crate::commit::clean_stale(&aggregate_dir)?;
     let selected: Vec<&PlannedRun> = runs
         .iter()
         .filter(|r| opts.shard.contains(r.index))
         .collect();
     report.selected = selected.len();
+    let search_jobs: Vec<Job> = match (&spec.lr_search, opts.stage) {
+        (None, _) | (Some(_), Stage::Runs) => Vec::new(),
+        (Some(search), Stage::Search) => {
+            // The search stage shards the search runs of the whole sweep.
+            let all: Vec<&PlannedRun> = runs.iter().collect();
+            let mut jobs = lr_search::jobs(spec, search, &all, out, &mut report.cleaned)?;
+            let mut k = 0;
+            jobs.retain(|_| {
+                k += 1;
+                opts.shard.contains(k - 1)
+            });
+            jobs
+        }
+        (Some(search), _) => lr_search::jobs(spec, search, &selected, out, &mut report.cleaned)?,
+    };
+    report.jobs = capped_jobs(opts.jobs, selected.len().max(search_jobs.len()));
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs.max(1))
+        .num_threads(report.jobs)
         .build()
         .context("cannot start the thread pool")?;
 
@@ -231,20 +283,6 @@ pub fn run_sweep(
         return Ok(report);
     }
     if let Some(search) = &spec.lr_search {
-        let search_jobs: Vec<Job> = match opts.stage {
-            Stage::Runs => Vec::new(),
-            Stage::Search => {
-                let all: Vec<&PlannedRun> = runs.iter().collect();
-                let mut jobs = lr_search::jobs(spec, search, &all, out, &mut report.cleaned)?;
-                let mut k = 0;
-                jobs.retain(|_| {
-                    k += 1;
-                    opts.shard.contains(k - 1)
-                });
-                jobs
-            }
-            _ => lr_search::jobs(spec, search, &selected, out, &mut report.cleaned)?,
-        };
         let outcomes = execute(&pool, registry, &search_jobs, opts.progress, "lr search");
         for (job, outcome) in search_jobs.iter().zip(&outcomes) {
             mark_failure(out, &job.label, outcome)?;
@@ -315,8 +353,12 @@ pub fn run_sweep(
             Outcome::Failed(e) => report.failed.push(RunFailure { id, error: e }),
         }
     }
+    // An aggregation failure (e.g. a full disk) must not hide which runs failed: both are
+    // reported by the caller.
     if opts.stage == Stage::All {
-        super::aggregate(out)?;
+        if let Err(e) = super::aggregate(out) {
+            report.aggregate_error = Some(format!("{e:#}"));
+        }
     }
     Ok(report)
 }
@@ -372,6 +414,18 @@ fn merge(spec: &SweepSpec, runs: &[PlannedRun], out: &Path) -> Result<SweepRepor
         diverged_total: status.count(|s| s.is_diverged()),
         ..Default::default()
     })
+}
+
+/// Threads per machine core a sweep may use at most.
+pub const JOBS_PER_CORE: usize = 4;
+
+/// `requested` parallel runs capped at `runs` (at least 1) and at [`JOBS_PER_CORE`] x cores.
+pub fn capped_jobs(requested: usize, runs: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    requested
+        .min(runs)
+        .min(JOBS_PER_CORE.saturating_mul(cores))
+        .max(1)
 }
 
 /// Train every job not yet complete, `pool`-parallel; outcomes in job order.
@@ -441,7 +495,8 @@ fn run_job(job: &Job, registry: &Registry) -> Outcome {
             .unwrap_or_else(|| "complete".into());
         return Outcome::Skipped(status);
     }
-    // A directory without run.json is not a run (never written by a finished run): replace it.
+    // A directory without run.json is not a finished run: replaced if empty, otherwise the
+    // run fails naming what is in it (see crate::commit).
     let overwrite = job.dir.exists();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         run_experiment(
@@ -468,43 +523,6 @@ fn run_job(job: &Job, registry: &Registry) -> Outcome {
     }
 }
 
-/// Remove hidden staging entries (`.x.partial-<pid>`, `.x.tmp-<pid>`) in `dir` whose process
-/// is gone. Returns how many were removed.
-pub(crate) fn clean_stale(dir: &Path) -> Result<usize> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(0);
-    };
-    let me = std::process::id();
-    let proc_fs = Path::new("/proc/self").exists();
-    let mut removed = 0;
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if !name.starts_with('.') {
-            continue;
-        }
-        let Some(pid) = [".partial-", ".tmp-"]
-            .iter()
-            .find_map(|m| name.rfind(m).map(|i| &name[i + m.len()..]))
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let alive = pid == me || (proc_fs && Path::new("/proc").join(pid.to_string()).exists());
-        if alive {
-            continue;
-        }
-        let path = e.path();
-        let r = if path.is_dir() {
-            std::fs::remove_dir_all(&path)
-        } else {
-            std::fs::remove_file(&path)
-        };
-        r.with_context(|| format!("cannot remove the stale staging entry {}", path.display()))?;
-        removed += 1;
-    }
-    Ok(removed)
-}
-
 /// A stable hash of a run's config (to detect a changed spec on resume).
 pub(crate) fn config_hash(config: &toml::Table) -> String {
     let text = serde_json::to_string(&toml_to_json(&toml::Value::Table(config.clone())))
@@ -518,7 +536,7 @@ pub fn conventions() -> Value {
         "run_order": "zip groups (an unzipped axis is its own group) combined by cartesian product in declaration order, the last varying fastest; seeds vary fastest of all",
         "ids": "run id = key=value per axis joined by `__`, seed last; key = last path segment (whole path if ambiguous); values made filesystem-safe (arrays joined by `x`, tables as kind.keyvalue...); `~` + hash when too long or ambiguous. config id = run id without the seed (`base` if no other axis)",
         "shard": "--shard I/N runs the runs whose index k has k mod N = I (strided); lr-search runs are not sharded, except by --stage search (search run j of the whole sweep, in config then grid then seed order, belongs to shard j mod N)",
-        "resume": "a run directory with run.json is complete and is skipped; hidden .partial-<pid> staging directories of dead processes are removed and their runs redone",
+        "resume": "a run directory with run.json is complete and is skipped; hidden .<id>.partial-<host>-<pid> staging directories of dead processes on this host (or of another host, once older than BANDWISE_STALE_HOURS, default 24) are removed and their runs redone",
         "aggregation": super::aggregate::CONVENTION,
         "lr": "with [lr_search]: optimizer.lr of every run is the lr of the grid with the lowest median criterion over the search seeds (diverged = +inf; ties: the first in grid order), chosen per config id; see lr_search.json. Without: as configured",
         "layout": "runs/<run id>/ run directories; lr_search/<config id>/lr=<lr>__seed=<seed>/ search runs; aggregate/{epochs,bands,configs}.csv",

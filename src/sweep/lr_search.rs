@@ -122,7 +122,7 @@ pub(crate) fn jobs(
         }
         seen.push(&r.config_id);
         let dir = search_dir(out, &r.config_id);
-        *cleaned += super::exec::clean_stale(&dir)?;
+        *cleaned += crate::commit::clean_stale(&dir)?;
         for &lr in &search.grid {
             for &seed in &search.seeds {
                 let id = search_run_id(lr, seed);

@@ -29,7 +29,10 @@ pub mod spec;
 pub mod status;
 
 pub use aggregate::{aggregate, t975, AggregateSummary, ConfigStatus, Stats};
-pub use exec::{list_runs, run_sweep, RunFailure, Shard, Stage, SweepOptions, SweepReport};
+pub use exec::{
+    capped_jobs, list_runs, run_sweep, RunFailure, Shard, Stage, SweepOptions, SweepReport,
+    JOBS_PER_CORE,
+};
 pub use lr_search::{LrChoice, LR_SEARCH_JSON};
 pub use spec::{Axis, Criterion, LrSearchSpec, PlannedRun, SweepSpec};
 pub use status::SweepStatus;
