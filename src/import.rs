@@ -5,6 +5,8 @@
 //! Grid file (`bandwise target SPEC --out grid.npy`): a float64 NPY array of shape (N, 3), one
 //! row per training-grid point, columns `t` (grid coordinate in [0, 1)), `x` (the model input
 //! `lo + (hi - lo) t`, model.input_range) and `y` (the values to fit, noisy if target.noise > 0).
+//! A 2D target (N x M grid) gives shape (N*M, 5), columns `t1, t2` (both coordinates), `x1, x2`
+//! (both model inputs) and `y`, rows in the grid's row-major order.
 //! `--test test_grid.npy` also writes the test grid the same way (y noise-free).
 //!
 //! Predictions (`bandwise analyze --config SPEC --predictions P`), on the training grid, in the
@@ -62,14 +64,29 @@ pub fn load_task(path: &Path) -> Result<Experiment> {
     Ok(exp)
 }
 
-/// The (N, 3) grid array: columns t, model input x, y.
+/// The names of the grid array's columns: `t, x, y` in 1D; `t1, t2, x1, x2, y` in 2D (both
+/// grid coordinates, both model inputs, then the value).
+pub fn grid_columns(dim: usize) -> Vec<String> {
+    if dim == 1 {
+        return vec!["t".into(), "x".into(), "y".into()];
+    }
+    let t = (1..=dim).map(|i| format!("t{i}"));
+    let x = (1..=dim).map(|i| format!("x{i}"));
+    t.chain(x).chain(["y".to_string()]).collect()
+}
+
+/// The (N, 2d + 1) grid array of a d-dimensional grid, columns [`grid_columns`]: the
+/// coordinates in [0, 1), the model inputs `lo + (hi - lo) t`, and the value.
 pub fn grid_array(grid: &GridData, input_range: [f64; 2]) -> Array2<f64> {
     let [lo, hi] = input_range;
-    let mut a = Array2::<f64>::zeros((grid.len(), 3));
-    for (i, (&t, &y)) in grid.t.iter().zip(&grid.y).enumerate() {
-        a[[i, 0]] = t;
-        a[[i, 1]] = lo + (hi - lo) * t;
-        a[[i, 2]] = y;
+    let d = grid.dim();
+    let mut a = Array2::<f64>::zeros((grid.len(), 2 * d + 1));
+    for (i, &y) in grid.y.iter().enumerate() {
+        for (c, &t) in grid.t[i * d..(i + 1) * d].iter().enumerate() {
+            a[[i, c]] = t;
+            a[[i, d + c]] = lo + (hi - lo) * t;
+        }
+        a[[i, 2 * d]] = y;
     }
     a
 }

@@ -4,7 +4,7 @@ use crate::config::Experiment;
 use crate::optim::Registry;
 use crate::run::{run_experiment, RunOptions};
 use crate::train::Status;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -36,6 +36,9 @@ pub fn run(args: RunArgs, registry: &Registry) -> Result<()> {
     if let Some(seed) = args.seed {
         exp.seed = seed;
     }
+    // Checked here too (run_experiment checks again) so that the error names the file.
+    exp.validate(registry)
+        .with_context(|| format!("config {}", args.config.display()))?;
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from("runs").join(&exp.name));
