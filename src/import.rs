@@ -32,6 +32,7 @@ use crate::monitor::Recorder;
 use crate::optim::Registry;
 use crate::record::{num, Csv, Staging, Table, FORMAT};
 use crate::run::{conventions, write_spectral_records};
+use crate::signal_io::describe_npy_error;
 use crate::target::{GridData, Target};
 use crate::train::{mse, Evaluation, Observer};
 use anyhow::{bail, Context, Result};
@@ -147,22 +148,6 @@ struct Trajectory {
     /// Epochs from file names (directory layout).
     epochs: Option<Vec<u64>>,
     provenance: Value,
-}
-
-fn describe_npy_error(e: &ReadNpyError) -> String {
-    match e {
-        ReadNpyError::WrongNdim(_, got) => format!("it holds a {got}D array"),
-        ReadNpyError::WrongDescriptor(d) => {
-            format!("its dtype is {d}, not float32 or float64")
-        }
-        ReadNpyError::MissingData => {
-            "it is truncated (it holds less data than its header describes)".into()
-        }
-        ReadNpyError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            "it is truncated (it ends before its header or data does)".into()
-        }
-        other => format!("{other}"),
-    }
 }
 
 /// Read an f32 or f64 NPY array of dimension `D`, returning it as f64 and its dtype name.
