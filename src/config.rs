@@ -579,6 +579,11 @@ impl Experiment {
         if tr.divergence_factor.is_nan() || tr.divergence_factor <= 1.0 {
             bail!("train.divergence_factor must be > 1");
         }
+        if let Some(snaps) = &self.record.snapshots {
+            if let Some((i, e)) = snaps.iter().enumerate().find(|(_, &e)| e > tr.epochs) {
+                bail!("record.snapshots[{i}] = {e} is beyond train.epochs = {}: snapshot epochs must lie in 0..={}", tr.epochs, tr.epochs);
+            }
+        }
         let s = &self.spectral;
         if let Some(every) = s.every {
             if every == 0 || every % tr.eval_every != 0 {

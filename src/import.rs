@@ -355,6 +355,26 @@ impl EpochColumns {
             .with_context(|| format!("in {}", self.path.display()))
     }
 
+    /// A loss column: every value must be a finite number >= 0 (a NaN would otherwise be
+    /// dropped from every summary without a word).
+    fn losses(&self, name: &str) -> Result<Option<Vec<f64>>> {
+        let Some(v) = self.f64s(name)? else {
+            return Ok(None);
+        };
+        if let Some((i, x)) = v
+            .iter()
+            .enumerate()
+            .find(|(_, x)| !(x.is_finite() && **x >= 0.0))
+        {
+            bail!(
+                "{}: data row {}: column `{name}` is {x}; losses must be finite numbers >= 0 (for a diverged training, import the epochs before it diverged)",
+                self.path.display(),
+                i + 1
+            );
+        }
+        Ok(Some(v))
+    }
+
     fn u64s(&self, name: &str) -> Result<Option<Vec<u64>>> {
         match self.f64s(name)? {
             None => Ok(None),
@@ -465,8 +485,11 @@ pub fn analyze(exp: &Experiment, inputs: &ImportInputs, out: &Path) -> Result<Im
             None => Ok(None),
         }
     };
-    let given_train = get("train_loss")?;
-    let given_test = get("test_loss")?;
+    let loss = |name: &str| -> Result<Option<Vec<f64>>> {
+        cols.as_ref().map_or(Ok(None), |c| c.losses(name))
+    };
+    let given_train = loss("train_loss")?;
+    let given_test = loss("test_loss")?;
     let lr = get("lr")?;
     let p = get("p")?;
     let wall = get("wall_s")?;
