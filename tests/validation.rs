@@ -214,3 +214,33 @@ fn corrupted_records_are_refused_naming_file_and_line() {
         "{e}"
     );
 }
+
+#[test]
+fn one_failing_figure_does_not_abort_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("c.toml"), BASE).unwrap();
+    let (ok, e) = bandwise(&["run", "c.toml", "--out", "r", "--quiet"], d);
+    assert!(ok, "{e}");
+    // A directory where heatmap.png should go makes that one figure fail.
+    std::fs::create_dir_all(d.join("r/figures/heatmap.png")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_bandwise"))
+        .args(["plot", "r"])
+        .current_dir(d)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(!out.status.success(), "exit non-zero after a failed figure");
+    assert!(
+        stderr.contains("heatmap of run r") && stderr.contains("heatmap.png"),
+        "the failure names the run and the file: {stderr}"
+    );
+    assert!(
+        stdout.contains("curves.png") && stdout.contains("loss.png"),
+        "the other figures are still drawn: {stdout}"
+    );
+}
