@@ -20,7 +20,9 @@
 //! cargo run --release --example lion -- run my_lion_config.toml   # [optimizer] name = "lion"
 //! ```
 
-use bandwise::optim::{HyperValues, Optimizer, OptimizerDef, ParamDoc, Registry, Settings};
+use bandwise::optim::{
+    HyperValues, Optimizer, OptimizerDef, ParamDoc, Registry, Settings, ValidRange,
+};
 use bandwise::scalar::Scalar;
 use std::ops::Range;
 use std::process::ExitCode;
@@ -37,15 +39,18 @@ impl OptimizerDef for Lion {
     const NAME: &'static str = "lion";
     const ABOUT: &'static str =
         "Lion (Chen et al. 2023): x -= lr*(sign(b1 m + (1-b1) g) + wd x); m = b2 m + (1-b2) g";
-    // Every Float entry may be a number or a schedule in a config (like lr).
+    // Every Float entry may be a number or a schedule in a config (like lr). `within` declares
+    // its valid range: the registry refuses any config value (or schedule extreme) outside it.
     const PARAMS: &'static [ParamDoc] = &[
         ParamDoc::float(
             "beta1",
             0.9,
             "interpolation weight of the momentum in the step",
-        ),
-        ParamDoc::float("beta2", 0.99, "decay of the momentum"),
-        ParamDoc::float("weight_decay", 0.0, "decoupled weight decay x -= lr*wd*x"),
+        )
+        .within(ValidRange::COEFFICIENT),
+        ParamDoc::float("beta2", 0.99, "decay of the momentum").within(ValidRange::COEFFICIENT),
+        ParamDoc::float("weight_decay", 0.0, "decoupled weight decay x -= lr*wd*x")
+            .within(ValidRange::NON_NEGATIVE),
     ];
     fn build<S: Scalar>(_settings: &Settings, n_params: usize) -> Box<dyn Optimizer<S>> {
         Box::new(LionState {

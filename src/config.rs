@@ -161,10 +161,11 @@ pub struct RawTargetSpec {
     pub n: GridSize,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub frequencies: Vec<usize>,
+    /// `[kx, ky]` pairs; read as lists so that a wrong length is an error, not truncated.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub waves: Vec<[i64; 2]>,
+    pub waves: Vec<Vec<i64>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub products: Vec<[i64; 2]>,
+    pub products: Vec<Vec<i64>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkerboard: Option<usize>,
     #[serde(default)]
@@ -216,12 +217,23 @@ impl TryFrom<RawTargetSpec> for TargetSpec {
                         dims[0], dims[1]
                     )
                 })?;
+                let pairs = |field: &str,
+                             list: &[Vec<i64>]|
+                 -> std::result::Result<Vec<[i64; 2]>, String> {
+                    list.iter()
+                        .enumerate()
+                        .map(|(i, k)| match k.as_slice() {
+                            &[kx, ky] => Ok([kx, ky]),
+                            _ => Err(format!("target.{field}[{i}] = {k:?} has {} entries: each is one pair [kx, ky]", k.len())),
+                        })
+                        .collect()
+                };
                 (
                     points,
                     Some(Waves2dSpec {
                         dims,
-                        waves: r.waves,
-                        products: r.products,
+                        waves: pairs("waves", &r.waves)?,
+                        products: pairs("products", &r.products)?,
                         checkerboard: r.checkerboard,
                     }),
                 )
@@ -247,8 +259,8 @@ impl From<TargetSpec> for RawTargetSpec {
             Some(w) => (
                 TargetKind::Waves2d,
                 GridSize::Two(w.dims),
-                w.waves,
-                w.products,
+                w.waves.iter().map(|k| k.to_vec()).collect(),
+                w.products.iter().map(|k| k.to_vec()).collect(),
                 w.checkerboard,
             ),
         };
@@ -591,6 +603,11 @@ impl Experiment {
         if tr.divergence_factor.is_nan() || tr.divergence_factor <= 1.0 {
             bail!("train.divergence_factor must be > 1");
         }
+        if let Some(snaps) = &self.record.snapshots {
+            if let Some((i, e)) = snaps.iter().enumerate().find(|(_, &e)| e > tr.epochs) {
+                bail!("record.snapshots[{i}] = {e} is beyond train.epochs = {}: snapshot epochs must lie in 0..={}", tr.epochs, tr.epochs);
+            }
+        }
         let s = &self.spectral;
         if let Some(every) = s.every {
             if every == 0 || every % tr.eval_every != 0 {
@@ -656,12 +673,15 @@ fn validate_target_1d(t: &TargetSpec) -> Result<()> {
         bail!("target.frequencies is empty: give at least one integer frequency, e.g. [1, 4, 16]");
     }
     for (i, &k) in t.frequencies.iter().enumerate() {
-        if 2 * k >= t.n {
+        if k == 0 {
+            bail!("target.frequencies[{i}] = 0 is a constant offset, not a frequency (bandwise measures oscillating content): give integer frequencies >= 1");
+        }
+        if k.saturating_mul(2) >= t.n {
             bail!(
                     "target.frequencies[{i}] = {k} aliases on a grid of n = {}: frequencies must be below n/2 = {}; raise target.n above {} or drop this frequency",
                     t.n,
                     t.n / 2,
-                    2 * k
+                    k.saturating_mul(2)
                 );
         }
     }
@@ -680,6 +700,7 @@ fn validate_target_1d(t: &TargetSpec) -> Result<()> {
             bail!("target.phases has {} entries but target.frequencies has {}: give one per frequency, \"zero\" or \"random\"", p.len(), t.frequencies.len());
         }
     }
+    check_phases(&t.phases)?;
     let amplitudes = t.amplitudes.expand(t.frequencies.len());
     if amplitudes.iter().any(|a| !a.is_finite() || *a <= 0.0) {
         bail!("target.amplitudes must be finite and > 0");
@@ -700,6 +721,18 @@ fn validate_target_1d(t: &TargetSpec) -> Result<()> {
             "target.test.offset = {} must be in [0, 1) (a fraction of the test grid spacing)",
             t.test.offset
         );
+    }
+    Ok(())
+}
+
+/// Listed phases (both target kinds) must be finite numbers of cycles.
+pub(crate) fn check_phases(phases: &Phases) -> Result<()> {
+    if let Phases::List(p) = phases {
+        if let Some((i, x)) = p.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+            bail!(
+                "target.phases[{i}] = {x} is not a finite number: phases are in cycles, e.g. 0.25"
+            );
+        }
     }
     Ok(())
 }

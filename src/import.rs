@@ -5,6 +5,8 @@
 //! Grid file (`bandwise target SPEC --out grid.npy`): a float64 NPY array of shape (N, 3), one
 //! row per training-grid point, columns `t` (grid coordinate in [0, 1)), `x` (the model input
 //! `lo + (hi - lo) t`, model.input_range) and `y` (the values to fit, noisy if target.noise > 0).
+//! A 2D target (N x M grid) gives shape (N*M, 5), columns `t1, t2` (both coordinates), `x1, x2`
+//! (both model inputs) and `y`, rows in the grid's row-major order.
 //! `--test test_grid.npy` also writes the test grid the same way (y noise-free).
 //!
 //! Predictions (`bandwise analyze --config SPEC --predictions P`), on the training grid, in the
@@ -30,6 +32,7 @@ use crate::monitor::Recorder;
 use crate::optim::Registry;
 use crate::record::{num, Csv, Staging, Table, FORMAT};
 use crate::run::{conventions, write_spectral_records};
+use crate::signal_io::describe_npy_error;
 use crate::target::{GridData, Target};
 use crate::train::{mse, Evaluation, Observer};
 use anyhow::{bail, Context, Result};
@@ -62,14 +65,29 @@ pub fn load_task(path: &Path) -> Result<Experiment> {
     Ok(exp)
 }
 
-/// The (N, 3) grid array: columns t, model input x, y.
+/// The names of the grid array's columns: `t, x, y` in 1D; `t1, t2, x1, x2, y` in 2D (both
+/// grid coordinates, both model inputs, then the value).
+pub fn grid_columns(dim: usize) -> Vec<String> {
+    if dim == 1 {
+        return vec!["t".into(), "x".into(), "y".into()];
+    }
+    let t = (1..=dim).map(|i| format!("t{i}"));
+    let x = (1..=dim).map(|i| format!("x{i}"));
+    t.chain(x).chain(["y".to_string()]).collect()
+}
+
+/// The (N, 2d + 1) grid array of a d-dimensional grid, columns [`grid_columns`]: the
+/// coordinates in [0, 1), the model inputs `lo + (hi - lo) t`, and the value.
 pub fn grid_array(grid: &GridData, input_range: [f64; 2]) -> Array2<f64> {
     let [lo, hi] = input_range;
-    let mut a = Array2::<f64>::zeros((grid.len(), 3));
-    for (i, (&t, &y)) in grid.t.iter().zip(&grid.y).enumerate() {
-        a[[i, 0]] = t;
-        a[[i, 1]] = lo + (hi - lo) * t;
-        a[[i, 2]] = y;
+    let d = grid.dim();
+    let mut a = Array2::<f64>::zeros((grid.len(), 2 * d + 1));
+    for (i, &y) in grid.y.iter().enumerate() {
+        for (c, &t) in grid.t[i * d..(i + 1) * d].iter().enumerate() {
+            a[[i, c]] = t;
+            a[[i, d + c]] = lo + (hi - lo) * t;
+        }
+        a[[i, 2 * d]] = y;
     }
     a
 }
@@ -131,22 +149,6 @@ struct Trajectory {
     /// Epochs from file names (directory layout).
     epochs: Option<Vec<u64>>,
     provenance: Value,
-}
-
-fn describe_npy_error(e: &ReadNpyError) -> String {
-    match e {
-        ReadNpyError::WrongNdim(_, got) => format!("it holds a {got}D array"),
-        ReadNpyError::WrongDescriptor(d) => {
-            format!("its dtype is {d}, not float32 or float64")
-        }
-        ReadNpyError::MissingData => {
-            "it is truncated (it holds less data than its header describes)".into()
-        }
-        ReadNpyError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            "it is truncated (it ends before its header or data does)".into()
-        }
-        other => format!("{other}"),
-    }
 }
 
 /// Read an f32 or f64 NPY array of dimension `D`, returning it as f64 and its dtype name.
@@ -358,6 +360,26 @@ impl EpochColumns {
             .with_context(|| format!("in {}", self.path.display()))
     }
 
+    /// A loss column: every value must be a finite number >= 0 (a NaN would otherwise be
+    /// dropped from every summary without a word).
+    fn losses(&self, name: &str) -> Result<Option<Vec<f64>>> {
+        let Some(v) = self.f64s(name)? else {
+            return Ok(None);
+        };
+        if let Some((i, x)) = v
+            .iter()
+            .enumerate()
+            .find(|(_, x)| !(x.is_finite() && **x >= 0.0))
+        {
+            bail!(
+                "{}: data row {}: column `{name}` is {x}; losses must be finite numbers >= 0 (for a diverged training, import the epochs before it diverged)",
+                self.path.display(),
+                i + 1
+            );
+        }
+        Ok(Some(v))
+    }
+
     fn u64s(&self, name: &str) -> Result<Option<Vec<u64>>> {
         match self.f64s(name)? {
             None => Ok(None),
@@ -468,8 +490,11 @@ pub fn analyze(exp: &Experiment, inputs: &ImportInputs, out: &Path) -> Result<Im
             None => Ok(None),
         }
     };
-    let given_train = get("train_loss")?;
-    let given_test = get("test_loss")?;
+    let loss = |name: &str| -> Result<Option<Vec<f64>>> {
+        cols.as_ref().map_or(Ok(None), |c| c.losses(name))
+    };
+    let given_train = loss("train_loss")?;
+    let given_test = loss("test_loss")?;
     let lr = get("lr")?;
     let p = get("p")?;
     let wall = get("wall_s")?;

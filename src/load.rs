@@ -2,7 +2,7 @@
 //! imports all use, so that every consumer sees the same numbers as on disk.
 
 use crate::record::{read_run_json, Table};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -71,22 +71,23 @@ impl RunData {
     /// Load `dir`; errors say which file is missing or malformed.
     pub fn load(dir: &Path) -> Result<RunData> {
         let meta = read_run_json(dir)?;
-        let epochs = load_epochs(&dir.join("epochs.csv"))?;
+        let budget = meta["config"]["train"]["epochs"].as_u64();
+        let epochs = load_epochs(&dir.join("epochs.csv"), budget)?;
         let bands_path = dir.join("bands.csv");
         let bands = if bands_path.is_file() {
-            load_bands(&bands_path)?
+            load_bands(&bands_path, budget)?
         } else {
             Vec::new()
         };
         let peaks_path = dir.join("peaks.csv");
         let peaks = if peaks_path.is_file() {
-            load_peaks(&peaks_path)?
+            load_peaks(&peaks_path, budget)?
         } else {
             Vec::new()
         };
         let snap_path = dir.join("snapshots.csv");
         let snapshots = if snap_path.is_file() {
-            load_snapshots(&snap_path)?
+            load_snapshots(&snap_path, budget)?
         } else {
             Vec::new()
         };
@@ -202,11 +203,97 @@ fn u64s(t: &Table, name: &str) -> Result<Vec<u64>> {
         .collect()
 }
 
-fn load_epochs(path: &Path) -> Result<EpochSeries> {
+/// The 1-based line of data row `row` (0-based, after the header; comments and blank lines
+/// skipped as the reader does), for error messages.
+fn line_of(path: &Path, row: usize) -> usize {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'))
+        .nth(row + 1)
+        .map_or(0, |(i, _)| i + 1)
+}
+
+/// Check the row order of a record: per grid (if any), epochs never decrease, each item
+/// (band, component) appears once per epoch (with no items: each epoch once, unless
+/// `repeats` allows several rows per epoch, as in snapshots), and no epoch exceeds the run's
+/// budget. Reports silently reordered or duplicated rows instead of averaging them away.
+fn check_rows(
+    path: &Path,
+    grids: Option<&[String]>,
+    epochs: &[u64],
+    items: Option<&[usize]>,
+    repeats: bool,
+    budget: Option<u64>,
+) -> Result<()> {
+    let fail = |row: usize, what: String| -> Result<()> {
+        bail!(
+            "{} line {}: {what}; the record is corrupted (rows must be in epoch order, each once): re-run or re-import it",
+            path.display(),
+            line_of(path, row)
+        )
+    };
+    // (grid, last epoch, items seen at that epoch)
+    let mut state: Vec<(&str, u64, Vec<usize>)> = Vec::new();
+    for (row, &e) in epochs.iter().enumerate() {
+        if let Some(b) = budget.filter(|&b| e > b) {
+            return fail(
+                row,
+                format!("epoch {e} is beyond the run's budget of {b} epochs"),
+            );
+        }
+        let grid = grids.map_or("", |g| g[row].as_str());
+        let item = items.map_or(0, |it| it[row]);
+        let Some(s) = state.iter_mut().find(|s| s.0 == grid) else {
+            state.push((grid, e, vec![item]));
+            continue;
+        };
+        if e < s.1 {
+            return fail(row, format!("epoch {e} comes after epoch {}", s.1));
+        }
+        if e > s.1 {
+            *s = (grid, e, vec![item]);
+        } else if s.2.contains(&item) && !repeats {
+            let what = match items {
+                Some(_) => format!("row {item} of epoch {e} appears twice"),
+                None => format!("epoch {e} appears twice"),
+            };
+            return fail(row, what);
+        } else {
+            s.2.push(item);
+        }
+    }
+    Ok(())
+}
+
+/// Every item of a grouped record must have one row per epoch of its grid.
+fn check_complete(path: &Path, groups: &[Grouped], item: &str) -> Result<()> {
+    for g in groups {
+        if let Some((k, r)) = g
+            .rows
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.len() != g.epochs.len())
+        {
+            bail!(
+                "{}: {item} {k} of grid `{}` has {} rows but the grid has {} epochs; the record is corrupted: re-run or re-import it",
+                path.display(),
+                g.grid,
+                r.len(),
+                g.epochs.len()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn load_epochs(path: &Path, budget: Option<u64>) -> Result<EpochSeries> {
     let t = Table::read(path)?;
     let ctx = || format!("in {}", path.display());
+    let epoch = u64s(&t, "epoch").with_context(ctx)?;
+    check_rows(path, None, &epoch, None, false, budget)?;
     Ok(EpochSeries {
-        epoch: u64s(&t, "epoch").with_context(ctx)?,
+        epoch,
         step: u64s(&t, "step").with_context(ctx)?,
         train_loss: t.f64s("train_loss").with_context(ctx)?,
         test_loss: t.f64s("test_loss").with_context(ctx)?,
@@ -256,7 +343,7 @@ fn pick(values: &[f64], rows: &[Vec<usize>]) -> Vec<Vec<f64>> {
         .collect()
 }
 
-fn load_bands(path: &Path) -> Result<Vec<GridBands>> {
+fn load_bands(path: &Path, budget: Option<u64>) -> Result<Vec<GridBands>> {
     let t = Table::read(path)?;
     let ctx = || format!("in {}", path.display());
     let grids = t.strs("grid").with_context(ctx)?;
@@ -273,7 +360,10 @@ fn load_bands(path: &Path) -> Result<Vec<GridBands>> {
     let te = t.f64s("target_energy").with_context(ctx)?;
     let rel = t.f64s("rel_error").with_context(ctx)?;
     let share = t.f64s("share").with_context(ctx)?;
-    Ok(group(&grids, &epochs, &band)
+    check_rows(path, Some(&grids), &epochs, Some(&band), false, budget)?;
+    let groups = group(&grids, &epochs, &band);
+    check_complete(path, &groups, "band")?;
+    Ok(groups
         .into_iter()
         .map(|g| GridBands {
             labels: g.rows.iter().map(|r| labels[r[0]].clone()).collect(),
@@ -289,7 +379,7 @@ fn load_bands(path: &Path) -> Result<Vec<GridBands>> {
         .collect())
 }
 
-fn load_peaks(path: &Path) -> Result<Vec<GridPeaks>> {
+fn load_peaks(path: &Path, budget: Option<u64>) -> Result<Vec<GridPeaks>> {
     let t = Table::read(path)?;
     let ctx = || format!("in {}", path.display());
     let grids = t.strs("grid").with_context(ctx)?;
@@ -320,7 +410,10 @@ fn load_peaks(path: &Path) -> Result<Vec<GridPeaks>> {
     let fp = t.f64s("fp_rel_error").with_context(ctx)?;
     let fpm = t.f64s("fp_rel_error_mag").with_context(ctx)?;
     let rah = t.f64s("rahaman_amplitude").with_context(ctx)?;
-    Ok(group(&grids, &epochs, &items)
+    check_rows(path, Some(&grids), &epochs, Some(&items), false, budget)?;
+    let groups = group(&grids, &epochs, &items);
+    check_complete(path, &groups, "component")?;
+    Ok(groups
         .into_iter()
         .map(|g| GridPeaks {
             k: g.rows.iter().map(|r| ks[r[0]]).collect(),
@@ -334,9 +427,10 @@ fn load_peaks(path: &Path) -> Result<Vec<GridPeaks>> {
         .collect())
 }
 
-fn load_snapshots(path: &Path) -> Result<Vec<SnapshotData>> {
+fn load_snapshots(path: &Path, budget: Option<u64>) -> Result<Vec<SnapshotData>> {
     let t = Table::read(path)?;
-    let epochs = u64s(&t, "epoch")?;
+    let epochs = u64s(&t, "epoch").with_context(|| format!("in {}", path.display()))?;
+    check_rows(path, None, &epochs, None, true, budget)?;
     let (ts, ys, hs) = (t.f64s("t")?, t.f64s("target")?, t.f64s("prediction")?);
     let mut out: Vec<SnapshotData> = Vec::new();
     for i in 0..epochs.len() {

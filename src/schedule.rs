@@ -182,6 +182,22 @@ impl Schedule {
         Ok(())
     }
 
+    /// The values every other value of the schedule lies between: each shape moves
+    /// between these (cosine, triangle and linear between `min` and `max`, square and
+    /// piecewise among `values`, a warm-up from `warmup_from`), so a convex range holds
+    /// every value the schedule takes iff it holds all of these.
+    pub fn extremes(&self) -> Vec<f64> {
+        let mut out: Vec<f64> = [self.value, self.min, self.max]
+            .into_iter()
+            .flatten()
+            .chain(self.values.iter().flatten().copied())
+            .collect();
+        if self.warmup > 0.0 {
+            out.push(self.warmup_from);
+        }
+        out
+    }
+
     fn shape_name(&self) -> &'static str {
         match self.kind {
             Shape::Constant => "constant",

@@ -6,8 +6,43 @@ use ndarray::{Array1, Array2};
 use ndarray_npy::{read_npy, ReadNpyError};
 use std::path::Path;
 
+/// What is wrong with an NPY file, in words (no library jargon such as "NDIM = Some(1)").
+pub fn describe_npy_error(e: &ReadNpyError) -> String {
+    use std::io::ErrorKind;
+    match e {
+        ReadNpyError::WrongNdim(_, got) => format!("it holds a {got}D array"),
+        ReadNpyError::WrongDescriptor(d) => {
+            format!("its dtype is {d}, not float32 or float64")
+        }
+        ReadNpyError::MissingData => {
+            "it is truncated (it holds less data than its header describes)".into()
+        }
+        ReadNpyError::ExtraBytes(n) => {
+            format!("it has {n} bytes after the data its header describes")
+        }
+        ReadNpyError::Io(io) if io.kind() == ErrorKind::UnexpectedEof => {
+            "it is truncated (it ends before its header or data does)".into()
+        }
+        ReadNpyError::Io(io) if io.kind() == ErrorKind::NotFound => "no such file".into(),
+        ReadNpyError::Io(io) => format!("it cannot be read ({io})"),
+        ReadNpyError::ParseHeader(h) => format!("it is not an NPY file ({h})"),
+        other => format!("{other}"),
+    }
+}
+
 fn npy_error(path: &Path, e: ReadNpyError, expected: &str) -> anyhow::Error {
-    anyhow::anyhow!("{}: cannot read as {expected} ({e}); write it with numpy.save(path, array.astype(numpy.float64))", path.display())
+    let hint = match &e {
+        ReadNpyError::Io(_) => String::new(),
+        ReadNpyError::WrongNdim(_, _) => {
+            format!("; save {expected} (e.g. one row or column of your array) with numpy.save")
+        }
+        _ => "; write it with numpy.save(path, array.astype(numpy.float64))".into(),
+    };
+    anyhow::anyhow!(
+        "{}: cannot read as {expected}: {}{hint}",
+        path.display(),
+        describe_npy_error(&e)
+    )
 }
 
 /// Refuse an NPY file whose header claims more data than the file holds, before the NPY
@@ -99,44 +134,69 @@ pub fn read_npy_2d(path: &Path) -> Result<Array2<f64>> {
 }
 
 /// One column of numbers from a CSV file: `#` lines are skipped; a first line that is not a
-/// number is a header, and `column` picks a column by name (default: the only or first one).
+/// number is a header. `column` picks a column by header name or by 0-based index; it is
+/// required when the file has more than one column (the error lists them), so that a `t`
+/// coordinate column is never taken for the signal.
 pub fn read_csv_column(path: &Path, column: Option<&str>) -> Result<Vec<f64>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut lines = text
         .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .enumerate()
+        .filter(|(_, l)| !l.starts_with('#') && !l.trim().is_empty())
         .peekable();
     let first: Vec<&str> = lines
         .peek()
-        .map(|l| l.split(',').map(str::trim).collect())
+        .map(|(_, l)| l.split(',').map(str::trim).collect())
         .unwrap_or_default();
-    let has_header = first.first().is_some_and(|c| c.parse::<f64>().is_err());
-    let col = match (has_header, column) {
-        (true, Some(name)) => first.iter().position(|c| *c == name).with_context(|| {
-            format!(
-                "{}: no column `{name}` (columns: {})",
+    let has_header = first.iter().any(|c| c.parse::<f64>().is_err());
+    let names: Vec<String> = if has_header {
+        first.iter().map(|c| format!("`{c}`")).collect()
+    } else {
+        (0..first.len()).map(|i| format!("#{i}")).collect()
+    };
+    let col = match column {
+        Some(c) => match c.parse::<usize>() {
+            Ok(i) if i < first.len() => i,
+            Ok(i) => bail!(
+                "{}: --column {i} is out of range: the file has {} column(s) ({}), counted from 0",
                 path.display(),
-                first.join(", ")
-            )
-        })?,
-        (false, Some(name)) => bail!(
-            "{}: has no header line, so --column {name} cannot be found",
-            path.display()
+                first.len(),
+                names.join(", ")
+            ),
+            Err(_) if has_header => first.iter().position(|h| *h == c).with_context(|| {
+                format!(
+                    "{}: no column `{c}` (columns: {})",
+                    path.display(),
+                    names.join(", ")
+                )
+            })?,
+            Err(_) => bail!(
+                "{}: has no header line, so --column {c} cannot be found; give a 0-based index (the file has {} column(s))",
+                path.display(),
+                first.len()
+            ),
+        },
+        None if first.len() > 1 => bail!(
+            "{}: has {} columns ({}); choose the signal with --column NAME or --column INDEX (from 0)",
+            path.display(),
+            first.len(),
+            names.join(", ")
         ),
-        (_, None) => 0,
+        None => 0,
     };
     if has_header {
         lines.next();
     }
     let mut out = Vec::new();
-    for (i, line) in lines.enumerate() {
+    for (i, line) in lines {
         let cell = line.split(',').nth(col).map(str::trim).unwrap_or("");
         let v: f64 = cell.parse().with_context(|| {
             format!(
-                "{}: data line {}: `{cell}` is not a number",
+                "{}: line {}: `{cell}` is not a number (column {})",
                 path.display(),
-                i + 1
+                i + 1,
+                names.get(col).map_or("?", String::as_str)
             )
         })?;
         out.push(v);
@@ -147,21 +207,28 @@ pub fn read_csv_column(path: &Path, column: Option<&str>) -> Result<Vec<f64>> {
     Ok(out)
 }
 
-/// A signal from `.npy` or `.csv` (by extension).
+/// A signal from `.npy` or `.csv` (by extension); every sample must be finite.
 pub fn read_signal(path: &Path, column: Option<&str>) -> Result<Vec<f64>> {
-    match path
+    let signal = match path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .as_deref()
     {
-        Some("npy") => read_npy_1d(path),
-        Some("csv") | Some("txt") => read_csv_column(path, column),
+        Some("npy") => read_npy_1d(path)?,
+        Some("csv") | Some("txt") => read_csv_column(path, column)?,
         _ => bail!(
             "{}: unknown signal format; use a .npy (1D array) or .csv (one column of numbers) file",
             path.display()
         ),
+    };
+    if let Some((i, x)) = signal.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+        bail!(
+            "{}: sample {i} is {x}; a spectrum needs finite values (remove or interpolate it)",
+            path.display()
+        );
     }
+    Ok(signal)
 }
 
 #[cfg(test)]
@@ -198,7 +265,10 @@ mod tests {
         let p = dir.path().join("s.csv");
         std::fs::write(&p, "# comment\nt,value\n0,1.5\n0.5,-2\n").unwrap();
         assert_eq!(read_signal(&p, Some("value")).unwrap(), [1.5, -2.0]);
-        assert_eq!(read_signal(&p, None).unwrap(), [0.0, 0.5]);
+        assert_eq!(read_signal(&p, Some("0")).unwrap(), [0.0, 0.5]);
+        // Two columns and no --column: an error listing them, never the `t` column.
+        let e = read_signal(&p, None).unwrap_err().to_string();
+        assert!(e.contains("s.csv") && e.contains("`t`, `value`"), "{e}");
         assert!(read_signal(&p, Some("nope"))
             .unwrap_err()
             .to_string()
@@ -208,6 +278,9 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("line 3"));
+        std::fs::write(&p, "1\nnan\n2\n").unwrap();
+        let e = read_signal(&p, None).unwrap_err().to_string();
+        assert!(e.contains("s.csv") && e.contains("sample 1 is NaN"), "{e}");
         assert!(read_signal(&dir.path().join("s.wav"), None).is_err());
     }
 }

@@ -239,7 +239,9 @@ pub fn validate(t: &TargetSpec, w: &Waves2dSpec) -> Result<()> {
         bail!("a waves2d target needs content: give target.waves = [[kx, ky], ...], target.products or target.checkerboard");
     }
     let alias = |field: &str, i: usize, k: &[i64; 2]| -> Result<()> {
-        if 2 * k[0].unsigned_abs() >= n as u64 || 2 * k[1].unsigned_abs() >= m as u64 {
+        // Saturating: |i64::MIN| doubled must not wrap below the grid size.
+        let twice = |x: i64| x.unsigned_abs().saturating_mul(2);
+        if twice(k[0]) >= n as u64 || twice(k[1]) >= m as u64 {
             bail!(
                 "target.{field}[{i}] = [{}, {}] aliases on the {n} x {m} grid: |kx| must be below N/2 = {} and |ky| below M/2 = {}; use a finer grid (target.n = [N, M]) or lower frequencies",
                 k[0], k[1], n as f64 / 2.0, m as f64 / 2.0
@@ -266,7 +268,7 @@ pub fn validate(t: &TargetSpec, w: &Waves2dSpec) -> Result<()> {
         }
     }
     if let Some(k) = w.checkerboard {
-        if k == 0 || 2 * k >= n || 2 * k >= m {
+        if k == 0 || k.saturating_mul(2) >= n.min(m) {
             bail!(
                 "target.checkerboard = {k} must be at least 1 and below N/2 and M/2 of the {n} x {m} grid"
             );
@@ -283,6 +285,7 @@ pub fn validate(t: &TargetSpec, w: &Waves2dSpec) -> Result<()> {
             bail!("target.phases has {} entries but target.waves and target.products have {count} components: give one per component (waves first), \"zero\" or \"random\"", p.len());
         }
     }
+    crate::config::check_phases(&t.phases)?;
     if t.amplitudes
         .expand(count)
         .iter()

@@ -2,7 +2,7 @@
 //! `bandwise analyze` (their per-epoch predictions -> a normal run directory).
 //! Formats: see [`crate::import`].
 
-use crate::import::{analyze, load_task, write_grid, ImportInputs};
+use crate::import::{analyze, grid_columns, load_task, write_grid, ImportInputs};
 use anyhow::{Context, Result};
 use clap::Args;
 use std::path::PathBuf;
@@ -11,7 +11,8 @@ use std::path::PathBuf;
 pub struct TargetArgs {
     /// Experiment config (TOML); its [optimizer] table is not needed.
     config: PathBuf,
-    /// Training grid as a float64 NPY array of shape (N, 3): columns t, x (model input), y.
+    /// Training grid as a float64 NPY array of shape (N, 3): columns t, x (model input), y;
+    /// for a 2D target (N*M, 5): columns t1, t2, x1, x2, y.
     #[arg(long)]
     out: PathBuf,
     /// Also write the test grid (same columns, y noise-free) to this NPY file.
@@ -28,18 +29,34 @@ pub fn target(args: TargetArgs) -> Result<()> {
         exp.seed = s;
     }
     let target = write_grid(&exp, &args.out, args.test.as_deref())?;
-    let ks: Vec<String> = target.components.iter().map(|c| c.k.to_string()).collect();
-    eprintln!(
-        "wrote {}: shape ({}, 3), columns t, x, y (seed {}, frequencies {}; model input x = {} + {} t){}",
-        args.out.display(),
-        target.train.len(),
-        exp.seed,
-        ks.join(", "),
+    let columns = grid_columns(target.train.dim());
+    let content = match &exp.target.waves2d {
+        Some(w) => format!("{} x {} grid, row-major", w.dims[0], w.dims[1]),
+        None => {
+            let ks: Vec<String> = target.components.iter().map(|c| c.k.to_string()).collect();
+            format!("frequencies {}", ks.join(", "))
+        }
+    };
+    let (lo, span) = (
         exp.model.input_range[0],
         exp.model.input_range[1] - exp.model.input_range[0],
+    );
+    let input = if columns.len() == 3 {
+        format!("x = {lo} + {span} t")
+    } else {
+        format!("xi = {lo} + {span} ti")
+    };
+    eprintln!(
+        "wrote {}: shape ({}, {}), columns {} (seed {}, {content}; model input {input}){}",
+        args.out.display(),
+        target.train.len(),
+        columns.len(),
+        columns.join(", "),
+        exp.seed,
         args.test.as_ref().map_or(String::new(), |t| format!(
-            "; test grid ({}, 3) -> {}",
+            "; test grid ({}, {}) -> {}",
             target.test.len(),
+            columns.len(),
             t.display()
         ))
     );

@@ -137,11 +137,16 @@ pub fn optimizers_text(registry: &Registry) -> String {
     let mut out = String::new();
     for e in registry.entries() {
         let _ = writeln!(out, "{}: {}", e.name, e.about);
-        let _ = writeln!(out, "    lr (required): learning rate (number or schedule)");
-        for p in e.params {
+        for p in std::iter::once(&crate::optim::LR).chain(e.params) {
             let kind = match p.kind {
-                ParamKind::Float { default: Some(d) } => format!("= {d}"),
-                ParamKind::Float { default: None } => "(required)".into(),
+                ParamKind::Float {
+                    default: Some(d),
+                    range,
+                } => format!("= {}, {range}", crate::optim::short_number(d)),
+                ParamKind::Float {
+                    default: None,
+                    range,
+                } => format!("(required, {range})"),
                 ParamKind::Flag { default } => format!("= {default}"),
                 ParamKind::Choice { options, default } => format!("= \"{default}\" of {options:?}"),
             };

@@ -141,6 +141,8 @@ pub fn run(args: PlotArgs) -> Result<()> {
     let ext = extension(format);
     let mut written: Vec<PathBuf> = Vec::new();
     let mut skipped: Vec<String> = Vec::new();
+    // A failing figure is reported and the others are still drawn; the exit is non-zero.
+    let mut failed: Vec<String> = Vec::new();
     // Where a figure of several runs goes when --out is not given.
     let multi_default = || -> Result<PathBuf> {
         match args.dirs.as_slice() {
@@ -158,7 +160,8 @@ pub fn run(args: PlotArgs) -> Result<()> {
                 (Some(o), None) => o.join(format!("{}.{ext}", kind.stem())),
                 (None, _) => multi_default()?.join(format!("{}.{ext}", kind.stem())),
             };
-            draw(kind, &runs, &path, &opts)?;
+            draw(kind, &runs, &path, &opts)
+                .with_context(|| format!("{} ({})", kind.stem(), path.display()))?;
             written.push(path);
         }
         Kind::Heatmap | Kind::Curves | Kind::Snapshots => {
@@ -180,8 +183,15 @@ pub fn run(args: PlotArgs) -> Result<()> {
                         .join("figures")
                         .join(format!("{}.{ext}", kind.stem())),
                 };
-                draw(kind, std::slice::from_ref(run), &path, &opts)?;
-                written.push(path);
+                match draw(kind, std::slice::from_ref(run), &path, &opts) {
+                    Ok(()) => written.push(path),
+                    Err(e) => failed.push(format!(
+                        "{} of run {} ({}): {e:#}",
+                        kind.stem(),
+                        run.dir.display(),
+                        path.display()
+                    )),
+                }
             }
         }
         Kind::All => {
@@ -201,6 +211,7 @@ pub fn run(args: PlotArgs) -> Result<()> {
                 let w = standard_set(run, &dir, format, &opts)?;
                 written.extend(w.files);
                 skipped.extend(w.skipped);
+                failed.extend(w.failed);
             }
             if runs.len() > 1 {
                 let dir = match &args.out {
@@ -216,14 +227,18 @@ pub fn run(args: PlotArgs) -> Result<()> {
                 });
                 if has_spectra {
                     let path = dir.join(format!("panel.{ext}"));
-                    draw(Kind::Panel, &runs, &path, &opts)?;
-                    written.push(path);
+                    match draw(Kind::Panel, &runs, &path, &opts) {
+                        Ok(()) => written.push(path),
+                        Err(e) => failed.push(format!("panel ({}): {e:#}", path.display())),
+                    }
                 } else {
                     skipped.push("panel: not every run has spectral data on this grid".into());
                 }
                 let path = dir.join(format!("loss.{ext}"));
-                draw(Kind::Loss, &runs, &path, &opts)?;
-                written.push(path);
+                match draw(Kind::Loss, &runs, &path, &opts) {
+                    Ok(()) => written.push(path),
+                    Err(e) => failed.push(format!("loss ({}): {e:#}", path.display())),
+                }
             }
         }
     }
@@ -232,6 +247,16 @@ pub fn run(args: PlotArgs) -> Result<()> {
     }
     for w in &written {
         outln!("{}", w.display());
+    }
+    for f in &failed {
+        eprintln!("failed {f}");
+    }
+    if !failed.is_empty() {
+        bail!(
+            "{} figure(s) failed (listed above); {} written",
+            failed.len(),
+            written.len()
+        );
     }
     Ok(())
 }

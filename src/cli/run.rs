@@ -41,7 +41,9 @@ pub fn run(args: RunArgs, registry: &Registry) -> Result<()> {
     if let Some(seed) = args.seed {
         exp.seed = seed;
     }
+    // Checked here too (run_experiment checks again) so that the error names the file.
     crate::commit::check_run_name(&exp.name)
+        .and_then(|()| exp.validate(registry))
         .with_context(|| format!("config {}", args.config.display()))?;
     let out = args
         .out

@@ -12,8 +12,8 @@ use std::path::PathBuf;
 pub struct SpectrumArgs {
     /// The signal: .npy (1D array) or .csv (a column of numbers), sampled on t = n/N.
     file: PathBuf,
-    /// CSV column name (default: the first column).
-    #[arg(long)]
+    /// CSV column: a header name or a 0-based index (required when the CSV has several columns).
+    #[arg(long, value_name = "NAME|INDEX")]
     column: Option<String>,
     /// Band layout: octave | uniform:B | edges:e1,e2,... | peaks:k1,k2,...[/half_width]
     #[arg(long, default_value = "octave")]
@@ -42,8 +42,16 @@ fn parse_layout(s: &str) -> Result<(LayoutSpec, Vec<usize>)> {
         "edges" => (LayoutSpec::Edges { edges: nums(rest)? }, vec![]),
         "peaks" => {
             let (ks, hw) = rest.split_once('/').unwrap_or((rest, "0"));
-            let half_width = hw.parse().context("--layout peaks:k1,k2/half_width needs an integer half-width")?;
-            (LayoutSpec::Peaks { half_width }, nums(ks)?.into_iter().map(|k| k as usize).collect())
+            let half_width = hw.parse().context("--layout peaks:k1,k2/half_width needs an integer half-width >= 0")?;
+            let peaks = ks
+                .split(',')
+                .filter(|k| !k.is_empty())
+                .map(|k| match k.trim().parse::<usize>() {
+                    Ok(k) if k >= 1 => Ok(k),
+                    _ => Err(anyhow::anyhow!("--layout peaks: `{k}` is not a frequency; peaks are integers >= 1 (bins of the DFT), e.g. peaks:1,4,16")),
+                })
+                .collect::<Result<Vec<usize>>>()?;
+            (LayoutSpec::Peaks { half_width }, peaks)
         }
         other => bail!("--layout `{other}` is not a layout; use octave, uniform:B, edges:e1,e2,... or peaks:k1,k2,..."),
     })

@@ -1,14 +1,17 @@
 //! Adam (coupled L2 weight decay, as `torch.optim.Adam`) and AdamW (decoupled weight decay,
 //! as `torch.optim.AdamW`): x -= lr * mh / (sqrt(vh) + eps) with bias-corrected moments.
 
-use super::{bias_correction, HyperValues, Optimizer, OptimizerDef, ParamDoc, Settings};
+use super::{
+    bias_correction, HyperValues, Optimizer, OptimizerDef, ParamDoc, Settings, ValidRange,
+};
 use crate::scalar::Scalar;
 use std::ops::Range;
 
 pub(crate) const BETAS_EPS: [ParamDoc; 3] = [
-    ParamDoc::float("beta1", 0.9, "first-moment EMA coefficient"),
-    ParamDoc::float("beta2", 0.999, "second-moment EMA coefficient"),
-    ParamDoc::float("eps", 1e-8, "added to the denominator"),
+    ParamDoc::float("beta1", 0.9, "first-moment EMA coefficient").within(ValidRange::COEFFICIENT),
+    ParamDoc::float("beta2", 0.999, "second-moment EMA coefficient")
+        .within(ValidRange::COEFFICIENT),
+    ParamDoc::float("eps", 1e-8, "added to the denominator").within(ValidRange::NON_NEGATIVE),
 ];
 
 /// Adam; `decoupled` selects AdamW's weight decay.
@@ -28,7 +31,8 @@ impl OptimizerDef for Adam<f64> {
         BETAS_EPS[0],
         BETAS_EPS[1],
         BETAS_EPS[2],
-        ParamDoc::float("weight_decay", 0.0, "L2 penalty added to the gradient"),
+        ParamDoc::float("weight_decay", 0.0, "L2 penalty added to the gradient")
+            .within(ValidRange::NON_NEGATIVE),
     ];
     fn build<T: Scalar>(_: &Settings, n: usize) -> Box<dyn Optimizer<T>> {
         Box::new(Adam {
@@ -46,7 +50,8 @@ impl OptimizerDef for AdamW {
         BETAS_EPS[0],
         BETAS_EPS[1],
         BETAS_EPS[2],
-        ParamDoc::float("weight_decay", 0.01, "decoupled weight decay"),
+        ParamDoc::float("weight_decay", 0.01, "decoupled weight decay")
+            .within(ValidRange::NON_NEGATIVE),
     ];
     fn build<T: Scalar>(_: &Settings, n: usize) -> Box<dyn Optimizer<T>> {
         Box::new(Adam {

@@ -22,6 +22,11 @@
 //!   recorded per epoch in epochs.csv. `Flag` and `Choice` are fixed for the run and reach the
 //!   constructor in [`Settings`]. Configs are validated against `PARAMS` before anything runs
 //!   (unknown key, missing required value, wrong type: errors naming `optimizer.<key>`).
+//! - **Ranges** ([`ValidRange`], `ParamDoc::float(..).within(ValidRange::COEFFICIENT)`): each
+//!   Float declares the interval it must stay in (any finite number if not declared); the
+//!   registry checks every value a schedule can reach, for built-ins and plug-ins alike, and
+//!   `bandwise optimizers` prints the ranges. Rules tying several hyperparameters together
+//!   (sgd: Nesterov needs momentum > 0) go in [`OptimizerDef::check`].
 //! - **init** (`build::<S>(settings, n_params)`): called once per run, for `S` = f32 or f64
 //!   (the config's dtype), with the flags/choices and the total number of parameters. Allocate
 //!   all state here: one `Vec<S>` of length `n_params` per state quantity (momentum, second
@@ -52,6 +57,7 @@ pub use rmsprop::RmsProp;
 pub use sgd::Sgd;
 
 use crate::scalar::Scalar;
+use crate::schedule::Schedule;
 use std::ops::Range;
 
 /// One optimizer instance with its state. `update` is called once per training step.
@@ -75,11 +81,103 @@ pub trait Optimizer<S: Scalar>: Send {
     );
 }
 
+/// The interval a float hyperparameter must stay in (every value a schedule can reach is
+/// checked); the bounds are finite or infinite, each closed or open. Non-finite values are
+/// always refused.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ValidRange {
+    pub lo: f64,
+    pub lo_open: bool,
+    pub hi: f64,
+    pub hi_open: bool,
+}
+
+impl ValidRange {
+    /// Any finite number (the default for a plug-in's hyperparameter).
+    pub const ANY: ValidRange = ValidRange::new(f64::NEG_INFINITY, true, f64::INFINITY, true);
+    /// [0, inf): learning rates, eps, weight decay.
+    pub const NON_NEGATIVE: ValidRange = ValidRange::new(0.0, false, f64::INFINITY, true);
+    /// (0, inf): floors.
+    pub const POSITIVE: ValidRange = ValidRange::new(0.0, true, f64::INFINITY, true);
+    /// [0, 1): EMA coefficients and momentum.
+    pub const COEFFICIENT: ValidRange = ValidRange::new(0.0, false, 1.0, true);
+
+    pub const fn new(lo: f64, lo_open: bool, hi: f64, hi_open: bool) -> Self {
+        ValidRange {
+            lo,
+            lo_open,
+            hi,
+            hi_open,
+        }
+    }
+
+    /// Whether `x` (finite) lies in the range.
+    pub fn contains(&self, x: f64) -> bool {
+        let above = if self.lo_open {
+            x > self.lo
+        } else {
+            x >= self.lo
+        };
+        let below = if self.hi_open {
+            x < self.hi
+        } else {
+            x <= self.hi
+        };
+        x.is_finite() && above && below
+    }
+}
+
+impl std::fmt::Display for ValidRange {
+    /// `[0, 1)`, `>= 0`, `> 0`, `any finite number`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let num = crate::optim::short_number;
+        match (self.lo.is_finite(), self.hi.is_finite()) {
+            (false, false) => write!(f, "any finite number"),
+            (true, false) => write!(
+                f,
+                "{} {}",
+                if self.lo_open { ">" } else { ">=" },
+                num(self.lo)
+            ),
+            (false, true) => write!(
+                f,
+                "{} {}",
+                if self.hi_open { "<" } else { "<=" },
+                num(self.hi)
+            ),
+            (true, true) => write!(
+                f,
+                "in {}{}, {}{}",
+                if self.lo_open { "(" } else { "[" },
+                num(self.lo),
+                num(self.hi),
+                if self.hi_open { ")" } else { "]" }
+            ),
+        }
+    }
+}
+
+/// The shorter of Rust's plain and scientific renderings of `x` (`1e-8`, not `0.00000001`;
+/// `0.999`, not `9.99e-1`).
+pub fn short_number(x: f64) -> String {
+    let plain = format!("{x}");
+    let sci = format!("{x:e}");
+    if sci.len() < plain.len() {
+        sci
+    } else {
+        plain
+    }
+}
+
 /// The value type of a declared hyperparameter.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ParamKind {
-    /// A float that may be a constant or a schedule; `default` None means required.
-    Float { default: Option<f64> },
+    /// A float that may be a constant or a schedule; `default` None means required. Every
+    /// value it can take (a schedule's extremes included) must lie in `range`.
+    Float {
+        default: Option<f64>,
+        range: ValidRange,
+    },
     /// true/false.
     Flag { default: bool },
     /// One of a fixed list of words.
@@ -103,14 +201,27 @@ impl ParamDoc {
             name,
             kind: ParamKind::Float {
                 default: Some(default),
+                range: ValidRange::ANY,
             },
             doc,
         }
     }
+    /// The same float hyperparameter restricted to `range` (checked before any run starts;
+    /// `bandwise optimizers` prints it). A no-op on flags and choices.
+    pub const fn within(self, range: ValidRange) -> Self {
+        let kind = match self.kind {
+            ParamKind::Float { default, .. } => ParamKind::Float { default, range },
+            other => other,
+        };
+        ParamDoc { kind, ..self }
+    }
     pub const fn required(name: &'static str, doc: &'static str) -> Self {
         ParamDoc {
             name,
-            kind: ParamKind::Float { default: None },
+            kind: ParamKind::Float {
+                default: None,
+                range: ValidRange::ANY,
+            },
             doc,
         }
     }
@@ -136,7 +247,8 @@ impl ParamDoc {
 }
 
 /// The learning rate every optimizer takes.
-pub const LR: ParamDoc = ParamDoc::required("lr", "learning rate (number or schedule)");
+pub const LR: ParamDoc =
+    ParamDoc::required("lr", "learning rate (number or schedule)").within(ValidRange::NON_NEGATIVE);
 
 /// This step's value of every float hyperparameter, by name. Updated in place by the trainer.
 #[derive(Debug, Clone)]
@@ -206,6 +318,12 @@ pub trait OptimizerDef: 'static {
     const PARAMS: &'static [ParamDoc];
     /// Build the optimizer for `n_params` parameters.
     fn build<S: Scalar>(settings: &Settings, n_params: usize) -> Box<dyn Optimizer<S>>;
+    /// Rules that tie several hyperparameters together (each one's own range is declared in
+    /// `PARAMS` and checked by the registry). Called once, before any run starts, with the
+    /// flags/choices and every float's schedule; return an error naming `optimizer.<key>`.
+    fn check(_settings: &Settings, _floats: &[(&'static str, Schedule)]) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Bias-correction factor 1 - beta^t computed in f64.

@@ -15,7 +15,9 @@
 //! direction of the step and not its size. Weight decay is decoupled (AdamW style).
 
 use super::adam::BETAS_EPS;
-use super::{bias_correction, HyperValues, Optimizer, OptimizerDef, ParamDoc, Settings};
+use super::{
+    bias_correction, HyperValues, Optimizer, OptimizerDef, ParamDoc, Settings, ValidRange,
+};
 use crate::scalar::Scalar;
 use std::ops::Range;
 
@@ -45,8 +47,10 @@ impl OptimizerDef for PAdam<f64> {
         BETAS_EPS[0],
         BETAS_EPS[1],
         BETAS_EPS[2],
-        ParamDoc::float("weight_decay", 0.0, "decoupled weight decay x -= lr*wd*x"),
-        ParamDoc::float("v_floor", 1e-30, "for p < 0: vh is floored here before the power (ours)"),
+        ParamDoc::float("weight_decay", 0.0, "decoupled weight decay x -= lr*wd*x")
+            .within(ValidRange::NON_NEGATIVE),
+        ParamDoc::float("v_floor", 1e-30, "for p < 0: vh is floored here before the power (ours)")
+            .within(ValidRange::POSITIVE),
         ParamDoc::choice("normalize", &["none", "rms"], "none", "\"rms\": rescale each tensor's update to the RMS of the p = 0 update (ours, not the paper's)"),
     ];
     fn build<T: Scalar>(settings: &Settings, n: usize) -> Box<dyn Optimizer<T>> {

@@ -1,7 +1,9 @@
 //! The optimizer registry: name -> definition, and the resolution of an `[optimizer]` config
 //! table (validated against the definition's declared hyperparameters, defaults filled in).
 
-use super::{HyperValues, Optimizer, OptimizerDef, ParamDoc, ParamKind, Settings, LR};
+use super::{
+    short_number, HyperValues, Optimizer, OptimizerDef, ParamDoc, ParamKind, Settings, LR,
+};
 use crate::scalar::Scalar;
 use crate::schedule::{Hyper, Schedule};
 use crate::suggest::did_you_mean;
@@ -17,6 +19,7 @@ pub struct OptimizerConfig {
 }
 
 type Builder<S> = fn(&Settings, usize) -> Box<dyn Optimizer<S>>;
+type Check = fn(&Settings, &[(&'static str, Schedule)]) -> Result<(), String>;
 
 /// A registered optimizer.
 #[derive(Clone)]
@@ -26,6 +29,7 @@ pub struct Entry {
     pub params: &'static [ParamDoc],
     build_f32: Builder<f32>,
     build_f64: Builder<f64>,
+    check: Check,
 }
 
 /// Optimizers known by name. [`Registry::builtin`] holds sgd, adam, adamw, rmsprop, padam.
@@ -74,12 +78,28 @@ impl Registry {
                 p.name
             );
         }
+        for p in D::PARAMS {
+            if let ParamKind::Float {
+                default: Some(d),
+                range,
+            } = p.kind
+            {
+                if !range.contains(d) {
+                    bail!(
+                        "optimizer `{}` declares {} = {d} as default, outside its own range ({range})",
+                        D::NAME,
+                        p.name
+                    );
+                }
+            }
+        }
         self.entries.push(Entry {
             name: D::NAME,
             about: D::ABOUT,
             params: D::PARAMS,
             build_f32: D::build::<f32>,
             build_f64: D::build::<f64>,
+            check: D::check,
         });
         Ok(())
     }
@@ -125,7 +145,7 @@ impl Registry {
             let path = format!("optimizer.{}", doc.name);
             let value = config.settings.get(doc.name);
             match doc.kind {
-                ParamKind::Float { default } => {
+                ParamKind::Float { default, range } => {
                     let schedule = match (value, default) {
                         (Some(v), _) => {
                             let hyper: Hyper =
@@ -140,6 +160,22 @@ impl Registry {
                         }
                     };
                     schedule.validate(&path).map_err(anyhow::Error::msg)?;
+                    if let Some(bad) = schedule
+                        .extremes()
+                        .into_iter()
+                        .find(|&x| !range.contains(x))
+                    {
+                        let what = if schedule.as_constant().is_some() {
+                            "got"
+                        } else {
+                            "its schedule reaches"
+                        };
+                        bail!(
+                            "{path} must be {range} ({}); {what} {}",
+                            doc.doc,
+                            short_number(bad)
+                        );
+                    }
                     resolved.floats.push((doc.name, schedule));
                 }
                 ParamKind::Flag { default } => {
@@ -160,6 +196,7 @@ impl Registry {
                 }
             }
         }
+        (entry.check)(&resolved.settings, &resolved.floats).map_err(anyhow::Error::msg)?;
         Ok(resolved)
     }
 }
@@ -309,6 +346,77 @@ mod tests {
             e.contains("optimizer.nesterov must be true or false"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn every_value_is_range_checked() {
+        let r = Registry::builtin();
+        let err = |s: &str| r.resolve(&config(s)).err().unwrap().to_string();
+        for (cfg, field, range) in [
+            ("name = \"sgd\"\nlr = -0.1", "optimizer.lr ", ">= 0"),
+            (
+                "name = \"adam\"\nlr = 0.1\nbeta2 = 1",
+                "optimizer.beta2 ",
+                "in [0, 1)",
+            ),
+            (
+                "name = \"adam\"\nlr = 0.1\nbeta1 = -0.1",
+                "optimizer.beta1 ",
+                "in [0, 1)",
+            ),
+            (
+                "name = \"adam\"\nlr = 0.1\neps = -1e-8",
+                "optimizer.eps ",
+                ">= 0",
+            ),
+            (
+                "name = \"sgd\"\nlr = 0.1\nmomentum = -0.5",
+                "optimizer.momentum ",
+                "in [0, 1)",
+            ),
+            (
+                "name = \"padam\"\nlr = 0.1\np = 0\nv_floor = 0",
+                "optimizer.v_floor ",
+                "> 0",
+            ),
+            // A schedule is checked at its extremes.
+            (
+                "name = \"adam\"\nlr = { kind = \"cosine\", min = -1e-3, max = 1e-3, period = 10 }",
+                "optimizer.lr ",
+                "reaches -1e-3",
+            ),
+        ] {
+            let e = err(cfg);
+            assert!(e.contains(field) && e.contains(range), "{cfg}: {e}");
+        }
+        let e = err("name = \"sgd\"\nlr = 0.1\nnesterov = true");
+        assert!(
+            e.contains("optimizer.nesterov") && e.contains("optimizer.momentum"),
+            "{e}"
+        );
+        r.resolve(&config(
+            "name = \"sgd\"\nlr = 0\nnesterov = true\nmomentum = 0.9",
+        ))
+        .unwrap();
+    }
+
+    #[test]
+    fn plug_in_defaults_must_lie_in_their_range() {
+        struct Bad;
+        impl OptimizerDef for Bad {
+            const NAME: &'static str = "bad";
+            const ABOUT: &'static str = "";
+            const PARAMS: &'static [ParamDoc] =
+                &[ParamDoc::float("beta", 1.5, "").within(super::super::ValidRange::COEFFICIENT)];
+            fn build<S: Scalar>(_: &Settings, _: usize) -> Box<dyn Optimizer<S>> {
+                unreachable!()
+            }
+        }
+        let e = Registry::builtin()
+            .register::<Bad>()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("beta = 1.5") && e.contains("[0, 1)"), "{e}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! RMSProp with `torch.optim.RMSprop` semantics (not centred): v = alpha v + (1-alpha) g^2;
 //! buf = mu buf + g/(sqrt(v)+eps) (or buf = g/(sqrt(v)+eps) without momentum); x -= lr buf.
 
-use super::{HyperValues, Optimizer, OptimizerDef, ParamDoc, Settings};
+use super::{HyperValues, Optimizer, OptimizerDef, ParamDoc, Settings, ValidRange};
 use crate::scalar::Scalar;
 use std::ops::Range;
 
@@ -14,10 +14,13 @@ impl OptimizerDef for RmsProp<f64> {
     const NAME: &'static str = "rmsprop";
     const ABOUT: &'static str = "RMSProp (torch.optim.RMSprop semantics, not centred)";
     const PARAMS: &'static [ParamDoc] = &[
-        ParamDoc::float("alpha", 0.99, "second-moment EMA coefficient"),
-        ParamDoc::float("eps", 1e-8, "added to the denominator"),
-        ParamDoc::float("momentum", 0.0, "momentum on the scaled step"),
-        ParamDoc::float("weight_decay", 0.0, "L2 penalty added to the gradient"),
+        ParamDoc::float("alpha", 0.99, "second-moment EMA coefficient")
+            .within(ValidRange::COEFFICIENT),
+        ParamDoc::float("eps", 1e-8, "added to the denominator").within(ValidRange::NON_NEGATIVE),
+        ParamDoc::float("momentum", 0.0, "momentum on the scaled step")
+            .within(ValidRange::COEFFICIENT),
+        ParamDoc::float("weight_decay", 0.0, "L2 penalty added to the gradient")
+            .within(ValidRange::NON_NEGATIVE),
     ];
     fn build<T: Scalar>(_: &Settings, n: usize) -> Box<dyn Optimizer<T>> {
         Box::new(RmsProp {

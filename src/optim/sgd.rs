@@ -2,8 +2,9 @@
 //! `torch.optim.SGD` semantics (dampening 0): g += wd*x; buf = mu*buf + g;
 //! d = g + mu*buf (Nesterov) or buf; x -= lr*d.
 
-use super::{HyperValues, Optimizer, OptimizerDef, ParamDoc, Settings};
+use super::{HyperValues, Optimizer, OptimizerDef, ParamDoc, Settings, ValidRange};
 use crate::scalar::Scalar;
+use crate::schedule::Schedule;
 use std::ops::Range;
 
 pub struct Sgd<S> {
@@ -16,8 +17,9 @@ impl OptimizerDef for Sgd<f64> {
     const ABOUT: &'static str =
         "SGD with momentum (PyTorch semantics), optional Nesterov and weight decay";
     const PARAMS: &'static [ParamDoc] = &[
-        ParamDoc::float("momentum", 0.0, "heavy-ball momentum mu"),
-        ParamDoc::float("weight_decay", 0.0, "L2 penalty added to the gradient"),
+        ParamDoc::float("momentum", 0.0, "heavy-ball momentum mu").within(ValidRange::COEFFICIENT),
+        ParamDoc::float("weight_decay", 0.0, "L2 penalty added to the gradient")
+            .within(ValidRange::NON_NEGATIVE),
         ParamDoc::flag("nesterov", false, "Nesterov momentum"),
     ];
     fn build<T: Scalar>(settings: &Settings, n_params: usize) -> Box<dyn Optimizer<T>> {
@@ -25,6 +27,15 @@ impl OptimizerDef for Sgd<f64> {
             nesterov: settings.flag("nesterov"),
             buf: vec![T::zero(); n_params],
         })
+    }
+    /// Nesterov needs momentum (as in PyTorch): with mu = 0 it silently is plain SGD.
+    fn check(settings: &Settings, floats: &[(&'static str, Schedule)]) -> Result<(), String> {
+        let momentum = floats.iter().find(|(n, _)| *n == "momentum");
+        let zero = momentum.is_some_and(|(_, s)| s.extremes().contains(&0.0));
+        if settings.flag("nesterov") && zero {
+            return Err("optimizer.nesterov = true needs optimizer.momentum > 0 at every epoch (Nesterov with momentum 0 is plain SGD); set momentum, e.g. 0.9, or drop nesterov".into());
+        }
+        Ok(())
     }
 }
 

@@ -122,6 +122,9 @@ pub fn draw(kind: Kind, runs: &[RunData], path: &Path, opts: &PlotOptions) -> Re
 pub struct Written {
     pub files: Vec<PathBuf>,
     pub skipped: Vec<String>,
+    /// Figures that could not be drawn, each naming the run, the file and the cause; the
+    /// other figures of the set are still drawn.
+    pub failed: Vec<String>,
 }
 
 /// Draw heatmap, curves, loss and snapshots of `run` into `dir` as `<kind>.<ext>`. Figures
@@ -152,8 +155,15 @@ pub fn standard_set(
             continue;
         }
         let path = dir.join(format!("{}.{}", kind.stem(), extension(format)));
-        draw(kind, runs, &path, opts)?;
-        out.files.push(path);
+        match draw(kind, runs, &path, opts) {
+            Ok(()) => out.files.push(path),
+            Err(e) => out.failed.push(format!(
+                "{} of run {} ({}): {e:#}",
+                kind.stem(),
+                run.dir.display(),
+                path.display()
+            )),
+        }
     }
     Ok(out)
 }

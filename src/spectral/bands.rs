@@ -25,7 +25,12 @@ use thiserror::Error;
 
 /// How to split the one-sided spectrum into bands (the `spectral.layout` config table).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(
+    tag = "kind",
+    rename_all = "snake_case",
+    deny_unknown_fields,
+    try_from = "RawLayoutSpec"
+)]
 pub enum LayoutSpec {
     /// `bands` contiguous ranges of (nearly) equal width over the bins `0..=N/2`.
     Uniform { bands: usize },
@@ -39,6 +44,35 @@ pub enum LayoutSpec {
         #[serde(default)]
         half_width: usize,
     },
+}
+
+/// [`LayoutSpec`] as read: `Octave {}` is a struct variant here because serde ignores unknown
+/// keys next to the tag of a unit variant (`{ kind = "octave", bands = 8 }` must be an error).
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+enum RawLayoutSpec {
+    Uniform {
+        bands: usize,
+    },
+    Octave {},
+    Edges {
+        edges: Vec<f64>,
+    },
+    Peaks {
+        #[serde(default)]
+        half_width: usize,
+    },
+}
+
+impl From<RawLayoutSpec> for LayoutSpec {
+    fn from(r: RawLayoutSpec) -> LayoutSpec {
+        match r {
+            RawLayoutSpec::Uniform { bands } => LayoutSpec::Uniform { bands },
+            RawLayoutSpec::Octave {} => LayoutSpec::Octave,
+            RawLayoutSpec::Edges { edges } => LayoutSpec::Edges { edges },
+            RawLayoutSpec::Peaks { half_width } => LayoutSpec::Peaks { half_width },
+        }
+    }
 }
 
 impl LayoutSpec {

@@ -63,6 +63,8 @@ pub struct SweepSpec {
     pub lr_search: Option<LrSearchSpec>,
     /// The spec as written (for sweep.json), with `base` resolved to a table.
     pub source: toml::Table,
+    /// Where the spec came from (its file), named in every error.
+    pub origin: String,
 }
 
 /// One varied field.
@@ -166,11 +168,31 @@ struct RawRange {
     log: bool,
 }
 
+/// `seeds = N` (seeds 0..N-1) or `seeds = [s, ...]`; anything else is refused with a message
+/// that says what is accepted.
 #[derive(Deserialize)]
-#[serde(untagged)]
+#[serde(try_from = "toml::Value")]
 enum RawSeeds {
     Count(u64),
     List(Vec<u64>),
+}
+
+impl TryFrom<toml::Value> for RawSeeds {
+    type Error = String;
+    fn try_from(v: toml::Value) -> std::result::Result<RawSeeds, String> {
+        const ACCEPTS: &str = "seeds takes a count N >= 1 (seeds 0..N-1, e.g. seeds = 5) or a list of distinct integers >= 0 (e.g. seeds = [0, 1, 7])";
+        let seed = |x: &toml::Value| x.as_integer().and_then(|i| u64::try_from(i).ok());
+        match &v {
+            toml::Value::Integer(_) => seed(&v).map(RawSeeds::Count),
+            toml::Value::Array(a) => a
+                .iter()
+                .map(seed)
+                .collect::<Option<Vec<u64>>>()
+                .map(RawSeeds::List),
+            _ => None,
+        }
+        .ok_or_else(|| format!("{ACCEPTS}; got {v}"))
+    }
 }
 
 impl RawSeeds {
@@ -370,6 +392,7 @@ impl SweepSpec {
             seeds,
             lr_search,
             source,
+            origin: origin.to_string(),
         };
         spec.groups()
             .with_context(|| format!("sweep spec {origin}"))?;
@@ -391,6 +414,41 @@ impl SweepSpec {
         }
         for (name, members) in &groups {
             let n = self.axes[members[0]].values.len();
+            // Two equal value tuples of one group would plan the same runs twice (and
+            // aggregation would count their seeds twice).
+            let shown = |j: usize| -> Vec<String> {
+                members
+                    .iter()
+                    .map(|&m| {
+                        self.axes[m]
+                            .values
+                            .get(j)
+                            .map(format_value)
+                            .unwrap_or_default()
+                    })
+                    .collect()
+            };
+            for j in 1..n {
+                if let Some(i) = (0..j).find(|&i| shown(i) == shown(j)) {
+                    let paths: Vec<&str> = members
+                        .iter()
+                        .map(|&m| self.axes[m].path.as_str())
+                        .collect();
+                    let values = |k: usize| {
+                        members
+                            .iter()
+                            .map(|&m| self.axes[m].values[k].to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    bail!(
+                        "axis `{}` lists the same value twice: values[{i}] = {} and values[{j}] = {} would plan the same runs twice; drop one",
+                        paths.join("` + `"),
+                        values(i),
+                        values(j)
+                    );
+                }
+            }
             if let Some(bad) = members.iter().find(|&&m| self.axes[m].values.len() != n) {
                 bail!(
                     "zip group `{}`: axis `{}` has {} values but axis `{}` has {}; zipped axes must have equal lengths",
@@ -405,8 +463,13 @@ impl SweepSpec {
         Ok(groups.into_iter().map(|(_, m)| m).collect())
     }
 
-    /// Expand into the run list, parsing and validating every config.
+    /// Expand into the run list, parsing and validating every config; errors name the spec.
     pub fn expand(&self, registry: &Registry) -> Result<Vec<PlannedRun>> {
+        self.expand_runs(registry)
+            .with_context(|| format!("sweep spec {}", self.origin))
+    }
+
+    fn expand_runs(&self, registry: &Registry) -> Result<Vec<PlannedRun>> {
         // The base may leave out what an axis fills (e.g. no [optimizer] when an axis sets
         // `optimizer`): it is checked with every axis at its first value. If that fails and
         // leaving one axis out makes it valid, the error names that axis.
@@ -909,13 +972,15 @@ mod tests {
         );
         assert_ne!(runs[0].config_id, runs[1].config_id);
         assert_eq!(runs[0].id, format!("{}__seed=0", runs[0].config_id));
-        // Values that sanitize to the same text are disambiguated by a hash.
-        let got = ids("[[axis]]\npath = \"optimizer.p\"\nvalues = [1, 1.0]\n");
-        assert!(
-            got[0].0.starts_with("p=1~") && got[1].0.starts_with("p=1~") && got[0].0 != got[1].0,
-            "{got:?}"
+        // 1 and 1.0 are the same value: the same runs would be planned twice.
+        let e = format!(
+            "{:#}",
+            spec("[[axis]]\npath = \"optimizer.p\"\nvalues = [1, 1.0]\n").unwrap_err()
         );
-        assert_eq!(got[0].0, got[0].1);
+        assert!(
+            e.contains("s.toml") && e.contains("optimizer.p") && e.contains("same value twice"),
+            "{e}"
+        );
     }
 
     #[test]
