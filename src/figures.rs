@@ -508,6 +508,8 @@ fn headline_of(verdicts: &[report::Verdict]) -> String {
             Outcome::Supported,
             Outcome::NotSupported,
             Outcome::Inconclusive,
+            Outcome::WindowSensitive,
+            Outcome::InvalidSetting,
             Outcome::NotEvaluated,
         ]
         .iter()

@@ -183,20 +183,36 @@ pub fn run_sweep(
         Err(e) => planned.push((id.to_string(), Some(e))),
     };
     if let Some(search) = &spec.lr_search {
-        let search_jobs = lr_search::jobs(spec, search, &selected, out, &mut report.cleaned)?;
-        let outcomes = execute(&pool, registry, &search_jobs, opts.progress, "lr search");
-        for (job, outcome) in search_jobs.iter().zip(&outcomes) {
-            match outcome {
-                Outcome::Skipped(_) => report.search_skipped += 1,
-                Outcome::Ran(_) => report.search_ran += 1,
-                Outcome::Failed(e) => report.failed.push(RunFailure {
-                    id: job.label.clone(),
-                    error: e.clone(),
-                }),
+        // Search, then extend the grid of every config whose choice sits at an edge and
+        // search the new points, until no choice moves to a new edge (see lr_search).
+        let mut ext: lr_search::Extensions = Vec::new();
+        let mut first = true;
+        let choices = loop {
+            let search_jobs =
+                lr_search::jobs(spec, search, &selected, out, &mut report.cleaned, &ext)?;
+            let outcomes = execute(&pool, registry, &search_jobs, opts.progress, "lr search");
+            for (job, outcome) in search_jobs.iter().zip(&outcomes) {
+                match outcome {
+                    // Later rounds list the earlier points again: count them once.
+                    Outcome::Skipped(_) if first => report.search_skipped += 1,
+                    Outcome::Skipped(_) => {}
+                    Outcome::Ran(_) => report.search_ran += 1,
+                    Outcome::Failed(e) => report.failed.push(RunFailure {
+                        id: job.label.clone(),
+                        error: e.clone(),
+                    }),
+                }
             }
-        }
-        let choices = lr_search::collect(spec, search, &runs, out)?;
-        lr_search::write_json(spec, search, &choices, out)?;
+            first = false;
+            let choices = lr_search::collect(spec, search, &runs, out, &ext)?;
+            if !lr_search::extend(&choices, &search.grid, &mut ext) {
+                break choices;
+            }
+        };
+        let mut eval_seeds: Vec<u64> = runs.iter().map(|r| r.experiment.seed).collect();
+        eval_seeds.sort_unstable();
+        eval_seeds.dedup();
+        lr_search::write_json(spec, search, &choices, &eval_seeds, out)?;
         for r in &selected {
             let choice = choices
                 .iter()
