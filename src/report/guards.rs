@@ -67,7 +67,10 @@ pub fn lr_info(run_dir: &Path) -> Option<LrInfo> {
     let doc: Value = serde_json::from_str(&text).ok()?;
     let index = SweepIndex::load(sweep_dir).ok()?;
     let name = run_dir.file_name()?;
-    let run = index.runs.iter().find(|r| r.dir.file_name() == Some(name))?;
+    let run = index
+        .runs
+        .iter()
+        .find(|r| r.dir.file_name() == Some(name))?;
     let c = doc["configs"]
         .as_array()?
         .iter()

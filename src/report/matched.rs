@@ -56,7 +56,12 @@ pub fn matched_points(
         .iter()
         .zip(train_loss)
         .find(|(&e, l)| e == 0 && l.is_finite())
-        .or_else(|| loss_epochs.iter().zip(train_loss).find(|(_, l)| l.is_finite()))
+        .or_else(|| {
+            loss_epochs
+                .iter()
+                .zip(train_loss)
+                .find(|(_, l)| l.is_finite())
+        })
         .map(|(_, &l)| l);
     MATCHED_LEVELS
         .iter()

@@ -18,8 +18,8 @@
 //! energy is > 0 (relative error defined) and they are not the catch-all `rest` band.
 
 use super::guards::{lr_info, Guards, LrInfo};
-use super::matched::{matched_points, MatchedPoint};
 use super::index::{band_centre, decay_rate, log_rel, preference_index, time_spearman, IndexValue};
+use super::matched::{matched_points, MatchedPoint};
 use crate::load::RunData;
 use crate::spectral::convergence::first_crossing;
 use anyhow::{bail, Result};

@@ -414,7 +414,11 @@ pub fn strongest_of<'a>(report: &'a Report, task: &str) -> Option<&'a ConfigSumm
         .configs
         .iter()
         .filter(|c| c.task == task && !c.cyclic && c.final_test_loss.median.is_finite())
-        .min_by(|a, b| a.final_test_loss.median.total_cmp(&b.final_test_loss.median))
+        .min_by(|a, b| {
+            a.final_test_loss
+                .median
+                .total_cmp(&b.final_test_loss.median)
+        })
 }
 
 /// Baselines with their roles, deduplicated by configuration (roles joined).
@@ -466,7 +470,12 @@ fn c3(report: &Report) -> Vec<Verdict> {
             .iter()
             .map(|f| format!("guard failed: {f}"))
             .collect();
-        evidence.push(format!("cyclic {}: {}; {}", c.label, ci(&c.coverage), n_of(c)));
+        evidence.push(format!(
+            "cyclic {}: {}; {}",
+            c.label,
+            ci(&c.coverage),
+            n_of(c)
+        ));
         for ((b, role), d) in baselines.iter().zip(&diffs) {
             evidence.push(format!(
                 "{role} {} ({}): {}; {}; cyclic - baseline: {} -> {}",
@@ -762,9 +771,18 @@ mod tests {
         assert_eq!(all_baselines(&[Supported, Supported]), Supported);
         assert_eq!(all_baselines(&[Supported, NotSupported]), NotSupported);
         assert_eq!(all_baselines(&[Supported, Inconclusive]), Inconclusive);
-        assert_eq!(c2_combine(NotSupported, NotSupported, NotSupported), NotSupported);
-        assert_eq!(c2_combine(NotSupported, NotSupported, Inconclusive), WindowSensitive);
-        assert_eq!(c2_combine(Supported, NotSupported, NotSupported), Inconclusive);
+        assert_eq!(
+            c2_combine(NotSupported, NotSupported, NotSupported),
+            NotSupported
+        );
+        assert_eq!(
+            c2_combine(NotSupported, NotSupported, Inconclusive),
+            WindowSensitive
+        );
+        assert_eq!(
+            c2_combine(Supported, NotSupported, NotSupported),
+            Inconclusive
+        );
     }
 
     #[test]

@@ -214,7 +214,11 @@ pub fn criterion_at(dir: &Path, criterion: Criterion, epoch: u64) -> Option<f64>
     let i = run.epochs.epoch.iter().rposition(|&e| e <= epoch)?;
     let v = col[i];
     let reached = run.epochs.epoch.last().is_some_and(|&l| l >= epoch);
-    Some(if v.is_finite() && reached { v } else { f64::INFINITY })
+    Some(if v.is_finite() && reached {
+        v
+    } else {
+        f64::INFINITY
+    })
 }
 
 /// The search runs the selected runs need (one set per config id among them).
@@ -291,7 +295,12 @@ pub(crate) fn collect(
         }
         let half_medians: Option<Vec<f64>> = half_values
             .iter()
-            .map(|row| row.iter().copied().collect::<Option<Vec<f64>>>().map(|v| median(&v)))
+            .map(|row| {
+                row.iter()
+                    .copied()
+                    .collect::<Option<Vec<f64>>>()
+                    .map(|v| median(&v))
+            })
             .collect();
         let chosen_at_half = half_medians.and_then(|m| pick(&m)).map(|i| grid[i]);
         let medians: Vec<Option<f64>> = values
