@@ -3,8 +3,9 @@
 //! figures and report and writes `index.md`: figure -> analysis -> claim -> finding.
 //!
 //! An analysis file is a sweep spec (see [`crate::sweep`]) plus an `[analysis]` table:
-//! `title`, `claims` (report claims to judge: "c2", "c3", "c6"), `lr_protocol` (how the
-//! learning rates were chosen, stated in the index), `figures` (panel, loss, curves, heatmap,
+//! `title`, `claims` (report claims to judge: "c2", "c3", "c6"), `lr_protocol` (why the
+//! learning rates are chosen this way; the protocol actually run is stated in the index and
+//! each report from the spec itself, see [`protocol_text`]), `figures` (panel, loss, curves, heatmap,
 //! snapshots, images for 2D runs), optional `measure` and `clip` for heatmaps, optional `anchor_measure` and
 //! `anchor_threshold` for the anchors' one-line finding, and `[analysis.quick]` (`seeds`, and
 //! `set` = spec paths to override) for the reduced `--quick` version.
@@ -209,6 +210,11 @@ pub fn run_figures(registry: &Registry, opts: &FiguresOptions) -> Result<Vec<Ana
         outcomes.push(render_analysis(
             a,
             meta,
+            &format!(
+                "{}. Learning rates: {}",
+                protocol_text(spec, opts.quick),
+                meta.lr_protocol
+            ),
             &sweep_dir,
             &opts.out.join(&spec.name),
         )?);
@@ -340,9 +346,59 @@ pub fn mean_run(runs: &[&RunData]) -> Option<RunData> {
     Some(mean)
 }
 
+/// The protocol a sweep actually runs, from its spec (quick overrides applied): seeds, budget,
+/// and the lr search with its seeds and budget. Quick mode calls itself a smoke test.
+pub fn protocol_text(spec: &SweepSpec, quick: bool) -> String {
+    let epochs = spec
+        .base
+        .get("train")
+        .and_then(|t| t.get("epochs"))
+        .and_then(toml::Value::as_integer)
+        .unwrap_or(0);
+    let seeds = spec.seeds.clone().unwrap_or_default();
+    let fmt_seeds = |s: &[u64]| s.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+    let mut text = if quick {
+        "SMOKE TEST (quick mode: reduced budgets and seeds, not evidence). ".to_string()
+    } else {
+        String::new()
+    };
+    let _ = write!(
+        text,
+        "{} evaluation seeds ({}) of {epochs} epochs per configuration",
+        seeds.len(),
+        fmt_seeds(&seeds)
+    );
+    match &spec.lr_search {
+        Some(l) => {
+            let disjoint = !l.seeds.iter().any(|x| seeds.contains(x));
+            let _ = write!(
+                text,
+                "; lr per configuration from a grid search over {} (extended by the grid's ratio while the choice sits at an edge, see lr_search.json), lowest median {} over seeds {} ({}), {} epochs per search run ({:.0}% of the evaluation budget; the choice is checked for stability at half that budget)",
+                l.grid
+                    .iter()
+                    .map(|x| format!("{x:e}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                l.criterion.as_str().replace('_', " "),
+                fmt_seeds(&l.seeds),
+                if disjoint {
+                    "disjoint from the evaluation seeds"
+                } else {
+                    "OVERLAPPING the evaluation seeds"
+                },
+                l.epochs,
+                100.0 * l.epochs as f64 / (epochs.max(1) as f64)
+            );
+        }
+        None => text.push_str("; learning rates as configured (no lr search)"),
+    }
+    text
+}
+
 fn render_analysis(
     a: &Analysis,
     meta: &AnalysisMeta,
+    protocol: &str,
     sweep_dir: &Path,
     out: &Path,
 ) -> Result<AnalysisOutcome> {
@@ -426,8 +482,8 @@ fn render_analysis(
     let rep = report::report_from_runs(&all, &ReportOptions::default(), &claims)?;
     let report_path = out.join("report.md");
     let mut md = format!(
-        "# {}\n\nAnalysis: `analyses/{}`. Learning rates: {}.\n\n",
-        meta.title, a.file, meta.lr_protocol
+        "# {}\n\nAnalysis: `analyses/{}`. Protocol run: {}.\n\n",
+        meta.title, a.file, protocol
     );
     md += &report::render::render(&rep, report::Format::Markdown);
     write_atomic(&report_path, md.as_bytes())?;
@@ -483,7 +539,7 @@ fn render_analysis(
         file: a.file,
         title: meta.title.clone(),
         claims: meta.claims.clone(),
-        lr_protocol: meta.lr_protocol.clone(),
+        lr_protocol: protocol.to_string(),
         figures,
         report: report_path,
         findings,
@@ -692,7 +748,7 @@ fn write_index(out: &Path, outcomes: &[AnalysisOutcome], quick: bool) -> Result<
             .unwrap_or(&o.report)
             .display()
             .to_string();
-        let _ = writeln!(md, "### {}\n\n`analyses/{}`, {} runs ({} diverged, excluded from means). Learning rates: {}. Full report: [{rel}]({rel}).\n", o.title, o.file, o.n_runs, o.n_diverged, o.lr_protocol);
+        let _ = writeln!(md, "### {}\n\n`analyses/{}`, {} runs ({} diverged: counted in n as failures, no index value). Protocol run: {}. Full report: [{rel}]({rel}).\n", o.title, o.file, o.n_runs, o.n_diverged, o.lr_protocol);
         for f in &o.findings {
             let _ = writeln!(md, "- {f}");
         }

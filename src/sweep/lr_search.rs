@@ -117,6 +117,8 @@ impl LrChoice {
             let n = g.len();
             (g[n - 1] * g[n - 1] / g[n - 2], false)
         };
+        // Three significant digits, so that 0.1 * 0.1 / 0.01 is 1 and not 1.0000000000000002.
+        let next: f64 = format!("{next:.2e}").parse().unwrap_or(next);
         (beyond(below) < MAX_EXTENSIONS && (LR_MIN..=LR_MAX).contains(&next)).then_some(next)
     }
 }
@@ -430,10 +432,10 @@ mod tests {
         assert_eq!(choice(&g, &[], 1e-2).next_extension(&g), None);
         let up = choice(&g, &[], 1e-1);
         assert_eq!(up.at_edge(), Some("upper"));
-        assert!((up.next_extension(&g).unwrap() - 1.0).abs() < 1e-12);
+        assert_eq!(up.next_extension(&g), Some(1.0));
         let down = choice(&g, &[], 1e-3);
         assert_eq!(down.at_edge(), Some("lower"));
-        assert!((down.next_extension(&g).unwrap() - 1e-4).abs() < 1e-15);
+        assert_eq!(down.next_extension(&g), Some(1e-4));
         // The limit: LR_MAX = 10 stops the upper side after 1 and 10.
         let top = choice(&g, &[1.0, 10.0], 10.0);
         assert_eq!(top.at_edge(), Some("upper"));
