@@ -110,6 +110,8 @@ pub struct AnalysisOutcome {
     pub headline: String,
     pub n_runs: usize,
     pub n_diverged: usize,
+    /// The claim verdicts of this analysis.
+    pub verdicts: Vec<report::Verdict>,
 }
 
 /// Parse an analysis into its `[analysis]` table and its sweep spec (quick overrides applied).
@@ -546,6 +548,7 @@ fn render_analysis(
         headline,
         n_runs,
         n_diverged,
+        verdicts: rep.verdicts.clone(),
     })
 }
 
@@ -754,8 +757,101 @@ fn write_index(out: &Path, outcomes: &[AnalysisOutcome], quick: bool) -> Result<
         }
         md.push('\n');
     }
+    md.push_str(&claims_table(outcomes));
     let _ = writeln!(md, "## Not tested here\n\n- C4 (early decision-boundary alignment) and C5 as accuracy are claims about classification; bandwise fits regression targets, so it does not test them. The C6 analysis compares test loss (MSE) instead of accuracy.\n- The TinyImageNet numbers (59.1% -> 62.9%) concern ResNet-18; they are outside this toolkit's scope.\n- Verdicts follow the rules written in each report; overlapping intervals are reported as inconclusive.");
     write_atomic(&out.join("index.md"), md.as_bytes())
+}
+
+/// The rule that combines one claim's verdicts over tasks (analyses and tasks within them).
+pub const OVERALL_RULE: &str = "Verdicts resting on a configuration that failed a validity guard (`invalid setting`) or not evaluated are not evidence and are left out. Over the remaining verdicts: `supported on all tasks` if every one is supported; `not supported on any task` if none is supported and at least one is not supported; `inconclusive on all tasks` if all are inconclusive; `mixed` otherwise; `no valid setting` if none remains. No correction for multiple comparisons is applied: each verdict uses its own 95% intervals, so with several tasks some disagreement is expected by chance.";
+
+/// The overall verdict of one claim from its per-task outcomes (see [`OVERALL_RULE`]).
+pub fn overall(outcomes: &[Outcome]) -> &'static str {
+    let valid: Vec<Outcome> = outcomes
+        .iter()
+        .copied()
+        .filter(|o| !matches!(o, Outcome::InvalidSetting | Outcome::NotEvaluated))
+        .collect();
+    if valid.is_empty() {
+        "no valid setting"
+    } else if valid.iter().all(|o| *o == Outcome::Supported) {
+        "supported on all tasks"
+    } else if !valid.contains(&Outcome::Supported) && valid.contains(&Outcome::NotSupported) {
+        "not supported on any task"
+    } else if !valid.contains(&Outcome::Supported) && !valid.contains(&Outcome::NotSupported) {
+        "inconclusive on all tasks"
+    } else {
+        "mixed"
+    }
+}
+
+/// Per claim: one row per verdict (analysis x task or configuration) with the guards applied,
+/// and the overall verdict with its rule.
+fn claims_table(outcomes: &[AnalysisOutcome]) -> String {
+    let mut md = String::from(
+        "## Claims across tasks
+
+",
+    );
+    let _ = writeln!(
+        md,
+        "Overall rule: {OVERALL_RULE}
+"
+    );
+    let _ = writeln!(
+        md,
+        "Validity guards (every report states them with its numbers): {}
+",
+        report::guards::describe(&report::guards::Guards::default())
+    );
+    for claim in Claim::ALL {
+        let rows: Vec<(&AnalysisOutcome, &report::Verdict)> = outcomes
+            .iter()
+            .flat_map(|o| o.verdicts.iter().map(move |v| (o, v)))
+            .filter(|(_, v)| v.claim == claim.name())
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            md,
+            "### {}: {}
+",
+            claim.name(),
+            claim.statement()
+        );
+        let _ = writeln!(
+            md,
+            "| analysis | subject | verdict | guards |\n|---|---|---|---|"
+        );
+        for (o, v) in &rows {
+            let failures = v.data["guard_failures"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+                .unwrap_or_default();
+            let guards = if failures.is_empty() {
+                "all passed".to_string()
+            } else {
+                format!("failed: {failures}")
+            };
+            let _ = writeln!(
+                md,
+                "| `{}` | {} | **{}** | {} |",
+                o.file,
+                v.subject.replace('|', "/"),
+                v.outcome.as_str(),
+                guards.replace('|', "/")
+            );
+        }
+        let all: Vec<Outcome> = rows.iter().map(|(_, v)| v.outcome).collect();
+        let _ = writeln!(md, "\nOverall: **{}**.\n", overall(&all));
+    }
+    md
 }
 
 /// Outcome counts for a summary line.
@@ -786,6 +882,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn overall_rule() {
+        use Outcome::*;
+        assert_eq!(
+            overall(&[Supported, Supported, InvalidSetting]),
+            "supported on all tasks"
+        );
+        assert_eq!(
+            overall(&[NotSupported, Inconclusive]),
+            "not supported on any task"
+        );
+        assert_eq!(overall(&[Supported, NotSupported]), "mixed");
+        assert_eq!(
+            overall(&[WindowSensitive, Inconclusive]),
+            "inconclusive on all tasks"
+        );
+        assert_eq!(overall(&[InvalidSetting, NotEvaluated]), "no valid setting");
     }
 
     #[test]
