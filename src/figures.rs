@@ -3,8 +3,9 @@
 //! figures and report and writes `index.md`: figure -> analysis -> claim -> finding.
 //!
 //! An analysis file is a sweep spec (see [`crate::sweep`]) plus an `[analysis]` table:
-//! `title`, `claims` (report claims to judge: "c2", "c3", "c6"), `lr_protocol` (how the
-//! learning rates were chosen, stated in the index), `figures` (panel, loss, curves, heatmap,
+//! `title`, `claims` (report claims to judge: "c2", "c3", "c6"), `lr_protocol` (why the
+//! learning rates are chosen this way; the protocol actually run is stated in the index and
+//! each report from the spec itself, see [`protocol_text`]), `figures` (panel, loss, curves, heatmap,
 //! snapshots, images for 2D runs), optional `measure` and `clip` for heatmaps, optional `anchor_measure` and
 //! `anchor_threshold` for the anchors' one-line finding, and `[analysis.quick]` (`seeds`, and
 //! `set` = spec paths to override) for the reduced `--quick` version.
@@ -114,6 +115,8 @@ pub struct AnalysisOutcome {
     pub headline: String,
     pub n_runs: usize,
     pub n_diverged: usize,
+    /// The claim verdicts of this analysis.
+    pub verdicts: Vec<report::Verdict>,
 }
 
 /// Parse an analysis into its `[analysis]` table and its sweep spec (quick overrides applied).
@@ -214,6 +217,11 @@ pub fn run_figures(registry: &Registry, opts: &FiguresOptions) -> Result<Vec<Ana
         outcomes.push(render_analysis(
             a,
             meta,
+            &format!(
+                "{}. Learning rates: {}",
+                protocol_text(spec, opts.quick),
+                meta.lr_protocol
+            ),
             &sweep_dir,
             &opts.out.join(&spec.name),
         )?);
@@ -348,9 +356,59 @@ pub fn mean_run(runs: &[&RunData]) -> Option<RunData> {
     Some(mean)
 }
 
+/// The protocol a sweep actually runs, from its spec (quick overrides applied): seeds, budget,
+/// and the lr search with its seeds and budget. Quick mode calls itself a smoke test.
+pub fn protocol_text(spec: &SweepSpec, quick: bool) -> String {
+    let epochs = spec
+        .base
+        .get("train")
+        .and_then(|t| t.get("epochs"))
+        .and_then(toml::Value::as_integer)
+        .unwrap_or(0);
+    let seeds = spec.seeds.clone().unwrap_or_default();
+    let fmt_seeds = |s: &[u64]| s.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+    let mut text = if quick {
+        "SMOKE TEST (quick mode: reduced budgets and seeds, not evidence). ".to_string()
+    } else {
+        String::new()
+    };
+    let _ = write!(
+        text,
+        "{} evaluation seeds ({}) of {epochs} epochs per configuration",
+        seeds.len(),
+        fmt_seeds(&seeds)
+    );
+    match &spec.lr_search {
+        Some(l) => {
+            let disjoint = !l.seeds.iter().any(|x| seeds.contains(x));
+            let _ = write!(
+                text,
+                "; lr per configuration from a grid search over {} (extended by the grid's ratio while the choice sits at an edge, see lr_search.json), lowest median {} over seeds {} ({}), {} epochs per search run ({:.0}% of the evaluation budget; the choice is checked for stability at half that budget)",
+                l.grid
+                    .iter()
+                    .map(|x| format!("{x:e}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                l.criterion.as_str().replace('_', " "),
+                fmt_seeds(&l.seeds),
+                if disjoint {
+                    "disjoint from the evaluation seeds"
+                } else {
+                    "OVERLAPPING the evaluation seeds"
+                },
+                l.epochs,
+                100.0 * l.epochs as f64 / (epochs.max(1) as f64)
+            );
+        }
+        None => text.push_str("; learning rates as configured (no lr search)"),
+    }
+    text
+}
+
 fn render_analysis(
     a: &Analysis,
     meta: &AnalysisMeta,
+    protocol: &str,
     sweep_dir: &Path,
     out: &Path,
 ) -> Result<AnalysisOutcome> {
@@ -434,8 +492,8 @@ fn render_analysis(
     let rep = report::report_from_runs(&all, &ReportOptions::default(), &claims)?;
     let report_path = out.join("report.md");
     let mut md = format!(
-        "# {}\n\nAnalysis: `analyses/{}`. Learning rates: {}.\n\n",
-        meta.title, a.file, meta.lr_protocol
+        "# {}\n\nAnalysis: `analyses/{}`. Protocol run: {}.\n\n",
+        meta.title, a.file, protocol
     );
     md += &report::render::render(&rep, report::Format::Markdown);
     write_atomic(&report_path, md.as_bytes())?;
@@ -491,13 +549,14 @@ fn render_analysis(
         file: a.file,
         title: meta.title.clone(),
         claims: meta.claims.clone(),
-        lr_protocol: meta.lr_protocol.clone(),
+        lr_protocol: protocol.to_string(),
         figures,
         report: report_path,
         findings,
         headline,
         n_runs,
         n_diverged,
+        verdicts: rep.verdicts.clone(),
     })
 }
 
@@ -516,6 +575,8 @@ fn headline_of(verdicts: &[report::Verdict]) -> String {
             Outcome::Supported,
             Outcome::NotSupported,
             Outcome::Inconclusive,
+            Outcome::WindowSensitive,
+            Outcome::InvalidSetting,
             Outcome::NotEvaluated,
         ]
         .iter()
@@ -698,14 +759,107 @@ fn write_index(out: &Path, outcomes: &[AnalysisOutcome], quick: bool) -> Result<
             .unwrap_or(&o.report)
             .display()
             .to_string();
-        let _ = writeln!(md, "### {}\n\n`analyses/{}`, {} runs ({} diverged, excluded from means). Learning rates: {}. Full report: [{rel}]({rel}).\n", o.title, o.file, o.n_runs, o.n_diverged, o.lr_protocol);
+        let _ = writeln!(md, "### {}\n\n`analyses/{}`, {} runs ({} diverged: counted in n as failures, no index value). Protocol run: {}. Full report: [{rel}]({rel}).\n", o.title, o.file, o.n_runs, o.n_diverged, o.lr_protocol);
         for f in &o.findings {
             let _ = writeln!(md, "- {f}");
         }
         md.push('\n');
     }
+    md.push_str(&claims_table(outcomes));
     let _ = writeln!(md, "## Not tested here\n\n- C4 (early decision-boundary alignment) and C5 as accuracy are claims about classification; bandwise fits regression targets, so it does not test them. The C6 analysis compares test loss (MSE) instead of accuracy.\n- The TinyImageNet numbers (59.1% -> 62.9%) concern ResNet-18; they are outside this toolkit's scope.\n- Verdicts follow the rules written in each report; overlapping intervals are reported as inconclusive.");
     write_atomic(&out.join("index.md"), md.as_bytes())
+}
+
+/// The rule that combines one claim's verdicts over tasks (analyses and tasks within them).
+pub const OVERALL_RULE: &str = "Verdicts resting on a configuration that failed a validity guard (`invalid setting`) or not evaluated are not evidence and are left out. Over the remaining verdicts: `supported on all tasks` if every one is supported; `not supported on any task` if none is supported and at least one is not supported; `inconclusive on all tasks` if all are inconclusive; `mixed` otherwise; `no valid setting` if none remains. No correction for multiple comparisons is applied: each verdict uses its own 95% intervals, so with several tasks some disagreement is expected by chance.";
+
+/// The overall verdict of one claim from its per-task outcomes (see [`OVERALL_RULE`]).
+pub fn overall(outcomes: &[Outcome]) -> &'static str {
+    let valid: Vec<Outcome> = outcomes
+        .iter()
+        .copied()
+        .filter(|o| !matches!(o, Outcome::InvalidSetting | Outcome::NotEvaluated))
+        .collect();
+    if valid.is_empty() {
+        "no valid setting"
+    } else if valid.iter().all(|o| *o == Outcome::Supported) {
+        "supported on all tasks"
+    } else if !valid.contains(&Outcome::Supported) && valid.contains(&Outcome::NotSupported) {
+        "not supported on any task"
+    } else if !valid.contains(&Outcome::Supported) && !valid.contains(&Outcome::NotSupported) {
+        "inconclusive on all tasks"
+    } else {
+        "mixed"
+    }
+}
+
+/// Per claim: one row per verdict (analysis x task or configuration) with the guards applied,
+/// and the overall verdict with its rule.
+fn claims_table(outcomes: &[AnalysisOutcome]) -> String {
+    let mut md = String::from(
+        "## Claims across tasks
+
+",
+    );
+    let _ = writeln!(
+        md,
+        "Overall rule: {OVERALL_RULE}
+"
+    );
+    let _ = writeln!(
+        md,
+        "Validity guards (every report states them with its numbers): {}
+",
+        report::guards::describe(&report::guards::Guards::default())
+    );
+    for claim in Claim::ALL {
+        let rows: Vec<(&AnalysisOutcome, &report::Verdict)> = outcomes
+            .iter()
+            .flat_map(|o| o.verdicts.iter().map(move |v| (o, v)))
+            .filter(|(_, v)| v.claim == claim.name())
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            md,
+            "### {}: {}
+",
+            claim.name(),
+            claim.statement()
+        );
+        let _ = writeln!(
+            md,
+            "| analysis | subject | verdict | guards |\n|---|---|---|---|"
+        );
+        for (o, v) in &rows {
+            let failures = v.data["guard_failures"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+                .unwrap_or_default();
+            let guards = if failures.is_empty() {
+                "all passed".to_string()
+            } else {
+                format!("failed: {failures}")
+            };
+            let _ = writeln!(
+                md,
+                "| `{}` | {} | **{}** | {} |",
+                o.file,
+                v.subject.replace('|', "/"),
+                v.outcome.as_str(),
+                guards.replace('|', "/")
+            );
+        }
+        let all: Vec<Outcome> = rows.iter().map(|(_, v)| v.outcome).collect();
+        let _ = writeln!(md, "\nOverall: **{}**.\n", overall(&all));
+    }
+    md
 }
 
 /// Outcome counts for a summary line.
@@ -736,6 +890,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn overall_rule() {
+        use Outcome::*;
+        assert_eq!(
+            overall(&[Supported, Supported, InvalidSetting]),
+            "supported on all tasks"
+        );
+        assert_eq!(
+            overall(&[NotSupported, Inconclusive]),
+            "not supported on any task"
+        );
+        assert_eq!(overall(&[Supported, NotSupported]), "mixed");
+        assert_eq!(
+            overall(&[WindowSensitive, Inconclusive]),
+            "inconclusive on all tasks"
+        );
+        assert_eq!(overall(&[InvalidSetting, NotEvaluated]), "no valid setting");
     }
 
     #[test]

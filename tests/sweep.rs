@@ -481,8 +481,11 @@ fn lr_search_picks_the_best_lr_and_reports_failures() {
             .unwrap();
     for c in doc["configs"].as_array().unwrap() {
         assert_eq!(c["chosen_lr"], 0.05, "{c}");
+        // The per-config grid is ascending (edges can be extended): 1e3 is last.
+        assert_eq!(c["grid"], serde_json::json!([1e-5, 0.05, 1e3]), "{c}");
+        assert_eq!(c["chosen_at_edge"], serde_json::Value::Null, "{c}");
         assert_eq!(
-            c["criterion_per_lr_and_seed"][0],
+            c["criterion_per_lr_and_seed"][2],
             serde_json::json!(["inf", "inf"]),
             "{c}"
         );

@@ -30,6 +30,15 @@ pub struct ReportArgs {
     /// Decay-rate window for the index: `full` (whole budget) or `half` (first half).
     #[arg(long, default_value = "full", value_parser = ["full", "half"])]
     window: String,
+    /// Validity guard: largest median final/initial test-loss ratio that counts as "learned".
+    #[arg(long, default_value_t = 0.1)]
+    max_loss_ratio: f64,
+    /// Validity guard: largest share of diverged seeds per configuration.
+    #[arg(long, default_value_t = 0.2)]
+    max_diverged_share: f64,
+    /// Also read the lr-search runs of sweep directories (default: evaluation runs only).
+    #[arg(long)]
+    include_lr_search: bool,
 }
 
 pub fn run(args: ReportArgs) -> Result<()> {
@@ -41,6 +50,11 @@ pub fn run(args: ReportArgs) -> Result<()> {
     let opts = ReportOptions {
         grid: args.grid,
         window_fraction: if args.window == "half" { 0.5 } else { 1.0 },
+        guards: crate::report::guards::Guards {
+            max_loss_ratio: args.max_loss_ratio,
+            max_diverged_share: args.max_diverged_share,
+        },
+        include_lr_search: args.include_lr_search,
     };
     let format = match (&args.format, &args.out) {
         (Some(f), _) => match Format::parse(f) {

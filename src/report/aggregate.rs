@@ -15,7 +15,9 @@
 //!   without seed, name and optimizer) whose optimizer is `sgd`; if there is none, padam with a
 //!   constant p = 0 (SGD with EMA momentum, "SGD-like"); the report names which.
 
+use super::guards::{self, GuardResult, Guards, LrInfo};
 use super::index::INDEX_DEFINITION;
+use super::matched::{MATCHED_DEFINITION, MATCHED_LEVELS};
 use super::metrics::{fixed_p, is_cyclic, Plateau, ReportOptions, RunMetrics};
 use super::verdict::Verdict;
 use serde::Serialize;
@@ -254,10 +256,25 @@ pub struct BandSummary {
     pub plateau_change: Spread,
 }
 
+/// The matched-loss slope of one configuration at one loss level.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MatchedLevel {
+    /// Fraction of the initial train loss.
+    pub level: f64,
+    /// Slope over the completed seeds that reached the level (mean, 95% interval).
+    pub slope: Estimate,
+    /// Completed seeds that reached the level / all seeds (diverged included).
+    pub reached: usize,
+    pub n: usize,
+    /// Epoch at which the level was reached, over completed seeds.
+    pub epoch: EpochStat,
+}
+
 /// One configuration over its seeds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ConfigSummary {
-    /// "c1", "c2", ... in table order.
+    /// "c" + 6 hex digits of a hash of the configuration (run.json `config` without seed and
+    /// name): stable across windows, orderings and subsets of runs.
     pub id: String,
     pub label: String,
     /// "t1", "t2", ...: configurations with the same task share it.
@@ -272,6 +289,16 @@ pub struct ConfigSummary {
     pub seeds: Vec<u64>,
     pub diverged_seeds: Vec<u64>,
     pub index: Estimate,
+    /// The index with the decay window fixed to the first half of the budget.
+    pub index_first_half: Estimate,
+    /// Matched-loss slopes, one per level of the ladder (see [`MATCHED_DEFINITION`]).
+    pub matched_loss: Vec<MatchedLevel>,
+    /// Test loss at epoch 0 over completed seeds.
+    pub initial_test_loss: Spread,
+    /// The validity guards of this configuration.
+    pub guards: GuardResult,
+    /// The lr search that chose this configuration's lr, if any.
+    pub lr_search: Option<LrInfo>,
     /// Label of the baseline configuration on the same task, if any.
     pub baseline: Option<String>,
     /// index - index(baseline), Welch interval; null for the baseline itself or without one.
@@ -294,6 +321,11 @@ pub struct ConfigSummary {
 pub struct Report {
     pub schema: &'static str,
     pub definition: &'static str,
+    /// The matched-loss slope definition.
+    pub matched_definition: &'static str,
+    /// The validity guards as applied (thresholds and their wording).
+    pub guards: Guards,
+    pub guards_definition: String,
     pub conventions: Conventions,
     pub grid: String,
     pub window_fraction: f64,
@@ -328,7 +360,7 @@ fn conventions(opts: &ReportOptions) -> Conventions {
         coverage: "mean over analysed epochs of log10(max(rel_error, 1e-6)), i.e. area under the log relative-error curve / budget; lower = covered earlier; the configuration's score averages the index bands",
         plateau: "log10 change of rel_error over the last 10% of the budget; converged if final rel_error < smallest threshold, else stalled if |change| < 0.05 decades, else improving/worsening",
         baseline: "same task (config without seed, name, optimizer); optimizer `sgd` if present, else padam with constant p = 0 (SGD with EMA momentum, `SGD-like`)",
-        diverged: "diverged runs are excluded from every statistic and counted in n_diverged",
+        diverged: "diverged runs count in n (n_runs) as failures: they have no index, slope or coverage value, so means and intervals are over the completed seeds, and every table and verdict line shows `completed of n, diverged`; C6 counts a diverged seed as never reaching L*; the diverged-share guard bounds them",
     }
 }
 
@@ -346,7 +378,7 @@ fn plateau_counts(states: &[Plateau]) -> PlateauCounts {
     c
 }
 
-fn summarise(members: &[&RunMetrics]) -> ConfigSummary {
+fn summarise(members: &[&RunMetrics], g: &Guards) -> ConfigSummary {
     let first = members[0];
     let done: Vec<&RunMetrics> = members.iter().copied().filter(|r| !r.diverged).collect();
     let coll = |f: &dyn Fn(&RunMetrics) -> f64| -> Vec<f64> { done.iter().map(|r| f(r)).collect() };
@@ -398,6 +430,33 @@ fn summarise(members: &[&RunMetrics]) -> ConfigSummary {
         .collect();
     diverged_seeds.sort_unstable();
     let config: Value = serde_json::from_str(&first.config_key).unwrap_or(Value::Null);
+    let matched_loss: Vec<MatchedLevel> = MATCHED_LEVELS
+        .iter()
+        .enumerate()
+        .map(|(i, &level)| {
+            let pts: Vec<_> = done.iter().filter_map(|r| r.matched.get(i)).collect();
+            MatchedLevel {
+                level,
+                slope: Estimate::of(&pts.iter().map(|p| p.slope).collect::<Vec<_>>()),
+                reached: pts.iter().filter(|p| p.epoch.is_some()).count(),
+                n: members.len(),
+                epoch: EpochStat::of(&pts.iter().map(|p| p.epoch).collect::<Vec<_>>()),
+            }
+        })
+        .collect();
+    let ratios: Vec<f64> = done
+        .iter()
+        .map(|r| r.final_test_loss / r.initial_test_loss)
+        .collect();
+    let lr_search = members.iter().find_map(|r| r.lr.clone());
+    let guard = guards::evaluate(
+        g,
+        members.len(),
+        members.len() - done.len(),
+        median(&ratios),
+        done.iter().filter(|r| r.band_below_threshold).count(),
+        lr_search.as_ref(),
+    );
     ConfigSummary {
         id: String::new(),
         label: first.label.clone(),
@@ -410,6 +469,11 @@ fn summarise(members: &[&RunMetrics]) -> ConfigSummary {
         seeds,
         diverged_seeds,
         index: Estimate::of(&coll(&|r| r.index.index)),
+        index_first_half: Estimate::of(&coll(&|r| r.index_half)),
+        matched_loss,
+        initial_test_loss: Spread::of(&coll(&|r| r.initial_test_loss)),
+        guards: guard,
+        lr_search,
         baseline: None,
         index_vs_baseline: None,
         time_spearman: Estimate::of(&coll(&|r| r.time_spearman)),
@@ -460,7 +524,7 @@ pub fn aggregate(runs: Vec<RunMetrics>, opts: &ReportOptions) -> Report {
         .iter()
         .map(|k| {
             let members: Vec<&RunMetrics> = runs.iter().filter(|r| &r.config_key == k).collect();
-            summarise(&members)
+            summarise(&members, &opts.guards)
         })
         .collect();
     // Baselines and differences.
@@ -510,7 +574,10 @@ pub fn aggregate(runs: Vec<RunMetrics>, opts: &ReportOptions) -> Report {
         if !tasks.contains(&configs[i].task_key) {
             tasks.push(configs[i].task_key.clone());
         }
-        configs[i].id = format!("c{}", i + 1);
+        configs[i].id = format!(
+            "c{:06x}",
+            crate::sweep::spec::fnv1a(configs[i].key.as_bytes()) & 0xff_ffff
+        );
         configs[i].task = format!(
             "t{}",
             tasks
@@ -523,6 +590,9 @@ pub fn aggregate(runs: Vec<RunMetrics>, opts: &ReportOptions) -> Report {
     Report {
         schema: SCHEMA,
         definition: INDEX_DEFINITION,
+        matched_definition: MATCHED_DEFINITION,
+        guards: opts.guards,
+        guards_definition: guards::describe(&opts.guards),
         conventions: conventions(opts),
         grid: opts.grid.clone(),
         window_fraction: opts.window_fraction,

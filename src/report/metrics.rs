@@ -17,7 +17,9 @@
 //! Bands take part in the index (and the configuration's coverage score) when their target
 //! energy is > 0 (relative error defined) and they are not the catch-all `rest` band.
 
+use super::guards::{lr_info, Guards, LrInfo};
 use super::index::{band_centre, decay_rate, log_rel, preference_index, time_spearman, IndexValue};
+use super::matched::{matched_points, MatchedPoint};
 use crate::load::RunData;
 use crate::spectral::convergence::first_crossing;
 use anyhow::{bail, Result};
@@ -37,6 +39,10 @@ pub struct ReportOptions {
     pub grid: String,
     /// The decay-rate window as a fraction of the budget (1.0 = whole budget, 0.5 = first half).
     pub window_fraction: f64,
+    /// Validity guards applied before any verdict.
+    pub guards: Guards,
+    /// Also read the lr-search runs of sweep directories (default: evaluation runs only).
+    pub include_lr_search: bool,
 }
 
 impl Default for ReportOptions {
@@ -44,6 +50,8 @@ impl Default for ReportOptions {
         ReportOptions {
             grid: "train".into(),
             window_fraction: 1.0,
+            guards: Guards::default(),
+            include_lr_search: false,
         }
     }
 }
@@ -119,6 +127,16 @@ pub struct RunMetrics {
     pub time_spearman: f64,
     /// Mean coverage score over the index bands.
     pub coverage: f64,
+    /// The index with the decay window fixed to the first half of the budget.
+    pub index_half: f64,
+    /// Test loss at the first recorded epoch (epoch 0 = before training).
+    pub initial_test_loss: f64,
+    /// At least one index band ends below the largest threshold.
+    pub band_below_threshold: bool,
+    /// Band profile slopes at the loss levels of [`super::matched::MATCHED_LEVELS`].
+    pub matched: Vec<MatchedPoint>,
+    /// The sweep's lr search for this run's configuration, if any.
+    pub lr: Option<LrInfo>,
 }
 
 /// run.json `config` as canonical JSON without the given top-level keys (serde_json's map is
@@ -184,6 +202,11 @@ pub fn run_metrics(run: &RunData, opts: &ReportOptions) -> Result<RunMetrics> {
         index: preference_index(&[], &[]),
         time_spearman: f64::NAN,
         coverage: f64::NAN,
+        index_half: f64::NAN,
+        initial_test_loss: run.epochs.test_loss.first().copied().unwrap_or(f64::NAN),
+        band_below_threshold: false,
+        matched: Vec::new(),
+        lr: lr_info(&run.dir),
     };
     if diverged {
         return Ok(m);
@@ -277,6 +300,31 @@ pub fn run_metrics(run: &RunData, opts: &ReportOptions) -> Result<RunMetrics> {
     let centres: Vec<f64> = used.iter().map(|b| b.centre).collect();
     let rates: Vec<f64> = used.iter().map(|b| b.decay_rate).collect();
     m.index = preference_index(&centres, &rates);
+    let half_end = 0.5 * budget as f64;
+    let rates_half: Vec<f64> = m
+        .bands
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.in_index)
+        .map(|(i, _)| decay_rate(&g.epochs, &g.rel_error[i], half_end))
+        .collect();
+    m.index_half = preference_index(&centres, &rates_half).index;
+    let largest = m.thresholds.first().copied().unwrap_or(0.1);
+    m.band_below_threshold = used.iter().any(|b| b.final_rel < largest);
+    let rel: Vec<&[f64]> = m
+        .bands
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.in_index)
+        .map(|(i, _)| g.rel_error[i].as_slice())
+        .collect();
+    m.matched = matched_points(
+        &run.epochs.epoch,
+        &run.epochs.train_loss,
+        &g.epochs,
+        &centres,
+        &rel,
+    );
     let times: Vec<Option<u64>> = used
         .iter()
         .map(|b| b.to_threshold.first().copied().flatten())

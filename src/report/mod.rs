@@ -7,7 +7,9 @@
 //! point for other commands (e.g. `bandwise figures`) that need only the verdicts.
 
 pub mod aggregate;
+pub mod guards;
 pub mod index;
+pub mod matched;
 pub mod metrics;
 pub mod render;
 pub mod verdict;
@@ -24,8 +26,10 @@ use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 
 /// Load every run at or below each of `dirs` (each may be a run directory or hold runs);
-/// a directory without any run record is an error naming it.
-pub fn load_runs(dirs: &[PathBuf]) -> Result<Vec<RunData>> {
+/// a directory without any run record is an error naming it. Below a sweep directory (one
+/// with sweep.json) only its evaluation runs are read unless `include_lr_search`: runs under
+/// an `lr_search/` directory of a sweep are skipped.
+pub fn load_runs(dirs: &[PathBuf], include_lr_search: bool) -> Result<Vec<RunData>> {
     if dirs.is_empty() {
         bail!("no directories given: pass run directories or directories that contain runs");
     }
@@ -42,12 +46,24 @@ pub fn load_runs(dirs: &[PathBuf]) -> Result<Vec<RunData>> {
             if runs.iter().any(|x: &RunData| x.dir == r) {
                 continue;
             }
+            if !include_lr_search && is_lr_search_run(&r) {
+                continue;
+            }
             runs.push(
                 RunData::load(&r).with_context(|| format!("cannot load run {}", r.display()))?,
             );
         }
     }
     Ok(runs)
+}
+
+/// True for a run below `<sweep dir>/lr_search/` (a sweep's lr-search run).
+pub fn is_lr_search_run(run: &std::path::Path) -> bool {
+    run.ancestors().skip(1).any(|a| {
+        a.file_name().is_some_and(|n| n == "lr_search")
+            && a.parent()
+                .is_some_and(|s| s.join(crate::sweep::SWEEP_JSON).is_file())
+    })
 }
 
 /// A report from loaded runs. `claims` empty: every claim whose rule applies to these runs
@@ -85,7 +101,7 @@ pub fn report_from_runs(
 
 /// [`load_runs`] + [`report_from_runs`].
 pub fn build(dirs: &[PathBuf], opts: &ReportOptions, claims: &[Claim]) -> Result<Report> {
-    report_from_runs(&load_runs(dirs)?, opts, claims)
+    report_from_runs(&load_runs(dirs, opts.include_lr_search)?, opts, claims)
 }
 
 /// The verdicts of one claim over the runs at or below `dirs` (for `bandwise figures`).

@@ -125,7 +125,32 @@ fn fmt_spread_sci(s: &Spread) -> String {
 }
 
 fn seeds_cell(c: &ConfigSummary) -> String {
-    format!("{} ({})", c.n_runs - c.n_diverged, c.n_diverged)
+    format!(
+        "{} of {} ({})",
+        c.n_runs - c.n_diverged,
+        c.n_runs,
+        c.n_diverged
+    )
+}
+
+fn matched_cell(c: &ConfigSummary) -> String {
+    match c
+        .matched_loss
+        .iter()
+        .find(|m| m.level == super::matched::DECISIVE_LEVEL)
+    {
+        Some(m) if m.reached > 0 => format!("{} ({}/{})", fmt_estimate(&m.slope), m.reached, m.n),
+        Some(m) => format!("never (0/{})", m.n),
+        None => "n/a".into(),
+    }
+}
+
+fn guards_cell(c: &ConfigSummary) -> String {
+    if c.guards.passed {
+        "pass".into()
+    } else {
+        format!("FAIL: {}", c.guards.reasons.join("; "))
+    }
 }
 
 fn threshold_header(report: &Report) -> (f64, String) {
@@ -173,13 +198,16 @@ pub fn comparison_rows(report: &Report) -> Vec<Vec<String>> {
     let mut rows = vec![vec![
         "id".to_string(),
         "configuration".into(),
-        "seeds (diverged)".into(),
+        "seeds: completed of n (diverged)".into(),
         "index [95% CI]".into(),
+        "index, first half".into(),
+        "matched-loss slope at 10% (reached)".into(),
         "index - SGD [95% CI]".into(),
         "time view rho".into(),
         "coverage".into(),
         "final test loss".into(),
         thr_header,
+        "validity guards".into(),
     ]];
     for c in &report.configs {
         rows.push(vec![
@@ -187,6 +215,8 @@ pub fn comparison_rows(report: &Report) -> Vec<Vec<String>> {
             c.label.clone(),
             seeds_cell(c),
             fmt_estimate(&c.index),
+            fmt_estimate(&c.index_first_half),
+            matched_cell(c),
             match (&c.index_vs_baseline, &c.baseline) {
                 (Some(d), _) => fmt_estimate(d),
                 (None, Some(_)) => "baseline".into(),
@@ -200,6 +230,7 @@ pub fn comparison_rows(report: &Report) -> Vec<Vec<String>> {
             f3(c.coverage.mean),
             sci(c.final_test_loss.median),
             compact_epochs(c),
+            guards_cell(c),
         ]);
     }
     rows
@@ -233,6 +264,8 @@ fn header_lines(report: &Report) -> Vec<String> {
             report.schema
         ),
         report.definition.to_string(),
+        report.matched_definition.to_string(),
+        format!("Validity guards: {}", report.guards_definition),
         baseline_note(report),
     ]
 }
@@ -382,7 +415,7 @@ pub fn csv(report: &Report) -> String {
         report.schema, report.grid, report.conventions.decay_window
     );
     let _ = writeln!(out, "# {}", report.definition);
-    let _ = writeln!(out, "# one value per row; empty value = undefined or never; band empty = configuration-level; threshold empty = not a threshold quantity");
+    let _ = writeln!(out, "# one value per row; empty value = undefined or never; band empty = configuration-level; threshold empty = not a threshold quantity (for matched_loss_slope: the loss level); config empty = a claim verdict (quantity verdict, statistic = claim, label = subject)");
     out.push_str("config,label,task,n_runs,n_diverged,band,quantity,threshold,statistic,value\n");
     for c in &report.configs {
         let mut row = |band: &str, quantity: &str, threshold: &str, stat: &str, value: String| {
@@ -436,6 +469,36 @@ pub fn csv(report: &Report) -> String {
         if let Some(d) = &c.index_vs_baseline {
             est(&mut row, "", "index_vs_baseline", d);
         }
+        est(&mut row, "", "index_first_half", &c.index_first_half);
+        for m in &c.matched_loss {
+            let lvl = num(m.level);
+            row("", "matched_loss_slope", &lvl, "mean", num(m.slope.mean));
+            row("", "matched_loss_slope", &lvl, "ci_lo", num(m.slope.ci_lo));
+            row("", "matched_loss_slope", &lvl, "ci_hi", num(m.slope.ci_hi));
+            row(
+                "",
+                "matched_loss_slope",
+                &lvl,
+                "reached",
+                m.reached.to_string(),
+            );
+        }
+        row("", "guards", "", "passed", c.guards.passed.to_string());
+        row("", "guards", "", "loss_ratio", num(c.guards.loss_ratio));
+        row(
+            "",
+            "guards",
+            "",
+            "lr_at_edge",
+            c.guards.lr_at_edge.clone().unwrap_or_default(),
+        );
+        row(
+            "",
+            "guards",
+            "",
+            "diverged_share",
+            num(c.guards.diverged_share),
+        );
         est(&mut row, "", "time_spearman", &c.time_spearman);
         est(&mut row, "", "coverage", &c.coverage);
         spread(&mut row, "", "final_test_loss", &c.final_test_loss);
@@ -482,6 +545,24 @@ pub fn csv(report: &Report) -> String {
                 b.plateau.worsening.to_string(),
             );
         }
+    }
+    // Verdicts: config empty, label = the verdict's subject, statistic = the claim.
+    for v in &report.verdicts {
+        let cells = [
+            String::new(),
+            v.subject.clone(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            "verdict".into(),
+            String::new(),
+            v.claim.to_string(),
+            v.outcome.as_str().to_string(),
+        ];
+        let line: Vec<String> = cells.iter().map(|s| csv_cell(s)).collect();
+        out.push_str(&line.join(","));
+        out.push('\n');
     }
     out
 }

@@ -248,22 +248,30 @@ pub fn run_sweep(
         .filter(|r| opts.shard.contains(r.index))
         .collect();
     report.selected = selected.len();
-    let search_jobs: Vec<Job> = match (&spec.lr_search, opts.stage) {
-        (None, _) | (Some(_), Stage::Runs) => Vec::new(),
-        (Some(search), Stage::Search) => {
-            // The search stage shards the search runs of the whole sweep.
-            let all: Vec<&PlannedRun> = runs.iter().collect();
-            let mut jobs = lr_search::jobs(spec, search, &all, out, &mut report.cleaned)?;
-            let mut k = 0;
-            jobs.retain(|_| {
-                k += 1;
-                opts.shard.contains(k - 1)
-            });
-            jobs
-        }
-        (Some(search), _) => lr_search::jobs(spec, search, &selected, out, &mut report.cleaned)?,
+    // The search stage shards the configurations (each searched whole, extensions included,
+    // by one task); the other stages search the configurations of their selected runs.
+    let search_scope: Vec<&PlannedRun> = if opts.stage == Stage::Search {
+        let mut configs: Vec<&str> = Vec::new();
+        runs.iter()
+            .filter(|r| {
+                let k = match configs.iter().position(|c| *c == r.config_id) {
+                    Some(k) => k,
+                    None => {
+                        configs.push(&r.config_id);
+                        configs.len() - 1
+                    }
+                };
+                opts.shard.contains(k)
+            })
+            .collect()
+    } else {
+        selected.clone()
     };
-    report.jobs = capped_jobs(opts.jobs, selected.len().max(search_jobs.len()));
+    let search_runs = spec.lr_search.as_ref().map_or(0, |s| {
+        let configs = search_scope.iter().map(|r| &r.config_id).collect::<std::collections::BTreeSet<_>>();
+        configs.len() * s.grid.len() * s.seeds.len()
+    });
+    report.jobs = capped_jobs(opts.jobs, selected.len().max(search_runs));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(report.jobs)
         .build()
@@ -283,23 +291,56 @@ pub fn run_sweep(
         return Ok(report);
     }
     if let Some(search) = &spec.lr_search {
-        let outcomes = execute(&pool, registry, &search_jobs, opts.progress, "lr search");
-        for (job, outcome) in search_jobs.iter().zip(&outcomes) {
-            mark_failure(out, &job.label, outcome)?;
-            match outcome {
-                Outcome::Skipped(_) => report.search_skipped += 1,
-                Outcome::Ran(_) => report.search_ran += 1,
-                Outcome::Failed(e) => report.failed.push(RunFailure {
-                    id: job.label.clone(),
-                    error: e.clone(),
-                }),
+        // Search, then extend the grid of every config whose choice sits at an edge and
+        // search the new points, until no choice moves to a new edge (see lr_search). The
+        // runs stage trains no search run: it reads the finished search and refuses if a
+        // search run is missing.
+        let mut ext: lr_search::Extensions = Vec::new();
+        let mut first = true;
+        let choices = loop {
+            let search_jobs =
+                lr_search::jobs(spec, search, &search_scope, out, &mut report.cleaned, &ext)?;
+            if opts.stage == Stage::Runs {
+                let missing: Vec<&str> = search_jobs
+                    .iter()
+                    .filter(|j| !is_run_dir(&j.dir))
+                    .map(|j| j.label.as_str())
+                    .collect();
+                if !missing.is_empty() {
+                    bail!(
+                        "the lr search of {} is not complete ({} search runs missing, e.g. {}): run `bandwise sweep SPEC --out {} --stage search` first",
+                        spec.name,
+                        missing.len(),
+                        missing[0],
+                        out.display()
+                    );
+                }
+            } else {
+                let outcomes = execute(&pool, registry, &search_jobs, opts.progress, "lr search");
+                for (job, outcome) in search_jobs.iter().zip(&outcomes) {
+                    mark_failure(out, &job.label, outcome)?;
+                    match outcome {
+                        // Later rounds list the earlier points again: count them once.
+                        Outcome::Skipped(_) if first => report.search_skipped += 1,
+                        Outcome::Skipped(_) => {}
+                        Outcome::Ran(_) => report.search_ran += 1,
+                        Outcome::Failed(e) => report.failed.push(RunFailure {
+                            id: job.label.clone(),
+                            error: e.clone(),
+                        }),
+                    }
+                }
             }
-        }
+            first = false;
+            let choices = lr_search::collect(spec, search, &runs, out, &ext)?;
+            if !lr_search::extend(&choices, &search.grid, &mut ext) {
+                break choices;
+            }
+        };
         if opts.stage == Stage::Search {
             return Ok(report);
         }
-        let choices = lr_search::collect(spec, search, &runs, out)?;
-        lr_search::write_json(spec, search, &choices, out)?;
+        lr_search::write_json(spec, search, &choices, &evaluation_seeds(&runs), out)?;
         for r in &selected {
             let choice = choices
                 .iter()
@@ -363,6 +404,14 @@ pub fn run_sweep(
     Ok(report)
 }
 
+/// The distinct seeds of the evaluation runs, ascending.
+fn evaluation_seeds(runs: &[PlannedRun]) -> Vec<u64> {
+    let mut seeds: Vec<u64> = runs.iter().map(|r| r.experiment.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    seeds
+}
+
 /// The failure record of run `label` (`failed/<label>.txt`, read by `bandwise status`).
 pub fn failure_file(out: &Path, label: &str) -> PathBuf {
     out.join("failed").join(format!("{label}.txt"))
@@ -402,8 +451,16 @@ fn merge(spec: &SweepSpec, runs: &[PlannedRun], out: &Path) -> Result<SweepRepor
         bail!("{why}");
     }
     if let Some(search) = &spec.lr_search {
-        let choices = lr_search::collect(spec, search, runs, out)?;
-        lr_search::write_json(spec, search, &choices, out)?;
+        // The extensions are read back from the finished search: extend while the recorded
+        // choices sit at an edge whose next point was searched.
+        let mut ext: lr_search::Extensions = Vec::new();
+        let choices = loop {
+            let choices = lr_search::collect(spec, search, runs, out, &ext)?;
+            if !lr_search::extend(&choices, &search.grid, &mut ext) {
+                break choices;
+            }
+        };
+        lr_search::write_json(spec, search, &choices, &evaluation_seeds(runs), out)?;
     }
     super::aggregate(out)?;
     Ok(SweepReport {
@@ -535,7 +592,7 @@ pub fn conventions() -> Value {
     json!({
         "run_order": "zip groups (an unzipped axis is its own group) combined by cartesian product in declaration order, the last varying fastest; seeds vary fastest of all",
         "ids": "run id = key=value per axis joined by `__`, seed last; key = last path segment (whole path if ambiguous); values made filesystem-safe (arrays joined by `x`, tables as kind.keyvalue...); `~` + hash when too long or ambiguous. config id = run id without the seed (`base` if no other axis)",
-        "shard": "--shard I/N runs the runs whose index k has k mod N = I (strided); lr-search runs are not sharded, except by --stage search (search run j of the whole sweep, in config then grid then seed order, belongs to shard j mod N)",
+        "shard": "--shard I/N runs the runs whose index k has k mod N = I (strided); lr-search runs are not sharded, except by --stage search (configuration j of the sweep, in run-list order, is searched whole, grid extensions included, by shard j mod N)",
         "resume": "a run directory with run.json is complete and is skipped; hidden .<id>.partial-<host>-<pid> staging directories of dead processes on this host (or of another host, once older than BANDWISE_STALE_HOURS, default 24) are removed and their runs redone",
         "aggregation": super::aggregate::CONVENTION,
         "lr": "with [lr_search]: optimizer.lr of every run is the lr of the grid with the lowest median criterion over the search seeds (diverged = +inf; ties: the first in grid order), chosen per config id; see lr_search.json. Without: as configured",

@@ -18,6 +18,19 @@
 //! the lowest median over the seeds (ties: the first in grid order); it replaces optimizer.lr
 //! (as a constant) in the config of every run of that config id. `DIR/lr_search.json` records,
 //! per config: the grid, the criterion per lr and seed, the medians and the chosen lr.
+//!
+//! Edges: when the chosen lr is the smallest or largest of the grid, the grid of that config is
+//! extended in that direction by the grid's own ratio at that edge (e.g. 1 -> 3.16 for a
+//! half-decade grid) and searched again, until the choice is interior or [`MAX_EXTENSIONS`]
+//! points were added in that direction or the next point leaves [[`LR_MIN`], [`LR_MAX`]].
+//! lr_search.json records the added points (`extended_with`) and whether the final choice is
+//! still at an edge (`chosen_at_edge`: "lower", "upper" or null); reports treat a choice still
+//! at an edge as a failed validity guard.
+//!
+//! Stability: the choice is also made with the criterion read at half the search budget (the
+//! last recorded epoch <= epochs / 2 of each search run); `stable_at_half_budget` says whether
+//! both choices agree. `seeds_disjoint_from_evaluation` says whether the search seeds avoid
+//! every evaluation seed.
 
 use super::exec::Job;
 use super::spec::{Criterion, LrSearchSpec, PlannedRun, SweepSpec};
@@ -29,11 +42,22 @@ use std::path::{Path, PathBuf};
 /// The lr-search record in a sweep directory.
 pub const LR_SEARCH_JSON: &str = "lr_search.json";
 
+/// At most this many learning rates are added beyond each edge of the spec's grid.
+pub const MAX_EXTENSIONS: usize = 3;
+/// Extensions stay within [LR_MIN, LR_MAX].
+pub const LR_MIN: f64 = 1e-7;
+pub const LR_MAX: f64 = 10.0;
+
 /// The search of one configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LrChoice {
     pub config_id: String,
+    /// The searched grid (the spec's grid plus extensions), ascending.
     pub grid: Vec<f64>,
+    /// Learning rates added beyond the spec's grid, in the order they were added.
+    pub extended_with: Vec<f64>,
+    /// The choice with the criterion at half the search budget (None if not computable).
+    pub chosen_at_half: Option<f64>,
     pub seeds: Vec<u64>,
     /// Criterion per lr (outer, grid order) and seed (inner); None = run missing (not yet run
     /// or failed); +inf = diverged.
@@ -54,6 +78,81 @@ impl LrChoice {
             format!("the lr search of config `{}` found no lr with a finite criterion (every lr of the grid diverged); add smaller learning rates to lr_search.grid", self.config_id)
         }
     }
+}
+
+impl LrChoice {
+    /// "lower" / "upper" if the chosen lr is at that edge of the searched grid (a grid of one
+    /// point is at both: "lower").
+    pub fn at_edge(&self) -> Option<&'static str> {
+        let lr = self.chosen?;
+        let (lo, hi) = (self.grid.first()?, self.grid.last()?);
+        if lr == *lo {
+            Some("lower")
+        } else if lr == *hi {
+            Some("upper")
+        } else {
+            None
+        }
+    }
+
+    /// The next lr to try beyond the edge the choice sits at, if the limits allow one.
+    pub fn next_extension(&self, spec_grid: &[f64]) -> Option<f64> {
+        let edge = self.at_edge()?;
+        let g = &self.grid;
+        if g.len() < 2 {
+            return None;
+        }
+        let (lo0, hi0) = spec_grid
+            .iter()
+            .fold((f64::INFINITY, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
+        let beyond = |below: bool| {
+            self.extended_with
+                .iter()
+                .filter(|&&x| if below { x < lo0 } else { x > hi0 })
+                .count()
+        };
+        let (next, below) = if edge == "lower" {
+            (g[0] * g[0] / g[1], true)
+        } else {
+            let n = g.len();
+            (g[n - 1] * g[n - 1] / g[n - 2], false)
+        };
+        // Three significant digits, so that 0.1 * 0.1 / 0.01 is 1 and not 1.0000000000000002.
+        let next: f64 = format!("{next:.2e}").parse().unwrap_or(next);
+        (beyond(below) < MAX_EXTENSIONS && (LR_MIN..=LR_MAX).contains(&next)).then_some(next)
+    }
+}
+
+/// The grid of one config: the spec's grid and its extensions, ascending, without duplicates.
+pub fn config_grid(spec_grid: &[f64], extra: &[f64]) -> Vec<f64> {
+    let mut g: Vec<f64> = spec_grid.iter().chain(extra).copied().collect();
+    g.sort_by(f64::total_cmp);
+    g.dedup();
+    g
+}
+
+/// Extensions per config id (see the module docs).
+pub type Extensions = Vec<(String, Vec<f64>)>;
+
+fn extra_of<'a>(ext: &'a Extensions, id: &str) -> &'a [f64] {
+    ext.iter()
+        .find(|(c, _)| c == id)
+        .map_or(&[], |(_, v)| v.as_slice())
+}
+
+/// Add the next extension of every config whose choice sits at an edge; true if any was added.
+pub fn extend(choices: &[LrChoice], spec_grid: &[f64], ext: &mut Extensions) -> bool {
+    let mut added = false;
+    for c in choices {
+        if let Some(lr) = c.next_extension(spec_grid) {
+            match ext.iter_mut().find(|(id, _)| *id == c.config_id) {
+                Some((_, v)) => v.push(lr),
+                None => ext.push((c.config_id.clone(), vec![lr])),
+            }
+            added = true;
+        }
+    }
+    added
 }
 
 /// Directory of the search runs of `config_id`.
@@ -106,6 +205,24 @@ pub fn criterion_of(dir: &Path, criterion: Criterion) -> Result<f64> {
         .unwrap_or(f64::INFINITY))
 }
 
+/// The criterion read from epochs.csv at the last recorded epoch <= `epoch` (+inf if not
+/// finite or the run diverged before it); None if the record cannot be read.
+pub fn criterion_at(dir: &Path, criterion: Criterion, epoch: u64) -> Option<f64> {
+    let run = crate::load::RunData::load(dir).ok()?;
+    let col = match criterion {
+        Criterion::FinalTrainLoss => &run.epochs.train_loss,
+        Criterion::FinalTestLoss => &run.epochs.test_loss,
+    };
+    let i = run.epochs.epoch.iter().rposition(|&e| e <= epoch)?;
+    let v = col[i];
+    let reached = run.epochs.epoch.last().is_some_and(|&l| l >= epoch);
+    Some(if v.is_finite() && reached {
+        v
+    } else {
+        f64::INFINITY
+    })
+}
+
 /// The search runs the selected runs need (one set per config id among them).
 pub(crate) fn jobs(
     spec: &SweepSpec,
@@ -113,6 +230,7 @@ pub(crate) fn jobs(
     selected: &[&PlannedRun],
     out: &Path,
     cleaned: &mut usize,
+    ext: &Extensions,
 ) -> Result<Vec<Job>> {
     let mut seen: Vec<&str> = Vec::new();
     let mut jobs = Vec::new();
@@ -123,7 +241,7 @@ pub(crate) fn jobs(
         seen.push(&r.config_id);
         let dir = search_dir(out, &r.config_id);
         *cleaned += crate::commit::clean_stale(&dir)?;
-        for &lr in &search.grid {
+        for lr in config_grid(&search.grid, extra_of(ext, &r.config_id)) {
             for &seed in &search.seeds {
                 let id = search_run_id(lr, seed);
                 let mut exp = r.experiment.clone();
@@ -150,6 +268,7 @@ pub(crate) fn collect(
     search: &LrSearchSpec,
     runs: &[PlannedRun],
     out: &Path,
+    ext: &Extensions,
 ) -> Result<Vec<LrChoice>> {
     let mut choices: Vec<LrChoice> = Vec::new();
     for r in runs {
@@ -157,19 +276,35 @@ pub(crate) fn collect(
             continue;
         }
         let dir = search_dir(out, &r.config_id);
+        let grid = config_grid(&search.grid, extra_of(ext, &r.config_id));
         let mut values = Vec::new();
-        for &lr in &search.grid {
+        let mut half_values = Vec::new();
+        for &lr in &grid {
             let mut row = Vec::new();
+            let mut half_row = Vec::new();
             for &seed in &search.seeds {
                 let run = dir.join(search_run_id(lr, seed));
-                row.push(if is_run_dir(&run) {
-                    Some(criterion_of(&run, search.criterion)?)
+                if is_run_dir(&run) {
+                    row.push(Some(criterion_of(&run, search.criterion)?));
+                    half_row.push(criterion_at(&run, search.criterion, search.epochs / 2));
                 } else {
-                    None
-                });
+                    row.push(None);
+                    half_row.push(None);
+                }
             }
             values.push(row);
+            half_values.push(half_row);
         }
+        let half_medians: Option<Vec<f64>> = half_values
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .copied()
+                    .collect::<Option<Vec<f64>>>()
+                    .map(|v| median(&v))
+            })
+            .collect();
+        let chosen_at_half = half_medians.and_then(|m| pick(&m)).map(|i| grid[i]);
         let medians: Vec<Option<f64>> = values
             .iter()
             .map(|row| {
@@ -184,10 +319,12 @@ pub(crate) fn collect(
             .copied()
             .collect::<Option<Vec<f64>>>()
             .and_then(|m| pick(&m))
-            .map(|i| search.grid[i]);
+            .map(|i| grid[i]);
         choices.push(LrChoice {
             config_id: r.config_id.clone(),
-            grid: search.grid.clone(),
+            extended_with: extra_of(ext, &r.config_id).to_vec(),
+            chosen_at_half,
+            grid,
             seeds: search.seeds.clone(),
             values,
             medians,
@@ -211,6 +348,7 @@ pub(crate) fn write_json(
     spec: &SweepSpec,
     search: &LrSearchSpec,
     choices: &[LrChoice],
+    eval_seeds: &[u64],
     out: &Path,
 ) -> Result<()> {
     let configs: Vec<Value> = choices
@@ -227,6 +365,10 @@ pub(crate) fn write_json(
                 "config_id": c.config_id,
                 "status": status,
                 "chosen_lr": c.chosen,
+                "chosen_at_edge": c.at_edge(),
+                "extended_with": c.extended_with,
+                "chosen_at_half_budget": c.chosen_at_half,
+                "stable_at_half_budget": c.chosen.zip(c.chosen_at_half).map(|(a, b)| a == b),
                 "grid": c.grid,
                 "seeds": c.seeds,
                 "criterion_per_lr_and_seed": c.values.iter().map(|row| row.iter().map(|v| value_json(*v)).collect::<Vec<_>>()).collect::<Vec<_>>(),
@@ -242,6 +384,10 @@ pub(crate) fn write_json(
         "epochs": search.epochs,
         "seeds": search.seeds,
         "grid": search.grid,
+        "evaluation_seeds": eval_seeds,
+        "seeds_disjoint_from_evaluation": !search.seeds.iter().any(|s| eval_seeds.contains(s)),
+        "extension": format!("a choice at an edge of the grid extends that config's grid in that direction by the grid's ratio at that edge, at most {MAX_EXTENSIONS} points per direction, within [{LR_MIN:e}, {LR_MAX:e}]; chosen_at_edge = still at an edge afterwards"),
+        "stability": "chosen_at_half_budget = the choice with the criterion read at the last recorded epoch <= epochs/2; stable_at_half_budget = it equals chosen_lr",
         "rule": "per config id: every lr of the grid is trained for `epochs` epochs on each seed; the criterion is read from run.json's summary (a diverged run counts as \"inf\"); the chosen lr has the lowest median over the seeds (ties: first in grid order) and replaces optimizer.lr (as a constant) in every run of that config. null = search run missing (not yet run or failed)",
         "configs": configs,
     });
@@ -264,5 +410,42 @@ mod tests {
         assert_eq!(pick(&[f64::INFINITY, 0.3, 0.1, 0.1]), Some(2));
         assert_eq!(pick(&[f64::INFINITY, f64::INFINITY]), None);
         assert_eq!(search_run_id(3e-4, 1), "lr=0.0003__seed=1");
+    }
+
+    fn choice(grid: &[f64], ext: &[f64], chosen: f64) -> LrChoice {
+        LrChoice {
+            config_id: "c".into(),
+            grid: config_grid(grid, ext),
+            extended_with: ext.to_vec(),
+            chosen_at_half: None,
+            seeds: vec![0],
+            values: vec![],
+            medians: vec![],
+            chosen: Some(chosen),
+        }
+    }
+
+    #[test]
+    fn edges_extend_by_the_grid_ratio_up_to_the_limit() {
+        let g = [1e-3, 1e-2, 1e-1];
+        assert_eq!(choice(&g, &[], 1e-2).at_edge(), None);
+        assert_eq!(choice(&g, &[], 1e-2).next_extension(&g), None);
+        let up = choice(&g, &[], 1e-1);
+        assert_eq!(up.at_edge(), Some("upper"));
+        assert_eq!(up.next_extension(&g), Some(1.0));
+        let down = choice(&g, &[], 1e-3);
+        assert_eq!(down.at_edge(), Some("lower"));
+        assert_eq!(down.next_extension(&g), Some(1e-4));
+        // The limit: LR_MAX = 10 stops the upper side after 1 and 10.
+        let top = choice(&g, &[1.0, 10.0], 10.0);
+        assert_eq!(top.at_edge(), Some("upper"));
+        assert_eq!(top.next_extension(&g), None);
+        // MAX_EXTENSIONS points per direction.
+        let low = choice(&g, &[1e-4, 1e-5, 1e-6], 1e-6);
+        assert_eq!(low.next_extension(&g), None);
+        let mut ext: Extensions = vec![];
+        assert!(extend(&[up], &g, &mut ext));
+        assert_eq!(ext[0].0, "c");
+        assert!(!extend(&[top, low], &g, &mut ext));
     }
 }
