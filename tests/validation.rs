@@ -105,7 +105,6 @@ fn target_nonsense_is_refused() {
 fn duplicate_sweep_values_and_bad_seeds_are_refused_naming_the_spec() {
     let dir = tempfile::tempdir().unwrap();
     let base = BASE
-        .replace('\n', "\n")
         .replace("[target]", "[base.target]")
         .replace("[optimizer]", "[base.optimizer]")
         .replace("[train]", "[base.train]");
