@@ -18,6 +18,7 @@ pub mod cli;
 pub mod config;
 pub mod features;
 pub mod figures;
+pub mod fingerprint;
 pub mod gemm;
 pub mod import;
 pub mod load;
