@@ -10,7 +10,7 @@ mod plot;
 mod protocol;
 mod report;
 mod run;
-mod spectrum;
+pub mod spectrum;
 mod sweep;
 
 use crate::optim::Registry;
