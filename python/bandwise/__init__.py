@@ -32,12 +32,21 @@ def _f64(b, shape=None):
     return a if shape is None else a.reshape(shape)
 
 
+def _drop_none(v):
+    """TOML has no null: drop keys set to None (they mean "default")."""
+    if isinstance(v, dict):
+        return {k: _drop_none(x) for k, x in v.items() if x is not None}
+    if isinstance(v, (list, tuple)):
+        return [_drop_none(x) for x in v]
+    return v
+
+
 def _config_source(config):
     """(TOML text, origin for errors, default run name) of a config argument."""
     if isinstance(config, Task):
         return config.config_text, config.origin, config.name
     if isinstance(config, dict):
-        return _native.toml_from_json(json.dumps(config)), "<dict>", "task"
+        return _native.toml_from_json(json.dumps(_drop_none(config))), "<dict>", "task"
     if isinstance(config, os.PathLike) or (
         isinstance(config, str) and "\n" not in config and config.strip().endswith(".toml")
     ):
