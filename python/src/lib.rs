@@ -4,8 +4,8 @@
 //! layer wraps them with `numpy.frombuffer`), so this crate needs no numpy headers.
 
 use bandwise::cli::spectrum::band_spectrum;
-use bandwise::fingerprint::fingerprint;
 use bandwise::features::InputMap;
+use bandwise::fingerprint::fingerprint;
 use bandwise::import::{load_task_str, EpochInput, TrajectoryWriter};
 use bandwise::load::RunData;
 use bandwise::plot::from_record::{Clip, Measure};
@@ -46,8 +46,11 @@ fn from_bytes(b: &[u8], what: &str) -> PyResult<Vec<f64>> {
 #[pyfunction]
 fn toml_from_json(text: &str) -> PyResult<String> {
     let value: Value = serde_json::from_str(text).map_err(|e| err(e.into()))?;
-    let toml_value = toml::Value::try_from(value)
-        .map_err(|e| PyValueError::new_err(format!("config dict: {e} (TOML has no null: drop keys set to None)")))?;
+    let toml_value = toml::Value::try_from(value).map_err(|e| {
+        PyValueError::new_err(format!(
+            "config dict: {e} (TOML has no null: drop keys set to None)"
+        ))
+    })?;
     toml::to_string(&toml_value).map_err(|e| err(e.into()))
 }
 
@@ -175,8 +178,8 @@ impl Recorder {
             .transpose()?;
         let nan = f64::NAN;
         let writer = self.writer.as_mut().ok_or_else(closed)?;
-        let train_loss = train_loss
-            .unwrap_or_else(|| bandwise::train::mse(&train, &writer.target().train.y));
+        let train_loss =
+            train_loss.unwrap_or_else(|| bandwise::train::mse(&train, &writer.target().train.y));
         writer
             .push(&EpochInput {
                 epoch,
@@ -321,9 +324,18 @@ fn spectrum<'py>(
     }
     let (bands, s) = band_spectrum(&x, &y, layout).map_err(err)?;
     let d = PyDict::new(py);
-    d.set_item("label", bands.iter().map(|b| b.label.clone()).collect::<Vec<_>>())?;
-    d.set_item("f_lo", to_bytes(py, &bands.iter().map(|b| b.f_lo).collect::<Vec<_>>()))?;
-    d.set_item("f_hi", to_bytes(py, &bands.iter().map(|b| b.f_hi).collect::<Vec<_>>()))?;
+    d.set_item(
+        "label",
+        bands.iter().map(|b| b.label.clone()).collect::<Vec<_>>(),
+    )?;
+    d.set_item(
+        "f_lo",
+        to_bytes(py, &bands.iter().map(|b| b.f_lo).collect::<Vec<_>>()),
+    )?;
+    d.set_item(
+        "f_hi",
+        to_bytes(py, &bands.iter().map(|b| b.f_hi).collect::<Vec<_>>()),
+    )?;
     d.set_item("energy", to_bytes(py, &s.residual_energy))?;
     d.set_item("share", to_bytes(py, &s.share))?;
     d.set_item("target_energy", to_bytes(py, &s.target_energy))?;

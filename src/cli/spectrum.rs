@@ -59,7 +59,10 @@ pub fn band_spectrum(
 ) -> Result<(Vec<Band>, EpochSpectrum)> {
     let n = signal.len();
     if target.len() != n {
-        bail!("the target has {} samples but the signal has {n}: both must be on the same grid", target.len());
+        bail!(
+            "the target has {} samples but the signal has {n}: both must be on the same grid",
+            target.len()
+        );
     }
     let (spec, peaks) = parse_layout(layout)?;
     let layout = BandLayout::build(&spec, n, &peaks).map_err(|e| anyhow::anyhow!("{e}"))?;
