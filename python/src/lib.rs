@@ -31,7 +31,7 @@ fn to_bytes<'py>(py: Python<'py>, v: &[f64]) -> Bound<'py, PyBytes> {
 }
 
 fn from_bytes(b: &[u8], what: &str) -> PyResult<Vec<f64>> {
-    if b.len() % 8 != 0 {
+    if !b.len().is_multiple_of(8) {
         return Err(PyValueError::new_err(format!(
             "{what}: {} bytes is not a whole number of float64 values",
             b.len()
@@ -293,6 +293,8 @@ fn report(dirs: Vec<PathBuf>, claims: Vec<String>, grid: &str, window: &str) -> 
             )))
         }
     };
+    // `..default()` keeps this building when ReportOptions gains fields.
+    #[allow(clippy::needless_update)]
     let opts = ReportOptions {
         grid: grid.to_string(),
         window_fraction,
