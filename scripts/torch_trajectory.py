@@ -29,6 +29,12 @@ Defaults follow the config: model.hidden ([64, 64]), model.activation (tanh), tr
 train.batch_size (0 = full batch), dtype (f32); PyTorch's default nn.Linear initialisation is
 used (bandwise's `model.init = "torch"` draws from the same distribution, not the same numbers).
 torch is needed only to run this script, never by bandwise itself.
+
+The Python package (`pip install ./python`, see docs/python.md) does all of this in-process
+(`bandwise.torch.train`) and is the recommended road; this script stays for the file-based
+road. --optimizer also takes an import path `pkg.module:Class`. The task fingerprint that
+`bandwise target` writes next to the grid (GRID.fingerprint) is copied into epochs.csv, so
+`bandwise analyze` refuses the predictions if its --config/--seed give another task.
 """
 
 import argparse
@@ -65,7 +71,8 @@ def parse_opt(items):
 def load_grid(path):
     a = np.load(path)
     if a.ndim != 2 or a.shape[1] != 3:
-        sys.exit(f"{path}: expected the (N, 3) array written by `bandwise target` (columns t, x, y), got shape {a.shape}")
+        hint = " (a 2D grid: use the Python package, bandwise.torch.train)" if a.ndim == 2 and a.shape[1] == 5 else ""
+        sys.exit(f"{path}: expected the (N, 3) array written by `bandwise target` for a 1D target (columns t, x, y), got shape {a.shape}{hint}")
     return a
 
 
@@ -121,9 +128,17 @@ def main():
     layers.append(torch.nn.Linear(fan_in, 1))
     model = torch.nn.Sequential(*layers).to(dtype)
 
-    if not hasattr(torch.optim, args.optimizer):
-        sys.exit(f"torch.optim has no optimizer {args.optimizer!r}")
-    opt = getattr(torch.optim, args.optimizer)(model.parameters(), lr=args.lr, **parse_opt(args.opt))
+    if ":" in args.optimizer:
+        import importlib
+        module, _, cls_name = args.optimizer.partition(":")
+        opt_cls = getattr(importlib.import_module(module), cls_name, None)
+        if opt_cls is None:
+            sys.exit(f"--optimizer {args.optimizer}: module {module!r} has no attribute {cls_name!r}")
+    elif hasattr(torch.optim, args.optimizer):
+        opt_cls = getattr(torch.optim, args.optimizer)
+    else:
+        sys.exit(f"torch.optim has no optimizer {args.optimizer!r}; for another package give pkg.module:Class")
+    opt = opt_cls(model.parameters(), lr=args.lr, **parse_opt(args.opt))
     loss_fn = torch.nn.MSELoss()
     n = x.shape[0]
     batch = n if batch in (0, None) else batch
@@ -163,6 +178,10 @@ def main():
         np.save(os.path.join(args.out, "test_predictions.npy"), np.stack(test_preds))
     with open(os.path.join(args.out, "epochs.csv"), "w") as f:
         f.write(f"# torch_trajectory.py: torch {torch.__version__}, torch.optim.{args.optimizer}(lr={args.lr}, {', '.join(args.opt)}), hidden {hidden}, {activation}, batch {batch}, seed {args.seed}\n")
+        fp_path = args.grid + ".fingerprint"
+        if os.path.exists(fp_path):
+            with open(fp_path) as fp:
+                f.write(f"# fingerprint: {fp.read().strip()}\n")
         f.write("epoch,step,lr,wall_s\n")
         for e, s, lr, w in rows:
             f.write(f"{e},{s},{lr!r},{w:.6f}\n")

@@ -27,6 +27,7 @@
 //! shape; the run directory appears only complete (staging directory renamed into place).
 
 use crate::config::{Experiment, GridName};
+use crate::fingerprint;
 use crate::model::MlpShape;
 use crate::monitor::Recorder;
 use crate::optim::Registry;
@@ -46,22 +47,28 @@ use std::path::{Path, PathBuf};
 pub fn load_task(path: &Path) -> Result<Experiment> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config {}", path.display()))?;
-    let mut table: toml::Table = toml::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("config {}: {}", path.display(), e.to_string().trim_end()))?;
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    load_task_str(&text, &path.display().to_string(), &stem)
+}
+
+/// [`load_task`] from TOML text; `origin` names it in errors, `default_name` is the run name
+/// when the config has none.
+pub fn load_task_str(text: &str, origin: &str, default_name: &str) -> Result<Experiment> {
+    let mut table: toml::Table = toml::from_str(text)
+        .map_err(|e| anyhow::anyhow!("config {origin}: {}", e.to_string().trim_end()))?;
     table.insert(
         "optimizer".into(),
         toml::Value::Table(toml::from_str("name = \"sgd\"\nlr = 1.0").expect("valid")),
     );
-    let mut exp =
-        Experiment::from_toml_value(toml::Value::Table(table), &path.display().to_string())?;
+    let mut exp = Experiment::from_toml_value(toml::Value::Table(table), origin)?;
     if exp.name.is_empty() {
-        exp.name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        exp.name = default_name.to_string();
     }
     exp.validate(&Registry::builtin())
-        .with_context(|| format!("config {}", path.display()))?;
+        .with_context(|| format!("config {origin}"))?;
     Ok(exp)
 }
 
@@ -131,6 +138,9 @@ pub struct ImportInputs {
     pub source: Option<String>,
     /// Replace an existing output directory.
     pub overwrite: bool,
+    /// The task fingerprint the predictions were made on (else read from a
+    /// `# fingerprint: ...` comment of the epochs CSV; see [`crate::fingerprint`]).
+    pub fingerprint: Option<String>,
 }
 
 /// What an analysis wrote.
@@ -141,6 +151,8 @@ pub struct ImportSummary {
     pub final_train_loss: f64,
     /// Remarks for the user (e.g. the budget was taken from the predictions).
     pub notes: Vec<String>,
+    /// Checks that could not be made (e.g. a trajectory without a fingerprint).
+    pub warnings: Vec<String>,
 }
 
 /// Predictions of one grid: one row per recorded epoch.
@@ -407,6 +419,8 @@ impl EpochColumns {
 pub fn analyze(exp: &Experiment, inputs: &ImportInputs, out: &Path) -> Result<ImportSummary> {
     let mut exp = exp.clone();
     let mut notes = Vec::new();
+    let mut warnings = Vec::new();
+    let found_fingerprint = declared_fingerprint(inputs)?;
     let target = Target::build(&exp.target, exp.seed);
     let train = read_trajectory(&inputs.predictions, target.train.len(), "training")?;
     let test = match &inputs.test_predictions {
@@ -504,154 +518,352 @@ pub fn analyze(exp: &Experiment, inputs: &ImportInputs, out: &Path) -> Result<Im
     };
 
     // Everything is checked: run the spectral monitor and write.
-    let staging = Staging::new(out, inputs.overwrite)?;
-    let mut recorder = Recorder::new(&exp, &target)?;
-    let nan_test = vec![f64::NAN; target.test.len()];
-    let mut rows = Vec::with_capacity(n_rows);
-    for (i, &epoch) in epochs.iter().enumerate() {
-        let train_pred = &train.rows[i];
-        let test_pred = test.as_ref().map_or(&nan_test[..], |t| &t.rows[i][..]);
-        let train_loss = given_train
-            .as_ref()
-            .map_or_else(|| mse(train_pred, &target.train.y), |v| v[i]);
-        let test_loss = match (&given_test, &test) {
-            (Some(v), _) => v[i],
-            (None, Some(_)) => mse(test_pred, &target.test.y),
-            (None, None) => f64::NAN,
-        };
-        let step = steps.as_ref().map_or(epoch, |s| s[i]);
-        recorder.observe(&Evaluation {
-            epoch,
-            step,
-            train_loss,
-            test_loss,
-            train_pred,
-            test_pred,
-        })?;
-        let col = |c: &Option<Vec<f64>>| c.as_ref().map_or(f64::NAN, |v| v[i]);
-        rows.push((
-            epoch,
-            step,
-            train_loss,
-            test_loss,
-            col(&lr),
-            col(&p),
-            col(&wall),
+    if let Some(found) = &found_fingerprint {
+        fingerprint::check(&fingerprint::fingerprint(&exp, &target), &found.0, &found.1)?;
+    } else {
+        warnings.push(format!(
+            "{} carries no task fingerprint (written before fingerprints, or by hand): cannot check that it was made on this config's target and seed; pass --fingerprint (printed by `bandwise target`) to check",
+            inputs.predictions.display()
         ));
     }
-
-    let mut comments = vec![
-        format!(
-            "bandwise {} per-epoch losses of imported run `{}`",
-            env!("CARGO_PKG_VERSION"),
-            exp.name
-        ),
-        "conventions: full block in run.json (\"conventions\"); empty cell = undefined".into(),
-        format!(
-            "imported: train_loss/test_loss {}; lr, p, wall_s as given (empty if not); step = epoch unless given",
-            if given_train.is_some() {
-                "as given in the epochs file"
-            } else {
-                "computed from the predictions (MSE over the grid)"
-            }
-        ),
-    ];
-    comments.push("p form: denominator vh^p + eps (Adam at p = 0.5)".into());
-    let mut csv = Csv::new(
-        comments,
-        &[
-            "epoch",
-            "step",
-            "train_loss",
-            "test_loss",
-            "lr",
-            "p",
-            "wall_s",
-        ],
-    );
-    for r in &rows {
-        csv.row(&[
-            r.0.to_string(),
-            r.1.to_string(),
-            num(r.2),
-            num(r.3),
-            num(r.4),
-            num(r.5),
-            num(r.6),
-        ]);
+    let mut writer = TrajectoryWriter::new(&exp, out, inputs.overwrite, test.is_some())?;
+    for (i, &epoch) in epochs.iter().enumerate() {
+        let col = |c: &Option<Vec<f64>>| c.as_ref().map_or(f64::NAN, |v| v[i]);
+        writer.push(&EpochInput {
+            epoch,
+            step: steps.as_ref().map(|s| s[i]),
+            train_pred: &train.rows[i],
+            test_pred: test.as_ref().map(|t| &t.rows[i][..]),
+            train_loss: given_train.as_ref().map(|v| v[i]),
+            test_loss: given_test.as_ref().map(|v| v[i]),
+            lr: col(&lr),
+            p: col(&p),
+            wall_s: col(&wall),
+        })?;
     }
-    staging.write("epochs.csv", &csv.render())?;
-    write_spectral_records(&staging, &exp, &recorder)?;
-
     let source_text = inputs
         .source
         .clone()
         .unwrap_or_else(|| "unspecified".into());
-    let mut optimizer = json!({"name": "imported", "source": source_text});
-    if let Some(lr) = lr.as_ref().filter(|v| v.windows(2).all(|w| w[0] == w[1])) {
-        optimizer["lr"] = json!(lr[0]);
-    }
-    let mut config = serde_json::to_value(&exp)?;
-    config["optimizer"] = optimizer;
-    let shape = MlpShape::new(1, &exp.model.hidden, 1, exp.model.activation);
-    let bands: serde_json::Map<String, Value> = recorder
-        .layouts()
-        .iter()
-        .map(|(g, l)| (g.as_str().to_string(), l.conventions_json()))
-        .collect();
-    let last_row = rows.last().expect("rows");
     let given: Vec<&str> = cols
         .as_ref()
         .map(|c| c.table.header.iter().map(String::as_str).collect())
         .unwrap_or_default();
-    let run = json!({
-        "format": FORMAT,
-        "bandwise_version": env!("CARGO_PKG_VERSION"),
-        "name": exp.name,
-        "seed": exp.seed,
-        "status": "completed",
-        "diverged": null,
-        "source": {
-            "kind": "imported",
-            "by": "bandwise analyze",
-            "description": source_text,
-            "predictions": train.provenance,
-            "test_predictions": test.as_ref().map(|t| t.provenance.clone()),
-            "epochs_csv": inputs.epochs_csv.as_ref().map(|p| json!({"path": p.display().to_string(), "columns": given})),
-            "losses": if given_train.is_some() { "train_loss from the epochs file" } else { "computed from the predictions" },
-            "note": "the network and optimizer ran outside bandwise; config.model and the architecture below are as configured, not checked against the foreign model; the spectral records use the same monitor as `bandwise run`",
-        },
-        "config": config,
-        "conventions": conventions(None),
-        "target": {
-            "components": target.components,
-            "train_n": target.train.len(),
-            "test_n": target.test.len(),
-        },
-        "model": {"widths": shape.widths, "n_params": shape.n_params()},
-        "bands": bands,
-        "summary": {
-            "epochs_run": last,
-            "steps": last_row.1,
-            "final_train_loss": last_row.2,
-            "final_test_loss": if last_row.3.is_finite() { json!(last_row.3) } else { Value::Null },
-        },
-        "files": {
-            "epochs.csv": "per recorded epoch: losses (computed or given) and given lr, p",
-            "bands.csv": "per analysed epoch and band: residual/target band energies, relative error, share",
-            "peaks.csv": "per analysed epoch and target component: F-Principle errors and Rahaman amplitude",
-            "convergence.csv": "per band and threshold: first epoch below the threshold",
-            "snapshots.csv": "predictions at snapshot epochs (training grid)",
-        },
+    let source = json!({
+        "kind": "imported",
+        "by": "bandwise analyze",
+        "description": source_text,
+        "predictions": train.provenance,
+        "test_predictions": test.as_ref().map(|t| t.provenance.clone()),
+        "epochs_csv": inputs.epochs_csv.as_ref().map(|p| json!({"path": p.display().to_string(), "columns": given})),
+        "losses": if given_train.is_some() { "train_loss from the epochs file" } else { "computed from the predictions" },
     });
-    staging.write_json("run.json", &run)?;
-    let dir = staging.commit()?;
-    Ok(ImportSummary {
-        dir,
-        epochs,
-        final_train_loss: last_row.2,
-        notes,
-    })
+    let mut summary = writer.finish(source)?;
+    notes.append(&mut summary.notes);
+    summary.notes = notes;
+    summary.warnings.splice(0..0, warnings);
+    Ok(summary)
+}
+
+/// One recorded epoch given to a [`TrajectoryWriter`].
+#[derive(Debug, Clone, Copy)]
+pub struct EpochInput<'a> {
+    pub epoch: u64,
+    /// Optimizer steps so far (default: the epoch, one full-batch step per epoch).
+    pub step: Option<u64>,
+    /// Predictions on the training grid, in grid order.
+    pub train_pred: &'a [f64],
+    /// Predictions on the test grid (required iff the writer was made with `has_test`).
+    pub test_pred: Option<&'a [f64]>,
+    /// Losses if known; else computed from the predictions (MSE), as `bandwise run` does.
+    pub train_loss: Option<f64>,
+    pub test_loss: Option<f64>,
+    /// NaN when not known.
+    pub lr: f64,
+    pub p: f64,
+    pub wall_s: f64,
+}
+
+type Row = (u64, u64, f64, f64, f64, f64, f64);
+
+/// The incremental writer of an imported run: predictions arrive epoch by epoch (the spectral
+/// monitor runs as they arrive) and [`finish`](TrajectoryWriter::finish) writes the run
+/// directory, the same files as `bandwise run`. Used by [`analyze`] and by the Python
+/// package's `Recorder`. Nothing is visible at `out` before `finish`.
+pub struct TrajectoryWriter {
+    exp: Experiment,
+    target: Target,
+    staging: Staging,
+    recorder: Recorder,
+    has_test: bool,
+    rows: Vec<Row>,
+    losses_given: bool,
+    /// The task fingerprint ([`crate::fingerprint`]), written into run.json and epochs.csv.
+    pub fingerprint: String,
+}
+
+impl TrajectoryWriter {
+    /// Start a run of the task of `exp` at `out` (`exp.train.epochs` is the budget that places
+    /// the snapshot epochs; `finish` records the last logged epoch as the budget).
+    pub fn new(
+        exp: &Experiment,
+        out: &Path,
+        overwrite: bool,
+        has_test: bool,
+    ) -> Result<TrajectoryWriter> {
+        let target = Target::build(&exp.target, exp.seed);
+        if exp.spectral.enabled && exp.spectral.grids.contains(&GridName::Test) && !has_test {
+            bail!("the config analyses the test grid (spectral.grids contains \"test\") but no test predictions are given: give them ({} points per epoch) or set spectral.grids = [\"train\"]", target.test.len());
+        }
+        let staging = Staging::new(out, overwrite)?;
+        let recorder = Recorder::new(exp, &target)?;
+        let fingerprint = fingerprint::fingerprint(exp, &target);
+        Ok(TrajectoryWriter {
+            exp: exp.clone(),
+            target,
+            staging,
+            recorder,
+            has_test,
+            rows: Vec::new(),
+            losses_given: false,
+            fingerprint,
+        })
+    }
+
+    /// The task: target and grids.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Record one epoch (epochs must increase strictly; predictions finite, of grid length).
+    pub fn push(&mut self, e: &EpochInput) -> Result<()> {
+        let (n, m) = (self.target.train.len(), self.target.test.len());
+        if e.train_pred.len() != n {
+            bail!(
+                "epoch {}: {} training predictions but the training grid has {n} points; predict on the grid of the task, in its order",
+                e.epoch,
+                e.train_pred.len()
+            );
+        }
+        match (e.test_pred, self.has_test) {
+            (Some(t), true) if t.len() != m => bail!(
+                "epoch {}: {} test predictions but the test grid has {m} points",
+                e.epoch,
+                t.len()
+            ),
+            (None, true) => bail!("epoch {}: test predictions missing (the run was started with test predictions: give them at every epoch)", e.epoch),
+            (Some(_), false) => bail!("epoch {}: test predictions given but the run was started without them", e.epoch),
+            _ => {}
+        }
+        if let Some(last) = self.rows.last() {
+            if e.epoch <= last.0 {
+                bail!(
+                    "epochs must increase strictly, but epoch {} follows epoch {}",
+                    e.epoch,
+                    last.0
+                );
+            }
+        }
+        for (what, v) in [("training", Some(e.train_pred)), ("test", e.test_pred)] {
+            let bad = v.map_or(0, |v| v.iter().filter(|x| !x.is_finite()).count());
+            if bad > 0 {
+                bail!("epoch {}: {bad} non-finite {what} predictions (NaN or inf); only finite predictions can be analysed: stop recording at the divergence", e.epoch);
+            }
+        }
+        let nan_test;
+        let test_pred = match e.test_pred {
+            Some(t) => t,
+            None => {
+                nan_test = vec![f64::NAN; m];
+                &nan_test
+            }
+        };
+        let train_loss = e
+            .train_loss
+            .unwrap_or_else(|| mse(e.train_pred, &self.target.train.y));
+        self.losses_given |= e.train_loss.is_some();
+        let test_loss = match (e.test_loss, e.test_pred) {
+            (Some(v), _) => v,
+            (None, Some(t)) => mse(t, &self.target.test.y),
+            (None, None) => f64::NAN,
+        };
+        let step = e.step.unwrap_or(e.epoch);
+        self.recorder.observe(&Evaluation {
+            epoch: e.epoch,
+            step,
+            train_loss,
+            test_loss,
+            train_pred: e.train_pred,
+            test_pred,
+        })?;
+        self.rows
+            .push((e.epoch, step, train_loss, test_loss, e.lr, e.p, e.wall_s));
+        Ok(())
+    }
+
+    /// Write epochs.csv, the spectral records and run.json (with `source`, a JSON object
+    /// describing where the predictions came from) and move the run into place.
+    pub fn finish(self, source: Value) -> Result<ImportSummary> {
+        let TrajectoryWriter {
+            mut exp,
+            target,
+            staging,
+            recorder,
+            rows,
+            losses_given,
+            fingerprint,
+            ..
+        } = self;
+        let mut notes = Vec::new();
+        let Some(last_row) = rows.last().copied() else {
+            bail!(
+                "no epoch was recorded: log epoch 0 (before training) and at least one later epoch"
+            );
+        };
+        let last = last_row.0;
+        if last == 0 {
+            bail!("only epoch 0 is recorded; a run needs at least one epoch after the start");
+        }
+        if exp.train.epochs != last {
+            notes.push(format!(
+                "config train.epochs = {} but the predictions end at epoch {last}: the record uses {last} as the budget",
+                exp.train.epochs
+            ));
+            exp.train.epochs = last;
+        }
+        let mut comments = vec![
+            format!(
+                "bandwise {} per-epoch losses of imported run `{}`",
+                env!("CARGO_PKG_VERSION"),
+                exp.name
+            ),
+            "conventions: full block in run.json (\"conventions\"); empty cell = undefined".into(),
+            format!(
+                "imported: train_loss/test_loss {}; lr, p, wall_s as given (empty if not); step = epoch unless given",
+                if losses_given {
+                    "as given in the epochs file"
+                } else {
+                    "computed from the predictions (MSE over the grid)"
+                }
+            ),
+        ];
+        comments.push("p form: denominator vh^p + eps (Adam at p = 0.5)".into());
+        comments.push(format!("fingerprint: {fingerprint}"));
+        let mut csv = Csv::new(
+            comments,
+            &[
+                "epoch",
+                "step",
+                "train_loss",
+                "test_loss",
+                "lr",
+                "p",
+                "wall_s",
+            ],
+        );
+        for r in &rows {
+            csv.row(&[
+                r.0.to_string(),
+                r.1.to_string(),
+                num(r.2),
+                num(r.3),
+                num(r.4),
+                num(r.5),
+                num(r.6),
+            ]);
+        }
+        staging.write("epochs.csv", &csv.render())?;
+        write_spectral_records(&staging, &exp, &recorder)?;
+
+        let description = source
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or("unspecified")
+            .to_string();
+        let mut source = source;
+        source["note"] = json!("the network and optimizer ran outside bandwise; config.model and the architecture below are as configured, not checked against the foreign model; the spectral records use the same monitor as `bandwise run`");
+        let mut optimizer = json!({"name": "imported", "source": description});
+        let lrs: Vec<f64> = rows.iter().map(|r| r.4).collect();
+        if lrs.iter().all(|x| x.is_finite()) && lrs.windows(2).all(|w| w[0] == w[1]) {
+            optimizer["lr"] = json!(lrs[0]);
+        }
+        let mut config = serde_json::to_value(&exp)?;
+        config["optimizer"] = optimizer;
+        let shape = MlpShape::new(1, &exp.model.hidden, 1, exp.model.activation);
+        let bands: serde_json::Map<String, Value> = recorder
+            .layouts()
+            .iter()
+            .map(|(g, l)| (g.as_str().to_string(), l.conventions_json()))
+            .collect();
+        let run = json!({
+            "format": FORMAT,
+            "bandwise_version": env!("CARGO_PKG_VERSION"),
+            "name": exp.name,
+            "seed": exp.seed,
+            "fingerprint": fingerprint,
+            "status": "completed",
+            "diverged": null,
+            "source": source,
+            "config": config,
+            "conventions": conventions(None),
+            "target": {
+                "components": target.components,
+                "train_n": target.train.len(),
+                "test_n": target.test.len(),
+            },
+            "model": {"widths": shape.widths, "n_params": shape.n_params()},
+            "bands": bands,
+            "summary": {
+                "epochs_run": last,
+                "steps": last_row.1,
+                "final_train_loss": last_row.2,
+                "final_test_loss": if last_row.3.is_finite() { json!(last_row.3) } else { Value::Null },
+            },
+            "files": {
+                "epochs.csv": "per recorded epoch: losses (computed or given) and given lr, p",
+                "bands.csv": "per analysed epoch and band: residual/target band energies, relative error, share",
+                "peaks.csv": "per analysed epoch and target component: F-Principle errors and Rahaman amplitude",
+                "convergence.csv": "per band and threshold: first epoch below the threshold",
+                "snapshots.csv": "predictions at snapshot epochs (training grid)",
+            },
+        });
+        staging.write_json("run.json", &run)?;
+        let dir = staging.commit()?;
+        Ok(ImportSummary {
+            dir,
+            epochs: rows.iter().map(|r| r.0).collect(),
+            final_train_loss: last_row.2,
+            notes,
+            warnings: Vec::new(),
+        })
+    }
+}
+
+/// The fingerprint a trajectory declares: the `--fingerprint` value, else a comment line
+/// `# fingerprint: bw1-...` of the epochs CSV. Returns it with where it was found.
+fn declared_fingerprint(inputs: &ImportInputs) -> Result<Option<(String, String)>> {
+    let from_csv = match &inputs.epochs_csv {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read {}", p.display()))?;
+            text.lines()
+                .filter_map(|l| l.trim_start().strip_prefix('#'))
+                .find_map(|l| l.trim().strip_prefix("fingerprint:"))
+                .map(|f| (f.trim().to_string(), p.display().to_string()))
+        }
+        None => None,
+    };
+    match (&inputs.fingerprint, from_csv) {
+        (Some(a), Some((b, path))) if *a != b => bail!(
+            "--fingerprint {a} but {path} declares fingerprint {b}: the predictions and the epochs file come from different tasks"
+        ),
+        (Some(a), _) => Ok(Some((
+            a.clone(),
+            format!("the trajectory (--fingerprint {a})"),
+        ))),
+        (None, Some((b, path))) => Ok(Some((b, path))),
+        (None, None) => Ok(None),
+    }
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub mod commit;
 pub mod config;
 pub mod features;
 pub mod figures;
+pub mod fingerprint;
 pub mod gemm;
 pub mod import;
 pub mod load;

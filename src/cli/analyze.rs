@@ -2,6 +2,7 @@
 //! `bandwise analyze` (their per-epoch predictions -> a normal run directory).
 //! Formats: see [`crate::import`].
 
+use crate::fingerprint::fingerprint;
 use crate::import::{analyze, grid_columns, load_task, write_grid, ImportInputs};
 use anyhow::{Context, Result};
 use clap::Args;
@@ -11,8 +12,9 @@ use std::path::PathBuf;
 pub struct TargetArgs {
     /// Experiment config (TOML); its [optimizer] table is not needed.
     config: PathBuf,
-    /// Training grid as a float64 NPY array of shape (N, 3): columns t, x (model input), y;
-    /// for a 2D target (N*M, 5): columns t1, t2, x1, x2, y.
+    /// Training grid as a float64 NPY array of shape (N, 3): columns t, x (model input), y
+    /// ((N, 5) for a 2D target: t1, t2, x1, x2, y). The task fingerprint is printed and
+    /// written next to it as OUT.fingerprint.
     #[arg(long)]
     out: PathBuf,
     /// Also write the test grid (same columns, y noise-free) to this NPY file.
@@ -29,6 +31,9 @@ pub fn target(args: TargetArgs) -> Result<()> {
         exp.seed = s;
     }
     let target = write_grid(&exp, &args.out, args.test.as_deref())?;
+    let fp = fingerprint(&exp, &target);
+    let fp_path = fingerprint_path(&args.out);
+    crate::record::write_atomic(&fp_path, format!("{fp}\n").as_bytes())?;
     let columns = grid_columns(target.train.dim());
     let content = match &exp.target.waves2d {
         Some(w) => format!("{} x {} grid, row-major", w.dims[0], w.dims[1]),
@@ -60,7 +65,18 @@ pub fn target(args: TargetArgs) -> Result<()> {
             t.display()
         ))
     );
+    eprintln!(
+        "task fingerprint {fp} -> {} (give it to `bandwise analyze --fingerprint`, or as a `# fingerprint: {fp}` line of the epochs CSV)",
+        fp_path.display()
+    );
     Ok(())
+}
+
+/// `grid.npy` -> `grid.npy.fingerprint`.
+pub fn fingerprint_path(grid: &std::path::Path) -> PathBuf {
+    let mut s = grid.as_os_str().to_os_string();
+    s.push(".fingerprint");
+    PathBuf::from(s)
 }
 
 #[derive(Args)]
@@ -91,6 +107,11 @@ pub struct AnalyzeArgs {
     /// Override the config's seed (must be the seed the grid was written with).
     #[arg(long)]
     seed: Option<u64>,
+    /// The task fingerprint the predictions were made on (printed by `bandwise target`);
+    /// analyze refuses predictions of another task. Also read from a `# fingerprint: ...`
+    /// comment line of --epochs. Without either, analyze warns that it cannot check.
+    #[arg(long)]
+    fingerprint: Option<String>,
     /// Replace the run directory if it exists.
     #[arg(long)]
     force: bool,
@@ -117,11 +138,15 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
             epochs_csv: args.epochs,
             source: args.source,
             overwrite: args.force,
+            fingerprint: args.fingerprint,
         },
         &out,
     )?;
     for n in &summary.notes {
         eprintln!("note: {n}");
+    }
+    for w in &summary.warnings {
+        eprintln!("warning: {w}");
     }
     eprintln!(
         "analysed {} epochs (last {}, final train loss {:.3e}) -> {}",

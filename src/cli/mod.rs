@@ -26,7 +26,7 @@ mod protocol;
 mod report;
 mod run;
 mod slurm;
-mod spectrum;
+pub mod spectrum;
 mod status;
 mod sweep;
 

@@ -3,7 +3,7 @@
 
 use crate::record::{num, Csv};
 use crate::signal_io::read_signal;
-use crate::spectral::{BandLayout, LayoutSpec, SpectralMonitor};
+use crate::spectral::{Band, BandLayout, EpochSpectrum, LayoutSpec, SpectralMonitor};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use std::path::PathBuf;
@@ -24,7 +24,8 @@ pub struct SpectrumArgs {
     target: Option<PathBuf>,
 }
 
-fn parse_layout(s: &str) -> Result<(LayoutSpec, Vec<usize>)> {
+/// Parse a `--layout` value: the band layout and the peak frequencies it names.
+pub fn parse_layout(s: &str) -> Result<(LayoutSpec, Vec<usize>)> {
     let (kind, rest) = s.split_once(':').unwrap_or((s, ""));
     let nums = |r: &str| -> Result<Vec<f64>> {
         r.split(',')
@@ -57,6 +58,29 @@ fn parse_layout(s: &str) -> Result<(LayoutSpec, Vec<usize>)> {
     })
 }
 
+/// The bands of `layout` (a `--layout` value) and the band measures of `signal` against
+/// `target` (all zeros: the measures of the signal itself), both sampled on t = n/N.
+pub fn band_spectrum(
+    signal: &[f64],
+    target: &[f64],
+    layout: &str,
+) -> Result<(Vec<Band>, EpochSpectrum)> {
+    let n = signal.len();
+    if target.len() != n {
+        bail!(
+            "the target has {} samples but the signal has {n}: both must be on the same grid",
+            target.len()
+        );
+    }
+    let (spec, peaks) = parse_layout(layout)?;
+    let layout = BandLayout::build(&spec, n, &peaks).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let bands = layout.bands.clone();
+    let mut monitor = SpectralMonitor::new(target, layout, &[]);
+    let mut out = monitor.new_epoch_spectrum();
+    monitor.analyse(signal, &mut out);
+    Ok((bands, out))
+}
+
 pub fn run(args: SpectrumArgs) -> Result<()> {
     let signal = read_signal(&args.file, args.column.as_deref())?;
     let n = signal.len();
@@ -81,12 +105,7 @@ pub fn run(args: SpectrumArgs) -> Result<()> {
         }
         None => vec![0.0; n],
     };
-    let (spec, peaks) = parse_layout(&args.layout)?;
-    let layout = BandLayout::build(&spec, n, &peaks).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let bands = layout.bands.clone();
-    let mut monitor = SpectralMonitor::new(&target, layout, &[]);
-    let mut out = monitor.new_epoch_spectrum();
-    monitor.analyse(&signal, &mut out);
+    let (bands, out) = band_spectrum(&signal, &target, &args.layout)?;
     let what = if args.target.is_some() {
         "residual (FILE - target)"
     } else {
