@@ -5,14 +5,15 @@
 //! An analysis file is a sweep spec (see [`crate::sweep`]) plus an `[analysis]` table:
 //! `title`, `claims` (report claims to judge: "c2", "c3", "c6"), `lr_protocol` (how the
 //! learning rates were chosen, stated in the index), `figures` (panel, loss, curves, heatmap,
-//! snapshots, images for 2D runs), optional `measure` and `clip` for heatmaps, optional `anchor_measure` and
+//! snapshots, images for 2D runs, and the verdict quantities: index_vs_p, coverage, c6_loss,
+//! c6_time, p_lr_map; see docs/figures.md), optional `measure` and `clip` for heatmaps, optional `anchor_measure` and
 //! `anchor_threshold` for the anchors' one-line finding, and `[analysis.quick]` (`seeds`, and
 //! `set` = spec paths to override) for the reduced `--quick` version.
 
 use crate::load::RunData;
 use crate::optim::Registry;
 use crate::plot::from_record::{Clip, Measure};
-use crate::plot::runs::{draw, Kind, PlotOptions};
+use crate::plot::runs::{draw, draw_report, Kind, PlotOptions};
 use crate::record::write_atomic;
 use crate::report::{self, Claim, Outcome, ReportOptions};
 use crate::sweep::spec::set_path;
@@ -47,6 +48,7 @@ pub const BUILTIN: &[Analysis] = &[
     analysis!("c2_fixed_p_2d.toml"),
     analysis!("c3_cyclic_coverage.toml"),
     analysis!("c6_quarter_cost.toml"),
+    analysis!("p_lr_map.toml"),
 ];
 
 #[derive(Debug, Deserialize)]
@@ -371,15 +373,30 @@ fn render_analysis(
     let all_completed: Vec<RunData> = groups.iter().flat_map(|(_, r)| completed(r)).collect();
     let n_runs: usize = groups.iter().map(|(_, r)| r.len()).sum();
     let n_diverged = n_runs - all_completed.len();
+    // The report over all runs (diverged ones are excluded and counted by the report).
+    let all: Vec<RunData> = groups.iter().flat_map(|(_, r)| r.iter().cloned()).collect();
+    let claims: Vec<Claim> = meta
+        .claims
+        .iter()
+        .map(|c| Claim::parse(c))
+        .collect::<Result<_>>()?;
+    let rep = report::report_from_runs(&all, &ReportOptions::default(), &claims)?;
     let mut figures = Vec::new();
     let safe = |id: &str| id.replace(['=', '/'], "_");
     for fig in &meta.figures {
         match fig.as_str() {
             "panel" if !means.is_empty() => {
-                let runs: Vec<RunData> = means.iter().map(|(_, m)| m.clone()).collect();
+                // Averages the completed seeds per configuration, counts the diverged ones.
                 let path = out.join("panel.png");
-                draw(Kind::Panel, &runs, &path, &opts)?;
+                draw(Kind::Panel, &all, &path, &opts)?;
                 figures.push(path);
+            }
+            verdict if Kind::from_stem(verdict).is_some_and(Kind::is_verdict) => {
+                let kind = Kind::from_stem(verdict).expect("checked by the guard");
+                let path = out.join(format!("{verdict}.png"));
+                figures.extend(draw_report(kind, &rep, &path).with_context(|| {
+                    format!("analyses/{}: [analysis].figures `{verdict}`", a.file)
+                })?);
             }
             "loss" if !all_completed.is_empty() => {
                 let path = out.join("loss.png");
@@ -413,17 +430,9 @@ fn render_analysis(
                 }
             }
             "panel" | "loss" => {}
-            other => bail!("analyses/{}: [analysis].figures lists `{other}`; use panel, loss, curves, heatmap, snapshots or images", a.file),
+            other => bail!("analyses/{}: [analysis].figures lists `{other}`; use panel, loss, curves, heatmap, snapshots, images, index_vs_p, coverage, c6_loss, c6_time or p_lr_map", a.file),
         }
     }
-    // The report over all runs (diverged ones are excluded and counted by the report).
-    let all: Vec<RunData> = groups.iter().flat_map(|(_, r)| r.iter().cloned()).collect();
-    let claims: Vec<Claim> = meta
-        .claims
-        .iter()
-        .map(|c| Claim::parse(c))
-        .collect::<Result<_>>()?;
-    let rep = report::report_from_runs(&all, &ReportOptions::default(), &claims)?;
     let report_path = out.join("report.md");
     let mut md = format!(
         "# {}\n\nAnalysis: `analyses/{}`. Learning rates: {}.\n\n",
