@@ -3,8 +3,8 @@
 
 use crate::load::RunData;
 use crate::plot::from_record::{Clip, Measure};
-use crate::plot::runs::extension;
 use crate::plot::runs::draw_files;
+use crate::plot::runs::extension;
 use crate::plot::{draw, standard_set, Format, Kind, PlotOptions};
 use crate::record::find_runs;
 use anyhow::{bail, Context, Result};
@@ -212,7 +212,13 @@ pub fn run(args: PlotArgs) -> Result<()> {
                 written.push(path);
             }
         }
-        Kind::Panel | Kind::Loss | Kind::IndexVsP | Kind::Coverage | Kind::C6Loss | Kind::C6Time | Kind::PLrMap => {
+        Kind::Panel
+        | Kind::Loss
+        | Kind::IndexVsP
+        | Kind::Coverage
+        | Kind::C6Loss
+        | Kind::C6Time
+        | Kind::PLrMap => {
             unreachable!("multi-run kinds are handled above")
         }
         Kind::All => {
@@ -265,4 +271,28 @@ pub fn run(args: PlotArgs) -> Result<()> {
         println!("{}", w.display());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lr_search_runs_are_recognised_below_the_root_only() {
+        let root = Path::new("/runs/c2");
+        assert!(is_lr_search_run(
+            root,
+            Path::new("/runs/c2/lr_search/c1/lr=0.1__seed=0")
+        ));
+        assert!(!is_lr_search_run(
+            root,
+            Path::new("/runs/c2/runs/p=0__seed=0")
+        ));
+        // A sweep that is itself stored under a directory named lr_search is not excluded.
+        let nested = Path::new("/lr_search/sweep");
+        assert!(!is_lr_search_run(
+            nested,
+            Path::new("/lr_search/sweep/runs/a")
+        ));
+    }
 }

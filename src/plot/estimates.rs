@@ -98,6 +98,9 @@ pub struct EstimatesData {
     pub bands: Vec<BaselineBand>,
     /// A reference value drawn as a line (e.g. 0.25 of the baseline budget), with its label.
     pub reference: Option<(f64, String)>,
+    /// Lowest meaningful value (e.g. 0 for a time): the axis starts no lower and intervals
+    /// are cut there (the caption should say so).
+    pub floor: Option<f64>,
 }
 
 const W: u32 = 1000;
@@ -138,7 +141,11 @@ pub fn value_range(data: &EstimatesData) -> Option<(f64, f64)> {
     if let Some((r, _)) = &data.reference {
         vs.push(*r);
     }
-    style::lin_range(&vs)
+    let (lo, hi) = style::lin_range(&vs)?;
+    Some(match data.floor {
+        Some(f) if lo < f && hi > f => (f, hi),
+        _ => (lo, hi),
+    })
 }
 
 /// Distinct series names in order of first appearance.
@@ -275,14 +282,14 @@ impl Figure for EstimatesFigure<'_> {
         let left = self.left();
         let legend_w = self.legend_w();
         let plot_w = width as i32 - left - legend_w - 10;
-        let area = root
-            .clone()
-            .shrink((0, TOP), ((left + plot_w) as u32, (self.plot_h() + AXIS_AREA) as u32));
+        let area = root.clone().shrink(
+            (0, TOP),
+            ((left + plot_w) as u32, (self.plot_h() + AXIS_AREA) as u32),
+        );
         let (vlo, vhi) = value_range(d).expect("checked in estimates()");
         let names = series_names(d);
-        let colour_of = |p: &EstimatePoint| {
-            qualitative(names.iter().position(|s| *s == p.series).unwrap_or(0))
-        };
+        let colour_of =
+            |p: &EstimatePoint| qualitative(names.iter().position(|s| *s == p.series).unwrap_or(0));
         let ok = |v: f64| v.is_finite();
         match d.layout {
             Layout::Numeric => {
@@ -351,11 +358,7 @@ impl Figure for EstimatesFigure<'_> {
                     }
                     let (px, py) = if ok(p.mean) {
                         chart
-                            .draw_series(std::iter::once(Circle::new(
-                                (x, p.mean),
-                                6,
-                                c.filled(),
-                            )))
+                            .draw_series(std::iter::once(Circle::new((x, p.mean), 6, c.filled())))
                             .map_err(perr)?;
                         chart.backend_coord(&(x, p.mean))
                     } else {
@@ -363,9 +366,16 @@ impl Figure for EstimatesFigure<'_> {
                         let (px, py) = chart.backend_coord(&(x, vhi_plot));
                         root.draw(&TriangleMarker::new((px, py + 10), 8, c.stroke_width(2)))
                             .map_err(perr)?;
+                        let why = if p.never > 0 {
+                            NEVER
+                        } else if p.n == 0 && p.n_diverged > 0 {
+                            "all diverged"
+                        } else {
+                            "undefined"
+                        };
                         text(
                             root,
-                            if p.never > 0 { NEVER } else { "undefined" },
+                            why,
                             &font(CAPTION_PX),
                             (px + 12, py + 10),
                             HPos::Left,
@@ -432,6 +442,7 @@ impl Figure for EstimatesFigure<'_> {
                         .map_err(perr)?;
                 }
                 let (px_range, _) = chart.plotting_area().get_pixel_range();
+                let cut = |v: f64| v.max(vlo);
                 for (i, p) in d.points.iter().enumerate() {
                     let y = n - 1.0 - i as f64;
                     let c = colour_of(p);
@@ -455,9 +466,12 @@ impl Figure for EstimatesFigure<'_> {
                     if ok(p.lo) && ok(p.hi) {
                         chart
                             .draw_series([
-                                PathElement::new(vec![(p.lo, y), (p.hi, y)], c.stroke_width(2)),
                                 PathElement::new(
-                                    vec![(p.lo, y - 0.15), (p.lo, y + 0.15)],
+                                    vec![(cut(p.lo), y), (p.hi, y)],
+                                    c.stroke_width(2),
+                                ),
+                                PathElement::new(
+                                    vec![(cut(p.lo), y - 0.15), (cut(p.lo), y + 0.15)],
                                     c.stroke_width(2),
                                 ),
                                 PathElement::new(
@@ -492,7 +506,11 @@ impl Figure for EstimatesFigure<'_> {
                     } else if !ok(p.mean) {
                         text(
                             root,
-                            "undefined",
+                            if p.n == 0 && p.n_diverged > 0 {
+                                "all diverged"
+                            } else {
+                                "undefined"
+                            },
                             &font(CAPTION_PX),
                             (px_range.start + 8, ry),
                             HPos::Left,
@@ -515,6 +533,15 @@ impl Figure for EstimatesFigure<'_> {
     }
 }
 
+/// Tick values that are zero up to round-off (e.g. -1.1e-16) print as 0.
+fn snap0(v: f64) -> f64 {
+    if v.abs() < 1e-9 {
+        0.0
+    } else {
+        v
+    }
+}
+
 /// Axes and grid; `rows` hides the y tick labels (row labels are drawn by hand).
 fn mesh<DB: DrawingBackend>(
     chart: &mut ChartContext<
@@ -528,8 +555,8 @@ fn mesh<DB: DrawingBackend>(
     let mut m = chart.configure_mesh();
     m.x_desc(x_desc)
         .x_labels(9)
-        .x_label_formatter(&|v| fmt_tick(*v))
-        .y_label_formatter(&|v| fmt_tick(*v))
+        .x_label_formatter(&|v| fmt_tick(snap0(*v)))
+        .y_label_formatter(&|v| fmt_tick(snap0(*v)))
         .label_style(font(TICK_PX))
         .axis_desc_style(font(AXIS_PX))
         .light_line_style(RGBColor(245, 245, 245))

@@ -110,9 +110,9 @@ pub fn colour_scale<'a>(
     });
     match clip {
         Clip::None => {
-            let s = ColourScale::log_fit(values);
+            let s = ColourScale::log_fit_125(values);
             let text = format!(
-                "Colour: log scale fitted to the data, [{:e}, {:e}].",
+                "Colour: log scale fitted to the data (rounded out to 1-2-5 steps), [{:e}, {:e}].",
                 s.min, s.max
             );
             (s, text)
@@ -262,7 +262,9 @@ fn at_epochs(run: &RunData, column: &[f64], at: &[u64]) -> Vec<f64> {
 fn finite_range(v: &[f64]) -> (f64, f64) {
     v.iter()
         .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        })
 }
 
 /// p(t) strip when the optimizer's p varies (a constant p is said in the title instead), and
@@ -649,7 +651,11 @@ pub fn panel_of_configs(
     let mut seeds: Vec<usize> = groups.iter().map(|g| g.len()).collect();
     let n_div: usize = runs.iter().filter(|r| r.status() == "diverged").count();
     for g in &groups {
-        let done: Vec<&RunData> = g.iter().copied().filter(|r| r.status() == "completed").collect();
+        let done: Vec<&RunData> = g
+            .iter()
+            .copied()
+            .filter(|r| r.status() == "completed")
+            .collect();
         let div = g.iter().filter(|r| r.status() == "diverged").count();
         if each_seed {
             for r in g {
@@ -679,7 +685,11 @@ pub fn panel_of_configs(
         [n] => n.to_string(),
         ns => format!("{}-{}", ns[0], ns[ns.len() - 1]),
     };
-    let how = if each_seed { "each seed" } else { "mean over seeds" };
+    let how = if each_seed {
+        "each seed"
+    } else {
+        "mean over seeds"
+    };
     let title = format!(
         "{title}; {} config{} x {s} seed{}, {n_div} diverged ({how})",
         groups.len(),

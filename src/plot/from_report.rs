@@ -89,36 +89,59 @@ pub fn per_p(
         if fixed.len() < 2 {
             continue;
         }
-        fixed.sort_by(|a, b| a.fixed_p.unwrap_or(0.0).total_cmp(&b.fixed_p.unwrap_or(0.0)));
+        fixed.sort_by(|a, b| {
+            a.fixed_p
+                .unwrap_or(0.0)
+                .total_cmp(&b.fixed_p.unwrap_or(0.0))
+        });
         let refs: Vec<&ConfigSummary> = report
             .configs
             .iter()
             .filter(|c| c.task == task && is_reference_optimizer(c))
             .collect();
+        // Several configurations at one p (e.g. a p x lr grid): one series per lr.
+        let mut ps: Vec<f64> = fixed.iter().filter_map(|c| c.fixed_p).collect();
+        ps.dedup();
+        let by_lr = ps.len() < fixed.len();
         let mut points = Vec::new();
         for (name, get) in series {
             for c in &fixed {
-                points.push(point(c, c.fixed_p.unwrap_or(f64::NAN), &get(c), name));
+                let s = match (by_lr, lr_of(c)) {
+                    (true, Some(lr)) => format!("{name} lr = {}", super::style::fmt_tick(lr))
+                        .trim()
+                        .to_string(),
+                    _ => name.to_string(),
+                };
+                points.push(point(c, c.fixed_p.unwrap_or(f64::NAN), &get(c), &s));
             }
+        }
+        if by_lr {
+            points.sort_by(|a, b| series_lr(&a.series).total_cmp(&series_lr(&b.series)));
         }
         let (_, first) = series[0];
         let bands = refs.iter().map(|c| band(c, &first(c))).collect();
         let shown: Vec<&ConfigSummary> = fixed.iter().chain(&refs).copied().collect();
         out.push(EstimatesData {
             title: format!("{what} vs p, task {task}: {}", counts_title(&shown)),
-            caption: format!(
-                "Points: mean over completed seeds; whiskers: 95% Student-t interval (none with < 2 seeds). Bands: the other optimizers' 95% intervals (dashed: mean). Diverged seeds are counted beside their point and in the title; they do not enter the mean. Configurations: {}.",
-                fixed.iter().map(|c| format!("{} = {}", c.id, c.label)).collect::<Vec<_>>().join(", ")
-            ),
+            caption: "Points: mean over completed seeds; whiskers: 95% Student-t interval (none with < 2 seeds). Bands: the other optimizers' 95% intervals (dashed: mean). Diverged seeds are counted beside their point and in the title; they do not enter the mean.".into(),
             layout: Layout::Numeric,
             position_label: "p (fixed exponent of PAdam)".into(),
             value_label: value_label.into(),
             points,
             bands,
             reference: None,
+            floor: None,
         });
     }
     out
+}
+
+/// The lr in a series name "... lr = 0.01" (for ordering the legend); +inf without one.
+fn series_lr(s: &str) -> f64 {
+    s.rsplit("lr = ")
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::INFINITY)
 }
 
 /// The C2 figure(s): preference index against p.
@@ -163,6 +186,7 @@ pub fn per_config(
             points: of.iter().map(|c| point(c, 0.0, &get(c), "")).collect(),
             bands,
             reference: None,
+            floor: None,
         });
     }
     out
@@ -238,7 +262,12 @@ pub fn c6(report: &Report) -> Vec<C6Figures> {
             if base_runs.is_empty() {
                 continue;
             }
-            let target = median(&base_runs.iter().map(|r| r.final_test_loss).collect::<Vec<_>>());
+            let target = median(
+                &base_runs
+                    .iter()
+                    .map(|r| r.final_test_loss)
+                    .collect::<Vec<_>>(),
+            );
             let budget = base_runs[0].budget.max(1) as f64;
             out.push(C6Figures {
                 baseline: base.label.clone(),
@@ -280,7 +309,7 @@ fn c6_time(
             counts_title(of)
         ),
         caption: format!(
-            "L* = {target:.3e}: median final test loss of the baseline {} over its completed seeds; B = {budget} epochs (its budget). Per completed seed: first epoch with test loss <= L*, divided by B. Points: mean over the seeds that reach L*; whiskers: 95% Student-t interval; an arrow at the right edge counts the seeds that never reach L* within their budget. Red line: 0.25 B, the C6 claim's bound.",
+            "L* = {target:.3e}: median final test loss of the baseline {} over its completed seeds; B = {budget} epochs (its budget). Per completed seed: first epoch with test loss <= L*, divided by B. Points: mean over the seeds that reach L*; whiskers: 95% Student-t interval; intervals are cut at 0; an arrow at the right edge counts the seeds that never reach L* within their budget. Red line: 0.25 B, the C6 claim's bound.",
             base.label
         ),
         layout: Layout::Rows,
@@ -289,6 +318,7 @@ fn c6_time(
         points,
         bands: Vec::new(),
         reference: Some((0.25, "0.25 B (quarter of the cost)".into())),
+        floor: Some(0.0),
     }
 }
 
@@ -434,4 +464,327 @@ pub fn p_lr_map(report: &Report) -> Option<GridMapData> {
             },
         ],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plot::runs::{draw_report, Kind};
+    use crate::report::aggregate::aggregate;
+    use crate::report::index::IndexValue;
+    use crate::report::ReportOptions;
+    use serde_json::{json, Value};
+
+    /// A run of optimizer `opt` with preference index `index`, coverage `cov` and a test-loss
+    /// curve `loss` at epochs 0, 10, 20, ... (budget = 10 x (len - 1)).
+    fn run(
+        opt: Value,
+        seed: u64,
+        index: f64,
+        cov: f64,
+        loss: &[f64],
+        diverged: bool,
+    ) -> RunMetrics {
+        let epochs: Vec<u64> = (0..loss.len() as u64).map(|i| 10 * i).collect();
+        RunMetrics {
+            dir: format!("/r/{opt}/{seed}").into(),
+            seed,
+            diverged,
+            config_key: json!({ "optimizer": opt, "task": 1 }).to_string(),
+            task_key: json!({ "task": 1 }).to_string(),
+            label: format!(
+                "{} p={} lr={}",
+                opt["name"].as_str().unwrap(),
+                opt["p"],
+                opt["lr"]
+            ),
+            optimizer: opt,
+            budget: *epochs.last().unwrap(),
+            thresholds: vec![0.1, 0.01],
+            epochs,
+            test_loss: loss.to_vec(),
+            final_test_loss: *loss.last().unwrap(),
+            bands: Vec::new(),
+            index: IndexValue {
+                index: if diverged { f64::NAN } else { index },
+                slope: f64::NAN,
+                mean_abs_rate: f64::NAN,
+                n_bands: 3,
+            },
+            time_spearman: f64::NAN,
+            coverage: if diverged { f64::NAN } else { cov },
+        }
+    }
+
+    fn padam(p: f64, lr: f64) -> Value {
+        json!({ "name": "padam", "p": p, "lr": lr })
+    }
+
+    fn report(runs: Vec<RunMetrics>) -> Report {
+        aggregate(runs, &ReportOptions::default())
+    }
+
+    #[test]
+    fn index_vs_p_points_intervals_bands_and_counts() {
+        let flat = [1.0, 1.0];
+        let mut runs = Vec::new();
+        for (p, idx) in [
+            (-0.5, [0.1, 0.3, 0.2]),
+            (0.0, [0.4, 0.5, 0.6]),
+            (0.5, [0.9, 1.0, 1.1]),
+        ] {
+            for (s, &i) in idx.iter().enumerate() {
+                runs.push(run(
+                    padam(p, 0.01),
+                    s as u64,
+                    i,
+                    -1.0,
+                    &flat,
+                    p == -0.5 && s == 2,
+                ));
+            }
+        }
+        for (s, i) in [0.2, 0.4, 0.6].iter().enumerate() {
+            runs.push(run(
+                json!({"name": "adam", "lr": 0.001}),
+                s as u64,
+                *i,
+                -1.0,
+                &flat,
+                false,
+            ));
+        }
+        let rep = report(runs);
+        let figs = index_vs_p(&rep);
+        assert_eq!(figs.len(), 1);
+        let f = &figs[0];
+        assert!(
+            f.title.contains("4 configs x 3 seeds, 1 diverged"),
+            "{}",
+            f.title
+        );
+        let xs: Vec<f64> = f.points.iter().map(|p| p.x).collect();
+        assert_eq!(xs, vec![-0.5, 0.0, 0.5]);
+        // p = -0.5: one seed diverged, the other two give the estimate.
+        let e = Estimate::of(&[0.1, 0.3]);
+        let p0 = &f.points[0];
+        assert_eq!((p0.n, p0.n_diverged), (2, 1));
+        assert!(
+            (p0.mean - 0.2).abs() < 1e-12
+                && (p0.lo - e.ci_lo).abs() < 1e-12
+                && (p0.hi - e.ci_hi).abs() < 1e-12
+        );
+        // Adam is a band of its interval, not a point.
+        assert_eq!(f.bands.len(), 1);
+        let a = Estimate::of(&[0.2, 0.4, 0.6]);
+        assert!(f.bands[0].label.starts_with("adam"));
+        assert!((f.bands[0].lo - a.ci_lo).abs() < 1e-12 && (f.bands[0].hi - a.ci_hi).abs() < 1e-12);
+        // Coverage: a row per configuration, fixed p = 0 / 0.5 and Adam as bands.
+        let c = coverage(&rep);
+        assert_eq!(c[0].points.len(), 4);
+        assert_eq!(c[0].bands.len(), 3);
+    }
+
+    #[test]
+    fn c6_time_fractions_and_never_reached() {
+        let cyc = json!({ "name": "padam", "lr": 0.01, "p": { "kind": "cosine", "min": -0.5, "max": 0.5, "period": 20 } });
+        let runs = vec![
+            // Baseline p = 0: final losses 0.5, 0.4, 0.6 -> L* = 0.5; budget 40 epochs.
+            run(
+                padam(0.0, 0.01),
+                0,
+                0.0,
+                -1.0,
+                &[2.0, 1.0, 0.8, 0.6, 0.5],
+                false,
+            ),
+            run(
+                padam(0.0, 0.01),
+                1,
+                0.0,
+                -1.0,
+                &[2.0, 1.0, 0.8, 0.6, 0.4],
+                false,
+            ),
+            run(
+                padam(0.0, 0.01),
+                2,
+                0.0,
+                -1.0,
+                &[2.0, 1.0, 0.8, 0.7, 0.6],
+                false,
+            ),
+            // Cyclic: reaches 0.5 at epoch 10 and 20; one seed never; one diverged.
+            run(cyc.clone(), 0, 0.0, -1.0, &[2.0, 0.5, 0.3, 0.2, 0.2], false),
+            run(
+                cyc.clone(),
+                1,
+                0.0,
+                -1.0,
+                &[2.0, 0.9, 0.45, 0.3, 0.2],
+                false,
+            ),
+            run(cyc.clone(), 2, 0.0, -1.0, &[2.0, 1.5, 1.2, 1.1, 1.0], false),
+            run(
+                cyc,
+                3,
+                0.0,
+                -1.0,
+                &[2.0, f64::NAN, f64::NAN, f64::NAN, f64::NAN],
+                true,
+            ),
+        ];
+        let rep = report(runs);
+        let figs = c6(&rep);
+        assert_eq!(figs.len(), 1, "one baseline (p = 0), no Adam here");
+        let f = &figs[0];
+        let p = &f.time.points[0];
+        assert_eq!((p.n, p.never, p.n_diverged), (2, 1, 1));
+        let e = Estimate::of(&[10.0 / 40.0, 20.0 / 40.0]);
+        assert!((p.mean - e.mean).abs() < 1e-12 && (p.lo - e.ci_lo).abs() < 1e-12);
+        assert_eq!(f.time.reference.as_ref().map(|r| r.0), Some(0.25));
+        assert_eq!(
+            f.loss.marks,
+            vec![
+                LossMark::Loss(0.5, "L* = 5.00e-1".into()),
+                LossMark::Epoch(10.0, "0.25 B".into())
+            ]
+        );
+        assert!(f.loss.series[0].label.contains("[baseline]"));
+        // A report that also holds Adam gives a second pair, judged against Adam.
+        let mut runs = rep.runs.clone();
+        for s in 0..2 {
+            runs.push(run(
+                json!({"name": "adam", "lr": 0.001}),
+                s,
+                0.0,
+                -1.0,
+                &[2.0, 0.1, 0.05, 0.02, 0.01],
+                false,
+            ));
+        }
+        let figs = c6(&report(runs));
+        assert_eq!(figs.len(), 2);
+        assert!(figs[1].baseline.starts_with("adam"));
+        // Adam's L* = 0.01: the cyclic configuration never reaches it in any seed.
+        let cyc_point = figs[1]
+            .time
+            .points
+            .iter()
+            .find(|p| p.label.contains("cosine"))
+            .unwrap();
+        assert_eq!((cyc_point.n, cyc_point.never), (0, 3));
+        assert!(cyc_point.mean.is_nan());
+    }
+
+    #[test]
+    fn p_lr_map_cells_and_diverged_marks() {
+        let flat = [1.0, 0.5];
+        let mut runs = Vec::new();
+        for p in [-0.5, 0.5] {
+            for lr in [0.01, 1.0] {
+                for s in 0..2 {
+                    let div = p == 0.5 && lr == 1.0;
+                    runs.push(run(padam(p, lr), s, p + lr, -1.0, &flat, div));
+                }
+            }
+        }
+        let rep = report(runs);
+        let m = p_lr_map(&rep).unwrap();
+        assert_eq!(m.x_ticks, vec!["-0.5", "0.5"]);
+        assert_eq!(m.y_ticks.len(), 2);
+        let idx = &m.panels[0].cells;
+        // rows = lr (0.01 first), columns = p.
+        assert!((idx[0][0].mean - (-0.49)).abs() < 1e-12);
+        assert!((idx[1][0].mean - 0.5).abs() < 1e-12);
+        assert_eq!((idx[1][1].n, idx[1][1].n_diverged), (0, 2));
+        assert!(
+            m.title.contains("4 configs x 2 seeds, 2 diverged"),
+            "{}",
+            m.title
+        );
+        assert!(m.panels[1].log);
+        // Fewer than two lr values: no map.
+        let one_lr = report(
+            rep.runs
+                .iter()
+                .filter(|r| r.optimizer["lr"] == json!(0.01))
+                .cloned()
+                .collect(),
+        );
+        assert!(p_lr_map(&one_lr).is_none());
+    }
+
+    /// Width and height from a PNG header.
+    fn png_size(path: &std::path::Path) -> (u32, u32) {
+        let bytes = std::fs::read(path).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG", "{} is not a PNG", path.display());
+        let be = |i: usize| u32::from_be_bytes(bytes[i..i + 4].try_into().unwrap());
+        (be(16), be(20))
+    }
+
+    #[test]
+    fn every_verdict_kind_writes_a_sensible_png() {
+        let cyc = json!({ "name": "padam", "lr": 0.01, "p": { "kind": "square", "values": [0.0, 0.5], "period": 20 } });
+        let mut runs = Vec::new();
+        for (i, p) in [-0.5, 0.0, 0.5].iter().enumerate() {
+            for lr in [0.01, 0.1] {
+                for s in 0..3 {
+                    let l = 1.0 / (1.0 + i as f64 + s as f64 + lr);
+                    runs.push(run(
+                        padam(*p, lr),
+                        s,
+                        p + 0.1 * s as f64,
+                        -1.0 - p,
+                        &[2.0, 1.0, l, l],
+                        false,
+                    ));
+                }
+            }
+        }
+        for s in 0..3 {
+            runs.push(run(
+                cyc.clone(),
+                s,
+                0.3,
+                -1.2,
+                &[2.0, 0.3, 0.2, 0.1],
+                s == 2,
+            ));
+        }
+        let rep = report(runs);
+        let dir = tempfile::tempdir().unwrap();
+        for kind in [
+            Kind::IndexVsP,
+            Kind::Coverage,
+            Kind::C6Loss,
+            Kind::C6Time,
+            Kind::PLrMap,
+        ] {
+            let path = dir.path().join(format!("{}.png", kind.stem()));
+            let files = draw_report(kind, &rep, &path).unwrap();
+            assert!(!files.is_empty() && files[0] == path, "{kind:?}");
+            for f in &files {
+                let (w, h) = png_size(f);
+                assert!(
+                    (700..4000).contains(&w) && (300..3000).contains(&h),
+                    "{kind:?}: {w} x {h}"
+                );
+                assert!(
+                    std::fs::metadata(f).unwrap().len() > 5_000,
+                    "{kind:?}: nearly empty"
+                );
+            }
+        }
+        // A report without fixed-p configurations cannot draw index_vs_p, and says why.
+        let only_cyc = report(
+            rep.runs
+                .iter()
+                .filter(|r| r.optimizer["p"].is_object())
+                .cloned()
+                .collect(),
+        );
+        let e = draw_report(Kind::IndexVsP, &only_cyc, &dir.path().join("x.png")).unwrap_err();
+        assert!(e.to_string().contains("fixed-p"), "{e}");
+    }
 }

@@ -12,7 +12,9 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::colormap::{luminance, ColourScale, NAN_GREY};
 use super::heatmap::draw_caption;
-use super::style::{bold, fit_bold, fmt_tick, font, perr, text, vtext, AXIS_PX, CAPTION_PX, TICK_PX, TITLE_PX};
+use super::style::{
+    bold, fit_bold, fmt_tick, font, perr, text, vtext, AXIS_PX, CAPTION_PX, TICK_PX, TITLE_PX,
+};
 use super::{render, Figure, Raster};
 
 /// One cell: the mean over the seeds that completed, how many did, how many diverged.
@@ -62,7 +64,7 @@ const PANEL_TITLE: i32 = 34;
 const LEFT: i32 = 130;
 const CELL_W: i32 = 96;
 const CELL_H: i32 = 62;
-const X_AREA: i32 = 84;
+const X_AREA: i32 = 92;
 const CB_GAP: i32 = 18;
 const CB_W: i32 = 22;
 const CB_RIGHT: i32 = 110;
@@ -98,7 +100,11 @@ pub fn panel_scale(p: &MapPanel) -> (ColourScale, String) {
     let kind = if p.log { "log" } else { "linear" };
     (
         scale,
-        format!("{kind} scale, data range {} .. {}", fmt_val(lo), fmt_val(hi)),
+        format!(
+            "{kind} scale, data range {} .. {}",
+            fmt_val(lo),
+            fmt_val(hi)
+        ),
     )
 }
 
@@ -140,11 +146,6 @@ impl MapFigure<'_> {
     fn panel_w(&self) -> i32 {
         LEFT + self.0.x_ticks.len() as i32 * CELL_W + CB_GAP + CB_W + CB_RIGHT
     }
-    fn caption_h(&self) -> i32 {
-        let per_line = ((self.size().0 as f64 - 40.0) / 8.0).max(20.0);
-        let lines = (self.0.caption.chars().count() as f64 / per_line).ceil() as i32 + 1;
-        (lines as f64 * CAPTION_PX * 1.35) as i32 + 10
-    }
 }
 
 impl Figure for MapFigure<'_> {
@@ -152,14 +153,18 @@ impl Figure for MapFigure<'_> {
         let n = self.0.panels.len() as i32;
         let w = n * self.panel_w() + (n - 1) * GAP + 20;
         let cells_h = self.0.y_ticks.len() as i32 * CELL_H;
-        let lines = (self.0.caption.chars().count() as f64 / ((w as f64 - 40.0) / 8.0)).ceil() as i32 + 1;
-        let cap = (lines as f64 * CAPTION_PX * 1.35) as i32 + 10;
-        (w.max(700) as u32, (TOP + PANEL_TITLE + cells_h + X_AREA + cap) as u32)
+        let lines =
+            (self.0.caption.chars().count() as f64 / ((w as f64 - 40.0) / 8.0)).ceil() as i32 + 1;
+        let cap = (lines as f64 * CAPTION_PX * 1.35) as i32 + 14;
+        (
+            w.max(700) as u32,
+            (TOP + PANEL_TITLE + cells_h + X_AREA + cap) as u32,
+        )
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<Vec<Raster>> {
         let d = self.0;
-        let (w, h) = self.size();
+        let (w, _) = self.size();
         text(
             root,
             &d.title,
@@ -189,14 +194,27 @@ impl Figure for MapFigure<'_> {
                     let x = cx0 + c as i32 * CELL_W;
                     let all_diverged = cell.n == 0 && cell.n_diverged > 0;
                     let defined = cell.mean.is_finite() && !all_diverged;
-                    let fill = if defined { scale.colour(cell.mean) } else { NAN_GREY };
-                    root.draw(&Rectangle::new([(x, y), (x + CELL_W, y + CELL_H)], fill.filled()))
-                        .map_err(perr)?;
-                    root.draw(&Rectangle::new([(x, y), (x + CELL_W, y + CELL_H)], WHITE.stroke_width(1)))
-                        .map_err(perr)?;
+                    let fill = if defined {
+                        scale.colour(cell.mean)
+                    } else {
+                        NAN_GREY
+                    };
+                    root.draw(&Rectangle::new(
+                        [(x, y), (x + CELL_W, y + CELL_H)],
+                        fill.filled(),
+                    ))
+                    .map_err(perr)?;
+                    root.draw(&Rectangle::new(
+                        [(x, y), (x + CELL_W, y + CELL_H)],
+                        WHITE.stroke_width(1),
+                    ))
+                    .map_err(perr)?;
                     let ink = if luminance(fill) > 0.35 { BLACK } else { WHITE };
                     let (line1, line2) = if all_diverged {
-                        ("diverged".to_string(), format!("{}/{}", cell.n_diverged, cell.n_diverged))
+                        (
+                            "diverged".to_string(),
+                            format!("{}/{}", cell.n_diverged, cell.n_diverged),
+                        )
                     } else if !defined {
                         let l = if cell.n == 0 { "not run" } else { "undefined" };
                         (l.to_string(), String::new())
@@ -207,24 +225,62 @@ impl Figure for MapFigure<'_> {
                     };
                     if all_diverged {
                         // Diagonal hatch: no number here.
-                        root.draw(&PathElement::new(vec![(x + 4, y + CELL_H - 4), (x + CELL_W - 4, y + 4)], RGBColor(150, 150, 150).stroke_width(1)))
-                            .map_err(perr)?;
+                        root.draw(&PathElement::new(
+                            vec![(x + 4, y + CELL_H - 4), (x + CELL_W - 4, y + 4)],
+                            RGBColor(150, 150, 150).stroke_width(1),
+                        ))
+                        .map_err(perr)?;
                     }
                     let mid = y + CELL_H / 2;
                     let dy = if line2.is_empty() { 0 } else { 10 };
-                    text(root, &line1, &font(TICK_PX).color(&ink), (x + CELL_W / 2, mid - dy), HPos::Center, VPos::Center)?;
+                    text(
+                        root,
+                        &line1,
+                        &font(TICK_PX).color(&ink),
+                        (x + CELL_W / 2, mid - dy),
+                        HPos::Center,
+                        VPos::Center,
+                    )?;
                     if !line2.is_empty() {
-                        text(root, &line2, &font(CAPTION_PX - 1.0).color(&ink), (x + CELL_W / 2, mid + 11), HPos::Center, VPos::Center)?;
+                        text(
+                            root,
+                            &line2,
+                            &font(CAPTION_PX - 1.0).color(&ink),
+                            (x + CELL_W / 2, mid + 11),
+                            HPos::Center,
+                            VPos::Center,
+                        )?;
                     }
                 }
             }
             for (i, t) in d.x_ticks.iter().enumerate() {
-                text(root, t, &font(TICK_PX), (cx0 + i as i32 * CELL_W + CELL_W / 2, cy0 + ny * CELL_H + 6), HPos::Center, VPos::Top)?;
+                text(
+                    root,
+                    t,
+                    &font(TICK_PX),
+                    (cx0 + i as i32 * CELL_W + CELL_W / 2, cy0 + ny * CELL_H + 6),
+                    HPos::Center,
+                    VPos::Top,
+                )?;
             }
-            text(root, &d.x_label, &font(AXIS_PX), (cx0 + nx * CELL_W / 2, cy0 + ny * CELL_H + 32), HPos::Center, VPos::Top)?;
+            text(
+                root,
+                &d.x_label,
+                &font(AXIS_PX),
+                (cx0 + nx * CELL_W / 2, cy0 + ny * CELL_H + 32),
+                HPos::Center,
+                VPos::Top,
+            )?;
             for (i, t) in d.y_ticks.iter().enumerate() {
                 let y = cy0 + (ny - 1 - i as i32) * CELL_H + CELL_H / 2;
-                text(root, t, &font(TICK_PX), (cx0 - 8, y), HPos::Right, VPos::Center)?;
+                text(
+                    root,
+                    t,
+                    &font(TICK_PX),
+                    (cx0 - 8, y),
+                    HPos::Right,
+                    VPos::Center,
+                )?;
             }
             vtext(root, &d.y_label, AXIS_PX, (x0 + 18, cy0 + ny * CELL_H / 2))?;
             // Colour bar (drawn as thin rectangles) with ticks at the ends and middle.
@@ -235,11 +291,17 @@ impl Figure for MapFigure<'_> {
                 let t0 = s as f64 / steps as f64;
                 let yb = cy0 + bh - ((s + 1) * bh) / steps;
                 let ye = cy0 + bh - (s * bh) / steps;
-                root.draw(&Rectangle::new([(bx, yb), (bx + CB_W, ye)], super::colormap::viridis(t0 + 0.5 / steps as f64).filled()))
-                    .map_err(perr)?;
-            }
-            root.draw(&Rectangle::new([(bx, cy0), (bx + CB_W, cy0 + bh)], BLACK.stroke_width(1)))
+                root.draw(&Rectangle::new(
+                    [(bx, yb), (bx + CB_W, ye)],
+                    super::colormap::viridis(t0 + 0.5 / steps as f64).filled(),
+                ))
                 .map_err(perr)?;
+            }
+            root.draw(&Rectangle::new(
+                [(bx, cy0), (bx + CB_W, cy0 + bh)],
+                BLACK.stroke_width(1),
+            ))
+            .map_err(perr)?;
             for t in [0.0, 0.5, 1.0] {
                 let v = if scale.log {
                     10f64.powf(scale.min.log10() + t * (scale.max.log10() - scale.min.log10()))
@@ -247,19 +309,31 @@ impl Figure for MapFigure<'_> {
                     scale.min + t * (scale.max - scale.min)
                 };
                 let y = cy0 + bh - (t * bh as f64) as i32;
-                text(root, &fmt_tick_short(v), &font(CAPTION_PX), (bx + CB_W + 4, y), HPos::Left, VPos::Center)?;
+                text(
+                    root,
+                    &fmt_tick_short(v),
+                    &font(CAPTION_PX),
+                    (bx + CB_W + 4, y),
+                    HPos::Left,
+                    VPos::Center,
+                )?;
             }
-            vtext(root, &p.colour_label, CAPTION_PX, (bx + CB_W + 86, cy0 + bh / 2))?;
+            vtext(
+                root,
+                &p.colour_label,
+                CAPTION_PX,
+                (bx + CB_W + 86, cy0 + bh / 2),
+            )?;
             text(
                 root,
                 &format!("colour: {note}"),
                 &font(CAPTION_PX).color(&RGBColor(60, 60, 60)),
-                (cx0 + nx * CELL_W / 2, cy0 + ny * CELL_H + X_AREA - 4),
+                (cx0 + nx * CELL_W / 2, cy0 + ny * CELL_H + 58),
                 HPos::Center,
                 VPos::Top,
             )?;
         }
-        let cap_y = h as i32 - self.caption_h() + 4;
+        let cap_y = TOP + PANEL_TITLE + ny * CELL_H + X_AREA;
         draw_caption(root, &d.caption, 20, cap_y, w as i32 - 40)?;
         Ok(vec![])
     }
@@ -306,7 +380,10 @@ mod tests {
         };
         let (s, note) = panel_scale(&p);
         assert!(s.log && (s.min - 2e-3).abs() < 1e-15 && (s.max - 4e-2).abs() < 1e-15);
-        assert!(note.contains("log scale") && note.contains("2.0e-3"), "{note}");
+        assert!(
+            note.contains("log scale") && note.contains("2.0e-3"),
+            "{note}"
+        );
         let lin = MapPanel {
             log: false,
             cells: vec![vec![cell(-0.2), cell(0.7)]],

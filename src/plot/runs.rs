@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 
 use super::from_record::{
-    colour_scale, curves_data, heatmap_data, loss_data, panel_of_configs, rows_values, snapshot_data,
-    Clip, Measure,
+    colour_scale, curves_data, heatmap_data, loss_data, panel_of_configs, rows_values,
+    snapshot_data, Clip, Measure,
 };
 use super::Format;
 use crate::load::RunData;
@@ -75,7 +75,10 @@ impl Kind {
     /// The figure kind named `s` (its [`Kind::stem`]), as listed in an analysis's `figures`.
     pub fn from_stem(s: &str) -> Option<Kind> {
         use clap::ValueEnum;
-        Kind::value_variants().iter().copied().find(|k| k.stem() == s)
+        Kind::value_variants()
+            .iter()
+            .copied()
+            .find(|k| k.stem() == s)
     }
 }
 
@@ -156,7 +159,12 @@ pub fn draw(kind: Kind, runs: &[RunData], path: &Path, opts: &PlotOptions) -> Re
 /// draw one figure per task (or per C6 baseline); the first goes to `path`, the others to
 /// `path` with the task or baseline appended to the file stem. Errors when the runs hold
 /// nothing the kind can show (e.g. no fixed-p configurations for `index_vs_p`).
-pub fn draw_files(kind: Kind, runs: &[RunData], path: &Path, opts: &PlotOptions) -> Result<Vec<PathBuf>> {
+pub fn draw_files(
+    kind: Kind,
+    runs: &[RunData],
+    path: &Path,
+    opts: &PlotOptions,
+) -> Result<Vec<PathBuf>> {
     if !kind.is_verdict() {
         draw(kind, runs, path, opts)?;
         return Ok(vec![path.to_path_buf()]);
@@ -178,26 +186,50 @@ pub fn draw_files(kind: Kind, runs: &[RunData], path: &Path, opts: &PlotOptions)
 
 /// File `path` with `tag` appended to its stem ("a/c6_time.png" + "adam" -> "a/c6_time_adam.png").
 fn tagged(path: &Path, tag: &str) -> PathBuf {
-    let stem = path.file_stem().map_or(String::new(), |s| s.to_string_lossy().into_owned());
-    let ext = path.extension().map_or(String::new(), |e| e.to_string_lossy().into_owned());
+    let stem = path
+        .file_stem()
+        .map_or(String::new(), |s| s.to_string_lossy().into_owned());
+    let ext = path
+        .extension()
+        .map_or(String::new(), |e| e.to_string_lossy().into_owned());
     let tag: String = tag
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     path.with_file_name(format!("{stem}_{tag}.{ext}"))
 }
 
 /// The verdict figures of `kind` from a report (see [`draw_files`]).
-pub fn draw_report(kind: Kind, report: &crate::report::Report, path: &Path) -> Result<Vec<PathBuf>> {
+pub fn draw_report(
+    kind: Kind,
+    report: &crate::report::Report,
+    path: &Path,
+) -> Result<Vec<PathBuf>> {
     use super::from_report as fr;
-    let name = |i: usize, tag: &str| if i == 0 { path.to_path_buf() } else { tagged(path, tag) };
+    let name = |i: usize, tag: &str| {
+        if i == 0 {
+            path.to_path_buf()
+        } else {
+            tagged(path, tag)
+        }
+    };
     let mut out = Vec::new();
     let none = |what: &str| -> Result<Vec<PathBuf>> {
         bail!("--kind {}: the runs hold no {what}", kind.stem())
     };
     match kind {
         Kind::IndexVsP | Kind::Coverage => {
-            let figs = if kind == Kind::IndexVsP { fr::index_vs_p(report) } else { fr::coverage(report) };
+            let figs = if kind == Kind::IndexVsP {
+                fr::index_vs_p(report)
+            } else {
+                fr::coverage(report)
+            };
             if figs.is_empty() {
                 return none(if kind == Kind::IndexVsP {
                     "task with two or more fixed-p (padam, constant p) configurations"
@@ -214,7 +246,9 @@ pub fn draw_report(kind: Kind, report: &crate::report::Report, path: &Path) -> R
         Kind::C6Loss | Kind::C6Time => {
             let figs = fr::c6(report);
             if figs.is_empty() {
-                return none("cyclic-p configuration with a baseline (sgd, padam p = 0 or adam) on its task");
+                return none(
+                    "cyclic-p configuration with a baseline (sgd, padam p = 0 or adam) on its task",
+                );
             }
             for (i, f) in figs.iter().enumerate() {
                 let p = name(i, &format!("vs_{}", f.baseline));
@@ -228,7 +262,9 @@ pub fn draw_report(kind: Kind, report: &crate::report::Report, path: &Path) -> R
         }
         Kind::PLrMap => {
             let Some(m) = fr::p_lr_map(report) else {
-                return none("grid of fixed-p configurations at two or more p and two or more numeric lr");
+                return none(
+                    "grid of fixed-p configurations at two or more p and two or more numeric lr",
+                );
             };
             super::grid_map(path, &m)?;
             out.push(path.to_path_buf());
