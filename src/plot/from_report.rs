@@ -54,6 +54,9 @@ fn band(c: &ConfigSummary, e: &Estimate) -> BaselineBand {
     }
 }
 
+/// Reads one per-configuration estimate from a configuration summary.
+pub type Getter = dyn Fn(&ConfigSummary) -> Estimate;
+
 /// Tasks in report order.
 fn tasks(report: &Report) -> Vec<String> {
     let mut t: Vec<String> = Vec::new();
@@ -77,7 +80,7 @@ pub fn per_p(
     report: &Report,
     what: &str,
     value_label: &str,
-    series: &[(&str, &dyn Fn(&ConfigSummary) -> Estimate)],
+    series: &[(&str, &Getter)],
 ) -> Vec<EstimatesData> {
     let mut out = Vec::new();
     for task in tasks(report) {

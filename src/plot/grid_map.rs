@@ -343,8 +343,7 @@ fn fmt_tick_short(v: f64) -> String {
     if v != 0.0 && (v.abs() < 1e-2 || v.abs() >= 1e4) {
         format!("{v:.1e}")
     } else {
-        let s = fmt_tick((v * 100.0).round() / 100.0);
-        s
+        fmt_tick((v * 100.0).round() / 100.0)
     }
 }
 
