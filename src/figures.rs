@@ -651,6 +651,22 @@ pub fn spearman(pairs: &[(f64, f64)]) -> f64 {
     }
 }
 
+/// Is `path` a figure of a verdict quantity (its stem starts with a verdict kind's stem)?
+fn is_verdict_figure(path: &Path) -> bool {
+    let stem = path
+        .file_stem()
+        .map_or(String::new(), |s| s.to_string_lossy().into_owned());
+    [
+        Kind::IndexVsP,
+        Kind::Coverage,
+        Kind::C6Loss,
+        Kind::C6Time,
+        Kind::PLrMap,
+    ]
+    .iter()
+    .any(|k| stem.starts_with(k.stem()))
+}
+
 fn write_index(out: &Path, outcomes: &[AnalysisOutcome], quick: bool) -> Result<()> {
     let mut md = String::new();
     let _ = writeln!(md, "# bandwise figures\n");
@@ -700,6 +716,26 @@ fn write_index(out: &Path, outcomes: &[AnalysisOutcome], quick: bool) -> Result<
             .display()
             .to_string();
         let _ = writeln!(md, "### {}\n\n`analyses/{}`, {} runs ({} diverged, excluded from means). Learning rates: {}. Full report: [{rel}]({rel}).\n", o.title, o.file, o.n_runs, o.n_diverged, o.lr_protocol);
+        let verdict_figs: Vec<String> = o
+            .figures
+            .iter()
+            .filter(|f| is_verdict_figure(f))
+            .map(|f| {
+                let rel = f.strip_prefix(out).unwrap_or(f).display().to_string();
+                format!(
+                    "[{}]({rel})",
+                    f.file_stem()
+                        .map_or(String::new(), |s| s.to_string_lossy().into_owned())
+                )
+            })
+            .collect();
+        if !verdict_figs.is_empty() {
+            let _ = writeln!(
+                md,
+                "- figures of the quantity the verdict is decided on: {}",
+                verdict_figs.join(" ")
+            );
+        }
         for f in &o.findings {
             let _ = writeln!(md, "- {f}");
         }
