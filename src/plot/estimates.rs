@@ -255,7 +255,7 @@ impl EstimatesFigure<'_> {
     fn plot_h(&self) -> i32 {
         match self.0.layout {
             Layout::Numeric => 460,
-            Layout::Rows => (self.0.points.len() as i32 * ROW_H + 20).max(200),
+            Layout::Rows => (self.0.points.len() as i32 * ROW_H + 20).max(280),
         }
     }
 }

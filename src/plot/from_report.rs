@@ -770,7 +770,7 @@ mod tests {
             for f in &files {
                 let (w, h) = png_size(f);
                 assert!(
-                    (700..4000).contains(&w) && (300..3000).contains(&h),
+                    (700..4000).contains(&w) && (400..3000).contains(&h),
                     "{kind:?}: {w} x {h}"
                 );
                 assert!(
