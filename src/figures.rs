@@ -6,14 +6,15 @@
 //! `title`, `claims` (report claims to judge: "c2", "c3", "c6"), `lr_protocol` (why the
 //! learning rates are chosen this way; the protocol actually run is stated in the index and
 //! each report from the spec itself, see [`protocol_text`]), `figures` (panel, loss, curves, heatmap,
-//! snapshots, images for 2D runs), optional `measure` and `clip` for heatmaps, optional `anchor_measure` and
+//! snapshots, images for 2D runs, and the verdict quantities: index_vs_p, coverage, c6_loss,
+//! c6_time, p_lr_map; see docs/figures.md), optional `measure` and `clip` for heatmaps, optional `anchor_measure` and
 //! `anchor_threshold` for the anchors' one-line finding, and `[analysis.quick]` (`seeds`, and
 //! `set` = spec paths to override) for the reduced `--quick` version.
 
 use crate::load::RunData;
 use crate::optim::Registry;
 use crate::plot::from_record::{Clip, Measure};
-use crate::plot::runs::{draw, Kind, PlotOptions};
+use crate::plot::runs::{draw, draw_report, Kind, PlotOptions};
 use crate::record::write_atomic;
 use crate::report::{self, Claim, Outcome, ReportOptions};
 use crate::sweep::spec::set_path;
@@ -48,6 +49,7 @@ pub const BUILTIN: &[Analysis] = &[
     analysis!("c2_fixed_p_2d.toml"),
     analysis!("c3_cyclic_coverage.toml"),
     analysis!("c6_quarter_cost.toml"),
+    analysis!("p_lr_map.toml"),
 ];
 
 #[derive(Debug, Deserialize)]
@@ -437,15 +439,30 @@ fn render_analysis(
     let all_completed: Vec<RunData> = groups.iter().flat_map(|(_, r)| completed(r)).collect();
     let n_runs: usize = groups.iter().map(|(_, r)| r.len()).sum();
     let n_diverged = n_runs - all_completed.len();
+    // The report over all runs (diverged ones are excluded and counted by the report).
+    let all: Vec<RunData> = groups.iter().flat_map(|(_, r)| r.iter().cloned()).collect();
+    let claims: Vec<Claim> = meta
+        .claims
+        .iter()
+        .map(|c| Claim::parse(c))
+        .collect::<Result<_>>()?;
+    let rep = report::report_from_runs(&all, &ReportOptions::default(), &claims)?;
     let mut figures = Vec::new();
     let safe = |id: &str| id.replace(['=', '/'], "_");
     for fig in &meta.figures {
         match fig.as_str() {
             "panel" if !means.is_empty() => {
-                let runs: Vec<RunData> = means.iter().map(|(_, m)| m.clone()).collect();
+                // Averages the completed seeds per configuration, counts the diverged ones.
                 let path = out.join("panel.png");
-                draw(Kind::Panel, &runs, &path, &opts)?;
+                draw(Kind::Panel, &all, &path, &opts)?;
                 figures.push(path);
+            }
+            verdict if Kind::from_stem(verdict).is_some_and(Kind::is_verdict) => {
+                let kind = Kind::from_stem(verdict).expect("checked by the guard");
+                let path = out.join(format!("{verdict}.png"));
+                figures.extend(draw_report(kind, &rep, &path).with_context(|| {
+                    format!("analyses/{}: [analysis].figures `{verdict}`", a.file)
+                })?);
             }
             "loss" if !all_completed.is_empty() => {
                 let path = out.join("loss.png");
@@ -479,17 +496,9 @@ fn render_analysis(
                 }
             }
             "panel" | "loss" => {}
-            other => bail!("analyses/{}: [analysis].figures lists `{other}`; use panel, loss, curves, heatmap, snapshots or images", a.file),
+            other => bail!("analyses/{}: [analysis].figures lists `{other}`; use panel, loss, curves, heatmap, snapshots, images, index_vs_p, coverage, c6_loss, c6_time or p_lr_map", a.file),
         }
     }
-    // The report over all runs (diverged ones are excluded and counted by the report).
-    let all: Vec<RunData> = groups.iter().flat_map(|(_, r)| r.iter().cloned()).collect();
-    let claims: Vec<Claim> = meta
-        .claims
-        .iter()
-        .map(|c| Claim::parse(c))
-        .collect::<Result<_>>()?;
-    let rep = report::report_from_runs(&all, &ReportOptions::default(), &claims)?;
     let report_path = out.join("report.md");
     let mut md = format!(
         "# {}\n\nAnalysis: `analyses/{}`. Protocol run: {}.\n\n",
@@ -711,6 +720,22 @@ pub fn spearman(pairs: &[(f64, f64)]) -> f64 {
     }
 }
 
+/// Is `path` a figure of a verdict quantity (its stem starts with a verdict kind's stem)?
+fn is_verdict_figure(path: &Path) -> bool {
+    let stem = path
+        .file_stem()
+        .map_or(String::new(), |s| s.to_string_lossy().into_owned());
+    [
+        Kind::IndexVsP,
+        Kind::Coverage,
+        Kind::C6Loss,
+        Kind::C6Time,
+        Kind::PLrMap,
+    ]
+    .iter()
+    .any(|k| stem.starts_with(k.stem()))
+}
+
 fn write_index(out: &Path, outcomes: &[AnalysisOutcome], quick: bool) -> Result<()> {
     let mut md = String::new();
     let _ = writeln!(md, "# bandwise figures\n");
@@ -759,7 +784,27 @@ fn write_index(out: &Path, outcomes: &[AnalysisOutcome], quick: bool) -> Result<
             .unwrap_or(&o.report)
             .display()
             .to_string();
-        let _ = writeln!(md, "### {}\n\n`analyses/{}`, {} runs ({} diverged: counted in n as failures, no index value). Protocol run: {}. Full report: [{rel}]({rel}).\n", o.title, o.file, o.n_runs, o.n_diverged, o.lr_protocol);
+        let _ = writeln!(md, "### {}\n\n`analyses/{}`, {} runs ({} diverged; a diverged seed counts in n as a failure). Protocol run: {}. Full report: [{rel}]({rel}).\n", o.title, o.file, o.n_runs, o.n_diverged, o.lr_protocol);
+        let verdict_figs: Vec<String> = o
+            .figures
+            .iter()
+            .filter(|f| is_verdict_figure(f))
+            .map(|f| {
+                let rel = f.strip_prefix(out).unwrap_or(f).display().to_string();
+                format!(
+                    "[{}]({rel})",
+                    f.file_stem()
+                        .map_or(String::new(), |s| s.to_string_lossy().into_owned())
+                )
+            })
+            .collect();
+        if !verdict_figs.is_empty() {
+            let _ = writeln!(
+                md,
+                "- figures of the quantity the verdict is decided on: {}",
+                verdict_figs.join(" ")
+            );
+        }
         for f in &o.findings {
             let _ = writeln!(md, "- {f}");
         }

@@ -162,6 +162,7 @@ fn synthetic_loss(n: usize) -> LossData {
         y_label: String::new(),
         band_label: "shaded: min-max over 5 seeds".into(),
         series,
+        marks: vec![],
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::load::RunData;
 use crate::plot::from_record::{Clip, Measure};
+use crate::plot::runs::draw_files;
 use crate::plot::runs::extension;
 use crate::plot::{draw, standard_set, Format, Kind, PlotOptions};
 use crate::record::find_runs;
@@ -18,7 +19,7 @@ pub enum FormatArg {
 
 #[derive(Args)]
 #[command(
-    after_help = "Examples:\n  bandwise plot runs/padam_cosine                  standard set into runs/padam_cosine/figures/\n  bandwise plot runs/a --kind heatmap --clip fprinciple --out a.svg\n  bandwise plot runs/sweep --kind panel --out panel.png   (a sweep directory is expanded)"
+    after_help = "Examples:\n  bandwise plot runs/padam_cosine                  standard set into runs/padam_cosine/figures/\n  bandwise plot runs/a --kind heatmap --clip fprinciple --out a.svg\n  bandwise plot runs/sweep --kind panel --out panel.png   (a sweep directory is expanded; lr-search runs are left out)\n  bandwise plot runs/c2_fixed_p --kind index-vs-p --out c2.png   (figures of a claim's verdict quantity: index-vs-p, coverage, c6-loss, c6-time, p-lr-map)"
 )]
 pub struct PlotArgs {
     /// Run directories (written by `bandwise run`) or directories containing runs.
@@ -44,10 +45,26 @@ pub struct PlotArgs {
     /// Image format when --out is a directory or not given (a file's extension decides otherwise).
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
+    /// Panel: one heatmap per seed instead of one per configuration (mean over its seeds).
+    #[arg(long)]
+    each_seed: bool,
+    /// Also read the lr-search runs of a sweep (DIR/lr_search/...); by default only the
+    /// evaluation runs are plotted.
+    #[arg(long)]
+    include_lr_search: bool,
 }
 
-/// Every run below the given directories, in argument order, loaded.
-fn load_runs(dirs: &[PathBuf]) -> Result<Vec<RunData>> {
+/// Is `run` a sweep's lr-search run (a path component `lr_search` below `root`)?
+pub fn is_lr_search_run(root: &Path, run: &Path) -> bool {
+    run.strip_prefix(root)
+        .unwrap_or(run)
+        .components()
+        .any(|c| c.as_os_str() == "lr_search")
+}
+
+/// Every run below the given directories, in argument order, loaded; a sweep's lr-search runs
+/// are left out unless `lr_search` is set.
+fn load_runs(dirs: &[PathBuf], lr_search: bool) -> Result<Vec<RunData>> {
     let mut runs = Vec::new();
     for d in dirs {
         if !d.exists() {
@@ -60,6 +77,17 @@ fn load_runs(dirs: &[PathBuf]) -> Result<Vec<RunData>> {
         if found.is_empty() {
             bail!(
                 "{} contains no bandwise runs (no run.json at or below it); pass a directory written by `bandwise run`",
+                d.display()
+            );
+        }
+        let n_found = found.len();
+        let found: Vec<PathBuf> = found
+            .into_iter()
+            .filter(|r| lr_search || !is_lr_search_run(d, r))
+            .collect();
+        if found.is_empty() {
+            bail!(
+                "{} holds only lr-search runs ({n_found}); pass --include-lr-search to plot them",
                 d.display()
             );
         }
@@ -125,11 +153,12 @@ fn short_names(runs: &[RunData]) -> Vec<String> {
 
 /// Run `bandwise plot`; prints every written file on stdout.
 pub fn run(args: PlotArgs) -> Result<()> {
-    let runs = load_runs(&args.dirs)?;
+    let runs = load_runs(&args.dirs, args.include_lr_search)?;
     let opts = PlotOptions {
         grid: args.grid.clone(),
         measure: args.measure,
         clip: args.clip,
+        each_seed: args.each_seed,
         ..PlotOptions::default()
     };
     let kind = args.kind.unwrap_or(Kind::All);
@@ -154,15 +183,16 @@ pub fn run(args: PlotArgs) -> Result<()> {
         }
     };
     match kind {
-        Kind::Panel | Kind::Loss => {
+        k if k.is_multi_run() => {
             let path = match (&args.out, file) {
                 (Some(o), Some(_)) => o.clone(),
                 (Some(o), None) => o.join(format!("{}.{ext}", kind.stem())),
                 (None, _) => multi_default()?.join(format!("{}.{ext}", kind.stem())),
             };
-            draw(kind, &runs, &path, &opts)
-                .with_context(|| format!("{} ({})", kind.stem(), path.display()))?;
-            written.push(path);
+            written.extend(
+                draw_files(kind, &runs, &path, &opts)
+                    .with_context(|| format!("{} ({})", kind.stem(), path.display()))?,
+            );
         }
         Kind::Heatmap | Kind::Curves | Kind::Snapshots => {
             if file.is_some() && runs.len() > 1 {
@@ -193,6 +223,15 @@ pub fn run(args: PlotArgs) -> Result<()> {
                     )),
                 }
             }
+        }
+        Kind::Panel
+        | Kind::Loss
+        | Kind::IndexVsP
+        | Kind::Coverage
+        | Kind::C6Loss
+        | Kind::C6Time
+        | Kind::PLrMap => {
+            unreachable!("multi-run kinds are handled above")
         }
         Kind::All => {
             if file.is_some() {
@@ -259,4 +298,28 @@ pub fn run(args: PlotArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lr_search_runs_are_recognised_below_the_root_only() {
+        let root = Path::new("/runs/c2");
+        assert!(is_lr_search_run(
+            root,
+            Path::new("/runs/c2/lr_search/c1/lr=0.1__seed=0")
+        ));
+        assert!(!is_lr_search_run(
+            root,
+            Path::new("/runs/c2/runs/p=0__seed=0")
+        ));
+        // A sweep that is itself stored under a directory named lr_search is not excluded.
+        let nested = Path::new("/lr_search/sweep");
+        assert!(!is_lr_search_run(
+            nested,
+            Path::new("/lr_search/sweep/runs/a")
+        ));
+    }
 }

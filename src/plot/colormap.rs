@@ -116,6 +116,47 @@ impl ColourScale {
         Self::log(lo, hi)
     }
 
+    /// A log scale spanning the finite positive values of `values`, rounded outward to the
+    /// nearest 1-2-5 step (so it spans no decade the data do not occupy: data in
+    /// [3e-3, 0.4] give [2e-3, 0.5]), or [1e-6, 1] if there are none.
+    pub fn log_fit_125<'a>(values: impl IntoIterator<Item = &'a f64>) -> Self {
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for &v in values {
+            if v.is_finite() && v > 0.0 {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+        }
+        if !lo.is_finite() {
+            return Self::log(1e-6, 1.0);
+        }
+        let steps = [1.0, 2.0, 5.0, 10.0];
+        let down = |v: f64| {
+            let d = 10f64.powf(v.log10().floor());
+            let m = v / d;
+            d * steps
+                .iter()
+                .rev()
+                .copied()
+                .find(|s| *s <= m * (1.0 + 1e-9))
+                .unwrap_or(1.0)
+        };
+        let up = |v: f64| {
+            let d = 10f64.powf(v.log10().floor());
+            let m = v / d;
+            d * steps
+                .iter()
+                .copied()
+                .find(|s| *s >= m * (1.0 - 1e-9))
+                .unwrap_or(10.0)
+        };
+        let (lo, mut hi) = (down(lo), up(hi));
+        if hi <= lo {
+            hi = up(lo * 1.5);
+        }
+        Self::log(lo, hi)
+    }
+
     /// Check the scale is usable: finite, min < max, and min > 0 for a log scale.
     pub fn validate(&self) -> anyhow::Result<()> {
         if !(self.min.is_finite() && self.max.is_finite() && self.min < self.max) {
@@ -217,6 +258,18 @@ mod tests {
         assert_eq!(l.unit(-5.0), 0.0);
         assert!(ColourScale::log(0.0, 1.0).validate().is_err());
         assert!(ColourScale::linear(1.0, 1.0).validate().is_err());
+        let t = ColourScale::log_fit_125(&[3e-3, 0.4, f64::NAN, 0.0]);
+        assert!(
+            (t.min - 2e-3).abs() < 1e-15 && (t.max - 0.5).abs() < 1e-12,
+            "{t:?}"
+        );
+        let t = ColourScale::log_fit_125(&[1e-5 * 2.5, 5.0]);
+        assert!(
+            (t.min - 2e-5).abs() < 1e-18 && (t.max - 5.0).abs() < 1e-12,
+            "{t:?}"
+        );
+        let t = ColourScale::log_fit_125(&[0.1, 0.1]);
+        assert!(t.min == 0.1 && t.max > 0.1 && t.validate().is_ok(), "{t:?}");
         let f = ColourScale::log_fit(&[3e-3, 0.5, f64::NAN, 0.0]);
         assert_eq!((f.min, f.max), (1e-3, 1.0));
     }

@@ -110,9 +110,9 @@ pub fn colour_scale<'a>(
     });
     match clip {
         Clip::None => {
-            let s = ColourScale::log_fit(values);
+            let s = ColourScale::log_fit_125(values);
             let text = format!(
-                "Colour: log scale fitted to the data, [{:e}, {:e}].",
+                "Colour: log scale fitted to the data (rounded out to 1-2-5 steps), [{:e}, {:e}].",
                 s.min, s.max
             );
             (s, text)
@@ -258,11 +258,22 @@ fn at_epochs(run: &RunData, column: &[f64], at: &[u64]) -> Vec<f64> {
         .collect()
 }
 
-/// p(t) strip when the optimizer has a p, and lr(t) strip when the learning rate varies.
+/// Finite min and max of `v` (inf, -inf when none).
+fn finite_range(v: &[f64]) -> (f64, f64) {
+    v.iter()
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        })
+}
+
+/// p(t) strip when the optimizer's p varies (a constant p is said in the title instead), and
+/// lr(t) strip when the learning rate varies.
 pub fn strips(run: &RunData, epochs: &[u64]) -> Vec<Strip> {
     let mut out = Vec::new();
     let p = at_epochs(run, &run.epochs.p, epochs);
-    if p.iter().any(|v| v.is_finite()) {
+    let (plo, phi) = finite_range(&p);
+    if plo.is_finite() && phi > plo {
         out.push(Strip {
             label: "p(t)".into(),
             values: p,
@@ -547,6 +558,7 @@ pub fn loss_data(runs: &[RunData]) -> Result<LossData> {
         y_label: "loss (MSE)".into(),
         band_label,
         series,
+        marks: Vec::new(),
     })
 }
 
@@ -620,6 +632,71 @@ pub fn snapshot_data(run: &RunData, max: usize) -> Result<SnapshotData> {
         target: first.target.clone(),
         snapshots: out,
     })
+}
+
+/// Panel heatmaps with one heatmap per configuration (runs that differ only in seed): the
+/// mean record of its completed seeds ([`crate::figures::mean_run`], as `bandwise figures`
+/// draws them), or one per run with `each_seed`. The figure title ends with
+/// "N configs x S seeds, D diverged"; a panel whose configuration lost seeds says how many.
+pub fn panel_of_configs(
+    runs: &[RunData],
+    grid: &str,
+    measure: Measure,
+    clip: Option<Clip>,
+    each_seed: bool,
+) -> Result<(Vec<HeatmapData>, ColourScale, String)> {
+    let groups = group_by_config(runs);
+    let mut shown: Vec<RunData> = Vec::new();
+    let mut diverged_of: Vec<usize> = Vec::new();
+    let mut seeds: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+    let n_div: usize = runs.iter().filter(|r| r.status() == "diverged").count();
+    for g in &groups {
+        let done: Vec<&RunData> = g
+            .iter()
+            .copied()
+            .filter(|r| r.status() == "completed")
+            .collect();
+        let div = g.iter().filter(|r| r.status() == "diverged").count();
+        if each_seed {
+            for r in g {
+                shown.push((*r).clone());
+                diverged_of.push(0);
+            }
+        } else if let Some(m) = crate::figures::mean_run(&done) {
+            shown.push(m);
+            diverged_of.push(div);
+        }
+    }
+    if shown.is_empty() {
+        bail!(
+            "no completed run to draw a panel from ({} runs, all diverged); pass --each-seed to see them",
+            runs.len()
+        );
+    }
+    let (mut panels, scale, title) = panel_data(&shown, grid, measure, clip)?;
+    for (p, div) in panels.iter_mut().zip(&diverged_of) {
+        if *div > 0 {
+            p.title.push_str(&format!(" ({div} div.)"));
+        }
+    }
+    seeds.sort_unstable();
+    seeds.dedup();
+    let s = match seeds.as_slice() {
+        [n] => n.to_string(),
+        ns => format!("{}-{}", ns[0], ns[ns.len() - 1]),
+    };
+    let how = if each_seed {
+        "each seed"
+    } else {
+        "mean over seeds"
+    };
+    let title = format!(
+        "{title}; {} config{} x {s} seed{}, {n_div} diverged ({how})",
+        groups.len(),
+        if groups.len() == 1 { "" } else { "s" },
+        if s == "1" { "" } else { "s" }
+    );
+    Ok((panels, scale, title))
 }
 
 /// Panel heatmaps for several runs: one per run, titled by its optimizer label (plus seed or

@@ -44,6 +44,17 @@ pub struct LossData {
     /// What the shaded bands mean, e.g. "shaded: min-max over 5 seeds"; shown in the legend.
     pub band_label: String,
     pub series: Vec<LossSeries>,
+    /// Reference lines (e.g. the target loss L* and the epoch 0.25 B of the C6 rule).
+    pub marks: Vec<LossMark>,
+}
+
+/// A labelled reference line on a loss figure.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LossMark {
+    /// A horizontal line at this loss.
+    Loss(f64, String),
+    /// A vertical line at this epoch.
+    Epoch(f64, String),
 }
 
 /// Width of the plot part (axes and plot area); the legend column is added to it.
@@ -130,7 +141,21 @@ impl Figure for LossFigure<'_> {
             )
         })?;
         let xs = d.series.iter().flat_map(|s| s.epochs.iter());
-        let (xlo, xhi) = style::lin_range(xs).unwrap_or((0.0, 1.0));
+        let mark_epochs: Vec<f64> = d
+            .marks
+            .iter()
+            .filter_map(|m| match m {
+                LossMark::Epoch(e, _) => Some(*e),
+                LossMark::Loss(..) => None,
+            })
+            .collect();
+        for m in &d.marks {
+            if let LossMark::Loss(l, _) = m {
+                ys.push(*l);
+            }
+        }
+        let (ylo, yhi) = style::log_range(&ys).unwrap_or((ylo, yhi));
+        let (xlo, xhi) = style::lin_range(xs.chain(mark_epochs.iter())).unwrap_or((0.0, 1.0));
         let xlo = if xlo < 0.0 && d.series.iter().all(|s| s.epochs[0] >= 0.0) {
             0.0
         } else {
@@ -198,6 +223,27 @@ impl Figure for LossFigure<'_> {
                 dashed: s.dashed,
                 shaded: s.band.is_some(),
             });
+        }
+        let red = RGBColor(200, 30, 30);
+        for m in &d.marks {
+            let (pts, anchor, label) = match m {
+                LossMark::Loss(l, label) if l.is_finite() && *l > 0.0 => {
+                    (vec![(xlo, *l), (xhi, *l)], (xhi, *l), label)
+                }
+                LossMark::Epoch(e, label) if e.is_finite() => {
+                    (vec![(*e, ylo), (*e, yhi)], (*e, yhi), label)
+                }
+                _ => continue,
+            };
+            chart
+                .draw_series(DashedLineSeries::new(pts, 4, 4, red.stroke_width(2)))
+                .map_err(perr)?;
+            let (ax, ay) = chart.backend_coord(&anchor);
+            let (pos, at) = match m {
+                LossMark::Loss(..) => ((HPos::Right, VPos::Bottom), (ax - 6, ay - 4)),
+                LossMark::Epoch(..) => ((HPos::Left, VPos::Top), (ax + 6, ay + 6)),
+            };
+            text(root, label, &font(CAPTION_PX).color(&red), at, pos.0, pos.1)?;
         }
         let (px, py) = chart.plotting_area().get_pixel_range();
         style::vtext(root, y_label, AXIS_PX, (16, (py.start + py.end) / 2))?;

@@ -1,8 +1,11 @@
 //! Figures drawn from plain data (pure functions of what is stored on disk): per-band
 //! convergence heatmaps ([`heatmap`]), grids of heatmaps sharing one colour scale ([`panel`]),
 //! relative-error curves per band ([`curves`]), loss curves with shaded seed bands ([`loss`])
-//! and fit / residual-spectrum snapshots ([`snapshots`]). [`from_record`] turns run records
-//! into these data structs and [`runs`] draws figure kinds straight from run directories.
+//! and fit / residual-spectrum snapshots ([`snapshots`]), and the figures of the quantities
+//! claim verdicts are decided on: dot-and-whisker estimates per configuration
+//! ([`estimates`]) and maps over a parameter grid ([`grid_map`]). [`from_record`] turns run
+//! records into these data structs, [`from_report`] turns a report into the verdict figures'
+//! data, and [`runs`] draws figure kinds straight from run directories.
 //!
 //! The output format follows the path's extension: `.png` (bitmap, encoded with `png`) or
 //! `.svg` (vector; heatmap cells are embedded as one PNG image instead of one `<rect>` per
@@ -11,7 +14,10 @@
 
 pub mod colormap;
 pub mod curves;
+pub mod estimates;
 pub mod from_record;
+pub mod from_report;
+pub mod grid_map;
 pub mod heatmap;
 pub mod images;
 pub mod loss;
@@ -22,8 +28,10 @@ pub mod style;
 
 pub use colormap::{viridis, ColourScale, NAN_GREY};
 pub use curves::{curves, Curve, CurvesData, Threshold};
+pub use estimates::{estimates, BaselineBand, EstimatePoint, EstimatesData, Layout};
+pub use grid_map::{grid_map, GridMapData, MapCell, MapPanel};
 pub use heatmap::{heatmap, heatmap_layout, HeatmapData, HeatmapLayout, PixelRect, Strip};
-pub use loss::{loss, LossData, LossSeries};
+pub use loss::{loss, LossData, LossMark, LossSeries};
 pub use panel::panel;
 pub use runs::{draw, standard_set, Kind, PlotOptions};
 pub use snapshots::{snapshots, Snapshot, SnapshotData};

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 
 use super::from_record::{
-    colour_scale, curves_data, heatmap_data, loss_data, panel_data, rows_values, snapshot_data,
-    Clip, Measure,
+    colour_scale, curves_data, heatmap_data, loss_data, panel_of_configs, rows_values,
+    snapshot_data, Clip, Measure,
 };
 use super::Format;
 use crate::load::RunData;
@@ -29,6 +29,16 @@ pub enum Kind {
     /// The standard set per run (heatmap, curves, loss, snapshots), plus a panel and a loss
     /// comparison when several runs are given.
     All,
+    /// C2: preference index against fixed p, with 95% intervals; other optimizers as bands.
+    IndexVsP,
+    /// C3: coverage score per configuration, with 95% intervals; comparisons as bands.
+    Coverage,
+    /// C6: test loss per configuration with the L* line and a marker at 0.25 B.
+    C6Loss,
+    /// C6: epochs to L* per configuration (fraction of B), with intervals and "never" marks.
+    C6Time,
+    /// Preference index and final test loss over a grid of fixed p x lr.
+    PLrMap,
 }
 
 impl Kind {
@@ -41,12 +51,34 @@ impl Kind {
             Kind::Loss => "loss",
             Kind::Snapshots => "snapshots",
             Kind::All => "all",
+            Kind::IndexVsP => "index_vs_p",
+            Kind::Coverage => "coverage",
+            Kind::C6Loss => "c6_loss",
+            Kind::C6Time => "c6_time",
+            Kind::PLrMap => "p_lr_map",
         }
     }
 
     /// True for kinds that draw one figure from several runs.
     pub fn is_multi_run(self) -> bool {
-        matches!(self, Kind::Panel | Kind::Loss)
+        matches!(self, Kind::Panel | Kind::Loss) || self.is_verdict()
+    }
+
+    /// True for the figures of a claim's verdict quantity (drawn from a report of the runs).
+    pub fn is_verdict(self) -> bool {
+        matches!(
+            self,
+            Kind::IndexVsP | Kind::Coverage | Kind::C6Loss | Kind::C6Time | Kind::PLrMap
+        )
+    }
+
+    /// The figure kind named `s` (its [`Kind::stem`]), as listed in an analysis's `figures`.
+    pub fn from_stem(s: &str) -> Option<Kind> {
+        use clap::ValueEnum;
+        Kind::value_variants()
+            .iter()
+            .copied()
+            .find(|k| k.stem() == s)
     }
 }
 
@@ -60,6 +92,8 @@ pub struct PlotOptions {
     pub clip: Option<Clip>,
     /// Most snapshot columns drawn (evenly picked from those stored).
     pub max_snapshots: usize,
+    /// Panel: one heatmap per run (seed) instead of one per configuration (mean of its seeds).
+    pub each_seed: bool,
 }
 
 impl Default for PlotOptions {
@@ -69,6 +103,7 @@ impl Default for PlotOptions {
             measure: Measure::RelError,
             clip: None,
             max_snapshots: 6,
+            each_seed: false,
         }
     }
 }
@@ -110,11 +145,133 @@ pub fn draw(kind: Kind, runs: &[RunData], path: &Path, opts: &PlotOptions) -> Re
         Kind::Snapshots => super::snapshots(path, &snapshot_data(one()?, opts.max_snapshots)?),
         Kind::Loss => super::loss(path, &loss_data(runs)?),
         Kind::Panel => {
-            let (panels, scale, title) = panel_data(runs, &opts.grid, opts.measure, opts.clip)?;
+            let (panels, scale, title) =
+                panel_of_configs(runs, &opts.grid, opts.measure, opts.clip, opts.each_seed)?;
             super::panel(path, &panels, &scale, &title)
         }
         Kind::All => bail!("`all` is a set of figures, not one file: use standard_set"),
+        k if k.is_verdict() => draw_files(k, runs, path, opts).map(|_| ()),
+        _ => unreachable!("every kind is handled above"),
     }
+}
+
+/// Draw one figure of `kind` like [`draw`], but return every file written: the verdict kinds
+/// draw one figure per task (or per C6 baseline); the first goes to `path`, the others to
+/// `path` with the task or baseline appended to the file stem. Errors when the runs hold
+/// nothing the kind can show (e.g. no fixed-p configurations for `index_vs_p`).
+pub fn draw_files(
+    kind: Kind,
+    runs: &[RunData],
+    path: &Path,
+    opts: &PlotOptions,
+) -> Result<Vec<PathBuf>> {
+    if !kind.is_verdict() {
+        draw(kind, runs, path, opts)?;
+        return Ok(vec![path.to_path_buf()]);
+    }
+    Format::from_path(path)?;
+    if runs.is_empty() {
+        bail!("no runs to plot");
+    }
+    let report = crate::report::report_from_runs(
+        runs,
+        &crate::report::ReportOptions {
+            grid: opts.grid.clone(),
+            ..Default::default()
+        },
+        &[],
+    )?;
+    draw_report(kind, &report, path)
+}
+
+/// File `path` with `tag` appended to its stem ("a/c6_time.png" + "adam" -> "a/c6_time_adam.png").
+fn tagged(path: &Path, tag: &str) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map_or(String::new(), |s| s.to_string_lossy().into_owned());
+    let ext = path
+        .extension()
+        .map_or(String::new(), |e| e.to_string_lossy().into_owned());
+    let tag: String = tag
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    path.with_file_name(format!("{stem}_{tag}.{ext}"))
+}
+
+/// The verdict figures of `kind` from a report (see [`draw_files`]).
+pub fn draw_report(
+    kind: Kind,
+    report: &crate::report::Report,
+    path: &Path,
+) -> Result<Vec<PathBuf>> {
+    use super::from_report as fr;
+    let name = |i: usize, tag: &str| {
+        if i == 0 {
+            path.to_path_buf()
+        } else {
+            tagged(path, tag)
+        }
+    };
+    let mut out = Vec::new();
+    let none = |what: &str| -> Result<Vec<PathBuf>> {
+        bail!("--kind {}: the runs hold no {what}", kind.stem())
+    };
+    match kind {
+        Kind::IndexVsP | Kind::Coverage => {
+            let figs = if kind == Kind::IndexVsP {
+                fr::index_vs_p(report)
+            } else {
+                fr::coverage(report)
+            };
+            if figs.is_empty() {
+                return none(if kind == Kind::IndexVsP {
+                    "task with two or more fixed-p (padam, constant p) configurations"
+                } else {
+                    "task with two or more configurations"
+                });
+            }
+            for (i, f) in figs.iter().enumerate() {
+                let p = name(i, &format!("fig{}", i + 1));
+                super::estimates(&p, f)?;
+                out.push(p);
+            }
+        }
+        Kind::C6Loss | Kind::C6Time => {
+            let figs = fr::c6(report);
+            if figs.is_empty() {
+                return none(
+                    "cyclic-p configuration with a baseline (sgd, padam p = 0 or adam) on its task",
+                );
+            }
+            for (i, f) in figs.iter().enumerate() {
+                let p = name(i, &format!("vs_{}", f.baseline));
+                if kind == Kind::C6Loss {
+                    super::loss(&p, &f.loss)?;
+                } else {
+                    super::estimates(&p, &f.time)?;
+                }
+                out.push(p);
+            }
+        }
+        Kind::PLrMap => {
+            let Some(m) = fr::p_lr_map(report) else {
+                return none(
+                    "grid of fixed-p configurations at two or more p and two or more numeric lr",
+                );
+            };
+            super::grid_map(path, &m)?;
+            out.push(path.to_path_buf());
+        }
+        _ => bail!("{} is not a verdict figure", kind.stem()),
+    }
+    Ok(out)
 }
 
 /// Files written by [`standard_set`] and figures skipped (with the reason).
