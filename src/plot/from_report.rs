@@ -516,6 +516,11 @@ mod tests {
             },
             time_spearman: f64::NAN,
             coverage: if diverged { f64::NAN } else { cov },
+            index_half: if diverged { f64::NAN } else { index },
+            initial_test_loss: loss[0],
+            band_below_threshold: true,
+            matched: Vec::new(),
+            lr: None,
         }
     }
 
