@@ -8,6 +8,7 @@ use super::estimates::{BaselineBand, EstimatePoint, EstimatesData, Layout};
 use super::grid_map::{GridMapData, MapCell, MapPanel};
 use super::loss::{LossData, LossMark, LossSeries};
 use crate::report::aggregate::{baseline_of, median, ConfigSummary, Estimate, Report};
+use crate::report::matched::DECISIVE_LEVEL;
 use crate::report::metrics::RunMetrics;
 use std::collections::BTreeMap;
 
@@ -156,6 +157,37 @@ pub fn index_vs_p(report: &Report) -> Vec<EstimatesData> {
         "preference index (+ = low frequencies first)",
         &[("", &idx)],
     )
+}
+
+/// The C2 deciding quantity: the matched-loss slope (log10 band error against log2
+/// frequency) at [`DECISIVE_LEVEL`] of the initial train loss, against p. Seeds that never
+/// reach the level have no slope and are left out of the mean (the report counts them).
+pub fn matched_slope_vs_p(report: &Report) -> Vec<EstimatesData> {
+    let slope = |c: &ConfigSummary| {
+        c.matched_loss
+            .iter()
+            .find(|m| m.level == DECISIVE_LEVEL)
+            .map_or_else(|| Estimate::of(&[]), |m| m.slope.clone())
+    };
+    let mut figs = per_p(
+        report,
+        &format!(
+            "Matched-loss slope at {}% of the initial loss",
+            DECISIVE_LEVEL * 100.0
+        ),
+        "log10 band-error slope per octave (+ = low first)",
+        &[("", &slope)],
+    );
+    for f in &mut figs {
+        f.caption = format!("Decides C2: band-error profile when train loss first reaches {}% of its start. Mean and 95% interval over the seeds that reached it; bands: other optimizers.", DECISIVE_LEVEL * 100.0);
+        // Completed seeds that never reached the level are shown as such, not as "undefined".
+        for p in &mut f.points {
+            if let Some(c) = report.configs.iter().find(|c| c.label == p.label) {
+                p.never = c.n_runs.saturating_sub(c.n_diverged + p.n);
+            }
+        }
+    }
+    figs
 }
 
 /// One Rows figure per task that has >= 2 configurations: `quantity` per configuration;

@@ -242,6 +242,19 @@ pub fn draw_report(
                 super::estimates(&p, f)?;
                 out.push(p);
             }
+            if kind == Kind::IndexVsP {
+                // The quantity that decides C2, beside the index.
+                for (i, f) in fr::matched_slope_vs_p(report).iter().enumerate() {
+                    let tag = if i == 0 {
+                        "matched_slope".to_string()
+                    } else {
+                        format!("matched_slope{}", i + 1)
+                    };
+                    let p = tagged(path, &tag);
+                    super::estimates(&p, f)?;
+                    out.push(p);
+                }
+            }
         }
         Kind::C6Loss | Kind::C6Time => {
             let figs = fr::c6(report);
