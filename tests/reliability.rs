@@ -368,7 +368,7 @@ fn sweep_failures_survive_an_aggregation_error_and_reports_stay_readable() {
 
     // Every run diverged (lr = 1e300): the report names no NaN threshold and prints lr short.
     let o = bandwise(tmp.path())
-        .args(["report", "sw/runs/seed=0", "--format", "terminal"])
+        .args(["report", "sw/runs/seed=0", "--format", "term"])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&o.stdout);

@@ -296,29 +296,14 @@ pub fn run_sweep(
     if let Some(search) = &spec.lr_search {
         // Search, then extend the grid of every config whose choice sits at an edge and
         // search the new points, until no choice moves to a new edge (see lr_search). The
-        // runs stage trains no search run: it reads the finished search and refuses if a
-        // search run is missing.
+        // runs stage trains no search run: it reads the finished search, and a configuration
+        // whose search is incomplete fails with that reason.
         let mut ext: lr_search::Extensions = Vec::new();
         let mut first = true;
         let choices = loop {
             let search_jobs =
                 lr_search::jobs(spec, search, &search_scope, out, &mut report.cleaned, &ext)?;
-            if opts.stage == Stage::Runs {
-                let missing: Vec<&str> = search_jobs
-                    .iter()
-                    .filter(|j| !is_run_dir(&j.dir))
-                    .map(|j| j.label.as_str())
-                    .collect();
-                if !missing.is_empty() {
-                    bail!(
-                        "the lr search of {} is not complete ({} search runs missing, e.g. {}): run `bandwise sweep SPEC --out {} --stage search` first",
-                        spec.name,
-                        missing.len(),
-                        missing[0],
-                        out.display()
-                    );
-                }
-            } else {
+            if opts.stage != Stage::Runs {
                 let outcomes = execute(&pool, registry, &search_jobs, opts.progress, "lr search");
                 for (job, outcome) in search_jobs.iter().zip(&outcomes) {
                     mark_failure(out, &job.label, outcome)?;
