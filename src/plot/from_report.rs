@@ -167,7 +167,7 @@ pub fn matched_slope_vs_p(report: &Report) -> Vec<EstimatesData> {
         c.matched_loss
             .iter()
             .find(|m| m.level == DECISIVE_LEVEL)
-            .map_or_else(|| Estimate::of(&[]), |m| m.slope.clone())
+            .map_or_else(|| Estimate::of(&[]), |m| m.slope)
     };
     let mut figs = per_p(
         report,
