@@ -180,6 +180,8 @@ pub fn matched_slope_vs_p(report: &Report) -> Vec<EstimatesData> {
     );
     for f in &mut figs {
         f.caption = format!("Decides C2: band-error profile when train loss first reaches {}% of its start. Mean and 95% interval over the seeds that reached it; bands: other optimizers.", DECISIVE_LEVEL * 100.0);
+        // 0 = no preference; it also keeps an axis when no seed reached the level.
+        f.reference = Some((0.0, "0 = neutral".into()));
         // Completed seeds that never reached the level are shown as such, not as "undefined".
         for p in &mut f.points {
             if let Some(c) = report.configs.iter().find(|c| c.label == p.label) {
