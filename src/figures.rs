@@ -46,6 +46,7 @@ pub const BUILTIN: &[Analysis] = &[
     analysis!("c2_same_lr.toml"),
     analysis!("c2_rms.toml"),
     analysis!("c2_fixed_p_2d.toml"),
+    analysis!("c2_family.toml"),
     analysis!("c3_cyclic_coverage.toml"),
     analysis!("c6_quarter_cost.toml"),
 ];
