@@ -268,7 +268,10 @@ pub fn run_sweep(
         selected.clone()
     };
     let search_runs = spec.lr_search.as_ref().map_or(0, |s| {
-        let configs = search_scope.iter().map(|r| &r.config_id).collect::<std::collections::BTreeSet<_>>();
+        let configs = search_scope
+            .iter()
+            .map(|r| &r.config_id)
+            .collect::<std::collections::BTreeSet<_>>();
         configs.len() * s.grid.len() * s.seeds.len()
     });
     report.jobs = capped_jobs(opts.jobs, selected.len().max(search_runs));
