@@ -16,6 +16,7 @@ use crate::optim::Registry;
 use crate::plot::from_record::{Clip, Measure};
 use crate::plot::runs::{draw, draw_report, Kind, PlotOptions};
 use crate::record::write_atomic;
+use crate::report::multiple::{holm, HOLM_ALPHA, HOLM_METHOD};
 use crate::report::{self, Claim, Outcome, ReportOptions};
 use crate::sweep::spec::set_path;
 use crate::sweep::{run_sweep, Shard, Stage, SweepIndex, SweepOptions, SweepSpec};
@@ -47,6 +48,7 @@ pub const BUILTIN: &[Analysis] = &[
     analysis!("c2_same_lr.toml"),
     analysis!("c2_rms.toml"),
     analysis!("c2_fixed_p_2d.toml"),
+    analysis!("c2_family.toml"),
     analysis!("c3_cyclic_coverage.toml"),
     analysis!("c6_quarter_cost.toml"),
     analysis!("p_lr_map.toml"),
@@ -816,7 +818,7 @@ fn write_index(out: &Path, outcomes: &[AnalysisOutcome], quick: bool) -> Result<
 }
 
 /// The rule that combines one claim's verdicts over tasks (analyses and tasks within them).
-pub const OVERALL_RULE: &str = "Verdicts resting on a configuration that failed a validity guard (`invalid setting`) or not evaluated are not evidence and are left out. Over the remaining verdicts: `supported on all tasks` if every one is supported; `not supported on any task` if none is supported and at least one is not supported; `inconclusive on all tasks` if all are inconclusive; `mixed` otherwise; `no valid setting` if none remains. No correction for multiple comparisons is applied: each verdict uses its own 95% intervals, so with several tasks some disagreement is expected by chance.";
+pub const OVERALL_RULE: &str = "Verdicts resting on a configuration that failed a validity guard (`invalid setting`) or not evaluated are not evidence and are left out. Over the remaining verdicts: `supported on all tasks` if every one is supported; `not supported on any task` if none is supported and at least one is not supported; `inconclusive on all tasks` if all are inconclusive; `mixed` otherwise; `no valid setting` if none remains. Multiple comparisons: for C2, Holm-Bonferroni across the tasks (see the C2 section); a task verdict that is not significant after Holm counts as inconclusive here. C3 and C6 verdicts are not corrected (each uses its own 95% intervals), so with several tasks some disagreement is expected by chance.";
 
 /// The overall verdict of one claim from its per-task outcomes (see [`OVERALL_RULE`]).
 pub fn overall(outcomes: &[Outcome]) -> &'static str {
@@ -835,6 +837,17 @@ pub fn overall(outcomes: &[Outcome]) -> &'static str {
         "inconclusive on all tasks"
     } else {
         "mixed"
+    }
+}
+
+/// A task's outcome as the overall verdict counts it: with Holm applied (C2), a supported or
+/// not-supported verdict whose adjusted p-value is above alpha (or undefined) is inconclusive.
+pub fn after_holm(outcome: Outcome, corrected: bool, adjusted_p: f64) -> Outcome {
+    match outcome {
+        Outcome::Supported | Outcome::NotSupported if corrected && !(adjusted_p <= HOLM_ALPHA) => {
+            Outcome::Inconclusive
+        }
+        o => o,
     }
 }
 
@@ -873,11 +886,39 @@ fn claims_table(outcomes: &[AnalysisOutcome]) -> String {
             claim.name(),
             claim.statement()
         );
-        let _ = writeln!(
-            md,
-            "| analysis | subject | verdict | guards |\n|---|---|---|---|"
-        );
-        for (o, v) in &rows {
+        // Holm across the C2 tasks with a valid verdict (see report::multiple).
+        let is_c2 = claim == Claim::C2;
+        let welch: Vec<f64> = rows
+            .iter()
+            .map(|(_, v)| {
+                if is_c2 && !matches!(v.outcome, Outcome::InvalidSetting | Outcome::NotEvaluated) {
+                    v.data["welch_p"].as_f64().unwrap_or(f64::NAN)
+                } else {
+                    f64::NAN
+                }
+            })
+            .collect();
+        let adjusted = holm(&welch);
+        if is_c2 {
+            let _ = writeln!(md, "Multiple comparisons: {HOLM_METHOD}\n");
+            let _ = writeln!(
+                md,
+                "| analysis | subject | verdict | Welch p | Holm p | guards |\n|---|---|---|---|---|---|"
+            );
+        } else {
+            let _ = writeln!(
+                md,
+                "| analysis | subject | verdict | guards |\n|---|---|---|---|"
+            );
+        }
+        let fmt_p = |p: f64| {
+            if p.is_nan() {
+                "-".to_string()
+            } else {
+                format!("{p:.2e}")
+            }
+        };
+        for (i, (o, v)) in rows.iter().enumerate() {
             let failures = v.data["guard_failures"]
                 .as_array()
                 .map(|a| {
@@ -892,16 +933,25 @@ fn claims_table(outcomes: &[AnalysisOutcome]) -> String {
             } else {
                 format!("failed: {failures}")
             };
+            let tests = if is_c2 {
+                format!(" {} | {} |", fmt_p(welch[i]), fmt_p(adjusted[i]))
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 md,
-                "| `{}` | {} | **{}** | {} |",
+                "| `{}` | {} | **{}** |{tests} {} |",
                 o.file,
                 v.subject.replace('|', "/"),
                 v.outcome.as_str(),
                 guards.replace('|', "/")
             );
         }
-        let all: Vec<Outcome> = rows.iter().map(|(_, v)| v.outcome).collect();
+        let all: Vec<Outcome> = rows
+            .iter()
+            .zip(&adjusted)
+            .map(|((_, v), adj)| after_holm(v.outcome, is_c2, *adj))
+            .collect();
         let _ = writeln!(md, "\nOverall: **{}**.\n", overall(&all));
     }
     md
@@ -954,6 +1004,16 @@ mod tests {
             "inconclusive on all tasks"
         );
         assert_eq!(overall(&[InvalidSetting, NotEvaluated]), "no valid setting");
+    }
+
+    #[test]
+    fn holm_demotes_only_corrected_verdicts() {
+        use Outcome::*;
+        assert_eq!(after_holm(Supported, true, 0.01), Supported);
+        assert_eq!(after_holm(Supported, true, 0.2), Inconclusive);
+        assert_eq!(after_holm(NotSupported, true, f64::NAN), Inconclusive);
+        assert_eq!(after_holm(Supported, false, f64::NAN), Supported);
+        assert_eq!(after_holm(InvalidSetting, true, 0.2), InvalidSetting);
     }
 
     #[test]

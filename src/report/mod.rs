@@ -11,6 +11,7 @@ pub mod guards;
 pub mod index;
 pub mod matched;
 pub mod metrics;
+pub mod multiple;
 pub mod render;
 pub mod verdict;
 

@@ -762,3 +762,47 @@ fn json_snapshot() {
     let term = render::terminal(&r);
     assert!(term.contains("index [95% CI]"));
 }
+
+/// Two tasks (target.n differs) x three fixed p: one C2 verdict per task whose subject and
+/// `task_description` name the field that sets the tasks apart, with the Welch p-value.
+#[test]
+fn c2_subjects_name_what_sets_tasks_apart() {
+    let tmp = tempfile::tempdir().unwrap();
+    for n in [256, 128] {
+        for (i, p) in [-0.5, 0.0, 0.5].into_iter().enumerate() {
+            for s in 1..=3u64 {
+                let dir = tmp.path().join(format!("n{n}/p{i}/s{s}"));
+                write_run(
+                    &dir,
+                    &format!("n{n}p{i}"),
+                    padam(p),
+                    s,
+                    "completed",
+                    60,
+                    &bands_with([4e-2, 3e-2 + 1e-3 * s as f64, 2e-2, 1e-2 * (1.0 + p)]),
+                    |e| 1.0 / (1.0 + e as f64),
+                );
+                let f = dir.join("run.json");
+                let text = fs::read_to_string(&f)
+                    .unwrap()
+                    .replace("\"n\": 256", &format!("\"n\": {n}"));
+                fs::write(&f, text).unwrap();
+            }
+        }
+    }
+    let opts = ReportOptions::default();
+    let v = claim_verdicts(&[tmp.path().to_path_buf()], Claim::C2, &opts).unwrap();
+    assert_eq!(v.len(), 2, "{v:#?}");
+    let mut described: Vec<String> = v
+        .iter()
+        .map(|x| x.data["task_description"].as_str().unwrap().to_string())
+        .collect();
+    described.sort();
+    assert_eq!(described, ["target.n=128", "target.n=256"]);
+    for x in &v {
+        let d = x.data["task_description"].as_str().unwrap();
+        assert!(x.subject.contains(&format!("({d})")), "{}", x.subject);
+        let p = x.data["welch_p"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&p), "{p}");
+    }
+}

@@ -258,6 +258,58 @@ fn tasks(report: &Report) -> Vec<String> {
     t
 }
 
+/// Leaves of a JSON object as (dotted path, compact value).
+fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&path, x, out);
+            }
+        }
+        other => out.push((prefix.to_string(), other.to_string())),
+    }
+}
+
+/// What sets a task apart from the report's other tasks: the config fields (optimizer
+/// excluded) whose values differ between tasks, as "path=value, ..."; "" with one task.
+pub fn task_description(report: &Report, task: &str) -> String {
+    let leaves = |c: &ConfigSummary| {
+        let mut out = Vec::new();
+        if let Value::Object(m) = &c.config {
+            for (k, x) in m.iter().filter(|(k, _)| k.as_str() != "optimizer") {
+                flatten(k, x, &mut out);
+            }
+        }
+        out
+    };
+    let Some(mine) = report.configs.iter().find(|c| c.task == task) else {
+        return String::new();
+    };
+    let mine = leaves(mine);
+    let others: Vec<Vec<(String, String)>> = report
+        .configs
+        .iter()
+        .filter(|c| c.task != task)
+        .map(leaves)
+        .collect();
+    mine.iter()
+        .filter(|(path, value)| {
+            others.iter().any(|o| {
+                o.iter()
+                    .find(|(p, _)| p == path)
+                    .is_none_or(|(_, v)| v != value)
+            })
+        })
+        .map(|(p, v)| format!("{p}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Guard failures of the configurations a verdict rests on, one line each.
 fn guard_failures(configs: &[&ConfigSummary]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -307,6 +359,12 @@ fn c2(report: &Report) -> Vec<Verdict> {
         let (o_half, rho_half) = c2_rule(&pts(&|c| c.index_first_half));
         let (o_matched, rho_matched) = c2_rule(&pts(&|c| matched_at(c, DECISIVE_LEVEL)));
         let failures = guard_failures(&fixed);
+        // The comparison that decides: matched-loss slope at the largest vs the smallest p.
+        let (lo_c, hi_c) = (fixed[0], fixed[fixed.len() - 1]);
+        let welch = super::multiple::welch_p(
+            &matched_at(hi_c, DECISIVE_LEVEL),
+            &matched_at(lo_c, DECISIVE_LEVEL),
+        );
         let outcome = if failures.is_empty() {
             c2_combine(o_matched, o_full, o_half)
         } else {
@@ -339,14 +397,22 @@ fn c2(report: &Report) -> Vec<Verdict> {
             o_full.as_str(),
             o_half.as_str()
         ));
+        evidence.push(format!(
+            "Welch t-test, matched-loss slope at p = {} vs p = {}: two-sided p = {welch:.3e} (uncorrected; Holm across tasks in figures/index.md)",
+            p_of(hi_c),
+            p_of(lo_c)
+        ));
         if let Some(z) = fixed.iter().find(|c| c.fixed_p == Some(0.0)) {
             let neutral = z.index.has_ci() && z.index.ci_lo <= 0.0 && z.index.ci_hi >= 0.0;
             evidence.push(format!("p = 0 (SGD-like): interval {} 0 (near-neutral part of the claim, not in the verdict)", if neutral { "contains" } else { "excludes" }));
         }
+        let described = task_description(report, &task);
         let data = json!({
             "task": task,
+            "task_description": described,
             "decided_by": "matched_loss_slope",
             "decisive_level": DECISIVE_LEVEL,
+            "welch_p": if welch.is_nan() { Value::Null } else { json!(welch) },
             "rule_outcomes": {
                 "matched_loss_slope": o_matched,
                 "index_full_window": o_full,
@@ -374,7 +440,12 @@ fn c2(report: &Report) -> Vec<Verdict> {
             claim: "C2",
             statement: Claim::C2.statement(),
             subject: format!(
-                "task {task}: {}",
+                "task {task}{}: {}",
+                if described.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({described})")
+                },
                 fixed
                     .iter()
                     .map(|c| c.id.as_str())
