@@ -561,7 +561,7 @@ pub fn aggregate(runs: Vec<RunMetrics>, opts: &ReportOptions) -> Report {
     for i in 0..configs.len() {
         let dup = configs
             .iter()
-            .filter(|c| c.label == configs[i].label)
+            .filter(|c| c.label == configs[i].label && c.task_key == configs[i].task_key)
             .count()
             > 1;
         if dup {

@@ -255,7 +255,7 @@ fn baseline_note(report: &Report) -> String {
 fn header_lines(report: &Report) -> Vec<String> {
     vec![
         format!(
-            "{} runs ({} diverged: excluded from every statistic), {} configurations; grid `{}`; decay window {}; schema {}.",
+            "{} runs ({} diverged: counted in n as failures, excluded from means), {} configurations; grid `{}`; decay window {}; schema {}.",
             report.n_runs,
             report.n_diverged,
             report.configs.len(),
