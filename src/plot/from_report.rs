@@ -58,17 +58,6 @@ fn band(c: &ConfigSummary, e: &Estimate) -> BaselineBand {
 /// Reads one per-configuration estimate from a configuration summary.
 pub type Getter = dyn Fn(&ConfigSummary) -> Estimate;
 
-/// Tasks in report order.
-fn tasks(report: &Report) -> Vec<String> {
-    let mut t: Vec<String> = Vec::new();
-    for c in &report.configs {
-        if !t.contains(&c.task) {
-            t.push(c.task.clone());
-        }
-    }
-    t
-}
-
 /// Non-padam configurations (sgd, adam, rmsprop, ...): the reference optimizers drawn as bands.
 fn is_reference_optimizer(c: &ConfigSummary) -> bool {
     c.optimizer["name"].as_str() != Some("padam")
@@ -84,20 +73,11 @@ pub fn per_p(
     series: &[(&str, &Getter)],
 ) -> Vec<EstimatesData> {
     let mut out = Vec::new();
-    for task in tasks(report) {
-        let mut fixed: Vec<&ConfigSummary> = report
-            .configs
-            .iter()
-            .filter(|c| c.task == task && c.fixed_p.is_some())
-            .collect();
+    for task in report.tasks() {
+        let fixed = report.fixed_p_configs(&task);
         if fixed.len() < 2 {
             continue;
         }
-        fixed.sort_by(|a, b| {
-            a.fixed_p
-                .unwrap_or(0.0)
-                .total_cmp(&b.fixed_p.unwrap_or(0.0))
-        });
         let refs: Vec<&ConfigSummary> = report
             .configs
             .iter()
@@ -163,12 +143,7 @@ pub fn index_vs_p(report: &Report) -> Vec<EstimatesData> {
 /// frequency) at [`DECISIVE_LEVEL`] of the initial train loss, against p. Seeds that never
 /// reach the level have no slope and are left out of the mean (the report counts them).
 pub fn matched_slope_vs_p(report: &Report) -> Vec<EstimatesData> {
-    let slope = |c: &ConfigSummary| {
-        c.matched_loss
-            .iter()
-            .find(|m| m.level == DECISIVE_LEVEL)
-            .map_or_else(|| Estimate::of(&[]), |m| m.slope)
-    };
+    let slope = |c: &ConfigSummary| c.matched_at(DECISIVE_LEVEL);
     let mut figs = per_p(
         report,
         &format!(
@@ -202,7 +177,7 @@ pub fn per_config(
     get: &dyn Fn(&ConfigSummary) -> Estimate,
 ) -> Vec<EstimatesData> {
     let mut out = Vec::new();
-    for task in tasks(report) {
+    for task in report.tasks() {
         let of: Vec<&ConfigSummary> = report.configs.iter().filter(|c| c.task == task).collect();
         if of.len() < 2 {
             continue;

@@ -338,6 +338,44 @@ pub struct Report {
     pub runs: Vec<RunMetrics>,
 }
 
+impl Report {
+    /// Task ids in report order.
+    pub fn tasks(&self) -> Vec<String> {
+        let mut t: Vec<String> = Vec::new();
+        for c in &self.configs {
+            if !t.contains(&c.task) {
+                t.push(c.task.clone());
+            }
+        }
+        t
+    }
+
+    /// The fixed-p (padam, constant p) configurations of `task`, by increasing p.
+    pub fn fixed_p_configs(&self, task: &str) -> Vec<&ConfigSummary> {
+        let mut fixed: Vec<&ConfigSummary> = self
+            .configs
+            .iter()
+            .filter(|c| c.task == task && c.fixed_p.is_some())
+            .collect();
+        fixed.sort_by(|a, b| {
+            a.fixed_p
+                .unwrap_or(0.0)
+                .total_cmp(&b.fixed_p.unwrap_or(0.0))
+        });
+        fixed
+    }
+}
+
+impl ConfigSummary {
+    /// The matched-loss slope at loss `level` (undefined if the level is not recorded).
+    pub fn matched_at(&self, level: f64) -> Estimate {
+        self.matched_loss
+            .iter()
+            .find(|m| m.level == level)
+            .map_or(Estimate::NONE, |m| m.slope)
+    }
+}
+
 /// The conventions block of the report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Conventions {

@@ -248,16 +248,6 @@ fn not_evaluated(claim: Claim, rule: &'static str, why: &str) -> Verdict {
     }
 }
 
-fn tasks(report: &Report) -> Vec<String> {
-    let mut t: Vec<String> = Vec::new();
-    for c in &report.configs {
-        if !t.contains(&c.task) {
-            t.push(c.task.clone());
-        }
-    }
-    t
-}
-
 /// Leaves of a JSON object as (dotted path, compact value).
 fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
     match v {
@@ -328,42 +318,26 @@ fn estimate_json(e: &Estimate) -> Value {
     json!(e)
 }
 
-fn matched_at(c: &ConfigSummary, level: f64) -> Estimate {
-    c.matched_loss
-        .iter()
-        .find(|m| m.level == level)
-        .map_or(Estimate::NONE, |m| m.slope)
-}
-
 fn c2(report: &Report) -> Vec<Verdict> {
     let mut out = Vec::new();
-    for task in tasks(report) {
-        let mut fixed: Vec<&ConfigSummary> = report
-            .configs
-            .iter()
-            .filter(|c| c.task == task && c.fixed_p.is_some())
-            .collect();
+    for task in report.tasks() {
+        let fixed = report.fixed_p_configs(&task);
         if fixed.len() < 2 {
             continue;
         }
-        fixed.sort_by(|a, b| {
-            a.fixed_p
-                .unwrap_or(0.0)
-                .total_cmp(&b.fixed_p.unwrap_or(0.0))
-        });
         let p_of = |c: &ConfigSummary| c.fixed_p.unwrap_or(f64::NAN);
         let pts = |f: &dyn Fn(&ConfigSummary) -> Estimate| -> Vec<(f64, Estimate)> {
             fixed.iter().map(|c| (p_of(c), f(c))).collect()
         };
         let (o_full, rho) = c2_rule(&pts(&|c| c.index));
         let (o_half, rho_half) = c2_rule(&pts(&|c| c.index_first_half));
-        let (o_matched, rho_matched) = c2_rule(&pts(&|c| matched_at(c, DECISIVE_LEVEL)));
+        let (o_matched, rho_matched) = c2_rule(&pts(&|c| c.matched_at(DECISIVE_LEVEL)));
         let failures = guard_failures(&fixed);
         // The comparison that decides: matched-loss slope at the largest vs the smallest p.
         let (lo_c, hi_c) = (fixed[0], fixed[fixed.len() - 1]);
         let welch = super::multiple::welch_p(
-            &matched_at(hi_c, DECISIVE_LEVEL),
-            &matched_at(lo_c, DECISIVE_LEVEL),
+            &hi_c.matched_at(DECISIVE_LEVEL),
+            &lo_c.matched_at(DECISIVE_LEVEL),
         );
         let outcome = if failures.is_empty() {
             c2_combine(o_matched, o_full, o_half)
@@ -379,7 +353,7 @@ fn c2(report: &Report) -> Vec<Verdict> {
                 "p = {}: matched-loss slope at {}% {} (reached by {}/{}); index {} (first half {}); {}; {}",
                 p_of(c),
                 100.0 * DECISIVE_LEVEL,
-                ci(&matched_at(c, DECISIVE_LEVEL)),
+                ci(&c.matched_at(DECISIVE_LEVEL)),
                 c.matched_loss
                     .iter()
                     .find(|m| m.level == DECISIVE_LEVEL)
@@ -433,7 +407,7 @@ fn c2(report: &Report) -> Vec<Verdict> {
                 "guards_passed": c.guards.passed,
                 "index": estimate_json(&c.index),
                 "index_first_half": estimate_json(&c.index_first_half),
-                "matched_loss_slope": estimate_json(&matched_at(c, DECISIVE_LEVEL)),
+                "matched_loss_slope": estimate_json(&c.matched_at(DECISIVE_LEVEL)),
             })).collect::<Vec<_>>(),
         });
         out.push(Verdict {

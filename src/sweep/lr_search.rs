@@ -295,25 +295,16 @@ pub(crate) fn collect(
             values.push(row);
             half_values.push(half_row);
         }
-        let half_medians: Option<Vec<f64>> = half_values
-            .iter()
-            .map(|row| {
-                row.iter()
-                    .copied()
-                    .collect::<Option<Vec<f64>>>()
-                    .map(|v| median(&v))
-            })
-            .collect();
+        // Median over seeds per lr; None while a seed's value is missing.
+        let row_median = |row: &Vec<Option<f64>>| {
+            row.iter()
+                .copied()
+                .collect::<Option<Vec<f64>>>()
+                .map(|v| median(&v))
+        };
+        let half_medians: Option<Vec<f64>> = half_values.iter().map(row_median).collect();
         let chosen_at_half = half_medians.and_then(|m| pick(&m)).map(|i| grid[i]);
-        let medians: Vec<Option<f64>> = values
-            .iter()
-            .map(|row| {
-                row.iter()
-                    .copied()
-                    .collect::<Option<Vec<f64>>>()
-                    .map(|v| median(&v))
-            })
-            .collect();
+        let medians: Vec<Option<f64>> = values.iter().map(row_median).collect();
         let chosen = medians
             .iter()
             .copied()
