@@ -20,10 +20,10 @@
 //! cargo run --release --example lion -- run my_lion_config.toml   # [optimizer] name = "lion"
 //! ```
 
+use bandwise::base::scalar::Scalar;
 use bandwise::optim::{
     HyperValues, Optimizer, OptimizerDef, ParamDoc, Registry, Settings, ValidRange,
 };
-use bandwise::scalar::Scalar;
 use std::ops::Range;
 use std::process::ExitCode;
 

@@ -13,34 +13,17 @@
     clippy::single_range_in_vec_init
 )]
 
-pub mod bench;
-pub mod budget;
+// The layers, bottom to top. A module may use only layers above it in this list
+// (tests/layers.rs enforces it by scanning `use crate::` paths).
+pub mod analysis;
+pub mod app;
+pub mod base;
 pub mod cli;
-pub mod commit;
-pub mod config;
-pub mod features;
-pub mod figures;
-pub mod fingerprint;
-pub mod gemm;
-pub mod import;
-pub mod load;
-pub mod model;
-pub mod monitor;
+pub mod engine;
+pub mod experiment;
+pub mod nn;
 pub mod optim;
 pub mod plot;
-pub mod protocol;
 pub mod record;
-pub mod report;
-pub mod rng;
-pub mod run;
-pub mod run2d;
-pub mod scalar;
-pub mod schedule;
-pub mod signal_io;
-pub mod slurm;
 pub mod spectral;
-pub mod suggest;
-pub mod sweep;
-pub mod target;
-pub mod target2d;
-pub mod train;
+pub mod task;

@@ -2,14 +2,14 @@
 //! very records `bandwise run` writes for the same predictions, and bad inputs must fail with
 //! clear errors without writing anything.
 
-use bandwise::config::Experiment;
-use bandwise::import::{analyze, grid_array, write_grid, ImportInputs};
-use bandwise::load::RunData;
+use bandwise::analysis::{report_from_runs, ReportOptions};
+use bandwise::app::import::{analyze, grid_array, write_grid, ImportInputs};
+use bandwise::engine::run::{run_experiment, RunOptions};
+use bandwise::engine::train::{train, Evaluation, Observer};
+use bandwise::experiment::config::Experiment;
 use bandwise::optim::Registry;
-use bandwise::report::{report_from_runs, ReportOptions};
-use bandwise::run::{run_experiment, RunOptions};
-use bandwise::target::Target;
-use bandwise::train::{train, Evaluation, Observer};
+use bandwise::record::load::RunData;
+use bandwise::task::target::Target;
 use ndarray::{Array1, Array2, ShapeBuilder};
 use ndarray_npy::{read_npy, write_npy};
 use std::path::{Path, PathBuf};
@@ -270,7 +270,7 @@ fn assert_untouched(dir: &Path, inputs: &[&str]) {
 #[test]
 fn bad_inputs_give_clear_errors_and_write_nothing() {
     let mut exp = exp();
-    exp.spectral.grids = vec![bandwise::config::GridName::Train];
+    exp.spectral.grids = vec![bandwise::experiment::config::GridName::Train];
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let good: Vec<Vec<f64>> = (0..4).map(|e| vec![0.1 * e as f64; 64]).collect();

@@ -1,10 +1,10 @@
 //! End-to-end tests of `bandwise run`: records on disk, determinism, divergence, errors.
 
-use bandwise::config::Experiment;
-use bandwise::load::RunData;
+use bandwise::engine::run::{run_experiment, RunOptions};
+use bandwise::engine::train::Status;
+use bandwise::experiment::config::Experiment;
 use bandwise::optim::Registry;
-use bandwise::run::{run_experiment, RunOptions};
-use bandwise::train::Status;
+use bandwise::record::load::RunData;
 use std::path::Path;
 
 const CONFIG: &str = r#"
@@ -27,7 +27,7 @@ layout = { kind = "octave" }
 grids = ["train", "test"]
 "#;
 
-fn run(text: &str, out: &Path) -> bandwise::run::RunSummary {
+fn run(text: &str, out: &Path) -> bandwise::engine::run::RunSummary {
     let exp = Experiment::from_toml_str(text, "test").unwrap();
     run_experiment(&exp, &Registry::builtin(), out, RunOptions::default()).unwrap()
 }

@@ -2,9 +2,9 @@
 //! parser, the NPY reader and the CSV readers never panic, and every error names the input.
 //! 256 cases per property keep it to a few seconds in CI.
 
-use bandwise::config::Experiment;
+use bandwise::base::signal_io::{read_npy_1d, read_signal};
+use bandwise::experiment::config::Experiment;
 use bandwise::optim::Registry;
-use bandwise::signal_io::{read_npy_1d, read_signal};
 use proptest::prelude::*;
 
 const BASE: &str = "[target]\nn = 64\nfrequencies = [1, 4]\nphases = [0.0, 0.25]\n[optimizer]\nname = \"padam\"\nlr = 1e-3\np = 0.25\nbeta2 = 0.99\n[train]\nepochs = 3\n[record]\nsnapshots = [0, 3]\n";

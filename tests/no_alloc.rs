@@ -3,10 +3,10 @@
 //! kernel, src/gemm.rs). Checked for full-batch and minibatch training, f32 and f64, and every
 //! built-in optimizer.
 
-use bandwise::config::Experiment;
+use bandwise::engine::train::{train, NoObserver};
+use bandwise::experiment::config::Experiment;
 use bandwise::optim::Registry;
-use bandwise::target::Target;
-use bandwise::train::{train, NoObserver};
+use bandwise::task::target::Target;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 

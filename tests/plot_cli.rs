@@ -2,12 +2,12 @@
 //! (`bandwise::plot::draw` / `standard_set`) and through the binary; PNGs decode with the
 //! expected sizes, a diverged run renders, bad input gives clear errors.
 
-use bandwise::config::Experiment;
-use bandwise::load::RunData;
+use bandwise::engine::run::{run_experiment, RunOptions};
+use bandwise::experiment::config::Experiment;
 use bandwise::optim::Registry;
 use bandwise::plot::from_record::Measure;
 use bandwise::plot::{draw, standard_set, Format, Kind, PlotOptions};
-use bandwise::run::{run_experiment, RunOptions};
+use bandwise::record::load::RunData;
 use std::path::Path;
 use std::process::Command;
 

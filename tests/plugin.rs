@@ -8,11 +8,11 @@
 #[path = "../examples/lion.rs"]
 mod lion;
 
-use bandwise::config::Experiment;
+use bandwise::app::protocol::{run_protocol, ProtocolOptions, ProtocolSettings};
+use bandwise::engine::run::{run_experiment, RunOptions};
+use bandwise::engine::train::Status;
+use bandwise::experiment::config::Experiment;
 use bandwise::optim::{OptimizerConfig, Registry};
-use bandwise::protocol::{run_protocol, ProtocolOptions, ProtocolSettings};
-use bandwise::run::{run_experiment, RunOptions};
-use bandwise::train::Status;
 
 fn lion_config(extra: &str) -> OptimizerConfig {
     toml::from_str(&format!("name = \"lion\"\nlr = 0.1\n{extra}")).unwrap()
@@ -80,7 +80,7 @@ fn registering_a_taken_name_is_an_error() {
         const NAME: &'static str = "adam";
         const ABOUT: &'static str = "not adam";
         const PARAMS: &'static [bandwise::optim::ParamDoc] = &[];
-        fn build<S: bandwise::scalar::Scalar>(
+        fn build<S: bandwise::base::scalar::Scalar>(
             s: &bandwise::optim::Settings,
             n: usize,
         ) -> Box<dyn bandwise::optim::Optimizer<S>> {

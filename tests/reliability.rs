@@ -2,7 +2,7 @@
 //! lost (races, --force, names, leftovers), impossible work is refused before allocating,
 //! clear errors and clean leftovers.
 
-use bandwise::commit::host;
+use bandwise::record::commit::host;
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

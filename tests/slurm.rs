@@ -6,8 +6,10 @@
 //! root). Without one it prints SKIPPED and passes, unless BANDWISE_SLURM_REQUIRED=1 (as in
 //! .ci/run after bringing Slurm up), where it fails.
 
+use bandwise::app::sweep::{
+    run_sweep, Shard, Stage, SweepIndex, SweepOptions, SweepSpec, SweepStatus,
+};
 use bandwise::optim::Registry;
-use bandwise::sweep::{run_sweep, Shard, Stage, SweepIndex, SweepOptions, SweepSpec, SweepStatus};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};

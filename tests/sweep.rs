@@ -1,11 +1,11 @@
 //! End-to-end tests of sweeps: shards, determinism across --jobs, resume after kill -9,
 //! divergence and failures, aggregation numbers, the lr search.
 
-use bandwise::optim::Registry;
-use bandwise::record::{Table, FORMAT};
-use bandwise::sweep::{
+use bandwise::app::sweep::{
     aggregate, list_runs, run_sweep, Shard, SweepIndex, SweepOptions, SweepSpec,
 };
+use bandwise::optim::Registry;
+use bandwise::record::{Table, FORMAT};
 use std::path::Path;
 use std::process::Command;
 
@@ -300,7 +300,9 @@ fn a_diverged_run_is_recorded_and_the_sweep_completes() {
         .find(|r| r.id == "name=sgd__lr=1000__seed=0")
         .unwrap();
     assert_eq!(
-        bandwise::load::RunData::load(&div.dir).unwrap().status(),
+        bandwise::record::load::RunData::load(&div.dir)
+            .unwrap()
+            .status(),
         "diverged"
     );
     let configs = Table::read(&out.join("aggregate/configs.csv")).unwrap();

@@ -1,13 +1,13 @@
 //! End-to-end tests of 2D targets: a tiny waves2d run writes ring bands whose energies sum to
 //! the training loss at every epoch, 2D peaks and snapshots, and image panels.
 
-use bandwise::config::Experiment;
-use bandwise::load::RunData;
+use bandwise::engine::run::{run_experiment, RunOptions};
+use bandwise::engine::run2d::Snapshots2d;
+use bandwise::engine::train::Status;
+use bandwise::experiment::config::Experiment;
 use bandwise::optim::Registry;
+use bandwise::record::load::RunData;
 use bandwise::record::Table;
-use bandwise::run::{run_experiment, RunOptions};
-use bandwise::run2d::Snapshots2d;
-use bandwise::train::Status;
 use std::path::Path;
 
 const CONFIG: &str = r#"
@@ -34,7 +34,7 @@ grids = ["train", "test"]
 snapshots = [0, 10, 20]
 "#;
 
-fn run(text: &str, out: &Path) -> bandwise::run::RunSummary {
+fn run(text: &str, out: &Path) -> bandwise::engine::run::RunSummary {
     let exp = Experiment::from_toml_str(text, "test").unwrap();
     run_experiment(&exp, &Registry::builtin(), out, RunOptions::default()).unwrap()
 }

@@ -3,16 +3,16 @@
 //! `bandwise` command. Arrays cross the boundary as little-endian float64 bytes (the Python
 //! layer wraps them with `numpy.frombuffer`), so this crate needs no numpy headers.
 
+use bandwise::analysis::{build, Claim, ReportOptions};
+use bandwise::app::import::{load_task_str, EpochInput, TrajectoryWriter};
 use bandwise::cli::spectrum::band_spectrum;
-use bandwise::features::InputMap;
-use bandwise::fingerprint::fingerprint;
-use bandwise::import::{load_task_str, EpochInput, TrajectoryWriter};
-use bandwise::load::RunData;
+use bandwise::experiment::fingerprint::fingerprint;
+use bandwise::nn::features::InputMap;
 use bandwise::plot::from_record::{Clip, Measure};
 use bandwise::plot::{draw, Kind, PlotOptions};
+use bandwise::record::load::RunData;
 use bandwise::record::Table;
-use bandwise::report::{build, Claim, ReportOptions};
-use bandwise::target::{GridData, Target};
+use bandwise::task::target::{GridData, Target};
 use clap::ValueEnum;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -178,8 +178,8 @@ impl Recorder {
             .transpose()?;
         let nan = f64::NAN;
         let writer = self.writer.as_mut().ok_or_else(closed)?;
-        let train_loss =
-            train_loss.unwrap_or_else(|| bandwise::train::mse(&train, &writer.target().train.y));
+        let train_loss = train_loss
+            .unwrap_or_else(|| bandwise::engine::train::mse(&train, &writer.target().train.y));
         writer
             .push(&EpochInput {
                 epoch,
@@ -301,7 +301,7 @@ fn report(dirs: Vec<PathBuf>, claims: Vec<String>, grid: &str, window: &str) -> 
         ..ReportOptions::default()
     };
     let r = build(&dirs, &opts, &claims).map_err(err)?;
-    Ok(bandwise::report::render::json(&r))
+    Ok(bandwise::analysis::render::json(&r))
 }
 
 /// Band measures of a 1D signal (and optional target) for a `--layout` value.

@@ -1,9 +1,9 @@
 //! `bandwise target` (the grid and target of a config as NPY, for other frameworks) and
 //! `bandwise analyze` (their per-epoch predictions -> a normal run directory).
-//! Formats: see [`crate::import`].
+//! Formats: see [`crate::app::import`].
 
-use crate::fingerprint::fingerprint;
-use crate::import::{analyze, grid_columns, load_task, write_grid, ImportInputs};
+use crate::app::import::{analyze, grid_columns, load_task, write_grid, ImportInputs};
+use crate::experiment::fingerprint::fingerprint;
 use anyhow::{Context, Result};
 use clap::Args;
 use std::path::PathBuf;
@@ -125,11 +125,11 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
     exp.name = args
         .name
         .unwrap_or_else(|| format!("{}_imported", exp.name));
-    crate::commit::check_run_name(&exp.name).context("--name (or the config's name)")?;
+    crate::record::commit::check_run_name(&exp.name).context("--name (or the config's name)")?;
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from("runs").join(&exp.name));
-    crate::commit::check_target(&out, args.force)?;
+    crate::record::commit::check_target(&out, args.force)?;
     let summary = analyze(
         &exp,
         &ImportInputs {

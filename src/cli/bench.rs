@@ -1,7 +1,7 @@
 //! `bandwise bench`: time the engine on the reference task and compare with the PyTorch peer.
 
-use crate::bench::{bench, BenchResult};
-use crate::config::Dtype;
+use crate::app::bench::{bench, BenchResult};
+use crate::experiment::config::Dtype;
 use anyhow::{Context, Result};
 use clap::Args;
 use std::path::PathBuf;
@@ -96,7 +96,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     }
     outln!("eval/step: forward passes on train and test grids per epoch, relative to a training step; spectral: band + peak analysis per epoch, relative to a training step.");
     if args.epochs_2d > 0 {
-        let r = crate::bench::bench_2d(Dtype::F32, args.epochs_2d)?;
+        let r = crate::app::bench::bench_2d(Dtype::F32, args.epochs_2d)?;
         outln!(
             "2D: 64 x 64 grid, 2-128-128-1 tanh, full-batch Adam, f32, {} epochs: training {:.0} us/epoch, 2D spectral analysis {:.1} us/epoch = {:.2}% of training (eval forward passes {:.0} us/epoch)",
             r.epochs,

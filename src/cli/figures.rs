@@ -1,8 +1,8 @@
 //! `bandwise figures`: regenerate every figure and report from the built-in analyses.
 
-use crate::figures::{names, run_figures, summary, FiguresOptions};
+use crate::app::figures::{names, run_figures, summary, FiguresOptions};
+use crate::app::sweep::{Shard, Stage};
 use crate::optim::Registry;
-use crate::sweep::{Shard, Stage};
 use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;

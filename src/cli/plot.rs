@@ -1,12 +1,12 @@
 //! `bandwise plot`: draw figures from run directories (or sweep directories, expanded to the
 //! runs below them). Pure reading: nothing is retrained.
 
-use crate::load::RunData;
 use crate::plot::from_record::{Clip, Measure};
 use crate::plot::runs::draw_files;
 use crate::plot::runs::extension;
 use crate::plot::{draw, standard_set, Format, Kind, PlotOptions};
 use crate::record::find_runs;
+use crate::record::load::RunData;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};

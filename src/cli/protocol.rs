@@ -1,12 +1,12 @@
 //! `bandwise protocol`: the standard frequency-preference protocol on one registered optimizer,
-//! with the reference optimizers alongside (see [`crate::protocol`]).
+//! with the reference optimizers alongside (see [`crate::app::protocol`]).
 
-use crate::optim::Registry;
-use crate::protocol::{
+use crate::analysis::render::{render, Format};
+use crate::app::protocol::{
     candidate_summary, parse_assignment, protocol_entries, run_protocol, ProtocolOptions,
     ProtocolSettings,
 };
-use crate::report::render::{render, Format};
+use crate::optim::Registry;
 use anyhow::{bail, Result};
 use clap::Args;
 use std::path::PathBuf;

@@ -1,8 +1,8 @@
 //! `bandwise report`: per-band convergence, the frequency-preference index and claim verdicts
 //! over run directories, as Markdown, JSON, CSV or an aligned terminal table.
 
+use crate::analysis::{build, Claim, Format, ReportOptions};
 use crate::record::write_atomic;
-use crate::report::{build, Claim, Format, ReportOptions};
 use anyhow::{bail, Result};
 use clap::Args;
 use std::io::IsTerminal;
@@ -50,7 +50,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
     let opts = ReportOptions {
         grid: args.grid,
         window_fraction: if args.window == "half" { 0.5 } else { 1.0 },
-        guards: crate::report::guards::Guards {
+        guards: crate::analysis::guards::Guards {
             max_loss_ratio: args.max_loss_ratio,
             max_diverged_share: args.max_diverged_share,
         },
@@ -70,7 +70,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
         (None, None) => Format::Markdown,
     };
     let report = build(&args.dirs, &opts, &claims)?;
-    let text = crate::report::render::render(&report, format);
+    let text = crate::analysis::render::render(&report, format);
     match &args.out {
         Some(path) => {
             write_atomic(path, text.as_bytes())?;

@@ -1,9 +1,9 @@
 //! `bandwise run`: train one config and write its run directory.
 
-use crate::config::Experiment;
+use crate::engine::run::{run_experiment, RunOptions};
+use crate::engine::train::Status;
+use crate::experiment::config::Experiment;
 use crate::optim::Registry;
-use crate::run::{run_experiment, RunOptions};
-use crate::train::Status;
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -42,7 +42,7 @@ pub fn run(args: RunArgs, registry: &Registry) -> Result<()> {
         exp.seed = seed;
     }
     // Checked here too (run_experiment checks again) so that the error names the file.
-    crate::commit::check_run_name(&exp.name)
+    crate::record::commit::check_run_name(&exp.name)
         .and_then(|()| exp.validate(registry))
         .with_context(|| format!("config {}", args.config.display()))?;
     let out = args

@@ -1,10 +1,10 @@
 //! `bandwise slurm`: write (and with --submit, submit) Slurm job arrays for a sweep spec or a
 //! built-in analysis; `bandwise figures --slurm` does the same for the figure set. The
-//! scripts are described in [`crate::slurm`].
+//! scripts are described in [`crate::app::slurm`].
 
+use crate::app::slurm::{absolute, scripts, submit, write, SlurmOptions, Work};
+use crate::app::sweep::SweepSpec;
 use crate::optim::Registry;
-use crate::slurm::{absolute, scripts, submit, write, SlurmOptions, Work};
-use crate::sweep::SweepSpec;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -71,7 +71,7 @@ fn binary() -> Result<PathBuf> {
 pub fn run(args: SlurmArgs, registry: &Registry) -> Result<()> {
     let path = Path::new(&args.target);
     if !path.exists() {
-        if crate::figures::names().contains(&args.target.as_str()) {
+        if crate::app::figures::names().contains(&args.target.as_str()) {
             let out = args.out.unwrap_or_else(|| PathBuf::from("figures"));
             return figures(
                 &out,
@@ -84,7 +84,7 @@ pub fn run(args: SlurmArgs, registry: &Registry) -> Result<()> {
         bail!(
             "{}: no such sweep spec file, and not a built-in analysis ({})",
             args.target,
-            crate::figures::names().join(", ")
+            crate::app::figures::names().join(", ")
         );
     }
     let spec = SweepSpec::load(path)?;
@@ -169,7 +169,7 @@ pub fn figures(
         binary: binary()?,
         workdir: std::env::current_dir().context("cannot read the current directory")?,
         stage_args: args,
-        search: crate::figures::any_lr_search(quick, only)?,
+        search: crate::app::figures::any_lr_search(quick, only)?,
         merge: vec![merge],
     };
     emit(&work, resources, &runs.join("slurm").join(&name), &runs)
@@ -191,11 +191,11 @@ fn emit(work: &Work, resources: &SlurmResources, dir: &Path, watch: &Path) -> Re
         opts.cpus_per_task,
         logs.display()
     );
-    let watch = crate::slurm::quote(&watch.to_string_lossy());
+    let watch = crate::app::slurm::quote(&watch.to_string_lossy());
     if !resources.submit {
         eprintln!(
             "submit with: bash {}   (or add --submit)\nwatch with:  bandwise status {watch}",
-            crate::slurm::quote(&submit_sh.to_string_lossy())
+            crate::app::slurm::quote(&submit_sh.to_string_lossy())
         );
         return Ok(());
     }

@@ -1,8 +1,8 @@
 //! `bandwise spectrum FILE`: the band table of one signal (a debugging aid, and a building
 //! block for analysing predictions from other tools).
 
+use crate::base::signal_io::read_signal;
 use crate::record::{num, Csv};
-use crate::signal_io::read_signal;
 use crate::spectral::{Band, BandLayout, EpochSpectrum, LayoutSpec, SpectralMonitor};
 use anyhow::{bail, Context, Result};
 use clap::Args;

@@ -1,7 +1,7 @@
 //! `bandwise status`: done, running, failed and missing runs of sweep directories, from the
 //! files alone (safe while shards are running, from any node that sees the directory).
 
-use crate::sweep::status::{sweep_dirs, SweepStatus};
+use crate::app::sweep::status::{sweep_dirs, SweepStatus};
 use anyhow::{bail, Result};
 use clap::Args;
 use std::path::PathBuf;

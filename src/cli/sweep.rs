@@ -1,8 +1,8 @@
 //! `bandwise sweep`: expand a sweep spec, run it (in parallel, resumable, optionally one
 //! shard), and aggregate over seeds.
 
+use crate::app::sweep::{list_runs, run_sweep, Shard, Stage, SweepOptions, SweepSpec};
 use crate::optim::Registry;
-use crate::sweep::{list_runs, run_sweep, Shard, Stage, SweepOptions, SweepSpec};
 use anyhow::{bail, Result};
 use clap::Args;
 use std::path::PathBuf;
@@ -39,7 +39,7 @@ pub struct SweepArgs {
 
 pub fn run(args: SweepArgs, registry: &Registry) -> Result<()> {
     let mut spec = SweepSpec::load(&args.spec)?;
-    crate::config::apply_sets(&mut spec.base, &args.set)?;
+    crate::experiment::config::apply_sets(&mut spec.base, &args.set)?;
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from("runs").join(&spec.name));
@@ -69,7 +69,7 @@ pub fn run(args: SweepArgs, registry: &Registry) -> Result<()> {
         eprintln!(
             "note: --jobs {jobs} capped to {} (at most one per run to train and {} per core)",
             report.jobs,
-            crate::sweep::JOBS_PER_CORE
+            crate::app::sweep::JOBS_PER_CORE
         );
     }
     if !args.quiet {

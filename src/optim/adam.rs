@@ -4,7 +4,7 @@
 use super::{
     bias_correction, HyperValues, Optimizer, OptimizerDef, ParamDoc, Settings, ValidRange,
 };
-use crate::scalar::Scalar;
+use crate::base::scalar::Scalar;
 use std::ops::Range;
 
 pub(crate) const BETAS_EPS: [ParamDoc; 3] = [

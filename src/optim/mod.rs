@@ -18,7 +18,7 @@
 //!   names `lr` and `name` are reserved) and `build`.
 //! - **Hyperparameters** ([`ParamDoc`]): `Float` (with a default, or required) values can be
 //!   scheduled: in a config every Float, like `lr`, is a number or a schedule table
-//!   (`{ kind = "cosine", min, max, period, ... }`, see [`crate::schedule`]); scheduled ones are
+//!   (`{ kind = "cosine", min, max, period, ... }`, see [`crate::optim::schedule`]); scheduled ones are
 //!   recorded per epoch in epochs.csv. `Flag` and `Choice` are fixed for the run and reach the
 //!   constructor in [`Settings`]. Configs are validated against `PARAMS` before anything runs
 //!   (unknown key, missing required value, wrong type: errors naming `optimizer.<key>`).
@@ -48,6 +48,7 @@ mod adam;
 mod padam;
 mod registry;
 mod rmsprop;
+pub mod schedule;
 mod sgd;
 
 pub use adam::{Adam, AdamW};
@@ -56,8 +57,8 @@ pub use registry::{OptimizerConfig, Registry, ResolvedOptimizer};
 pub use rmsprop::RmsProp;
 pub use sgd::Sgd;
 
-use crate::scalar::Scalar;
-use crate::schedule::Schedule;
+use crate::base::scalar::Scalar;
+use crate::optim::schedule::Schedule;
 use std::ops::Range;
 
 /// One optimizer instance with its state. `update` is called once per training step.

@@ -18,7 +18,7 @@ use super::adam::BETAS_EPS;
 use super::{
     bias_correction, HyperValues, Optimizer, OptimizerDef, ParamDoc, Settings, ValidRange,
 };
-use crate::scalar::Scalar;
+use crate::base::scalar::Scalar;
 use std::ops::Range;
 
 /// How PAdam scales each tensor's update.

@@ -4,9 +4,9 @@
 use super::{
     short_number, HyperValues, Optimizer, OptimizerDef, ParamDoc, ParamKind, Settings, LR,
 };
-use crate::scalar::Scalar;
-use crate::schedule::{Hyper, Schedule};
-use crate::suggest::did_you_mean;
+use crate::base::scalar::Scalar;
+use crate::base::suggest::did_you_mean;
+use crate::optim::schedule::{Hyper, Schedule};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 

@@ -2,7 +2,7 @@
 //! buf = mu buf + g/(sqrt(v)+eps) (or buf = g/(sqrt(v)+eps) without momentum); x -= lr buf.
 
 use super::{HyperValues, Optimizer, OptimizerDef, ParamDoc, Settings, ValidRange};
-use crate::scalar::Scalar;
+use crate::base::scalar::Scalar;
 use std::ops::Range;
 
 pub struct RmsProp<S> {

@@ -3,8 +3,8 @@
 //! d = g + mu*buf (Nesterov) or buf; x -= lr*d.
 
 use super::{HyperValues, Optimizer, OptimizerDef, ParamDoc, Settings, ValidRange};
-use crate::scalar::Scalar;
-use crate::schedule::Schedule;
+use crate::base::scalar::Scalar;
+use crate::optim::schedule::Schedule;
 use std::ops::Range;
 
 pub struct Sgd<S> {

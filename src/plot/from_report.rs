@@ -7,9 +7,9 @@
 use super::estimates::{BaselineBand, EstimatePoint, EstimatesData, Layout};
 use super::grid_map::{GridMapData, MapCell, MapPanel};
 use super::loss::{LossData, LossMark, LossSeries};
-use crate::report::aggregate::{baseline_of, median, ConfigSummary, Estimate, Report};
-use crate::report::matched::DECISIVE_LEVEL;
-use crate::report::metrics::RunMetrics;
+use crate::analysis::aggregate::{baseline_of, median, ConfigSummary, Estimate, Report};
+use crate::analysis::matched::DECISIVE_LEVEL;
+use crate::analysis::metrics::RunMetrics;
 use std::collections::BTreeMap;
 
 /// "7 configs x 5 seeds, 2 diverged" for the configurations shown (seeds as a range when
@@ -481,10 +481,10 @@ pub fn p_lr_map(report: &Report) -> Option<GridMapData> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::aggregate::aggregate;
+    use crate::analysis::index::IndexValue;
+    use crate::analysis::ReportOptions;
     use crate::plot::runs::{draw_report, Kind};
-    use crate::report::aggregate::aggregate;
-    use crate::report::index::IndexValue;
-    use crate::report::ReportOptions;
     use serde_json::{json, Value};
 
     /// A run of optimizer `opt` with preference index `index`, coverage `cov` and a test-loss

@@ -16,7 +16,7 @@ use super::colormap::{viridis, ColourScale};
 use super::heatmap::{draw_caption, draw_colour_bar, PixelRect};
 use super::style::{bold, font, perr, text, vtext, AXIS_PX, TICK_PX, TITLE_PX};
 use super::{render, Figure, Raster};
-use crate::run2d::Snapshots2d;
+use crate::engine::run2d::Snapshots2d;
 use crate::spectral::fft2d::{shifted_power, RealFft2d};
 
 /// One snapshot column.
@@ -149,7 +149,7 @@ pub fn images_for_run(dir: &Path, path: &Path, max: usize) -> Result<()> {
     let snaps = Snapshots2d::load(dir)?;
     let meta = crate::record::read_run_json(dir)?;
     let name = meta["name"].as_str().unwrap_or("run");
-    let label = crate::load::describe_optimizer(&meta["config"]["optimizer"]);
+    let label = crate::record::load::describe_optimizer(&meta["config"]["optimizer"]);
     let data = images_data(&snaps, &format!("2D fit: {name} ({label})"), max);
     images(path, &data)
 }

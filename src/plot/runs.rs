@@ -11,7 +11,7 @@ use super::from_record::{
     snapshot_data, Clip, Measure,
 };
 use super::Format;
-use crate::load::RunData;
+use crate::record::load::RunData;
 
 /// A figure kind of `bandwise plot`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -173,9 +173,9 @@ pub fn draw_files(
     if runs.is_empty() {
         bail!("no runs to plot");
     }
-    let report = crate::report::report_from_runs(
+    let report = crate::analysis::report_from_runs(
         runs,
-        &crate::report::ReportOptions {
+        &crate::analysis::ReportOptions {
             grid: opts.grid.clone(),
             ..Default::default()
         },
@@ -208,7 +208,7 @@ fn tagged(path: &Path, tag: &str) -> PathBuf {
 /// The verdict figures of `kind` from a report (see [`draw_files`]).
 pub fn draw_report(
     kind: Kind,
-    report: &crate::report::Report,
+    report: &crate::analysis::Report,
     path: &Path,
 ) -> Result<Vec<PathBuf>> {
     use super::from_report as fr;

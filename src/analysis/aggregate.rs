@@ -1,0 +1,677 @@
+//! Aggregation over seeds and configurations: runs are grouped by configuration (run.json
+//! `config` without `seed` and `name`, as canonical JSON), diverged runs are counted and
+//! excluded, and every per-run number becomes a mean with a 95% Student-t interval or a
+//! median with its range.
+//!
+//! Conventions:
+//! - intervals: mean +- t(0.975, n-1) sd/sqrt(n) over the completed seeds; undefined (null)
+//!   with fewer than two seeds;
+//! - differences to the baseline: Welch's interval (Welch-Satterthwaite degrees of freedom);
+//! - epochs to a threshold / half-life over seeds: `reached` of `n` seeds; the median counts a
+//!   seed that never reached as +infinity (so the median is "never" when half or more of the
+//!   seeds never reached); min/max over the seeds that reached; `median_reached` is the median
+//!   over the seeds that reached only;
+//! - baseline ("plain SGD on the same task"): a configuration with the same task (config
+//!   without seed, name and optimizer) whose optimizer is `sgd`; if there is none, padam with a
+//!   constant p = 0 (SGD with EMA momentum, "SGD-like"); the report names which.
+
+use super::guards::{self, GuardResult, Guards, LrInfo};
+use super::index::INDEX_DEFINITION;
+use super::matched::{MATCHED_DEFINITION, MATCHED_LEVELS};
+use super::metrics::{fixed_p, is_cyclic, Plateau, ReportOptions, RunMetrics};
+use super::verdict::Verdict;
+use serde::Serialize;
+use serde_json::Value;
+
+/// The schema identifier of the JSON report.
+pub const SCHEMA: &str = "bandwise-report/1";
+
+/// Two-sided 95% Student-t quantiles t(0.975, df) for df = 1..=30.
+const T975: [f64; 30] = [
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+    2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+    2.052, 2.048, 2.045, 2.042,
+];
+
+/// t(0.975, df) for real df >= 1 (table for df <= 30, linear in 1/df between table points and
+/// towards the normal quantile 1.96 beyond); NaN for df < 1.
+pub fn t975(df: f64) -> f64 {
+    if !(df >= 1.0) {
+        return f64::NAN;
+    }
+    if df >= 30.0 {
+        let z = 1.959964;
+        return z + (T975[29] - z) * 30.0 / df;
+    }
+    let lo = df.floor() as usize;
+    let hi = df.ceil() as usize;
+    if lo == hi {
+        return T975[lo - 1];
+    }
+    let (a, b) = (1.0 / lo as f64, 1.0 / hi as f64);
+    let w = (1.0 / df - b) / (a - b);
+    T975[hi - 1] + w * (T975[lo - 1] - T975[hi - 1])
+}
+
+/// A mean with its 95% interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Estimate {
+    pub mean: f64,
+    pub ci_lo: f64,
+    pub ci_hi: f64,
+    pub sd: f64,
+    /// Number of finite values used.
+    pub n: usize,
+}
+
+impl Estimate {
+    pub const NONE: Estimate = Estimate {
+        mean: f64::NAN,
+        ci_lo: f64::NAN,
+        ci_hi: f64::NAN,
+        sd: f64::NAN,
+        n: 0,
+    };
+
+    /// Mean and t-interval of the finite values of `xs`.
+    pub fn of(xs: &[f64]) -> Estimate {
+        let v: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
+        let n = v.len();
+        if n == 0 {
+            return Estimate::NONE;
+        }
+        let mean = v.iter().sum::<f64>() / n as f64;
+        if n == 1 {
+            return Estimate {
+                mean,
+                ci_lo: f64::NAN,
+                ci_hi: f64::NAN,
+                sd: f64::NAN,
+                n,
+            };
+        }
+        let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
+        let h = t975((n - 1) as f64) * sd / (n as f64).sqrt();
+        Estimate {
+            mean,
+            ci_lo: mean - h,
+            ci_hi: mean + h,
+            sd,
+            n,
+        }
+    }
+
+    /// mean(a) - mean(b) with Welch's 95% interval.
+    pub fn welch_diff(a: &[f64], b: &[f64]) -> Estimate {
+        let (ea, eb) = (Estimate::of(a), Estimate::of(b));
+        let mean = ea.mean - eb.mean;
+        if ea.n < 2 || eb.n < 2 {
+            return Estimate {
+                mean,
+                ci_lo: f64::NAN,
+                ci_hi: f64::NAN,
+                sd: f64::NAN,
+                n: ea.n.min(eb.n),
+            };
+        }
+        let (va, vb) = (ea.sd.powi(2) / ea.n as f64, eb.sd.powi(2) / eb.n as f64);
+        let se = (va + vb).sqrt();
+        let df = if se > 0.0 {
+            (va + vb).powi(2) / (va * va / (ea.n - 1) as f64 + vb * vb / (eb.n - 1) as f64)
+        } else {
+            (ea.n + eb.n - 2) as f64
+        };
+        let h = t975(df) * se;
+        Estimate {
+            mean,
+            ci_lo: mean - h,
+            ci_hi: mean + h,
+            sd: se,
+            n: ea.n.min(eb.n),
+        }
+    }
+
+    /// Both ends of the interval are defined.
+    pub fn has_ci(&self) -> bool {
+        self.ci_lo.is_finite() && self.ci_hi.is_finite()
+    }
+}
+
+/// Median and range.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    pub n: usize,
+}
+
+/// Median of finite values (NaN if none); +inf values take part.
+pub fn median(xs: &[f64]) -> f64 {
+    let mut v: Vec<f64> = xs.iter().copied().filter(|x| !x.is_nan()).collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else if v[m].is_infinite() || v[m - 1].is_infinite() {
+        v[m].max(v[m - 1])
+    } else {
+        0.5 * (v[m - 1] + v[m])
+    }
+}
+
+impl Spread {
+    pub fn of(xs: &[f64]) -> Spread {
+        let v: Vec<f64> = xs.iter().copied().filter(|x| !x.is_nan()).collect();
+        let min = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if v.is_empty() {
+            return Spread {
+                median: f64::NAN,
+                min: f64::NAN,
+                max: f64::NAN,
+                n: 0,
+            };
+        }
+        Spread {
+            median: median(&v),
+            min,
+            max,
+            n: v.len(),
+        }
+    }
+}
+
+/// An epoch count over seeds, some of which may never reach it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EpochStat {
+    /// Seeds considered.
+    pub n: usize,
+    /// Seeds that reached.
+    pub reached: usize,
+    /// Median over all seeds with never = +infinity; null = never.
+    pub median: Option<f64>,
+    /// Median over the seeds that reached; null if none did.
+    pub median_reached: Option<f64>,
+    /// Range over the seeds that reached; null if none did.
+    pub min: Option<u64>,
+    pub max: Option<u64>,
+}
+
+impl EpochStat {
+    pub fn of(xs: &[Option<u64>]) -> EpochStat {
+        let reached: Vec<u64> = xs.iter().flatten().copied().collect();
+        let all: Vec<f64> = xs
+            .iter()
+            .map(|x| x.map_or(f64::INFINITY, |e| e as f64))
+            .collect();
+        let med = median(&all);
+        let r: Vec<f64> = reached.iter().map(|&e| e as f64).collect();
+        EpochStat {
+            n: xs.len(),
+            reached: reached.len(),
+            median: med.is_finite().then_some(med),
+            median_reached: (!r.is_empty()).then(|| median(&r)),
+            min: reached.iter().min().copied(),
+            max: reached.iter().max().copied(),
+        }
+    }
+}
+
+/// Epochs to one threshold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ThresholdStat {
+    pub threshold: f64,
+    #[serde(flatten)]
+    pub epochs: EpochStat,
+}
+
+/// Seeds per plateau state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PlateauCounts {
+    pub converged: usize,
+    pub stalled: usize,
+    pub improving: usize,
+    pub worsening: usize,
+    pub undefined: usize,
+}
+
+/// One band of one configuration over its completed seeds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BandSummary {
+    pub label: String,
+    pub f_lo: f64,
+    pub f_hi: f64,
+    pub centre: f64,
+    pub in_index: bool,
+    pub to_threshold: Vec<ThresholdStat>,
+    pub half_life: EpochStat,
+    pub final_rel_error: Spread,
+    pub coverage: Spread,
+    pub decay_rate: Estimate,
+    pub plateau: PlateauCounts,
+    pub plateau_change: Spread,
+}
+
+/// The matched-loss slope of one configuration at one loss level.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MatchedLevel {
+    /// Fraction of the initial train loss.
+    pub level: f64,
+    /// Slope over the completed seeds that reached the level (mean, 95% interval).
+    pub slope: Estimate,
+    /// Completed seeds that reached the level / all seeds (diverged included).
+    pub reached: usize,
+    pub n: usize,
+    /// Epoch at which the level was reached, over completed seeds.
+    pub epoch: EpochStat,
+}
+
+/// One configuration over its seeds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConfigSummary {
+    /// "c" + 6 hex digits of a hash of the configuration (run.json `config` without seed and
+    /// name): stable across windows, orderings and subsets of runs.
+    pub id: String,
+    pub label: String,
+    /// "t1", "t2", ...: configurations with the same task share it.
+    pub task: String,
+    pub optimizer: Value,
+    /// padam with a constant p.
+    pub fixed_p: Option<f64>,
+    /// padam with a scheduled p.
+    pub cyclic: bool,
+    pub n_runs: usize,
+    pub n_diverged: usize,
+    pub seeds: Vec<u64>,
+    pub diverged_seeds: Vec<u64>,
+    pub index: Estimate,
+    /// The index with the decay window fixed to the first half of the budget.
+    pub index_first_half: Estimate,
+    /// Matched-loss slopes, one per level of the ladder (see [`MATCHED_DEFINITION`]).
+    pub matched_loss: Vec<MatchedLevel>,
+    /// Test loss at epoch 0 over completed seeds.
+    pub initial_test_loss: Spread,
+    /// The validity guards of this configuration.
+    pub guards: GuardResult,
+    /// The lr search that chose this configuration's lr, if any.
+    pub lr_search: Option<LrInfo>,
+    /// Label of the baseline configuration on the same task, if any.
+    pub baseline: Option<String>,
+    /// index - index(baseline), Welch interval; null for the baseline itself or without one.
+    pub index_vs_baseline: Option<Estimate>,
+    pub time_spearman: Estimate,
+    pub coverage: Estimate,
+    pub final_test_loss: Spread,
+    pub bands: Vec<BandSummary>,
+    pub runs: Vec<String>,
+    /// run.json `config` without seed and name.
+    pub config: Value,
+    #[serde(skip)]
+    pub key: String,
+    #[serde(skip)]
+    pub task_key: String,
+}
+
+/// A whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    pub definition: &'static str,
+    /// The matched-loss slope definition.
+    pub matched_definition: &'static str,
+    /// The validity guards as applied (thresholds and their wording).
+    pub guards: Guards,
+    pub guards_definition: String,
+    pub conventions: Conventions,
+    pub grid: String,
+    pub window_fraction: f64,
+    pub n_runs: usize,
+    pub n_diverged: usize,
+    /// Sorted by index, most positive first (undefined last).
+    pub configs: Vec<ConfigSummary>,
+    pub verdicts: Vec<Verdict>,
+    #[serde(skip)]
+    pub runs: Vec<RunMetrics>,
+}
+
+impl Report {
+    /// Task ids in report order.
+    pub fn tasks(&self) -> Vec<String> {
+        let mut t: Vec<String> = Vec::new();
+        for c in &self.configs {
+            if !t.contains(&c.task) {
+                t.push(c.task.clone());
+            }
+        }
+        t
+    }
+
+    /// The fixed-p (padam, constant p) configurations of `task`, by increasing p.
+    pub fn fixed_p_configs(&self, task: &str) -> Vec<&ConfigSummary> {
+        let mut fixed: Vec<&ConfigSummary> = self
+            .configs
+            .iter()
+            .filter(|c| c.task == task && c.fixed_p.is_some())
+            .collect();
+        fixed.sort_by(|a, b| {
+            a.fixed_p
+                .unwrap_or(0.0)
+                .total_cmp(&b.fixed_p.unwrap_or(0.0))
+        });
+        fixed
+    }
+}
+
+impl ConfigSummary {
+    /// The matched-loss slope at loss `level` (undefined if the level is not recorded).
+    pub fn matched_at(&self, level: f64) -> Estimate {
+        self.matched_loss
+            .iter()
+            .find(|m| m.level == level)
+            .map_or(Estimate::NONE, |m| m.slope)
+    }
+}
+
+/// The conventions block of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Conventions {
+    pub decay_window: String,
+    pub intervals: &'static str,
+    pub epochs_to_threshold: &'static str,
+    pub half_life: &'static str,
+    pub coverage: &'static str,
+    pub plateau: &'static str,
+    pub baseline: &'static str,
+    pub diverged: &'static str,
+}
+
+fn conventions(opts: &ReportOptions) -> Conventions {
+    Conventions {
+        decay_window: format!("analysed epochs e <= {} x budget (config.train.epochs)", opts.window_fraction),
+        intervals: "mean and 95% Student-t interval over completed seeds (null with < 2 seeds); differences to the baseline: Welch interval",
+        epochs_to_threshold: "first analysed epoch with rel_error < threshold; median over seeds counts never = +inf (null = never); median_reached and min/max over seeds that reached",
+        half_life: "first analysed epoch with rel_error <= rel_error(first analysed epoch) / 2",
+        coverage: "mean over analysed epochs of log10(max(rel_error, 1e-6)), i.e. area under the log relative-error curve / budget; lower = covered earlier; the configuration's score averages the index bands",
+        plateau: "log10 change of rel_error over the last 10% of the budget; converged if final rel_error < smallest threshold, else stalled if |change| < 0.05 decades, else improving/worsening",
+        baseline: "same task (config without seed, name, optimizer); optimizer `sgd` if present, else padam with constant p = 0 (SGD with EMA momentum, `SGD-like`)",
+        diverged: "diverged runs count in n (n_runs) as failures: they have no index, slope or coverage value, so means and intervals are over the completed seeds, and every table and verdict line shows `completed of n, diverged`; C6 counts a diverged seed as never reaching L*; the diverged-share guard bounds them",
+    }
+}
+
+fn plateau_counts(states: &[Plateau]) -> PlateauCounts {
+    let mut c = PlateauCounts::default();
+    for s in states {
+        match s {
+            Plateau::Converged => c.converged += 1,
+            Plateau::Stalled => c.stalled += 1,
+            Plateau::Improving => c.improving += 1,
+            Plateau::Worsening => c.worsening += 1,
+            Plateau::Undefined => c.undefined += 1,
+        }
+    }
+    c
+}
+
+fn summarise(members: &[&RunMetrics], g: &Guards) -> ConfigSummary {
+    let first = members[0];
+    let done: Vec<&RunMetrics> = members.iter().copied().filter(|r| !r.diverged).collect();
+    let coll = |f: &dyn Fn(&RunMetrics) -> f64| -> Vec<f64> { done.iter().map(|r| f(r)).collect() };
+    let template = done.first().map(|r| r.bands.clone()).unwrap_or_default();
+    let bands = template
+        .iter()
+        .enumerate()
+        .map(|(b, t)| {
+            let per: Vec<_> = done.iter().filter_map(|r| r.bands.get(b)).collect();
+            let thresholds = done
+                .first()
+                .map(|r| r.thresholds.clone())
+                .unwrap_or_default();
+            BandSummary {
+                label: t.label.clone(),
+                f_lo: t.f_lo,
+                f_hi: t.f_hi,
+                centre: t.centre,
+                in_index: t.in_index,
+                to_threshold: thresholds
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &threshold)| ThresholdStat {
+                        threshold,
+                        epochs: EpochStat::of(
+                            &per.iter()
+                                .map(|m| m.to_threshold.get(i).copied().flatten())
+                                .collect::<Vec<_>>(),
+                        ),
+                    })
+                    .collect(),
+                half_life: EpochStat::of(&per.iter().map(|m| m.half_life).collect::<Vec<_>>()),
+                final_rel_error: Spread::of(&per.iter().map(|m| m.final_rel).collect::<Vec<_>>()),
+                coverage: Spread::of(&per.iter().map(|m| m.coverage).collect::<Vec<_>>()),
+                decay_rate: Estimate::of(&per.iter().map(|m| m.decay_rate).collect::<Vec<_>>()),
+                plateau: plateau_counts(&per.iter().map(|m| m.plateau).collect::<Vec<_>>()),
+                plateau_change: Spread::of(
+                    &per.iter().map(|m| m.plateau_change).collect::<Vec<_>>(),
+                ),
+            }
+        })
+        .collect();
+    let mut seeds: Vec<u64> = done.iter().map(|r| r.seed).collect();
+    seeds.sort_unstable();
+    let mut diverged_seeds: Vec<u64> = members
+        .iter()
+        .filter(|r| r.diverged)
+        .map(|r| r.seed)
+        .collect();
+    diverged_seeds.sort_unstable();
+    let config: Value = serde_json::from_str(&first.config_key).unwrap_or(Value::Null);
+    let matched_loss: Vec<MatchedLevel> = MATCHED_LEVELS
+        .iter()
+        .enumerate()
+        .map(|(i, &level)| {
+            let pts: Vec<_> = done.iter().filter_map(|r| r.matched.get(i)).collect();
+            MatchedLevel {
+                level,
+                slope: Estimate::of(&pts.iter().map(|p| p.slope).collect::<Vec<_>>()),
+                reached: pts.iter().filter(|p| p.epoch.is_some()).count(),
+                n: members.len(),
+                epoch: EpochStat::of(&pts.iter().map(|p| p.epoch).collect::<Vec<_>>()),
+            }
+        })
+        .collect();
+    let ratios: Vec<f64> = done
+        .iter()
+        .map(|r| r.final_test_loss / r.initial_test_loss)
+        .collect();
+    let lr_search = members.iter().find_map(|r| r.lr.clone());
+    let guard = guards::evaluate(
+        g,
+        members.len(),
+        members.len() - done.len(),
+        median(&ratios),
+        done.iter().filter(|r| r.band_below_threshold).count(),
+        lr_search.as_ref(),
+    );
+    ConfigSummary {
+        id: String::new(),
+        label: first.label.clone(),
+        task: String::new(),
+        optimizer: first.optimizer.clone(),
+        fixed_p: fixed_p(&first.optimizer),
+        cyclic: is_cyclic(&first.optimizer),
+        n_runs: members.len(),
+        n_diverged: members.len() - done.len(),
+        seeds,
+        diverged_seeds,
+        index: Estimate::of(&coll(&|r| r.index.index)),
+        index_first_half: Estimate::of(&coll(&|r| r.index_half)),
+        matched_loss,
+        initial_test_loss: Spread::of(&coll(&|r| r.initial_test_loss)),
+        guards: guard,
+        lr_search,
+        baseline: None,
+        index_vs_baseline: None,
+        time_spearman: Estimate::of(&coll(&|r| r.time_spearman)),
+        coverage: Estimate::of(&coll(&|r| r.coverage)),
+        final_test_loss: Spread::of(&coll(&|r| r.final_test_loss)),
+        bands,
+        runs: members
+            .iter()
+            .map(|r| r.dir.display().to_string())
+            .collect(),
+        config,
+        key: first.config_key.clone(),
+        task_key: first.task_key.clone(),
+    }
+}
+
+/// The index values of the completed runs of configuration `key`.
+pub fn config_indices(runs: &[RunMetrics], key: &str) -> Vec<f64> {
+    runs.iter()
+        .filter(|r| r.config_key == key && !r.diverged)
+        .map(|r| r.index.index)
+        .filter(|x| x.is_finite())
+        .collect()
+}
+
+/// The baseline configuration of `task_key` among `configs` (see the module docs).
+pub fn baseline_of<'a>(configs: &'a [ConfigSummary], task_key: &str) -> Option<&'a ConfigSummary> {
+    let same: Vec<&ConfigSummary> = configs.iter().filter(|c| c.task_key == task_key).collect();
+    let pick = |f: &dyn Fn(&ConfigSummary) -> bool| {
+        same.iter()
+            .copied()
+            .filter(|c| f(c))
+            .min_by(|a, b| a.label.cmp(&b.label))
+    };
+    pick(&|c| c.optimizer["name"].as_str() == Some("sgd"))
+        .or_else(|| pick(&|c| c.fixed_p == Some(0.0)))
+}
+
+/// Group runs by configuration and summarise (verdicts are added by [`super::verdict`]).
+pub fn aggregate(runs: Vec<RunMetrics>, opts: &ReportOptions) -> Report {
+    let mut keys: Vec<String> = Vec::new();
+    for r in &runs {
+        if !keys.contains(&r.config_key) {
+            keys.push(r.config_key.clone());
+        }
+    }
+    let mut configs: Vec<ConfigSummary> = keys
+        .iter()
+        .map(|k| {
+            let members: Vec<&RunMetrics> = runs.iter().filter(|r| &r.config_key == k).collect();
+            summarise(&members, &opts.guards)
+        })
+        .collect();
+    // Baselines and differences.
+    let baselines: Vec<Option<(String, String)>> = configs
+        .iter()
+        .map(|c| baseline_of(&configs, &c.task_key).map(|b| (b.key.clone(), b.label.clone())))
+        .collect();
+    for (c, b) in configs.iter_mut().zip(baselines) {
+        if let Some((bkey, blabel)) = b {
+            let kind = if blabel.starts_with("sgd") {
+                ""
+            } else {
+                " (SGD-like)"
+            };
+            c.baseline = Some(format!("{blabel}{kind}"));
+            if bkey != c.key {
+                c.index_vs_baseline = Some(Estimate::welch_diff(
+                    &config_indices(&runs, &c.key),
+                    &config_indices(&runs, &bkey),
+                ));
+            }
+        }
+    }
+    configs.sort_by(
+        |a, b| match (a.index.mean.is_finite(), b.index.mean.is_finite()) {
+            (true, true) => b.index.mean.total_cmp(&a.index.mean),
+            (true, false) => std::cmp::Ordering::Less,
+            (false, true) => std::cmp::Ordering::Greater,
+            (false, false) => a.label.cmp(&b.label),
+        },
+    );
+    // Disambiguate equal labels, number tasks and configurations.
+    let mut tasks: Vec<String> = Vec::new();
+    for i in 0..configs.len() {
+        let dup = configs
+            .iter()
+            .filter(|c| c.label == configs[i].label && c.task_key == configs[i].task_key)
+            .count()
+            > 1;
+        if dup {
+            configs[i].label = format!(
+                "{} [{}]",
+                configs[i].label,
+                configs[i].config["name"].as_str().unwrap_or("?")
+            );
+        }
+        if !tasks.contains(&configs[i].task_key) {
+            tasks.push(configs[i].task_key.clone());
+        }
+        configs[i].id = format!(
+            "c{:06x}",
+            crate::app::sweep::spec::fnv1a(configs[i].key.as_bytes()) & 0xff_ffff
+        );
+        configs[i].task = format!(
+            "t{}",
+            tasks
+                .iter()
+                .position(|t| t == &configs[i].task_key)
+                .unwrap_or(0)
+                + 1
+        );
+    }
+    Report {
+        schema: SCHEMA,
+        definition: INDEX_DEFINITION,
+        matched_definition: MATCHED_DEFINITION,
+        guards: opts.guards,
+        guards_definition: guards::describe(&opts.guards),
+        conventions: conventions(opts),
+        grid: opts.grid.clone(),
+        window_fraction: opts.window_fraction,
+        n_runs: runs.len(),
+        n_diverged: runs.iter().filter(|r| r.diverged).count(),
+        configs,
+        verdicts: Vec::new(),
+        runs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn t_quantiles() {
+        assert_eq!(t975(1.0), 12.706);
+        assert_eq!(t975(2.0), 4.303);
+        assert!((t975(2.5) - 3.58).abs() < 0.1);
+        assert!((t975(1e9) - 1.96).abs() < 1e-3);
+        assert!(t975(0.5).is_nan());
+    }
+
+    #[test]
+    fn estimates_and_medians() {
+        let e = Estimate::of(&[1.0, 2.0, 3.0, f64::NAN]);
+        assert_eq!(e.n, 3);
+        assert!((e.mean - 2.0).abs() < 1e-12);
+        assert!((e.ci_hi - (2.0 + 4.303 / 3f64.sqrt())).abs() < 1e-9);
+        assert!(Estimate::of(&[1.0]).ci_lo.is_nan());
+        let d = Estimate::welch_diff(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0]);
+        assert!(d.mean.abs() < 1e-12 && d.ci_lo < 0.0 && d.ci_hi > 0.0);
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[1.0, f64::INFINITY]), f64::INFINITY);
+        let s = EpochStat::of(&[Some(10), None, Some(30)]);
+        assert_eq!(
+            (s.n, s.reached, s.median, s.median_reached, s.min, s.max),
+            (3, 2, Some(30.0), Some(20.0), Some(10), Some(30))
+        );
+        let never = EpochStat::of(&[None, None, Some(5)]);
+        assert_eq!((never.median, never.median_reached), (None, Some(5.0)));
+    }
+}

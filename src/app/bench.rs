@@ -1,0 +1,169 @@
+//! Speed benchmark of the engine on the reference task, mirroring benches/torch_peer.py:
+//! 1 -> 64 -> 64 -> 1 tanh MLP, full-batch Adam (lr 1e-3), target sum of sin(2 pi k t) for
+//! k in {1, 2, 4, 8, 16}, one thread. Also measures what the per-epoch evaluation and the
+//! spectral monitor cost relative to training.
+
+use crate::engine::monitor::Recorder;
+use crate::engine::train::{train, NoObserver, Observer, TrainResult};
+use crate::experiment::config::{Dtype, Experiment};
+use crate::optim::Registry;
+use crate::task::target::Target;
+use anyhow::Result;
+use serde::Serialize;
+
+/// One measured configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchResult {
+    pub n: usize,
+    pub dtype: &'static str,
+    pub steps: u64,
+    pub repeats: usize,
+    pub us_per_step_median: f64,
+    pub us_per_step_best: f64,
+    /// Per-epoch evaluation (forward on train and test grids) relative to a training step.
+    pub eval_fraction: f64,
+    /// Spectral analysis (bands + peaks on the training grid) relative to a training step.
+    pub spectral_fraction: f64,
+}
+
+fn reference_experiment(
+    n: usize,
+    dtype: Dtype,
+    steps: u64,
+    eval_every: u64,
+    spectral: bool,
+) -> Result<Experiment> {
+    let text = format!(
+        r#"name = "bench"
+dtype = "{}"
+[target]
+n = {n}
+frequencies = [1, 2, 4, 8, 16]
+phases = "zero"
+[model]
+hidden = [64, 64]
+activation = "tanh"
+init = "torch"
+[optimizer]
+name = "adam"
+lr = 1e-3
+[train]
+epochs = {steps}
+eval_every = {eval_every}
+[spectral]
+enabled = {spectral}
+layout = {{ kind = "octave" }}
+"#,
+        match dtype {
+            Dtype::F32 => "f32",
+            Dtype::F64 => "f64",
+        }
+    );
+    Experiment::from_toml_str(&text, "bench")
+}
+
+fn run_once(exp: &Experiment, observer: &mut dyn Observer) -> Result<TrainResult> {
+    let opt = exp.validate(&Registry::builtin())?;
+    let target = Target::build(&exp.target, exp.seed);
+    let mut quiet = |_: u64, _: f64, _: f64| {};
+    match exp.dtype {
+        Dtype::F32 => train::<f32>(exp, &target, &opt, observer, &mut quiet),
+        Dtype::F64 => train::<f64>(exp, &target, &opt, observer, &mut quiet),
+    }
+}
+
+/// Time `steps` training steps `repeats` times (after a warm-up of steps/10).
+pub fn bench(n: usize, dtype: Dtype, steps: u64, repeats: usize) -> Result<BenchResult> {
+    let warm = reference_experiment(n, dtype, (steps / 10).max(1), steps, false)?;
+    run_once(&warm, &mut NoObserver)?;
+    let exp = reference_experiment(n, dtype, steps, steps, false)?;
+    let mut times: Vec<f64> = (0..repeats.max(1))
+        .map(|_| run_once(&exp, &mut NoObserver).map(|r| 1e6 * r.train_seconds / r.steps as f64))
+        .collect::<Result<_>>()?;
+    times.sort_by(f64::total_cmp);
+    // Evaluation and spectral cost: every epoch evaluated and analysed.
+    let every = reference_experiment(n, dtype, steps / 2, 1, true)?;
+    let target = Target::build(&every.target, every.seed);
+    let mut recorder = Recorder::new(&every, &target)?;
+    let r = run_once(&every, &mut recorder)?;
+    Ok(BenchResult {
+        n,
+        dtype: match dtype {
+            Dtype::F32 => "f32",
+            Dtype::F64 => "f64",
+        },
+        steps,
+        repeats: times.len(),
+        us_per_step_median: times[times.len() / 2],
+        us_per_step_best: times[0],
+        eval_fraction: r.eval_seconds / r.train_seconds,
+        spectral_fraction: r.observe_seconds / r.train_seconds,
+    })
+}
+
+/// The 2D spectral monitor's cost relative to training, on a 64 x 64 grid (4096 points) with
+/// a 2 -> 128 -> 128 -> 1 tanh MLP, full-batch Adam, every epoch analysed (octave rings).
+#[derive(Debug, Clone, Serialize)]
+pub struct Bench2dResult {
+    pub dims: [usize; 2],
+    pub dtype: &'static str,
+    pub epochs: u64,
+    /// Training time per epoch (one full-batch step), microseconds.
+    pub us_train_per_epoch: f64,
+    /// 2D spectral analysis (FFT, ring energies, peaks, record rows) per epoch, microseconds.
+    pub us_spectral_per_epoch: f64,
+    /// Evaluation forward passes (train and test grids) per epoch, microseconds.
+    pub us_eval_per_epoch: f64,
+    /// `us_spectral_per_epoch / us_train_per_epoch`.
+    pub spectral_fraction: f64,
+}
+
+/// Run the 2D reference task for `epochs` epochs and time its parts.
+pub fn bench_2d(dtype: Dtype, epochs: u64) -> Result<Bench2dResult> {
+    let text = format!(
+        r#"name = "bench2d"
+dtype = "{}"
+[target]
+kind = "waves2d"
+n = [64, 64]
+waves = [[1, 0], [0, 2], [3, 3], [-5, 4], [9, 2], [12, -7], [20, 5]]
+phases = "zero"
+[model]
+hidden = [128, 128]
+activation = "tanh"
+init = "torch"
+[optimizer]
+name = "adam"
+lr = 1e-3
+[train]
+epochs = {epochs}
+[spectral]
+layout = {{ kind = "octave" }}
+[record]
+snapshots = []
+"#,
+        match dtype {
+            Dtype::F32 => "f32",
+            Dtype::F64 => "f64",
+        }
+    );
+    let exp = Experiment::from_toml_str(&text, "bench2d")?;
+    let target = Target::build(&exp.target, exp.seed);
+    let mut recorder = Recorder::new(&exp, &target)?;
+    let r = run_once(&exp, &mut recorder)?;
+    // Training runs `epochs` epochs; evaluation and analysis run at epochs 0..=epochs.
+    let per = |s: f64| 1e6 * s / epochs.max(1) as f64;
+    let per_eval = |s: f64| 1e6 * s / (epochs + 1) as f64;
+    Ok(Bench2dResult {
+        dims: [64, 64],
+        dtype: match dtype {
+            Dtype::F32 => "f32",
+            Dtype::F64 => "f64",
+        },
+        epochs,
+        us_train_per_epoch: per(r.train_seconds),
+        us_spectral_per_epoch: per_eval(r.observe_seconds),
+        us_eval_per_epoch: per_eval(r.eval_seconds),
+        spectral_fraction: per_eval(r.observe_seconds) / per(r.train_seconds),
+    })
+}

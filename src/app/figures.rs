@@ -1,0 +1,1025 @@
+//! `bandwise figures`: the main job. Runs every built-in analysis (the TOML files in
+//! analyses/, compiled into the binary), reusing finished runs, then renders each analysis's
+//! figures and report and writes `index.md`: figure -> analysis -> claim -> finding.
+//!
+//! An analysis file is a sweep spec (see [`crate::app::sweep`]) plus an `[analysis]` table:
+//! `title`, `claims` (report claims to judge: "c2", "c3", "c6"), `lr_protocol` (why the
+//! learning rates are chosen this way; the protocol actually run is stated in the index and
+//! each report from the spec itself, see [`protocol_text`]), `figures` (panel, loss, curves, heatmap,
+//! snapshots, images for 2D runs, and the verdict quantities: index_vs_p, coverage, c6_loss,
+//! c6_time, p_lr_map; see docs/figures.md), optional `measure` and `clip` for heatmaps, optional `anchor_measure` and
+//! `anchor_threshold` for the anchors' one-line finding, and `[analysis.quick]` (`seeds`, and
+//! `set` = spec paths to override) for the reduced `--quick` version.
+
+use crate::analysis::multiple::{holm, HOLM_ALPHA, HOLM_METHOD};
+use crate::analysis::{self, Claim, Outcome, ReportOptions};
+use crate::app::sweep::spec::set_path;
+use crate::app::sweep::{run_sweep, Shard, Stage, SweepIndex, SweepOptions, SweepSpec};
+use crate::optim::Registry;
+use crate::plot::from_record::{Clip, Measure};
+use crate::plot::runs::{draw, draw_report, Kind, PlotOptions};
+use crate::record::load::RunData;
+use crate::record::write_atomic;
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// One built-in analysis: its file name under analyses/ and its text.
+pub struct Analysis {
+    pub file: &'static str,
+    pub text: &'static str,
+}
+
+macro_rules! analysis {
+    ($file:literal) => {
+        Analysis {
+            file: $file,
+            text: include_str!(concat!("../../analyses/", $file)),
+        }
+    };
+}
+
+/// The analyses `bandwise figures` runs, in order.
+pub const BUILTIN: &[Analysis] = &[
+    analysis!("anchor_rahaman.toml"),
+    analysis!("anchor_fprinciple.toml"),
+    analysis!("c2_fixed_p.toml"),
+    analysis!("c2_same_lr.toml"),
+    analysis!("c2_rms.toml"),
+    analysis!("c2_fixed_p_2d.toml"),
+    analysis!("c2_family.toml"),
+    analysis!("c3_cyclic_coverage.toml"),
+    analysis!("c6_quarter_cost.toml"),
+    analysis!("p_lr_map.toml"),
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnalysisMeta {
+    title: String,
+    #[serde(default)]
+    claims: Vec<String>,
+    lr_protocol: String,
+    figures: Vec<String>,
+    #[serde(default)]
+    measure: Option<String>,
+    #[serde(default)]
+    clip: Option<String>,
+    #[serde(default)]
+    anchor_measure: Option<String>,
+    #[serde(default)]
+    anchor_threshold: Option<f64>,
+    #[serde(default)]
+    quick: Option<QuickSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QuickSpec {
+    #[serde(default)]
+    seeds: Option<u64>,
+    #[serde(default)]
+    set: toml::Table,
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct FiguresOptions {
+    /// Where figures, reports and index.md go.
+    pub out: PathBuf,
+    /// Where the analyses' sweeps are run (and reused).
+    pub runs: PathBuf,
+    pub jobs: usize,
+    /// Reduced budgets and seeds (smoke test).
+    pub quick: bool,
+    /// Only these analyses (by name); empty = all.
+    pub only: Vec<String>,
+    pub progress: bool,
+    /// The shard of every analysis's runs to do (for clusters; see crate::app::slurm).
+    pub shard: Shard,
+    /// With `Stage::Search` or `Stage::Runs` only that part of each sweep is run and nothing
+    /// is drawn; `Stage::Merge` trains nothing and draws only when every run is done.
+    pub stage: Stage,
+}
+
+/// What one analysis produced.
+#[derive(Debug, Clone)]
+pub struct AnalysisOutcome {
+    pub name: String,
+    pub file: &'static str,
+    pub title: String,
+    pub claims: Vec<String>,
+    pub lr_protocol: String,
+    pub figures: Vec<PathBuf>,
+    pub report: PathBuf,
+    /// One-line findings (claim verdicts or the anchor's ordering).
+    pub findings: Vec<String>,
+    /// The shortest summary, for the index table.
+    pub headline: String,
+    pub n_runs: usize,
+    pub n_diverged: usize,
+    /// The claim verdicts of this analysis.
+    pub verdicts: Vec<analysis::Verdict>,
+}
+
+/// Parse an analysis into its `[analysis]` table and its sweep spec (quick overrides applied).
+fn prepare(a: &Analysis, quick: bool) -> Result<(AnalysisMeta, SweepSpec)> {
+    let origin = format!("analyses/{}", a.file);
+    let mut table: toml::Table = toml::from_str(a.text)
+        .map_err(|e| anyhow::anyhow!("{origin}: {}", e.to_string().trim_end()))?;
+    let meta: AnalysisMeta = table
+        .remove("analysis")
+        .with_context(|| format!("{origin} has no [analysis] table"))?
+        .try_into()
+        .map_err(|e: toml::de::Error| anyhow::anyhow!("{origin}: [analysis]: {}", e.message()))?;
+    if quick {
+        if let Some(q) = &meta.quick {
+            if let Some(s) = q.seeds {
+                table.insert("seeds".into(), toml::Value::Integer(s as i64));
+            }
+            for (path, value) in &q.set {
+                set_path(&mut table, path, value.clone())
+                    .with_context(|| format!("{origin}: [analysis.quick].set"))?;
+            }
+        }
+    }
+    let stem = a.file.trim_end_matches(".toml");
+    let text = toml::to_string(&table)?;
+    let spec = SweepSpec::from_toml_str(&text, &origin, stem, Path::new("analyses"))?;
+    Ok((meta, spec))
+}
+
+/// The names of the built-in analyses.
+pub fn names() -> Vec<&'static str> {
+    BUILTIN
+        .iter()
+        .map(|a| a.file.trim_end_matches(".toml"))
+        .collect()
+}
+
+/// The selected analyses (all for an empty `only`), parsed and checked.
+fn prepare_selected(
+    quick: bool,
+    only: &[String],
+) -> Result<Vec<(&'static Analysis, AnalysisMeta, SweepSpec)>> {
+    for o in only {
+        if !names().contains(&o.as_str()) {
+            bail!(
+                "--only {o}: no such analysis; built-in analyses: {}",
+                names().join(", ")
+            );
+        }
+    }
+    BUILTIN
+        .iter()
+        .filter(|a| only.is_empty() || only.iter().any(|o| a.file.trim_end_matches(".toml") == o))
+        .map(|a| prepare(a, quick).map(|(m, s)| (a, m, s)))
+        .collect()
+}
+
+/// Whether any selected analysis has an lr search (it then needs a search stage on a cluster).
+pub fn any_lr_search(quick: bool, only: &[String]) -> Result<bool> {
+    Ok(prepare_selected(quick, only)?
+        .iter()
+        .any(|(_, _, s)| s.lr_search.is_some()))
+}
+
+/// Run every (selected) analysis and write figures, reports and index.md.
+pub fn run_figures(registry: &Registry, opts: &FiguresOptions) -> Result<Vec<AnalysisOutcome>> {
+    // Check every analysis before running any.
+    let prepared = prepare_selected(opts.quick, &opts.only)?;
+    let mut outcomes = Vec::new();
+    for (i, (a, meta, spec)) in prepared.iter().enumerate() {
+        if opts.progress {
+            eprintln!(
+                "[{}/{}] {}: {}",
+                i + 1,
+                prepared.len(),
+                spec.name,
+                meta.title
+            );
+        }
+        let sweep_dir = opts.runs.join(&spec.name);
+        let report = run_sweep(
+            spec,
+            registry,
+            &sweep_dir,
+            &SweepOptions {
+                jobs: opts.jobs,
+                progress: opts.progress,
+                shard: opts.shard,
+                stage: opts.stage,
+            },
+        )?;
+        report
+            .check()
+            .with_context(|| format!("analysis {}", spec.name))?;
+        if matches!(opts.stage, Stage::Search | Stage::Runs) {
+            continue;
+        }
+        outcomes.push(render_analysis(
+            a,
+            meta,
+            &format!(
+                "{}. Learning rates: {}",
+                protocol_text(spec, opts.quick),
+                meta.lr_protocol
+            ),
+            &sweep_dir,
+            &opts.out.join(&spec.name),
+        )?);
+    }
+    if matches!(opts.stage, Stage::Search | Stage::Runs) {
+        return Ok(outcomes);
+    }
+    write_index(&opts.out, &outcomes, opts.quick)?;
+    Ok(outcomes)
+}
+
+fn parse_measure(s: Option<&str>) -> Result<Measure> {
+    Ok(match s.unwrap_or("rel_error") {
+        "rel_error" => Measure::RelError,
+        "share" => Measure::Share,
+        "fp_rel_error" => Measure::FpRelError,
+        "fp_rel_error_mag" => Measure::FpRelErrorMag,
+        "rahaman_amplitude" => Measure::RahamanAmplitude,
+        other => bail!("[analysis].measure = \"{other}\" is not a measure (rel_error, share, fp_rel_error, fp_rel_error_mag, rahaman_amplitude)"),
+    })
+}
+
+fn parse_clip(s: Option<&str>) -> Result<Option<Clip>> {
+    Ok(match s {
+        None => None,
+        Some("none") => Some(Clip::None),
+        Some("fprinciple") => Some(Clip::Fprinciple),
+        Some("rahaman") => Some(Clip::Rahaman),
+        Some(other) => {
+            bail!("[analysis].clip = \"{other}\" is not a clip (none, fprinciple, rahaman)")
+        }
+    })
+}
+
+/// Runs of a sweep grouped by configuration id, in sweep order.
+fn load_groups(sweep_dir: &Path) -> Result<Vec<(String, Vec<RunData>)>> {
+    let index = SweepIndex::load(sweep_dir)?;
+    let mut groups: Vec<(String, Vec<RunData>)> = Vec::new();
+    for config in index.config_ids() {
+        let mut runs = Vec::new();
+        for r in index.runs_of(config) {
+            runs.push(
+                RunData::load(&r.dir)
+                    .with_context(|| format!("cannot load {}", r.dir.display()))?,
+            );
+        }
+        groups.push((config.to_string(), runs));
+    }
+    Ok(groups)
+}
+
+/// The average record of the completed seeds of one configuration: geometric mean of the
+/// error-like measures (relative errors, energies), arithmetic mean of losses, shares and
+/// amplitudes. Used for panels and per-configuration heatmaps; the caption says so.
+pub fn mean_run(runs: &[&RunData]) -> Option<RunData> {
+    let first = *runs.first()?;
+    let mut mean = first.clone();
+    let n = runs.len();
+    let geo = |get: &dyn Fn(&RunData) -> Option<f64>| -> f64 {
+        let vals: Vec<f64> = runs
+            .iter()
+            .filter_map(|r| get(r))
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .collect();
+        if vals.is_empty() {
+            f64::NAN
+        } else {
+            (vals.iter().map(|v| v.ln()).sum::<f64>() / vals.len() as f64).exp()
+        }
+    };
+    let arith = |get: &dyn Fn(&RunData) -> Option<f64>| -> f64 {
+        let vals: Vec<f64> = runs
+            .iter()
+            .filter_map(|r| get(r))
+            .filter(|v| v.is_finite())
+            .collect();
+        if vals.is_empty() {
+            f64::NAN
+        } else {
+            vals.iter().sum::<f64>() / vals.len() as f64
+        }
+    };
+    for (i, _) in first.epochs.epoch.iter().enumerate() {
+        mean.epochs.train_loss[i] = arith(&|r| r.epochs.train_loss.get(i).copied());
+        mean.epochs.test_loss[i] = arith(&|r| r.epochs.test_loss.get(i).copied());
+    }
+    for (g, gb) in first.bands.iter().enumerate() {
+        for b in 0..gb.labels.len() {
+            for e in 0..gb.epochs.len() {
+                let at = |r: &RunData, f: fn(&crate::record::load::GridBands) -> &Vec<Vec<f64>>| {
+                    r.bands
+                        .get(g)
+                        .and_then(|x| f(x).get(b))
+                        .and_then(|row| row.get(e))
+                        .copied()
+                };
+                mean.bands[g].rel_error[b][e] = geo(&|r| at(r, |x| &x.rel_error));
+                mean.bands[g].residual_energy[b][e] = geo(&|r| at(r, |x| &x.residual_energy));
+                mean.bands[g].share[b][e] = arith(&|r| at(r, |x| &x.share));
+            }
+        }
+    }
+    for (g, gp) in first.peaks.iter().enumerate() {
+        for c in 0..gp.k.len() {
+            for e in 0..gp.epochs.len() {
+                let at = |r: &RunData, f: fn(&crate::record::load::GridPeaks) -> &Vec<Vec<f64>>| {
+                    r.peaks
+                        .get(g)
+                        .and_then(|x| f(x).get(c))
+                        .and_then(|row| row.get(e))
+                        .copied()
+                };
+                mean.peaks[g].fp_rel_error[c][e] = geo(&|r| at(r, |x| &x.fp_rel_error));
+                mean.peaks[g].fp_rel_error_mag[c][e] = geo(&|r| at(r, |x| &x.fp_rel_error_mag));
+                mean.peaks[g].rahaman_amplitude[c][e] = arith(&|r| at(r, |x| &x.rahaman_amplitude));
+            }
+        }
+    }
+    // "sweep/optimizer=adam__seed=0" -> "sweep/optimizer=adam"; "sweep/seed=0" -> "sweep".
+    let name = first.name();
+    let config_name = match name.rfind("seed=") {
+        Some(i) if name[i + 5..].chars().all(|c| c.is_ascii_digit()) => {
+            name[..i].trim_end_matches(['_', '/']).to_string()
+        }
+        _ => name.to_string(),
+    };
+    mean.meta["mean_of_seeds"] = serde_json::json!(n);
+    mean.meta["name"] = serde_json::Value::String(format!(
+        "{config_name}, mean of {n} seed{}",
+        if n == 1 { "" } else { "s" }
+    ));
+    Some(mean)
+}
+
+/// The protocol a sweep actually runs, from its spec (quick overrides applied): seeds, budget,
+/// and the lr search with its seeds and budget. Quick mode calls itself a smoke test.
+pub fn protocol_text(spec: &SweepSpec, quick: bool) -> String {
+    let epochs = spec
+        .base
+        .get("train")
+        .and_then(|t| t.get("epochs"))
+        .and_then(toml::Value::as_integer)
+        .unwrap_or(0);
+    let seeds = spec.seeds.clone().unwrap_or_default();
+    let fmt_seeds = |s: &[u64]| s.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+    let mut text = if quick {
+        "SMOKE TEST (quick mode: reduced budgets and seeds, not evidence). ".to_string()
+    } else {
+        String::new()
+    };
+    let _ = write!(
+        text,
+        "{} evaluation seeds ({}) of {epochs} epochs per configuration",
+        seeds.len(),
+        fmt_seeds(&seeds)
+    );
+    match &spec.lr_search {
+        Some(l) => {
+            let disjoint = !l.seeds.iter().any(|x| seeds.contains(x));
+            let _ = write!(
+                text,
+                "; lr per configuration from a grid search over {} (extended by the grid's ratio while the choice sits at an edge, see lr_search.json), lowest median {} over seeds {} ({}), {} epochs per search run ({:.0}% of the evaluation budget; the choice is checked for stability at half that budget)",
+                l.grid
+                    .iter()
+                    .map(|x| format!("{x:e}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                l.criterion.as_str().replace('_', " "),
+                fmt_seeds(&l.seeds),
+                if disjoint {
+                    "disjoint from the evaluation seeds"
+                } else {
+                    "OVERLAPPING the evaluation seeds"
+                },
+                l.epochs,
+                100.0 * l.epochs as f64 / (epochs.max(1) as f64)
+            );
+        }
+        None => text.push_str("; learning rates as configured (no lr search)"),
+    }
+    text
+}
+
+fn render_analysis(
+    a: &Analysis,
+    meta: &AnalysisMeta,
+    protocol: &str,
+    sweep_dir: &Path,
+    out: &Path,
+) -> Result<AnalysisOutcome> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let groups = load_groups(sweep_dir)?;
+    let measure = parse_measure(meta.measure.as_deref())?;
+    let opts = PlotOptions {
+        measure,
+        clip: parse_clip(meta.clip.as_deref())?,
+        ..Default::default()
+    };
+    let completed = |runs: &[RunData]| -> Vec<RunData> {
+        runs.iter()
+            .filter(|r| r.status() == "completed")
+            .cloned()
+            .collect()
+    };
+    let means: Vec<(String, RunData)> = groups
+        .iter()
+        .filter_map(|(id, runs)| {
+            let done = completed(runs);
+            let refs: Vec<&RunData> = done.iter().collect();
+            mean_run(&refs).map(|m| (id.clone(), m))
+        })
+        .collect();
+    let all_completed: Vec<RunData> = groups.iter().flat_map(|(_, r)| completed(r)).collect();
+    let n_runs: usize = groups.iter().map(|(_, r)| r.len()).sum();
+    let n_diverged = n_runs - all_completed.len();
+    // The report over all runs (diverged ones are excluded and counted by the report).
+    let all: Vec<RunData> = groups.iter().flat_map(|(_, r)| r.iter().cloned()).collect();
+    let claims: Vec<Claim> = meta
+        .claims
+        .iter()
+        .map(|c| Claim::parse(c))
+        .collect::<Result<_>>()?;
+    let rep = analysis::report_from_runs(&all, &ReportOptions::default(), &claims)?;
+    let mut figures = Vec::new();
+    let safe = |id: &str| id.replace(['=', '/'], "_");
+    for fig in &meta.figures {
+        match fig.as_str() {
+            "panel" if !means.is_empty() => {
+                // Averages the completed seeds per configuration, counts the diverged ones.
+                let path = out.join("panel.png");
+                draw(Kind::Panel, &all, &path, &opts)?;
+                figures.push(path);
+            }
+            verdict if Kind::from_stem(verdict).is_some_and(Kind::is_verdict) => {
+                let kind = Kind::from_stem(verdict).expect("checked by the guard");
+                let path = out.join(format!("{verdict}.png"));
+                figures.extend(draw_report(kind, &rep, &path).with_context(|| {
+                    format!("analyses/{}: [analysis].figures `{verdict}`", a.file)
+                })?);
+            }
+            "loss" if !all_completed.is_empty() => {
+                let path = out.join("loss.png");
+                draw(Kind::Loss, &all_completed, &path, &opts)?;
+                figures.push(path);
+            }
+            "curves" | "heatmap" => {
+                let kind = if fig == "curves" { Kind::Curves } else { Kind::Heatmap };
+                for (id, m) in &means {
+                    let path = out.join(format!("{fig}_{}.png", safe(id)));
+                    draw(kind, std::slice::from_ref(m), &path, &opts)?;
+                    figures.push(path);
+                }
+            }
+            "snapshots" => {
+                for (id, runs) in &groups {
+                    if let Some(first) = runs.iter().find(|r| r.status() == "completed" && !r.snapshots.is_empty()) {
+                        let path = out.join(format!("snapshots_{}.png", safe(id)));
+                        draw(Kind::Snapshots, std::slice::from_ref(first), &path, &opts)?;
+                        figures.push(path);
+                    }
+                }
+            }
+            "images" => {
+                for (id, runs) in &groups {
+                    if let Some(first) = runs.iter().find(|r| r.status() == "completed") {
+                        let path = out.join(format!("images_{}.png", safe(id)));
+                        crate::plot::images::images_for_run(&first.dir, &path, 4)?;
+                        figures.push(path);
+                    }
+                }
+            }
+            "panel" | "loss" => {}
+            other => bail!("analyses/{}: [analysis].figures lists `{other}`; use panel, loss, curves, heatmap, snapshots, images, index_vs_p, coverage, c6_loss, c6_time or p_lr_map", a.file),
+        }
+    }
+    let report_path = out.join("report.md");
+    let mut md = format!(
+        "# {}\n\nAnalysis: `analyses/{}`. Protocol run: {}.\n\n",
+        meta.title, a.file, protocol
+    );
+    md += &analysis::render::render(&rep, analysis::Format::Markdown);
+    write_atomic(&report_path, md.as_bytes())?;
+    write_atomic(
+        &out.join("report.json"),
+        analysis::render::render(&rep, analysis::Format::Json).as_bytes(),
+    )?;
+    let mut findings: Vec<String> = rep
+        .verdicts
+        .iter()
+        .map(|v| {
+            let evidence = v
+                .evidence
+                .first()
+                .map(|e| format!("; {e}"))
+                .unwrap_or_default();
+            format!(
+                "{} {}: **{}** ({}{evidence})",
+                v.claim.to_uppercase(),
+                v.subject,
+                v.outcome.as_str(),
+                v.measured
+            )
+        })
+        .collect();
+    let mut headline = headline_of(&rep.verdicts);
+    if let (Some(m), Some(thr)) = (&meta.anchor_measure, meta.anchor_threshold) {
+        if let Some((_, mean)) = means.first() {
+            let (line, short) = anchor_finding(mean, m, thr)?;
+            findings.push(line);
+            headline = short;
+        }
+    }
+    if findings.is_empty() {
+        findings.push("no claim judged by this analysis".into());
+    }
+    let ranked: Vec<String> = rep
+        .configs
+        .iter()
+        .map(|c| format!("{} {:+.2}", c.label, c.index.mean))
+        .collect();
+    if !ranked.is_empty() && !meta.claims.is_empty() {
+        findings.push(format!(
+            "preference index (mean over seeds, + = low frequencies first): {}",
+            ranked.join("; ")
+        ));
+    }
+    Ok(AnalysisOutcome {
+        name: out
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        file: a.file,
+        title: meta.title.clone(),
+        claims: meta.claims.clone(),
+        lr_protocol: protocol.to_string(),
+        figures,
+        report: report_path,
+        findings,
+        headline,
+        n_runs,
+        n_diverged,
+        verdicts: rep.verdicts.clone(),
+    })
+}
+
+/// "C2: inconclusive" or "C3: 1 supported, 3 inconclusive": the verdicts counted by claim.
+fn headline_of(verdicts: &[analysis::Verdict]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut claims: Vec<&str> = verdicts.iter().map(|v| v.claim).collect();
+    claims.dedup();
+    for c in claims {
+        let of: Vec<Outcome> = verdicts
+            .iter()
+            .filter(|v| v.claim == c)
+            .map(|v| v.outcome)
+            .collect();
+        let counts: Vec<String> = [
+            Outcome::Supported,
+            Outcome::NotSupported,
+            Outcome::Inconclusive,
+            Outcome::WindowSensitive,
+            Outcome::InvalidSetting,
+            Outcome::NotEvaluated,
+        ]
+        .iter()
+        .filter_map(|o| {
+            let n = of.iter().filter(|x| *x == o).count();
+            (n > 0).then(|| {
+                if of.len() == 1 {
+                    o.as_str().to_string()
+                } else {
+                    format!("{n} {}", o.as_str())
+                }
+            })
+        })
+        .collect();
+        parts.push(format!("{}: {}", c.to_uppercase(), counts.join(", ")));
+    }
+    if parts.is_empty() {
+        "no verdict".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+/// The anchor's finding (a full line and a headline): at which epoch each target frequency's
+/// measure first crosses `threshold` (>= for amplitudes, < for errors), and whether low
+/// frequencies come first.
+fn anchor_finding(run: &RunData, measure: &str, threshold: f64) -> Result<(String, String)> {
+    let peaks = run
+        .grid_peaks("train")
+        .context("anchor run has no peaks.csv on the training grid")?;
+    let (rows, rising) = match measure {
+        "rahaman_amplitude" => (&peaks.rahaman_amplitude, true),
+        "fp_rel_error" => (&peaks.fp_rel_error, false),
+        "fp_rel_error_mag" => (&peaks.fp_rel_error_mag, false),
+        other => bail!("[analysis].anchor_measure = \"{other}\" must be a per-frequency measure"),
+    };
+    let times: Vec<Option<u64>> = rows
+        .iter()
+        .map(|row| {
+            row.iter()
+                .position(|&v| {
+                    if rising {
+                        v >= threshold
+                    } else {
+                        v < threshold
+                    }
+                })
+                .map(|i| peaks.epochs[i])
+        })
+        .collect();
+    let shown: Vec<String> = peaks
+        .k
+        .iter()
+        .zip(&times)
+        .map(|(k, t)| format!("k={k}: {}", t.map_or("never".into(), |e| e.to_string())))
+        .collect();
+    let reached: Vec<(f64, f64)> = peaks
+        .k
+        .iter()
+        .zip(&times)
+        .filter_map(|(&k, t)| t.map(|e| (k as f64, e as f64)))
+        .collect();
+    let (verdict, short) = if reached.len() >= 3 {
+        let rho = spearman(&reached);
+        let order = if rho > 0.5 {
+            "low frequencies first, as published"
+        } else if rho < -0.5 {
+            "high frequencies first, unlike the published result"
+        } else {
+            "no clear order"
+        };
+        (
+            format!(
+                "Spearman(k, epoch) = {rho:+.2} over the {} frequencies that cross: {order}",
+                reached.len()
+            ),
+            format!(
+                "{order} (Spearman {rho:+.2}, {}/{} frequencies cross)",
+                reached.len(),
+                times.len()
+            ),
+        )
+    } else {
+        let v = format!(
+            "only {} of {} frequencies cross within the budget: too few to rank",
+            reached.len(),
+            times.len()
+        );
+        (v.clone(), v)
+    };
+    let op = if rising { ">=" } else { "<" };
+    Ok((
+        format!(
+            "first epoch with {measure} {op} {threshold} (mean over seeds): {}; {verdict}",
+            shown.join(", ")
+        ),
+        short,
+    ))
+}
+
+/// Spearman rank correlation of (x, y) pairs (average ranks for ties).
+pub fn spearman(pairs: &[(f64, f64)]) -> f64 {
+    fn ranks(v: &[f64]) -> Vec<f64> {
+        let mut idx: Vec<usize> = (0..v.len()).collect();
+        idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+        let mut r = vec![0.0; v.len()];
+        let mut i = 0;
+        while i < idx.len() {
+            let mut j = i;
+            while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
+                j += 1;
+            }
+            for &k in &idx[i..=j] {
+                r[k] = (i + j) as f64 / 2.0;
+            }
+            i = j + 1;
+        }
+        r
+    }
+    let x: Vec<f64> = pairs.iter().map(|p| p.0).collect();
+    let y: Vec<f64> = pairs.iter().map(|p| p.1).collect();
+    let (rx, ry) = (ranks(&x), ranks(&y));
+    let n = rx.len() as f64;
+    let (mx, my) = (rx.iter().sum::<f64>() / n, ry.iter().sum::<f64>() / n);
+    let cov: f64 = rx.iter().zip(&ry).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let vx: f64 = rx.iter().map(|a| (a - mx).powi(2)).sum();
+    let vy: f64 = ry.iter().map(|b| (b - my).powi(2)).sum();
+    if vx == 0.0 || vy == 0.0 {
+        f64::NAN
+    } else {
+        cov / (vx * vy).sqrt()
+    }
+}
+
+/// Is `path` a figure of a verdict quantity (its stem starts with a verdict kind's stem)?
+fn is_verdict_figure(path: &Path) -> bool {
+    let stem = path
+        .file_stem()
+        .map_or(String::new(), |s| s.to_string_lossy().into_owned());
+    [
+        Kind::IndexVsP,
+        Kind::Coverage,
+        Kind::C6Loss,
+        Kind::C6Time,
+        Kind::PLrMap,
+    ]
+    .iter()
+    .any(|k| stem.starts_with(k.stem()))
+}
+
+fn write_index(out: &Path, outcomes: &[AnalysisOutcome], quick: bool) -> Result<()> {
+    let mut md = String::new();
+    let _ = writeln!(md, "# bandwise figures\n");
+    let _ = writeln!(
+        md,
+        "Regenerated by `bandwise figures{}` (bandwise {}) from the built-in analyses in `analyses/`.{} Each figure is drawn from the run records on disk; `report.md` beside each analysis's figures holds its full per-band tables, the frequency-preference index and the claim verdicts with the rule that produced them.\n",
+        if quick { " --quick" } else { "" },
+        env!("CARGO_PKG_VERSION"),
+        if quick { " **Quick mode: reduced budgets and seeds, a smoke test, not evidence.**" } else { "" }
+    );
+    let _ = writeln!(
+        md,
+        "| figures | analysis | claim | finding |\n|---|---|---|---|"
+    );
+    for o in outcomes {
+        let claim = if o.claims.is_empty() {
+            "anchor (reproduces a known result)".to_string()
+        } else {
+            o.claims.join(", ").to_uppercase()
+        };
+        let links: Vec<String> = o
+            .figures
+            .iter()
+            .chain(std::iter::once(&o.report))
+            .map(|f| {
+                let rel = f.strip_prefix(out).unwrap_or(f).display().to_string();
+                let label = f
+                    .file_stem()
+                    .map_or(String::new(), |s| s.to_string_lossy().into_owned());
+                format!("[{label}]({rel})")
+            })
+            .collect();
+        let _ = writeln!(
+            md,
+            "| {} | `analyses/{}` | {claim} | {} |",
+            links.join(" "),
+            o.file,
+            o.headline.replace('|', "/")
+        );
+    }
+    let _ = writeln!(md, "\n## Findings by analysis\n");
+    for o in outcomes {
+        let rel = o
+            .report
+            .strip_prefix(out)
+            .unwrap_or(&o.report)
+            .display()
+            .to_string();
+        let _ = writeln!(md, "### {}\n\n`analyses/{}`, {} runs ({} diverged; a diverged seed counts in n as a failure). Protocol run: {}. Full report: [{rel}]({rel}).\n", o.title, o.file, o.n_runs, o.n_diverged, o.lr_protocol);
+        let verdict_figs: Vec<String> = o
+            .figures
+            .iter()
+            .filter(|f| is_verdict_figure(f))
+            .map(|f| {
+                let rel = f.strip_prefix(out).unwrap_or(f).display().to_string();
+                format!(
+                    "[{}]({rel})",
+                    f.file_stem()
+                        .map_or(String::new(), |s| s.to_string_lossy().into_owned())
+                )
+            })
+            .collect();
+        if !verdict_figs.is_empty() {
+            let _ = writeln!(
+                md,
+                "- figures of the quantity the verdict is decided on: {}",
+                verdict_figs.join(" ")
+            );
+        }
+        for f in &o.findings {
+            let _ = writeln!(md, "- {f}");
+        }
+        md.push('\n');
+    }
+    md.push_str(&claims_table(outcomes));
+    let _ = writeln!(md, "## Not tested here\n\n- C4 (early decision-boundary alignment) and C5 as accuracy are claims about classification; bandwise fits regression targets, so it does not test them. The C6 analysis compares test loss (MSE) instead of accuracy.\n- The TinyImageNet numbers (59.1% -> 62.9%) concern ResNet-18; they are outside this toolkit's scope.\n- Verdicts follow the rules written in each report; overlapping intervals are reported as inconclusive.");
+    write_atomic(&out.join("index.md"), md.as_bytes())
+}
+
+/// The rule that combines one claim's verdicts over tasks (analyses and tasks within them).
+pub const OVERALL_RULE: &str = "Verdicts resting on a configuration that failed a validity guard (`invalid setting`) or not evaluated are not evidence and are left out. Over the remaining verdicts: `supported on all tasks` if every one is supported; `not supported on any task` if none is supported and at least one is not supported; `inconclusive on all tasks` if all are inconclusive; `mixed` otherwise; `no valid setting` if none remains. Multiple comparisons: for C2, Holm-Bonferroni across the tasks (see the C2 section); a task verdict that is not significant after Holm counts as inconclusive here. C3 and C6 verdicts are not corrected (each uses its own 95% intervals), so with several tasks some disagreement is expected by chance.";
+
+/// The overall verdict of one claim from its per-task outcomes (see [`OVERALL_RULE`]).
+pub fn overall(outcomes: &[Outcome]) -> &'static str {
+    let valid: Vec<Outcome> = outcomes
+        .iter()
+        .copied()
+        .filter(|o| !matches!(o, Outcome::InvalidSetting | Outcome::NotEvaluated))
+        .collect();
+    if valid.is_empty() {
+        "no valid setting"
+    } else if valid.iter().all(|o| *o == Outcome::Supported) {
+        "supported on all tasks"
+    } else if !valid.contains(&Outcome::Supported) && valid.contains(&Outcome::NotSupported) {
+        "not supported on any task"
+    } else if !valid.contains(&Outcome::Supported) && !valid.contains(&Outcome::NotSupported) {
+        "inconclusive on all tasks"
+    } else {
+        "mixed"
+    }
+}
+
+/// A task's outcome as the overall verdict counts it: with Holm applied (C2), a supported or
+/// not-supported verdict whose adjusted p-value is above alpha (or undefined) is inconclusive.
+pub fn after_holm(outcome: Outcome, corrected: bool, adjusted_p: f64) -> Outcome {
+    match outcome {
+        Outcome::Supported | Outcome::NotSupported if corrected && !(adjusted_p <= HOLM_ALPHA) => {
+            Outcome::Inconclusive
+        }
+        o => o,
+    }
+}
+
+/// Per claim: one row per verdict (analysis x task or configuration) with the guards applied,
+/// and the overall verdict with its rule.
+fn claims_table(outcomes: &[AnalysisOutcome]) -> String {
+    let mut md = String::from(
+        "## Claims across tasks
+
+",
+    );
+    let _ = writeln!(
+        md,
+        "Overall rule: {OVERALL_RULE}
+"
+    );
+    let _ = writeln!(
+        md,
+        "Validity guards (every report states them with its numbers): {}
+",
+        analysis::guards::describe(&analysis::guards::Guards::default())
+    );
+    for claim in Claim::ALL {
+        let rows: Vec<(&AnalysisOutcome, &analysis::Verdict)> = outcomes
+            .iter()
+            .flat_map(|o| o.verdicts.iter().map(move |v| (o, v)))
+            .filter(|(_, v)| v.claim == claim.name())
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            md,
+            "### {}: {}
+",
+            claim.name(),
+            claim.statement()
+        );
+        // Holm across the C2 tasks with a valid verdict (see report::multiple).
+        let is_c2 = claim == Claim::C2;
+        let welch: Vec<f64> = rows
+            .iter()
+            .map(|(_, v)| {
+                if is_c2 && !matches!(v.outcome, Outcome::InvalidSetting | Outcome::NotEvaluated) {
+                    v.data["welch_p"].as_f64().unwrap_or(f64::NAN)
+                } else {
+                    f64::NAN
+                }
+            })
+            .collect();
+        let adjusted = holm(&welch);
+        if is_c2 {
+            let _ = writeln!(md, "Multiple comparisons: {HOLM_METHOD}\n");
+            let _ = writeln!(
+                md,
+                "| analysis | subject | verdict | Welch p | Holm p | guards |\n|---|---|---|---|---|---|"
+            );
+        } else {
+            let _ = writeln!(
+                md,
+                "| analysis | subject | verdict | guards |\n|---|---|---|---|"
+            );
+        }
+        let fmt_p = |p: f64| {
+            if p.is_nan() {
+                "-".to_string()
+            } else {
+                format!("{p:.2e}")
+            }
+        };
+        for (i, (o, v)) in rows.iter().enumerate() {
+            let failures = v.data["guard_failures"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+                .unwrap_or_default();
+            let guards = if failures.is_empty() {
+                "all passed".to_string()
+            } else {
+                format!("failed: {failures}")
+            };
+            let tests = if is_c2 {
+                format!(" {} | {} |", fmt_p(welch[i]), fmt_p(adjusted[i]))
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                md,
+                "| `{}` | {} | **{}** |{tests} {} |",
+                o.file,
+                v.subject.replace('|', "/"),
+                v.outcome.as_str(),
+                guards.replace('|', "/")
+            );
+        }
+        let all: Vec<Outcome> = rows
+            .iter()
+            .zip(&adjusted)
+            .map(|((_, v), adj)| after_holm(v.outcome, is_c2, *adj))
+            .collect();
+        let _ = writeln!(md, "\nOverall: **{}**.\n", overall(&all));
+    }
+    md
+}
+
+/// Outcome counts for a summary line.
+pub fn summary(outcomes: &[AnalysisOutcome]) -> String {
+    let figs: usize = outcomes.iter().map(|o| o.figures.len()).sum();
+    let runs: usize = outcomes.iter().map(|o| o.n_runs).sum();
+    format!("{} analyses, {runs} runs, {figs} figures", outcomes.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_analysis_parses_in_both_modes() {
+        let registry = Registry::builtin();
+        for a in BUILTIN {
+            for quick in [false, true] {
+                let (meta, spec) =
+                    prepare(a, quick).unwrap_or_else(|e| panic!("{}: {e:#}", a.file));
+                assert!(!meta.figures.is_empty(), "{}", a.file);
+                let runs = spec
+                    .expand(&registry)
+                    .unwrap_or_else(|e| panic!("{}: {e:#}", a.file));
+                assert!(!runs.is_empty());
+                for c in &meta.claims {
+                    Claim::parse(c).unwrap();
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn overall_rule() {
+        use Outcome::*;
+        assert_eq!(
+            overall(&[Supported, Supported, InvalidSetting]),
+            "supported on all tasks"
+        );
+        assert_eq!(
+            overall(&[NotSupported, Inconclusive]),
+            "not supported on any task"
+        );
+        assert_eq!(overall(&[Supported, NotSupported]), "mixed");
+        assert_eq!(
+            overall(&[WindowSensitive, Inconclusive]),
+            "inconclusive on all tasks"
+        );
+        assert_eq!(overall(&[InvalidSetting, NotEvaluated]), "no valid setting");
+    }
+
+    #[test]
+    fn holm_demotes_only_corrected_verdicts() {
+        use Outcome::*;
+        assert_eq!(after_holm(Supported, true, 0.01), Supported);
+        assert_eq!(after_holm(Supported, true, 0.2), Inconclusive);
+        assert_eq!(after_holm(NotSupported, true, f64::NAN), Inconclusive);
+        assert_eq!(after_holm(Supported, false, f64::NAN), Supported);
+        assert_eq!(after_holm(InvalidSetting, true, 0.2), InvalidSetting);
+    }
+
+    #[test]
+    fn spearman_known_values() {
+        assert!((spearman(&[(1.0, 10.0), (2.0, 20.0), (3.0, 25.0)]) - 1.0).abs() < 1e-12);
+        assert!((spearman(&[(1.0, 3.0), (2.0, 2.0), (3.0, 1.0)]) + 1.0).abs() < 1e-12);
+        assert!(spearman(&[(1.0, 1.0), (2.0, 1.0)]).is_nan());
+    }
+}

@@ -1,0 +1,880 @@
+//! Trajectories from other frameworks: the grid a foreign training script needs
+//! ([`write_grid`], `bandwise target`) and the analysis of its per-epoch predictions into a
+//! normal run directory ([`analyze`], `bandwise analyze`).
+//!
+//! Grid file (`bandwise target SPEC --out grid.npy`): a float64 NPY array of shape (N, 3), one
+//! row per training-grid point, columns `t` (grid coordinate in [0, 1)), `x` (the model input
+//! `lo + (hi - lo) t`, model.input_range) and `y` (the values to fit, noisy if target.noise > 0).
+//! A 2D target (N x M grid) gives shape (N*M, 5), columns `t1, t2` (both coordinates), `x1, x2`
+//! (both model inputs) and `y`, rows in the grid's row-major order.
+//! `--test test_grid.npy` also writes the test grid the same way (y noise-free).
+//!
+//! Predictions (`bandwise analyze --config SPEC --predictions P`), on the training grid, in the
+//! grid file's row order:
+//! - P a `.npy` file: one 2D float32/float64 array (C or Fortran order) of shape (epochs, N),
+//!   row i = the network's output at the i-th recorded epoch;
+//! - P a directory: one 1D array of length N per epoch, the epoch number being the last group
+//!   of digits in the file name (`pred_00000.npy`, `pred_00001.npy`, ...); other files ignored.
+//!
+//! Epoch numbers: the file names; else an `epoch` column of `--epochs`; else 0, 1, 2, ...
+//! (epoch 0 = before training, as in bandwise's own runs). `--epochs epochs.csv` (optional,
+//! `#` comment lines allowed) may hold the columns epoch, step, train_loss, test_loss, lr, p,
+//! wall_s, one row per recorded epoch in order; losses not given are computed from the
+//! predictions (MSE over the grid, exactly as `bandwise run` computes them); step defaults to
+//! the epoch (one full-batch step per epoch).
+//!
+//! Every problem is reported before anything is written, naming the file and the expected
+//! shape; the run directory appears only complete (staging directory renamed into place).
+
+use crate::base::signal_io::describe_npy_error;
+use crate::engine::monitor::Recorder;
+use crate::engine::run::{conventions, write_spectral_records};
+use crate::engine::train::{mse, Evaluation, Observer};
+use crate::experiment::config::{Experiment, GridName};
+use crate::experiment::fingerprint;
+use crate::nn::model::MlpShape;
+use crate::optim::Registry;
+use crate::record::{num, Csv, Staging, Table, FORMAT};
+use crate::task::target::{GridData, Target};
+use anyhow::{bail, Context, Result};
+use ndarray::{Array1, Array2};
+use ndarray_npy::{read_npy, write_npy, ReadNpyError};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+/// Load an experiment config for its task only: the `[optimizer]` table may be missing or name
+/// an optimizer this program does not know (it is not used). Validated like a run config.
+pub fn load_task(path: &Path) -> Result<Experiment> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config {}", path.display()))?;
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    load_task_str(&text, &path.display().to_string(), &stem)
+}
+
+/// [`load_task`] from TOML text; `origin` names it in errors, `default_name` is the run name
+/// when the config has none.
+pub fn load_task_str(text: &str, origin: &str, default_name: &str) -> Result<Experiment> {
+    let mut table: toml::Table = toml::from_str(text)
+        .map_err(|e| anyhow::anyhow!("config {origin}: {}", e.to_string().trim_end()))?;
+    table.insert(
+        "optimizer".into(),
+        toml::Value::Table(toml::from_str("name = \"sgd\"\nlr = 1.0").expect("valid")),
+    );
+    let mut exp = Experiment::from_toml_value(toml::Value::Table(table), origin)?;
+    if exp.name.is_empty() {
+        exp.name = default_name.to_string();
+    }
+    exp.validate(&Registry::builtin())
+        .with_context(|| format!("config {origin}"))?;
+    Ok(exp)
+}
+
+/// The names of the grid array's columns: `t, x, y` in 1D; `t1, t2, x1, x2, y` in 2D (both
+/// grid coordinates, both model inputs, then the value).
+pub fn grid_columns(dim: usize) -> Vec<String> {
+    if dim == 1 {
+        return vec!["t".into(), "x".into(), "y".into()];
+    }
+    let t = (1..=dim).map(|i| format!("t{i}"));
+    let x = (1..=dim).map(|i| format!("x{i}"));
+    t.chain(x).chain(["y".to_string()]).collect()
+}
+
+/// The (N, 2d + 1) grid array of a d-dimensional grid, columns [`grid_columns`]: the
+/// coordinates in [0, 1), the model inputs `lo + (hi - lo) t`, and the value.
+pub fn grid_array(grid: &GridData, input_range: [f64; 2]) -> Array2<f64> {
+    let [lo, hi] = input_range;
+    let d = grid.dim();
+    let mut a = Array2::<f64>::zeros((grid.len(), 2 * d + 1));
+    for (i, &y) in grid.y.iter().enumerate() {
+        for (c, &t) in grid.t[i * d..(i + 1) * d].iter().enumerate() {
+            a[[i, c]] = t;
+            a[[i, d + c]] = lo + (hi - lo) * t;
+        }
+        a[[i, 2 * d]] = y;
+    }
+    a
+}
+
+/// Write the training grid (and optionally the test grid) of `exp` as (N, 3) NPY arrays.
+pub fn write_grid(exp: &Experiment, out: &Path, test_out: Option<&Path>) -> Result<Target> {
+    let target = Target::build(&exp.target, exp.seed);
+    let write = |path: &Path, grid: &GridData| -> Result<()> {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)?;
+        let tmp = dir.join(crate::record::commit::hidden_name(
+            &path.file_name().context("file name")?.to_string_lossy(),
+            "tmp",
+        ));
+        write_npy(&tmp, &grid_array(grid, exp.model.input_range)).with_context(|| {
+            let _ = std::fs::remove_file(&tmp);
+            format!("cannot write {}", tmp.display())
+        })?;
+        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    };
+    write(out, &target.train)?;
+    if let Some(t) = test_out {
+        write(t, &target.test)?;
+    }
+    Ok(target)
+}
+
+/// What to analyse.
+#[derive(Debug, Clone, Default)]
+pub struct ImportInputs {
+    /// A 2D NPY file (epochs x N) or a directory of per-epoch 1D NPY files.
+    pub predictions: PathBuf,
+    /// The same on the test grid (required when the config analyses the test grid).
+    pub test_predictions: Option<PathBuf>,
+    /// Optional per-epoch columns.
+    pub epochs_csv: Option<PathBuf>,
+    /// Free-text provenance, e.g. "pytorch Adam lr=1e-3".
+    pub source: Option<String>,
+    /// Replace an existing output directory.
+    pub overwrite: bool,
+    /// The task fingerprint the predictions were made on (else read from a
+    /// `# fingerprint: ...` comment of the epochs CSV; see [`crate::experiment::fingerprint`]).
+    pub fingerprint: Option<String>,
+}
+
+/// What an analysis wrote.
+#[derive(Debug, Clone)]
+pub struct ImportSummary {
+    pub dir: PathBuf,
+    pub epochs: Vec<u64>,
+    pub final_train_loss: f64,
+    /// Remarks for the user (e.g. the budget was taken from the predictions).
+    pub notes: Vec<String>,
+    /// Checks that could not be made (e.g. a trajectory without a fingerprint).
+    pub warnings: Vec<String>,
+}
+
+/// Predictions of one grid: one row per recorded epoch.
+struct Trajectory {
+    rows: Vec<Vec<f64>>,
+    /// Epochs from file names (directory layout).
+    epochs: Option<Vec<u64>>,
+    provenance: Value,
+}
+
+/// Read an f32 or f64 NPY array of dimension `D`, returning it as f64 and its dtype name.
+fn read_float<D: ndarray::Dimension>(
+    path: &Path,
+) -> std::result::Result<(ndarray::Array<f64, D>, &'static str), ReadNpyError> {
+    match read_npy::<_, ndarray::Array<f64, D>>(path) {
+        Ok(a) => Ok((a, "float64")),
+        Err(ReadNpyError::WrongDescriptor(_)) => {
+            read_npy::<_, ndarray::Array<f32, D>>(path).map(|a| (a.mapv(f64::from), "float32"))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn check_finite(path: &Path, row: usize, epoch: Option<u64>, values: &[f64]) -> Result<()> {
+    let bad = values.iter().filter(|x| !x.is_finite()).count();
+    if bad > 0 {
+        let which = match epoch {
+            Some(e) => format!("row {row} (epoch {e})"),
+            None => format!("row {row}"),
+        };
+        bail!(
+            "{}: {which} has {bad} non-finite values (NaN or inf) of {}; analyze takes finite predictions only: drop the epochs from the divergence on (and their epochs.csv rows)",
+            path.display(),
+            values.len()
+        );
+    }
+    Ok(())
+}
+
+/// The last group of ASCII digits in a file stem.
+fn epoch_of_name(stem: &str) -> Option<u64> {
+    let end = stem.rfind(|c: char| c.is_ascii_digit())? + 1;
+    let start = stem[..end]
+        .rfind(|c: char| !c.is_ascii_digit())
+        .map_or(0, |i| i + 1);
+    stem[start..end].parse().ok()
+}
+
+fn read_trajectory(path: &Path, n: usize, grid: &str) -> Result<Trajectory> {
+    if path.is_dir() {
+        let mut files: Vec<(u64, PathBuf)> = Vec::new();
+        for e in
+            std::fs::read_dir(path).with_context(|| format!("cannot read {}", path.display()))?
+        {
+            let p = e?.path();
+            if p.extension().and_then(|x| x.to_str()) != Some("npy") {
+                continue;
+            }
+            let stem = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let epoch = epoch_of_name(&stem).with_context(|| {
+                format!(
+                    "{}: no epoch number in the file name; name per-epoch files like pred_00012.npy (the last group of digits is the epoch)",
+                    p.display()
+                )
+            })?;
+            if let Some((_, other)) = files.iter().find(|(e, _)| *e == epoch) {
+                bail!(
+                    "{} and {} both hold epoch {epoch}",
+                    other.display(),
+                    p.display()
+                );
+            }
+            files.push((epoch, p));
+        }
+        if files.is_empty() {
+            bail!(
+                "{}: no .npy files; expected one 1D array of {n} values per epoch ({grid} grid), named like pred_00000.npy",
+                path.display()
+            );
+        }
+        files.sort();
+        let mut rows = Vec::with_capacity(files.len());
+        let mut dtype = "";
+        for (i, (epoch, p)) in files.iter().enumerate() {
+            let expected = format!("a 1D float32/float64 array of shape ({n},) (epoch {epoch} on the {grid} grid of {n} points)");
+            crate::base::signal_io::check_npy_size(p)
+                .map_err(|e| anyhow::anyhow!("{e:#}; expected {expected}"))?;
+            let (a, dt): (Array1<f64>, _) = read_float(p).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: {}; expected {expected}",
+                    p.display(),
+                    describe_npy_error(&e)
+                )
+            })?;
+            if a.len() != n {
+                bail!(
+                    "{}: has {} values but the {grid} grid has {n} points; expected {expected} (make the predictions on the grid written by `bandwise target`)",
+                    p.display(),
+                    a.len()
+                );
+            }
+            let row = a.to_vec();
+            check_finite(p, i, Some(*epoch), &row)?;
+            rows.push(row);
+            dtype = dt;
+        }
+        Ok(Trajectory {
+            rows,
+            epochs: Some(files.iter().map(|f| f.0).collect()),
+            provenance: json!({
+                "path": path.display().to_string(),
+                "layout": "directory of per-epoch 1D NPY files",
+                "files": files.len(),
+                "dtype": dtype,
+            }),
+        })
+    } else {
+        let expected = format!("a 2D float32/float64 array of shape (epochs, {n}): one row per recorded epoch, one column per point of the {grid} grid");
+        if !path.is_file() {
+            bail!(
+                "{} does not exist; expected {expected} (or a directory of per-epoch files)",
+                path.display()
+            );
+        }
+        crate::base::signal_io::check_npy_size(path)
+            .map_err(|e| anyhow::anyhow!("{e:#}; expected {expected}"))?;
+        let (a, dtype): (Array2<f64>, _) = read_float(path).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: {}; expected {expected}",
+                path.display(),
+                describe_npy_error(&e)
+            )
+        })?;
+        let (rows_n, cols) = a.dim();
+        if cols != n {
+            let hint = if rows_n == n && cols == 3 {
+                " (this looks like the grid file written by `bandwise target`, not predictions)"
+            } else if rows_n == n {
+                " (it looks transposed: save predictions.T)"
+            } else {
+                " (make the predictions on the grid written by `bandwise target`)"
+            };
+            bail!(
+                "{}: has shape ({rows_n}, {cols}) but the {grid} grid has {n} points; expected {expected}{hint}",
+                path.display()
+            );
+        }
+        if rows_n == 0 {
+            bail!("{}: has no rows; expected {expected}", path.display());
+        }
+        let rows: Vec<Vec<f64>> = a.outer_iter().map(|r| r.to_vec()).collect();
+        for (i, r) in rows.iter().enumerate() {
+            check_finite(path, i, None, r)?;
+        }
+        Ok(Trajectory {
+            rows,
+            epochs: None,
+            provenance: json!({
+                "path": path.display().to_string(),
+                "layout": "2D array (epochs x points)",
+                "shape": [rows_n, cols],
+                "dtype": dtype,
+            }),
+        })
+    }
+}
+
+/// The columns `--epochs` may hold.
+pub const EPOCH_COLUMNS: [&str; 7] = [
+    "epoch",
+    "step",
+    "train_loss",
+    "test_loss",
+    "lr",
+    "p",
+    "wall_s",
+];
+
+struct EpochColumns {
+    table: Table,
+    path: PathBuf,
+}
+
+impl EpochColumns {
+    fn read(path: &Path) -> Result<EpochColumns> {
+        let table = Table::read(path)?;
+        for h in &table.header {
+            if !EPOCH_COLUMNS.contains(&h.as_str()) {
+                bail!(
+                    "{}: unknown column `{h}`; the columns may be {}{}",
+                    path.display(),
+                    EPOCH_COLUMNS.join(", "),
+                    crate::base::suggest::did_you_mean(h, &EPOCH_COLUMNS)
+                );
+            }
+        }
+        Ok(EpochColumns {
+            table,
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.table.header.iter().any(|h| h == name)
+    }
+
+    fn f64s(&self, name: &str) -> Result<Option<Vec<f64>>> {
+        if !self.has(name) {
+            return Ok(None);
+        }
+        self.table
+            .f64s(name)
+            .map(Some)
+            .with_context(|| format!("in {}", self.path.display()))
+    }
+
+    /// A loss column: every value must be a finite number >= 0 (a NaN would otherwise be
+    /// dropped from every summary without a word).
+    fn losses(&self, name: &str) -> Result<Option<Vec<f64>>> {
+        let Some(v) = self.f64s(name)? else {
+            return Ok(None);
+        };
+        if let Some((i, x)) = v
+            .iter()
+            .enumerate()
+            .find(|(_, x)| !(x.is_finite() && **x >= 0.0))
+        {
+            bail!(
+                "{}: data row {}: column `{name}` is {x}; losses must be finite numbers >= 0 (for a diverged training, import the epochs before it diverged)",
+                self.path.display(),
+                i + 1
+            );
+        }
+        Ok(Some(v))
+    }
+
+    fn u64s(&self, name: &str) -> Result<Option<Vec<u64>>> {
+        match self.f64s(name)? {
+            None => Ok(None),
+            Some(v) => v
+                .into_iter()
+                .enumerate()
+                .map(|(i, x)| {
+                    if x >= 0.0 && x.fract() == 0.0 && x.is_finite() {
+                        Ok(x as u64)
+                    } else {
+                        bail!(
+                            "{}: data row {}: column `{name}` must be a whole number >= 0, got {x}",
+                            self.path.display(),
+                            i + 1
+                        )
+                    }
+                })
+                .collect::<Result<Vec<_>>>()
+                .map(Some),
+        }
+    }
+}
+
+/// Analyse a foreign trajectory on the task of `exp` into the run directory `out`.
+pub fn analyze(exp: &Experiment, inputs: &ImportInputs, out: &Path) -> Result<ImportSummary> {
+    let mut exp = exp.clone();
+    let mut notes = Vec::new();
+    let mut warnings = Vec::new();
+    let found_fingerprint = declared_fingerprint(inputs)?;
+    let target = Target::build(&exp.target, exp.seed);
+    let train = read_trajectory(&inputs.predictions, target.train.len(), "training")?;
+    let test = match &inputs.test_predictions {
+        Some(p) => Some(read_trajectory(p, target.test.len(), "test")?),
+        None => None,
+    };
+    if exp.spectral.enabled && exp.spectral.grids.contains(&GridName::Test) && test.is_none() {
+        bail!("the config analyses the test grid (spectral.grids contains \"test\") but no --test-predictions were given: pass them (shape (epochs, {})) or set spectral.grids = [\"train\"]", target.test.len());
+    }
+    let n_rows = train.rows.len();
+    if let Some(t) = &test {
+        if t.rows.len() != n_rows || t.epochs != train.epochs {
+            bail!(
+                "{} holds {} epochs but {} holds {}: give test predictions for the same epochs",
+                inputs.test_predictions.as_ref().expect("some").display(),
+                t.rows.len(),
+                inputs.predictions.display(),
+                n_rows
+            );
+        }
+    }
+    let cols = inputs
+        .epochs_csv
+        .as_deref()
+        .map(EpochColumns::read)
+        .transpose()?;
+    if let Some(c) = &cols {
+        if c.table.len() != n_rows {
+            bail!(
+                "{}: has {} data rows but {} holds {n_rows} epochs; give one row per recorded epoch, in order",
+                c.path.display(),
+                c.table.len(),
+                inputs.predictions.display()
+            );
+        }
+    }
+    let csv_epochs = match &cols {
+        Some(c) => c.u64s("epoch")?,
+        None => None,
+    };
+    let epochs: Vec<u64> = match (&train.epochs, csv_epochs) {
+        (Some(files), Some(csv)) => {
+            if *files != csv {
+                bail!(
+                    "the epoch column of {} does not match the epochs in the file names of {}",
+                    inputs.epochs_csv.as_ref().expect("some").display(),
+                    inputs.predictions.display()
+                );
+            }
+            csv
+        }
+        (Some(files), None) => files.clone(),
+        (None, Some(csv)) => csv,
+        (None, None) => (0..n_rows as u64).collect(),
+    };
+    if let Some(i) = epochs.windows(2).position(|w| w[1] <= w[0]) {
+        bail!(
+            "epochs must increase strictly, but epoch {} follows epoch {} (row {})",
+            epochs[i + 1],
+            epochs[i],
+            i + 1
+        );
+    }
+    let last = *epochs.last().expect("at least one row");
+    if last == 0 {
+        bail!(
+            "{}: only epoch 0 is recorded; analyze needs at least one epoch after the start",
+            inputs.predictions.display()
+        );
+    }
+    if exp.train.epochs != last {
+        notes.push(format!(
+            "config train.epochs = {} but the predictions end at epoch {last}: the record uses {last} as the budget",
+            exp.train.epochs
+        ));
+        exp.train.epochs = last;
+    }
+    let get = |name: &str| -> Result<Option<Vec<f64>>> {
+        match &cols {
+            Some(c) => c.f64s(name),
+            None => Ok(None),
+        }
+    };
+    let loss = |name: &str| -> Result<Option<Vec<f64>>> {
+        cols.as_ref().map_or(Ok(None), |c| c.losses(name))
+    };
+    let given_train = loss("train_loss")?;
+    let given_test = loss("test_loss")?;
+    let lr = get("lr")?;
+    let p = get("p")?;
+    let wall = get("wall_s")?;
+    let steps = match &cols {
+        Some(c) => c.u64s("step")?,
+        None => None,
+    };
+
+    // Everything is checked: run the spectral monitor and write.
+    if let Some(found) = &found_fingerprint {
+        fingerprint::check(&fingerprint::fingerprint(&exp, &target), &found.0, &found.1)?;
+    } else {
+        warnings.push(format!(
+            "{} carries no task fingerprint (written before fingerprints, or by hand): cannot check that it was made on this config's target and seed; pass --fingerprint (printed by `bandwise target`) to check",
+            inputs.predictions.display()
+        ));
+    }
+    let mut writer = TrajectoryWriter::new(&exp, out, inputs.overwrite, test.is_some())?;
+    for (i, &epoch) in epochs.iter().enumerate() {
+        let col = |c: &Option<Vec<f64>>| c.as_ref().map_or(f64::NAN, |v| v[i]);
+        writer.push(&EpochInput {
+            epoch,
+            step: steps.as_ref().map(|s| s[i]),
+            train_pred: &train.rows[i],
+            test_pred: test.as_ref().map(|t| &t.rows[i][..]),
+            train_loss: given_train.as_ref().map(|v| v[i]),
+            test_loss: given_test.as_ref().map(|v| v[i]),
+            lr: col(&lr),
+            p: col(&p),
+            wall_s: col(&wall),
+        })?;
+    }
+    let source_text = inputs
+        .source
+        .clone()
+        .unwrap_or_else(|| "unspecified".into());
+    let given: Vec<&str> = cols
+        .as_ref()
+        .map(|c| c.table.header.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    let source = json!({
+        "kind": "imported",
+        "by": "bandwise analyze",
+        "description": source_text,
+        "predictions": train.provenance,
+        "test_predictions": test.as_ref().map(|t| t.provenance.clone()),
+        "epochs_csv": inputs.epochs_csv.as_ref().map(|p| json!({"path": p.display().to_string(), "columns": given})),
+        "losses": if given_train.is_some() { "train_loss from the epochs file" } else { "computed from the predictions" },
+    });
+    let mut summary = writer.finish(source)?;
+    notes.append(&mut summary.notes);
+    summary.notes = notes;
+    summary.warnings.splice(0..0, warnings);
+    Ok(summary)
+}
+
+/// One recorded epoch given to a [`TrajectoryWriter`].
+#[derive(Debug, Clone, Copy)]
+pub struct EpochInput<'a> {
+    pub epoch: u64,
+    /// Optimizer steps so far (default: the epoch, one full-batch step per epoch).
+    pub step: Option<u64>,
+    /// Predictions on the training grid, in grid order.
+    pub train_pred: &'a [f64],
+    /// Predictions on the test grid (required iff the writer was made with `has_test`).
+    pub test_pred: Option<&'a [f64]>,
+    /// Losses if known; else computed from the predictions (MSE), as `bandwise run` does.
+    pub train_loss: Option<f64>,
+    pub test_loss: Option<f64>,
+    /// NaN when not known.
+    pub lr: f64,
+    pub p: f64,
+    pub wall_s: f64,
+}
+
+type Row = (u64, u64, f64, f64, f64, f64, f64);
+
+/// The incremental writer of an imported run: predictions arrive epoch by epoch (the spectral
+/// monitor runs as they arrive) and [`finish`](TrajectoryWriter::finish) writes the run
+/// directory, the same files as `bandwise run`. Used by [`analyze`] and by the Python
+/// package's `Recorder`. Nothing is visible at `out` before `finish`.
+pub struct TrajectoryWriter {
+    exp: Experiment,
+    target: Target,
+    staging: Staging,
+    recorder: Recorder,
+    has_test: bool,
+    rows: Vec<Row>,
+    losses_given: bool,
+    /// The task fingerprint ([`crate::experiment::fingerprint`]), written into run.json and epochs.csv.
+    pub fingerprint: String,
+}
+
+impl TrajectoryWriter {
+    /// Start a run of the task of `exp` at `out` (`exp.train.epochs` is the budget that places
+    /// the snapshot epochs; `finish` records the last logged epoch as the budget).
+    pub fn new(
+        exp: &Experiment,
+        out: &Path,
+        overwrite: bool,
+        has_test: bool,
+    ) -> Result<TrajectoryWriter> {
+        let target = Target::build(&exp.target, exp.seed);
+        if exp.spectral.enabled && exp.spectral.grids.contains(&GridName::Test) && !has_test {
+            bail!("the config analyses the test grid (spectral.grids contains \"test\") but no test predictions are given: give them ({} points per epoch) or set spectral.grids = [\"train\"]", target.test.len());
+        }
+        let staging = Staging::new(out, overwrite)?;
+        let recorder = Recorder::new(exp, &target)?;
+        let fingerprint = fingerprint::fingerprint(exp, &target);
+        Ok(TrajectoryWriter {
+            exp: exp.clone(),
+            target,
+            staging,
+            recorder,
+            has_test,
+            rows: Vec::new(),
+            losses_given: false,
+            fingerprint,
+        })
+    }
+
+    /// The task: target and grids.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Record one epoch (epochs must increase strictly; predictions finite, of grid length).
+    pub fn push(&mut self, e: &EpochInput) -> Result<()> {
+        let (n, m) = (self.target.train.len(), self.target.test.len());
+        if e.train_pred.len() != n {
+            bail!(
+                "epoch {}: {} training predictions but the training grid has {n} points; predict on the grid of the task, in its order",
+                e.epoch,
+                e.train_pred.len()
+            );
+        }
+        match (e.test_pred, self.has_test) {
+            (Some(t), true) if t.len() != m => bail!(
+                "epoch {}: {} test predictions but the test grid has {m} points",
+                e.epoch,
+                t.len()
+            ),
+            (None, true) => bail!("epoch {}: test predictions missing (the run was started with test predictions: give them at every epoch)", e.epoch),
+            (Some(_), false) => bail!("epoch {}: test predictions given but the run was started without them", e.epoch),
+            _ => {}
+        }
+        if let Some(last) = self.rows.last() {
+            if e.epoch <= last.0 {
+                bail!(
+                    "epochs must increase strictly, but epoch {} follows epoch {}",
+                    e.epoch,
+                    last.0
+                );
+            }
+        }
+        for (what, v) in [("training", Some(e.train_pred)), ("test", e.test_pred)] {
+            let bad = v.map_or(0, |v| v.iter().filter(|x| !x.is_finite()).count());
+            if bad > 0 {
+                bail!("epoch {}: {bad} non-finite {what} predictions (NaN or inf); only finite predictions can be analysed: stop recording at the divergence", e.epoch);
+            }
+        }
+        let nan_test;
+        let test_pred = match e.test_pred {
+            Some(t) => t,
+            None => {
+                nan_test = vec![f64::NAN; m];
+                &nan_test
+            }
+        };
+        let train_loss = e
+            .train_loss
+            .unwrap_or_else(|| mse(e.train_pred, &self.target.train.y));
+        self.losses_given |= e.train_loss.is_some();
+        let test_loss = match (e.test_loss, e.test_pred) {
+            (Some(v), _) => v,
+            (None, Some(t)) => mse(t, &self.target.test.y),
+            (None, None) => f64::NAN,
+        };
+        let step = e.step.unwrap_or(e.epoch);
+        self.recorder.observe(&Evaluation {
+            epoch: e.epoch,
+            step,
+            train_loss,
+            test_loss,
+            train_pred: e.train_pred,
+            test_pred,
+        })?;
+        self.rows
+            .push((e.epoch, step, train_loss, test_loss, e.lr, e.p, e.wall_s));
+        Ok(())
+    }
+
+    /// Write epochs.csv, the spectral records and run.json (with `source`, a JSON object
+    /// describing where the predictions came from) and move the run into place.
+    pub fn finish(self, source: Value) -> Result<ImportSummary> {
+        let TrajectoryWriter {
+            mut exp,
+            target,
+            staging,
+            recorder,
+            rows,
+            losses_given,
+            fingerprint,
+            ..
+        } = self;
+        let mut notes = Vec::new();
+        let Some(last_row) = rows.last().copied() else {
+            bail!(
+                "no epoch was recorded: log epoch 0 (before training) and at least one later epoch"
+            );
+        };
+        let last = last_row.0;
+        if last == 0 {
+            bail!("only epoch 0 is recorded; a run needs at least one epoch after the start");
+        }
+        if exp.train.epochs != last {
+            notes.push(format!(
+                "config train.epochs = {} but the predictions end at epoch {last}: the record uses {last} as the budget",
+                exp.train.epochs
+            ));
+            exp.train.epochs = last;
+        }
+        let mut comments = vec![
+            format!(
+                "bandwise {} per-epoch losses of imported run `{}`",
+                env!("CARGO_PKG_VERSION"),
+                exp.name
+            ),
+            "conventions: full block in run.json (\"conventions\"); empty cell = undefined".into(),
+            format!(
+                "imported: train_loss/test_loss {}; lr, p, wall_s as given (empty if not); step = epoch unless given",
+                if losses_given {
+                    "as given in the epochs file"
+                } else {
+                    "computed from the predictions (MSE over the grid)"
+                }
+            ),
+        ];
+        comments.push("p form: denominator vh^p + eps (Adam at p = 0.5)".into());
+        comments.push(format!("fingerprint: {fingerprint}"));
+        let mut csv = Csv::new(
+            comments,
+            &[
+                "epoch",
+                "step",
+                "train_loss",
+                "test_loss",
+                "lr",
+                "p",
+                "wall_s",
+            ],
+        );
+        for r in &rows {
+            csv.row(&[
+                r.0.to_string(),
+                r.1.to_string(),
+                num(r.2),
+                num(r.3),
+                num(r.4),
+                num(r.5),
+                num(r.6),
+            ]);
+        }
+        staging.write("epochs.csv", &csv.render())?;
+        write_spectral_records(&staging, &exp, &recorder)?;
+
+        let description = source
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or("unspecified")
+            .to_string();
+        let mut source = source;
+        source["note"] = json!("the network and optimizer ran outside bandwise; config.model and the architecture below are as configured, not checked against the foreign model; the spectral records use the same monitor as `bandwise run`");
+        let mut optimizer = json!({"name": "imported", "source": description});
+        let lrs: Vec<f64> = rows.iter().map(|r| r.4).collect();
+        if lrs.iter().all(|x| x.is_finite()) && lrs.windows(2).all(|w| w[0] == w[1]) {
+            optimizer["lr"] = json!(lrs[0]);
+        }
+        let mut config = serde_json::to_value(&exp)?;
+        config["optimizer"] = optimizer;
+        let shape = MlpShape::new(1, &exp.model.hidden, 1, exp.model.activation);
+        let bands: serde_json::Map<String, Value> = recorder
+            .layouts()
+            .iter()
+            .map(|(g, l)| (g.as_str().to_string(), l.conventions_json()))
+            .collect();
+        let run = json!({
+            "format": FORMAT,
+            "bandwise_version": env!("CARGO_PKG_VERSION"),
+            "name": exp.name,
+            "seed": exp.seed,
+            "fingerprint": fingerprint,
+            "status": "completed",
+            "diverged": null,
+            "source": source,
+            "config": config,
+            "conventions": conventions(None),
+            "target": {
+                "components": target.components,
+                "train_n": target.train.len(),
+                "test_n": target.test.len(),
+            },
+            "model": {"widths": shape.widths, "n_params": shape.n_params()},
+            "bands": bands,
+            "summary": {
+                "epochs_run": last,
+                "steps": last_row.1,
+                "final_train_loss": last_row.2,
+                "final_test_loss": if last_row.3.is_finite() { json!(last_row.3) } else { Value::Null },
+            },
+            "files": {
+                "epochs.csv": "per recorded epoch: losses (computed or given) and given lr, p",
+                "bands.csv": "per analysed epoch and band: residual/target band energies, relative error, share",
+                "peaks.csv": "per analysed epoch and target component: F-Principle errors and Rahaman amplitude",
+                "convergence.csv": "per band and threshold: first epoch below the threshold",
+                "snapshots.csv": "predictions at snapshot epochs (training grid)",
+            },
+        });
+        staging.write_json("run.json", &run)?;
+        let dir = staging.commit()?;
+        Ok(ImportSummary {
+            dir,
+            epochs: rows.iter().map(|r| r.0).collect(),
+            final_train_loss: last_row.2,
+            notes,
+            warnings: Vec::new(),
+        })
+    }
+}
+
+/// The fingerprint a trajectory declares: the `--fingerprint` value, else a comment line
+/// `# fingerprint: bw1-...` of the epochs CSV. Returns it with where it was found.
+fn declared_fingerprint(inputs: &ImportInputs) -> Result<Option<(String, String)>> {
+    let from_csv = match &inputs.epochs_csv {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read {}", p.display()))?;
+            text.lines()
+                .filter_map(|l| l.trim_start().strip_prefix('#'))
+                .find_map(|l| l.trim().strip_prefix("fingerprint:"))
+                .map(|f| (f.trim().to_string(), p.display().to_string()))
+        }
+        None => None,
+    };
+    match (&inputs.fingerprint, from_csv) {
+        (Some(a), Some((b, path))) if *a != b => bail!(
+            "--fingerprint {a} but {path} declares fingerprint {b}: the predictions and the epochs file come from different tasks"
+        ),
+        (Some(a), _) => Ok(Some((
+            a.clone(),
+            format!("the trajectory (--fingerprint {a})"),
+        ))),
+        (None, Some((b, path))) => Ok(Some((b, path))),
+        (None, None) => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_numbers_from_names() {
+        assert_eq!(epoch_of_name("pred_00012"), Some(12));
+        assert_eq!(epoch_of_name("run3_epoch0040"), Some(40));
+        assert_eq!(epoch_of_name("7"), Some(7));
+        assert_eq!(epoch_of_name("pred"), None);
+    }
+}

@@ -1,0 +1,11 @@
+//! Layer 1, the base: numbers and files with no knowledge of bandwise's science.
+//!
+//! [`scalar`] (f32/f64 and the fast tanh), [`gemm`] (the matrix products of the MLP),
+//! [`rng`] (named deterministic streams), [`signal_io`] (NPY and CSV arrays),
+//! [`suggest`] ("did you mean" for misspelt names).
+
+pub mod gemm;
+pub mod rng;
+pub mod scalar;
+pub mod signal_io;
+pub mod suggest;

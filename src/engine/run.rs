@@ -1,0 +1,403 @@
+//! One experiment end to end: validate, build the target, train with the spectral recorder,
+//! and write the run directory (see [`crate::record`] for the files).
+
+use crate::engine::monitor::Recorder;
+use crate::engine::train::{train, Status, TrainResult};
+use crate::experiment::config::{Dtype, Experiment, GridName};
+use crate::optim::{Registry, ResolvedOptimizer};
+use crate::record::{num, Csv, Staging, FORMAT};
+use crate::spectral::{band_first_crossings, measure_definitions, BandTable};
+use crate::task::target::Target;
+use anyhow::Result;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// How to run.
+#[derive(Default)]
+pub struct RunOptions<'a> {
+    /// Replace an existing run directory.
+    pub overwrite: bool,
+    /// Also write params_init.json and params_final.json.
+    pub save_params: bool,
+    /// Called at every evaluated epoch with (epoch, train loss, p or NaN).
+    pub progress: Option<&'a mut dyn FnMut(u64, f64, f64)>,
+}
+
+/// What a finished run reports.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    pub dir: PathBuf,
+    pub status: Status,
+    pub final_train_loss: f64,
+    pub final_test_loss: f64,
+    pub steps: u64,
+    pub seconds: f64,
+}
+
+/// Train `exp` and write its run directory at `out`.
+pub fn run_experiment(
+    exp: &Experiment,
+    registry: &Registry,
+    out: &Path,
+    opts: RunOptions,
+) -> Result<RunSummary> {
+    let opt = exp.validate(registry)?;
+    let staging = Staging::new(out, opts.overwrite)?;
+    let started = Instant::now();
+    let target = Target::build(&exp.target, exp.seed);
+    let mut recorder = Recorder::new(exp, &target)?;
+    let mut no_progress = |_: u64, _: f64, _: f64| {};
+    let progress: &mut dyn FnMut(u64, f64, f64) = match opts.progress {
+        Some(p) => p,
+        None => &mut no_progress,
+    };
+    let result = match exp.dtype {
+        Dtype::F32 => train::<f32>(exp, &target, &opt, &mut recorder, progress)?,
+        Dtype::F64 => train::<f64>(exp, &target, &opt, &mut recorder, progress)?,
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    write_run(
+        &staging,
+        exp,
+        &opt,
+        &target,
+        &recorder,
+        &result,
+        seconds,
+        opts.save_params || exp.record.save_params,
+    )?;
+    let dir = staging.commit()?;
+    let last = result.rows.last();
+    Ok(RunSummary {
+        dir,
+        status: result.status.clone(),
+        final_train_loss: last.map_or(f64::NAN, |r| r.train_loss),
+        final_test_loss: last.map_or(f64::NAN, |r| r.test_loss),
+        steps: result.steps,
+        seconds,
+    })
+}
+
+/// The conventions block of run.json (also summarised in every CSV header).
+pub fn conventions(opt: Option<&ResolvedOptimizer>) -> Value {
+    let normalize = opt
+        .and_then(|o| {
+            o.settings
+                .choices
+                .iter()
+                .find(|(n, _)| *n == "normalize")
+                .map(|(_, v)| v.clone())
+        })
+        .unwrap_or_else(|| "none".into());
+    json!({
+        "p_form": "theta -= lr * mh / (vh^p + eps) with bias-corrected moments mh, vh: p = 0.5 is Adam, p = 0 is SGD with EMA momentum (step lr*mh/(1+eps)); the convention sqrt(vh)^p' has p' = 2p",
+        "p_guard": "for p < 0, vh is floored at v_floor before the power (bandwise's choice)",
+        "normalize": if normalize == "rms" {
+            "rms: each tensor's update rescaled to the RMS of the p = 0 update (bandwise's option, not the NSF paper's)"
+        } else {
+            "none: the update rule as written"
+        },
+        "schedules": "schedule shape, period, unit and warm-up are configuration (the NSF paper does not give them); values recorded at epoch e are those of the last step of epoch e",
+        "grid": "t = n/N, n = 0..N-1 on [0, 1) without the endpoint; test grid t = (n + offset)/N_test; the network sees lo + (hi - lo) t (model.input_range)",
+        "frequency_unit": "cycles per unit length; DFT bin k is k cycles",
+        "dft": "unnormalised X_k = sum_n x_n exp(-2 pi i k n / N) (realfft), one-sided bins k = 0..floor(N/2)",
+        "band_energy": "E_b = (1/N^2) sum_{k in b} w_k |X_k|^2, w_k = 1 at k = 0 and k = N/2 (N even), else 2; bands partition all bins, so sum_b E_b(r) = MSE",
+        "residual": "r = h - y on the analysed grid, y the values fitted on the training grid (noisy if target.noise > 0) and the clean target on the test grid",
+        "loss": "mean squared error over the grid points",
+        "epoch": "epoch 0 is the network before training; epoch e is after e epochs",
+        "convergence": "convergence.csv: first analysed epoch with rel_error < threshold (Basri et al. style time per band); empty = never within the budget",
+        "empty_cell": "an empty CSV cell is an undefined value (NaN), see the measure's `nan` entry",
+        "measures": measure_definitions(),
+    })
+}
+
+pub(crate) fn csv_preamble(what: &str, exp_name: &str) -> Vec<String> {
+    vec![
+        format!(
+            "bandwise {} {what} of run `{exp_name}`",
+            env!("CARGO_PKG_VERSION")
+        ),
+        "conventions: full block in run.json (\"conventions\"); empty cell = undefined".into(),
+    ]
+}
+
+fn band_comments(layouts: &[(GridName, &dyn BandTable)]) -> Vec<String> {
+    let mut out = vec![
+        "DFT unnormalised, one-sided bins 0..N/2; E_b = (1/N^2) sum_{k in b} w_k |R_k|^2 (w = 1 at DC and Nyquist, else 2); sum_b residual_energy = MSE".into(),
+        "rel_error = E_b(r)/E_b(y) (empty: target has no energy in the band); share = E_b(r)/sum_b E_b(r)".into(),
+    ];
+    for (grid, layout) in layouts {
+        let bands: Vec<String> = layout
+            .band_list()
+            .iter()
+            .map(|b| format!("{}:[{},{})", b.index, b.f_lo, b.f_hi))
+            .collect();
+        out.push(format!(
+            "{} grid {}, {} layout, bands in cycles [lo, hi): {}",
+            grid.as_str(),
+            layout.grid_label(),
+            layout.kind(),
+            bands.join(" ")
+        ));
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_run(
+    staging: &Staging,
+    exp: &Experiment,
+    opt: &ResolvedOptimizer,
+    target: &Target,
+    rec: &Recorder,
+    result: &TrainResult,
+    seconds: f64,
+    save_params: bool,
+) -> Result<()> {
+    let layouts = rec.band_tables();
+    // epochs.csv
+    let mut header: Vec<&str> = vec!["epoch", "step", "train_loss", "test_loss", "lr", "p"];
+    let extra: Vec<&str> = opt
+        .scheduled()
+        .into_iter()
+        .filter(|n| *n != "lr" && *n != "p")
+        .collect();
+    header.extend(&extra);
+    header.push("wall_s");
+    let mut comments = csv_preamble("per-epoch losses and hyperparameters", &exp.name);
+    comments.push("train_loss/test_loss: MSE over the training/test grid; lr, p: values used by the epoch's last step (p empty if the optimizer has none); p form: denominator vh^p + eps (Adam at p = 0.5)".into());
+    let mut epochs = Csv::new(comments, &header);
+    let idx = |name: &str| result.hyper_names.iter().position(|n| *n == name);
+    for r in &result.rows {
+        let mut cells = vec![
+            r.epoch.to_string(),
+            r.step.to_string(),
+            num(r.train_loss),
+            num(r.test_loss),
+        ];
+        for name in ["lr", "p"].iter().chain(&extra) {
+            cells.push(idx(name).map_or(String::new(), |i| num(r.hypers[i])));
+        }
+        cells.push(format!("{:.6}", r.wall_s));
+        epochs.row(&cells);
+    }
+    staging.write("epochs.csv", &epochs.render())?;
+
+    write_spectral_records(staging, exp, rec)?;
+
+    if save_params {
+        for (file, values) in [
+            ("params_init.json", &result.params_init),
+            ("params_final.json", &result.params_final),
+        ] {
+            let tensors: Vec<Value> = result
+                .shape
+                .tensors
+                .iter()
+                .map(|t| json!({"name": t.name, "shape": [t.rows, t.cols], "values": values[t.range.clone()]}))
+                .collect();
+            staging.write_json(file, &json!({
+                "format": "bandwise-params/1",
+                "layout": "one entry per tensor in order W0, b0, W1, b1, ...; W_l has shape [fan_in, fan_out] (row-major, rows = inputs), so y = x W + b; PyTorch's Linear.weight is its transpose",
+                "dtype_trained": match exp.dtype { Dtype::F32 => "f32", Dtype::F64 => "f64" },
+                "tensors": tensors,
+            }))?;
+        }
+    }
+
+    let mut config = serde_json::to_value(exp)?;
+    config["optimizer"] = opt.to_json();
+    let (status, diverged) = match &result.status {
+        Status::Completed => ("completed", Value::Null),
+        Status::Diverged { epoch, reason } => {
+            ("diverged", json!({"epoch": epoch, "reason": reason}))
+        }
+    };
+    let bands: serde_json::Map<String, Value> = layouts
+        .iter()
+        .map(|(g, l)| (g.as_str().to_string(), l.conventions()))
+        .collect();
+    let last = result.rows.last();
+    let mut run = json!({
+        "format": FORMAT,
+        "bandwise_version": env!("CARGO_PKG_VERSION"),
+        "name": exp.name,
+        "seed": exp.seed,
+        "status": status,
+        "diverged": diverged,
+        "source": {"kind": "trained", "by": "bandwise run"},
+        "config": config,
+        "conventions": conventions(Some(opt)),
+        "target": {
+            "components": target.components,
+            "train_n": target.train.len(),
+            "test_n": target.test.len(),
+        },
+        "model": {"widths": result.shape.widths, "n_params": result.shape.n_params()},
+        "bands": bands,
+        "summary": {
+            "epochs_run": last.map_or(0, |r| r.epoch),
+            "steps": result.steps,
+            "final_train_loss": last.map(|r| r.train_loss),
+            "final_test_loss": last.map(|r| r.test_loss),
+        },
+        "timings": {
+            "total_s": seconds,
+            "train_s": result.train_seconds,
+            "eval_s": result.eval_seconds,
+            "spectral_s": result.observe_seconds,
+            "us_per_step": if result.steps > 0 { 1e6 * result.train_seconds / result.steps as f64 } else { 0.0 },
+        },
+        "files": {
+            "epochs.csv": "per evaluated epoch: losses and hyperparameter values",
+            "bands.csv": "per analysed epoch and band: residual/target band energies, relative error, share",
+            "peaks.csv": "per analysed epoch and target component: F-Principle errors and Rahaman amplitude",
+            "convergence.csv": "per band and threshold: first epoch below the threshold",
+            "snapshots.csv": "predictions at snapshot epochs (training grid)",
+        },
+    });
+    if let Some(td) = &target.twod {
+        crate::engine::run2d::describe_2d(&mut run, td);
+    }
+    staging.write_json("run.json", &run)
+}
+
+/// Write bands.csv, peaks.csv, convergence.csv and snapshots.csv from a filled [`Recorder`].
+/// Shared by `bandwise run` and `bandwise analyze`, so that an imported trajectory gets
+/// exactly the records a trained run with the same predictions gets.
+pub(crate) fn write_spectral_records(
+    staging: &Staging,
+    exp: &Experiment,
+    rec: &Recorder,
+) -> Result<()> {
+    let layouts = rec.band_tables();
+    if !layouts.is_empty() {
+        let layout_of = |g: GridName| {
+            layouts
+                .iter()
+                .find(|(n, _)| *n == g)
+                .map(|(_, l)| *l)
+                .expect("analysed grid")
+        };
+        let mut comments = csv_preamble("per-band residual energies", &exp.name);
+        comments.extend(band_comments(&layouts));
+        let mut bands = Csv::new(
+            comments,
+            &[
+                "grid",
+                "epoch",
+                "band",
+                "label",
+                "f_lo",
+                "f_hi",
+                "residual_energy",
+                "target_energy",
+                "rel_error",
+                "share",
+            ],
+        );
+        for r in &rec.bands {
+            let b = &layout_of(r.grid).band_list()[r.band];
+            bands.row(&[
+                r.grid.as_str().into(),
+                r.epoch.to_string(),
+                r.band.to_string(),
+                b.label.clone(),
+                num(b.f_lo),
+                num(b.f_hi),
+                num(r.residual_energy),
+                num(r.target_energy),
+                num(r.rel_error),
+                num(r.share),
+            ]);
+        }
+        staging.write("bands.csv", &bands.render())?;
+        if rec.is_2d() {
+            crate::engine::run2d::write_peaks(staging, &exp.name, rec)?;
+        }
+
+        let mut comments = csv_preamble(
+            "per-component measures at the target frequencies",
+            &exp.name,
+        );
+        comments.push("fp_rel_error = |H_k - Y_k|/|Y_k| (F-Principle as documented, phase-aware); fp_rel_error_mag = ||H_k| - |Y_k||/(1e-5 + |Y_k|) (as the F-Principle code computes, phase-blind); rahaman_amplitude = 2|H_k/N|/A_i (Rahaman et al.)".into());
+        let mut peaks = Csv::new(
+            comments,
+            &[
+                "grid",
+                "epoch",
+                "k",
+                "amplitude",
+                "fp_rel_error",
+                "fp_rel_error_mag",
+                "rahaman_amplitude",
+            ],
+        );
+        for r in &rec.peaks {
+            peaks.row(&[
+                r.grid.as_str().into(),
+                r.epoch.to_string(),
+                r.k.to_string(),
+                num(r.amplitude),
+                num(r.fp_rel_error),
+                num(r.fp_rel_error_mag),
+                num(r.rahaman_amplitude),
+            ]);
+        }
+        if !rec.is_2d() {
+            staging.write("peaks.csv", &peaks.render())?;
+        }
+
+        let mut comments = csv_preamble("per-band convergence times", &exp.name);
+        comments.push("epoch = first analysed epoch at which rel_error < threshold (Basri et al. style); empty = never within the budget".into());
+        let mut conv = Csv::new(comments, &["grid", "band", "label", "threshold", "epoch"]);
+        for (grid, layout) in &layouts {
+            let rows: Vec<_> = rec.bands.iter().filter(|r| r.grid == *grid).collect();
+            let nb = layout.band_list().len();
+            let epochs: Vec<u64> = rows.iter().step_by(nb).map(|r| r.epoch).collect();
+            let values: Vec<Vec<f64>> = rows
+                .chunks(nb)
+                .map(|c| c.iter().map(|r| r.rel_error).collect())
+                .collect();
+            for &thr in &exp.spectral.thresholds {
+                for (b, first) in band_first_crossings(&epochs, &values, thr)
+                    .into_iter()
+                    .enumerate()
+                {
+                    conv.row(&[
+                        grid.as_str().into(),
+                        b.to_string(),
+                        layout.band_list()[b].label.clone(),
+                        num(thr),
+                        first.map_or(String::new(), |e| e.to_string()),
+                    ]);
+                }
+            }
+        }
+        staging.write("convergence.csv", &conv.render())?;
+    }
+
+    let mut comments = csv_preamble(
+        "predictions on the training grid at snapshot epochs",
+        &exp.name,
+    );
+    comments.push(
+        "t: grid coordinate in [0, 1); target: fitted value y; prediction: network output h".into(),
+    );
+    let mut snaps = Csv::new(comments, &["epoch", "t", "target", "prediction"]);
+    for r in &rec.snapshots {
+        snaps.row(&[
+            r.epoch.to_string(),
+            num(r.t),
+            num(r.target),
+            num(r.prediction),
+        ]);
+    }
+    if rec.is_2d() {
+        crate::engine::run2d::write_snapshots(staging, &exp.name, rec)?;
+    } else {
+        staging.write("snapshots.csv", &snaps.render())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,253 @@
+//! The training loop: epochs of (mini)batch steps, evaluation on the training and test grids
+//! every `eval_every` epochs, divergence detection, and a hook per evaluated epoch that
+//! receives the predictions (the spectral monitor plugs in there).
+//!
+//! Epoch 0 is the initial network (before any step); epoch e is the network after e epochs.
+//! The hyperparameter values recorded at epoch e are those used by the last step of epoch e
+//! (for epoch 0: the schedules at step 0). The hot loop allocates nothing.
+
+use crate::base::rng::{stream, Stream};
+use crate::base::scalar::Scalar;
+use crate::experiment::config::Experiment;
+use crate::nn::features::InputMap;
+use crate::nn::model::{backward, forward, mse_loss_and_seed, predict_into, MlpShape, Workspace};
+use crate::optim::ResolvedOptimizer;
+use crate::task::target::Target;
+use anyhow::Result;
+use rand::seq::SliceRandom;
+use serde::Serialize;
+use std::time::Instant;
+
+/// What an observer sees at an evaluated epoch.
+pub struct Evaluation<'a> {
+    pub epoch: u64,
+    pub step: u64,
+    pub train_loss: f64,
+    pub test_loss: f64,
+    /// Predictions on the training grid (f64, one per grid point).
+    pub train_pred: &'a [f64],
+    /// Predictions on the test grid.
+    pub test_pred: &'a [f64],
+}
+
+/// Called at every evaluated epoch.
+pub trait Observer {
+    fn observe(&mut self, ev: &Evaluation) -> Result<()>;
+}
+
+/// An observer that does nothing.
+pub struct NoObserver;
+
+impl Observer for NoObserver {
+    fn observe(&mut self, _: &Evaluation) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// One row of epochs.csv.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EpochRow {
+    pub epoch: u64,
+    pub step: u64,
+    pub train_loss: f64,
+    pub test_loss: f64,
+    /// Values of the float hyperparameters (same order as `TrainResult::hyper_names`).
+    pub hypers: Vec<f64>,
+    /// Seconds since training started (excluding set-up).
+    pub wall_s: f64,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Status {
+    Completed,
+    Diverged { epoch: u64, reason: String },
+}
+
+/// Everything the trainer produces.
+#[derive(Debug, Clone)]
+pub struct TrainResult {
+    pub status: Status,
+    pub rows: Vec<EpochRow>,
+    pub hyper_names: Vec<&'static str>,
+    pub params_init: Vec<f64>,
+    pub params_final: Vec<f64>,
+    pub shape: MlpShape,
+    pub steps: u64,
+    /// Seconds spent in training steps, in evaluation forward passes, and in the observer.
+    pub train_seconds: f64,
+    pub eval_seconds: f64,
+    pub observe_seconds: f64,
+}
+
+/// Progress reports: (epoch, train loss, p or NaN).
+pub type Progress<'a> = &'a mut dyn FnMut(u64, f64, f64);
+
+/// The model's inputs (`points x width`, row-major) for grid coordinates `t`.
+fn map_inputs<S: Scalar>(t: &[f64], map: &InputMap) -> Vec<S> {
+    map.apply(t).into_iter().map(S::of).collect()
+}
+
+/// Train the experiment's model on `target` in precision `S`.
+pub fn train<S: Scalar>(
+    exp: &Experiment,
+    target: &Target,
+    opt: &ResolvedOptimizer,
+    observer: &mut dyn Observer,
+    progress: Progress,
+) -> Result<TrainResult> {
+    let input_map = InputMap::new(&exp.model, target.train.dim(), exp.seed);
+    let din = input_map.width();
+    let shape = MlpShape::new(din, &exp.model.hidden, 1, exp.model.activation);
+    let mut params: Vec<S> = shape.init_params(exp.model.init, &mut stream(exp.seed, Stream::Init));
+    let params_init: Vec<f64> = params.iter().map(|x| x.f64()).collect();
+    let mut grads = vec![S::zero(); params.len()];
+    let tensors = shape.ranges();
+    let mut optimizer = opt.build::<S>(params.len());
+    let mut hv = opt.hyper_values();
+    let p_index = hv.names().iter().position(|n| *n == "p");
+
+    let n = target.train.len();
+    let batch = if exp.train.batch_size == 0 {
+        n
+    } else {
+        exp.train.batch_size
+    };
+    let train_x: Vec<S> = map_inputs(&target.train.t, &input_map);
+    let train_y: Vec<S> = target.train.y.iter().map(|&y| S::of(y)).collect();
+    let test_x: Vec<S> = map_inputs(&target.test.t, &input_map);
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut shuffle_rng = stream(exp.seed, Stream::Shuffle);
+    let mut ws = Workspace::new(&shape, batch);
+    let mut batch_y = vec![S::zero(); batch];
+    let mut eval_ws = Workspace::new(&shape, n.max(target.test.len()).min(4096));
+    let mut train_pred = vec![0.0f64; n];
+    let mut test_pred = vec![0.0f64; target.test.len()];
+    let full_batch = batch == n;
+    if full_batch {
+        ws.input_mut(&shape, n).copy_from_slice(&train_x);
+    }
+
+    let evals = exp.train.epochs / exp.train.eval_every + 2;
+    let mut rows = Vec::with_capacity(evals as usize);
+    let mut status = Status::Completed;
+    let mut step: u64 = 0;
+    let mut initial_loss = f64::NAN;
+    let (mut train_seconds, mut eval_seconds, mut observe_seconds) = (0.0, 0.0, 0.0);
+    let start = Instant::now();
+
+    opt.fill(&mut hv, 0, 0);
+    for epoch in 0..=exp.train.epochs {
+        if epoch > 0 {
+            let t0 = Instant::now();
+            if !full_batch && exp.train.shuffle {
+                order.shuffle(&mut shuffle_rng);
+            }
+            let mut start_row = 0;
+            while start_row < n {
+                let rows_now = batch.min(n - start_row);
+                if !full_batch {
+                    let input = ws.input_mut(&shape, rows_now);
+                    for (j, &i) in order[start_row..start_row + rows_now].iter().enumerate() {
+                        input[j * din..(j + 1) * din]
+                            .copy_from_slice(&train_x[i * din..(i + 1) * din]);
+                        batch_y[j] = train_y[i];
+                    }
+                }
+                let y = if full_batch {
+                    &train_y[..]
+                } else {
+                    &batch_y[..rows_now]
+                };
+                forward(&shape, &params, &mut ws, rows_now);
+                let loss = mse_loss_and_seed(&shape, &mut ws, y, rows_now);
+                if !loss.is_finite() {
+                    status = Status::Diverged {
+                        epoch,
+                        reason: format!("training loss became {loss} at step {}", step + 1),
+                    };
+                    break;
+                }
+                backward(&shape, &params, &mut ws, &mut grads, rows_now);
+                opt.fill(&mut hv, step, epoch - 1);
+                step += 1;
+                optimizer.update(step, &hv, &mut params, &grads, &tensors);
+                start_row += rows_now;
+            }
+            train_seconds += t0.elapsed().as_secs_f64();
+        }
+        let last = epoch == exp.train.epochs;
+        let diverged = matches!(status, Status::Diverged { .. });
+        if !(epoch % exp.train.eval_every == 0 || last || diverged) {
+            continue;
+        }
+        let t0 = Instant::now();
+        predict_into(&shape, &params, &mut eval_ws, &train_x, &mut train_pred);
+        predict_into(&shape, &params, &mut eval_ws, &test_x, &mut test_pred);
+        let train_loss = mse(&train_pred, &target.train.y);
+        let test_loss = mse(&test_pred, &target.test.y);
+        eval_seconds += t0.elapsed().as_secs_f64();
+        if epoch == 0 {
+            initial_loss = train_loss;
+        }
+        if !diverged {
+            if !train_loss.is_finite() || !params.iter().all(|x| x.is_finite()) {
+                status = Status::Diverged {
+                    epoch,
+                    reason: "loss or parameters not finite".into(),
+                };
+            } else if train_loss > exp.train.divergence_factor * initial_loss {
+                status = Status::Diverged {
+                    epoch,
+                    reason: format!("training loss {train_loss:.3e} exceeds {} x the initial loss {initial_loss:.3e}", exp.train.divergence_factor),
+                };
+            }
+        }
+        rows.push(EpochRow {
+            epoch,
+            step,
+            train_loss,
+            test_loss,
+            hypers: hv.values().to_vec(),
+            wall_s: start.elapsed().as_secs_f64(),
+        });
+        let t0 = Instant::now();
+        if epoch % exp.spectral_every() == 0 || last || matches!(status, Status::Diverged { .. }) {
+            observer.observe(&Evaluation {
+                epoch,
+                step,
+                train_loss,
+                test_loss,
+                train_pred: &train_pred,
+                test_pred: &test_pred,
+            })?;
+        }
+        observe_seconds += t0.elapsed().as_secs_f64();
+        progress(
+            epoch,
+            train_loss,
+            p_index.map_or(f64::NAN, |i| hv.values()[i]),
+        );
+        if matches!(status, Status::Diverged { .. }) {
+            break;
+        }
+    }
+    Ok(TrainResult {
+        status,
+        rows,
+        hyper_names: hv.names().to_vec(),
+        params_init,
+        params_final: params.iter().map(|x| x.f64()).collect(),
+        shape,
+        steps: step,
+        train_seconds,
+        eval_seconds,
+        observe_seconds,
+    })
+}
+
+/// Mean squared error between two equally long slices.
+pub fn mse(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>() / a.len() as f64
+}

@@ -1,0 +1,7 @@
+//! Layer 5, tasks: what a network is asked to fit, on which grid.
+//!
+//! [`target`] builds the 1D targets (sums of sines, scattered points) and dispatches the 2D
+//! kinds to [`target2d`] (plane waves on a square grid, with ring bands).
+
+pub mod target;
+pub mod target2d;
