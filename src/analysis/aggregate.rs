@@ -15,11 +15,11 @@
 //!   without seed, name and optimizer) whose optimizer is `sgd`; if there is none, padam with a
 //!   constant p = 0 (SGD with EMA momentum, "SGD-like"); the report names which.
 
+use super::claims::Verdict;
 use super::guards::{self, GuardResult, Guards, LrInfo};
 use super::index::INDEX_DEFINITION;
 use super::matched::{MATCHED_DEFINITION, MATCHED_LEVELS};
 use super::metrics::{fixed_p, is_cyclic, Plateau, ReportOptions, RunMetrics};
-use super::verdict::Verdict;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -614,7 +614,7 @@ pub fn aggregate(runs: Vec<RunMetrics>, opts: &ReportOptions) -> Report {
         }
         configs[i].id = format!(
             "c{:06x}",
-            crate::app::sweep::spec::fnv1a(configs[i].key.as_bytes()) & 0xff_ffff
+            crate::base::hash::fnv1a(configs[i].key.as_bytes()) & 0xff_ffff
         );
         configs[i].task = format!(
             "t{}",

@@ -11,7 +11,7 @@
 //! - diverged share: diverged seeds / all seeds `<= max_diverged_share`. Diverged seeds
 //!   count in n as failures.
 
-use crate::app::sweep::{SweepIndex, LR_SEARCH_JSON};
+use crate::record::sweep_index::{SweepIndex, LR_SEARCH_JSON};
 use serde::Serialize;
 use serde_json::Value;
 use std::path::Path;

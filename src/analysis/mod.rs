@@ -7,12 +7,14 @@
 //! point for other commands (e.g. `bandwise figures`) that need only the verdicts.
 
 pub mod aggregate;
+pub mod claims;
 pub mod guards;
 pub mod index;
 pub mod matched;
 pub mod metrics;
 pub mod multiple;
 pub mod render;
+pub mod seed_mean;
 pub mod verdict;
 
 pub use aggregate::{Report, SCHEMA};
@@ -63,7 +65,7 @@ pub fn is_lr_search_run(run: &std::path::Path) -> bool {
     run.ancestors().skip(1).any(|a| {
         a.file_name().is_some_and(|n| n == "lr_search")
             && a.parent()
-                .is_some_and(|s| s.join(crate::app::sweep::SWEEP_JSON).is_file())
+                .is_some_and(|s| s.join(crate::record::sweep_index::SWEEP_JSON).is_file())
     })
 }
 

@@ -28,6 +28,7 @@
 use crate::analysis::{report_from_runs, Report, ReportOptions};
 use crate::app::sweep::spec::format_value;
 use crate::app::sweep::{run_sweep, SweepIndex, SweepOptions, SweepSpec};
+use crate::base::toml_path::parse_value;
 use crate::optim::{OptimizerConfig, Registry};
 use crate::record::load::RunData;
 use crate::record::{is_run_dir, write_atomic};
@@ -114,39 +115,6 @@ fn references() -> Vec<(&'static str, &'static str)> {
         ("padam_p0", "name = \"padam\"\np = 0.0"),
         ("padam_p-0.25", "name = \"padam\"\np = -0.25"),
     ]
-}
-
-/// Parse a `--set` value as a TOML value (number, bool, string, array, inline table such as a
-/// schedule `{ kind = "cosine", min = 0, max = 0.5, period = 100 }`); a bare word that is not
-/// TOML (e.g. `rms`) is taken as a string.
-pub fn parse_value(text: &str) -> Result<toml::Value> {
-    let text = text.trim();
-    match toml::from_str::<toml::Table>(&format!("v = {text}")) {
-        Ok(mut t) => Ok(t.remove("v").expect("parsed key")),
-        Err(e) => {
-            if !text.is_empty()
-                && text
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-                && text.parse::<f64>().is_err()
-            {
-                Ok(toml::Value::String(text.to_string()))
-            } else {
-                bail!(
-                    "`{text}` is not a TOML value ({}); write numbers as 0.9, flags as true/false, words as \"rms\", schedules as {{ kind = \"cosine\", min = 0, max = 0.5, period = 100 }}",
-                    e.message().trim()
-                )
-            }
-        }
-    }
-}
-
-/// Split `key=value` (for `--set`).
-pub fn parse_assignment(s: &str) -> Result<(String, String)> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
-        _ => bail!("--set {s:?}: expected key=value, e.g. --set beta1=0.95"),
-    }
 }
 
 /// One optimizer of the protocol.
@@ -320,7 +288,7 @@ pub fn run_protocol(
             "dir": e.label,
             "candidate": e.candidate,
             "reference": e.reference,
-            "optimizer": crate::app::sweep::toml_to_json(&toml::Value::Table(e.table.clone())),
+            "optimizer": crate::base::toml_path::toml_to_json(&toml::Value::Table(e.table.clone())),
         })).collect::<Vec<_>>(),
         "rule": "every optimizer: lr chosen by its own lr search (lowest median final training loss over the search seeds; diverged = inf), then one run per seed at that lr; the report's baseline is sgd (momentum 0.9) on the same task",
     });
@@ -459,29 +427,6 @@ fn edge_note(dir: &Path, grid: &[f64]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn set_values_parse_as_toml() {
-        assert_eq!(parse_value("0.95").unwrap(), toml::Value::Float(0.95));
-        assert_eq!(parse_value("3").unwrap(), toml::Value::Integer(3));
-        assert_eq!(parse_value("true").unwrap(), toml::Value::Boolean(true));
-        assert_eq!(
-            parse_value("rms").unwrap(),
-            toml::Value::String("rms".into())
-        );
-        assert_eq!(
-            parse_value("\"rms\"").unwrap(),
-            toml::Value::String("rms".into())
-        );
-        let s = parse_value("{ kind = \"cosine\", min = 0, max = 0.5, period = 100 }").unwrap();
-        assert_eq!(s["kind"].as_str(), Some("cosine"));
-        assert!(parse_value("{ kind = ").is_err());
-        assert_eq!(
-            parse_assignment("beta1 = 0.9").unwrap(),
-            ("beta1".into(), "0.9".into())
-        );
-        assert!(parse_assignment("beta1").is_err());
-    }
 
     #[test]
     fn overrides_are_validated_by_the_registry() {

@@ -3,9 +3,9 @@
 
 use crate::analysis::render::{render, Format};
 use crate::app::protocol::{
-    candidate_summary, parse_assignment, protocol_entries, run_protocol, ProtocolOptions,
-    ProtocolSettings,
+    candidate_summary, protocol_entries, run_protocol, ProtocolOptions, ProtocolSettings,
 };
+use crate::base::toml_path::parse_assignment;
 use crate::optim::Registry;
 use anyhow::{bail, Result};
 use clap::Args;

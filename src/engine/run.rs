@@ -5,7 +5,7 @@ use crate::engine::monitor::Recorder;
 use crate::engine::train::{train, Status, TrainResult};
 use crate::experiment::config::{Dtype, Experiment, GridName};
 use crate::optim::{Registry, ResolvedOptimizer};
-use crate::record::{num, Csv, Staging, FORMAT};
+use crate::record::{csv_preamble, num, Csv, Staging, FORMAT};
 use crate::spectral::{band_first_crossings, measure_definitions, BandTable};
 use crate::task::target::Target;
 use anyhow::Result;
@@ -110,16 +110,6 @@ pub fn conventions(opt: Option<&ResolvedOptimizer>) -> Value {
         "empty_cell": "an empty CSV cell is an undefined value (NaN), see the measure's `nan` entry",
         "measures": measure_definitions(),
     })
-}
-
-pub(crate) fn csv_preamble(what: &str, exp_name: &str) -> Vec<String> {
-    vec![
-        format!(
-            "bandwise {} {what} of run `{exp_name}`",
-            env!("CARGO_PKG_VERSION")
-        ),
-        "conventions: full block in run.json (\"conventions\"); empty cell = undefined".into(),
-    ]
 }
 
 fn band_comments(layouts: &[(GridName, &dyn BandTable)]) -> Vec<String> {

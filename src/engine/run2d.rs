@@ -11,7 +11,7 @@
 //! `conventions.grid_2d` entry. [`Snapshots2d::load`] reads snapshots2d.csv back.
 
 use crate::engine::monitor::Recorder;
-use crate::engine::run::csv_preamble;
+use crate::record::csv_preamble;
 use crate::record::{num, Csv, Staging, Table};
 use crate::task::target2d::Target2d;
 use anyhow::{bail, Context, Result};

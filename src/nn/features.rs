@@ -11,7 +11,7 @@
 //! Inputs are row-major `points x width`.
 
 use crate::base::rng::{stream, Stream};
-use crate::experiment::config::ModelSpec;
+use crate::nn::spec::ModelSpec;
 use rand_distr::{Distribution, Normal};
 
 /// A coordinate-to-input map for `d`-dimensional grids.
@@ -83,7 +83,7 @@ impl InputMap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::config::FourierFeaturesSpec;
+    use crate::nn::spec::FourierFeaturesSpec;
 
     #[test]
     fn linear_map_and_fourier_features() {

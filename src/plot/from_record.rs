@@ -635,7 +635,7 @@ pub fn snapshot_data(run: &RunData, max: usize) -> Result<SnapshotData> {
 }
 
 /// Panel heatmaps with one heatmap per configuration (runs that differ only in seed): the
-/// mean record of its completed seeds ([`crate::app::figures::mean_run`], as `bandwise figures`
+/// mean record of its completed seeds ([`crate::analysis::seed_mean::mean_run`], as `bandwise figures`
 /// draws them), or one per run with `each_seed`. The figure title ends with
 /// "N configs x S seeds, D diverged"; a panel whose configuration lost seeds says how many.
 pub fn panel_of_configs(
@@ -662,7 +662,7 @@ pub fn panel_of_configs(
                 shown.push((*r).clone());
                 diverged_of.push(0);
             }
-        } else if let Some(m) = crate::app::figures::mean_run(&done) {
+        } else if let Some(m) = crate::analysis::seed_mean::mean_run(&done) {
             shown.push(m);
             diverged_of.push(div);
         }

@@ -16,6 +16,7 @@
 
 pub mod commit;
 pub mod load;
+pub mod sweep_index;
 
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
@@ -27,6 +28,16 @@ pub use crate::record::commit::{write_atomic, Staging};
 
 /// The format identifier written into run.json.
 pub const FORMAT: &str = "bandwise-run/1";
+
+pub fn csv_preamble(what: &str, exp_name: &str) -> Vec<String> {
+    vec![
+        format!(
+            "bandwise {} {what} of run `{exp_name}`",
+            env!("CARGO_PKG_VERSION")
+        ),
+        "conventions: full block in run.json (\"conventions\"); empty cell = undefined".into(),
+    ]
+}
 
 /// A table to be written as CSV with comment lines on top.
 pub struct Csv {

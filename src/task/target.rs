@@ -5,7 +5,7 @@
 //! evaluation ("test") grid is t = (n + offset)/N_test, noise-free.
 
 use crate::base::rng::{stream, Stream};
-use crate::experiment::config::{Phases, TargetSpec};
+use crate::task::spec::{Phases, TargetSpec};
 use rand::Rng;
 use rand_distr::{Distribution, Normal};
 use serde::Serialize;

@@ -16,9 +16,9 @@
 //! `offset` spacings along both axes (noise-free).
 
 use crate::base::rng::{stream, Stream};
-use crate::experiment::config::{Phases, TargetSpec, Waves2dSpec};
 use crate::spectral::fft2d::{half_plane_bin, RealFft2d};
 use crate::spectral::{LayoutSpec, Peak2d, RingLayout};
+use crate::task::spec::{Phases, TargetSpec, Waves2dSpec};
 use crate::task::target::{GridData, Target};
 use anyhow::{bail, Result};
 use rand::Rng;
@@ -275,7 +275,7 @@ pub fn validate(t: &TargetSpec, w: &Waves2dSpec) -> Result<()> {
         }
     }
     let count = w.waves.len() + w.products.len();
-    if let crate::experiment::config::Amplitudes::Each(a) = &t.amplitudes {
+    if let crate::task::spec::Amplitudes::Each(a) = &t.amplitudes {
         if a.len() != count {
             bail!("target.amplitudes has {} entries but target.waves and target.products have {count} components: give one per component (waves first) or a single number", a.len());
         }
@@ -285,7 +285,7 @@ pub fn validate(t: &TargetSpec, w: &Waves2dSpec) -> Result<()> {
             bail!("target.phases has {} entries but target.waves and target.products have {count} components: give one per component (waves first), \"zero\" or \"random\"", p.len());
         }
     }
-    crate::experiment::config::check_phases(&t.phases)?;
+    crate::task::spec::check_phases(&t.phases)?;
     if t.amplitudes
         .expand(count)
         .iter()
@@ -342,7 +342,7 @@ pub fn validate_layout(layout: &LayoutSpec, sectors: Option<usize>, w: &Waves2dS
     let spec = TargetSpec {
         n: w.dims[0] * w.dims[1],
         frequencies: Vec::new(),
-        amplitudes: crate::experiment::config::Amplitudes::All(1.0),
+        amplitudes: crate::task::spec::Amplitudes::All(1.0),
         phases: Phases::Zero,
         noise: 0.0,
         noise_seed: None,

@@ -27,23 +27,20 @@
 //!   timestamps), and a sweep directory written from a different spec is refused when a run
 //!   id would now mean a different config.
 
+use super::jobs::{execute, Job, Outcome};
 use super::lr_search;
-use super::spec::{fnv1a, PlannedRun, SweepSpec};
-use super::{run_dir, toml_to_json, SWEEP_FORMAT, SWEEP_JSON};
-use crate::engine::run::{run_experiment, RunOptions};
+use super::spec::{PlannedRun, SweepSpec};
+use super::{run_dir, SWEEP_FORMAT, SWEEP_JSON};
+use crate::base::hash::fnv1a;
+use crate::base::toml_path::toml_to_json;
 use crate::engine::train::Status;
-use crate::experiment::config::Experiment;
 use crate::optim::Registry;
+use crate::record::sweep_index::failure_file;
 use crate::record::{is_run_dir, read_run_json, write_atomic};
 use anyhow::{bail, Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
-use rayon::prelude::*;
 use serde_json::{json, Value};
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
 
 /// One of N disjoint slices of the run list: run k belongs to shard k mod N.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,22 +200,6 @@ impl SweepReport {
         }
         Ok(())
     }
-}
-
-/// One unit of work: train `experiment` into `dir` unless it is complete.
-pub(crate) struct Job {
-    pub label: String,
-    pub dir: PathBuf,
-    pub experiment: Experiment,
-}
-
-/// What happened to a job.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Outcome {
-    /// Already complete; its recorded status ("completed" or "diverged").
-    Skipped(String),
-    Ran(Status),
-    Failed(String),
 }
 
 /// Run (the selected shard of) a sweep into `out`, then aggregate everything complete.
@@ -400,11 +381,6 @@ fn evaluation_seeds(runs: &[PlannedRun]) -> Vec<u64> {
     seeds
 }
 
-/// The failure record of run `label` (`failed/<label>.txt`, read by `bandwise status`).
-pub fn failure_file(out: &Path, label: &str) -> PathBuf {
-    out.join("failed").join(format!("{label}.txt"))
-}
-
 /// Write (failed) or remove (ran) the failure record of a job.
 fn mark_failure(out: &Path, label: &str, outcome: &Outcome) -> Result<()> {
     let path = failure_file(out, label);
@@ -471,101 +447,6 @@ pub fn capped_jobs(requested: usize, runs: usize) -> usize {
         .min(runs)
         .min(JOBS_PER_CORE.saturating_mul(cores))
         .max(1)
-}
-
-/// Train every job not yet complete, `pool`-parallel; outcomes in job order.
-pub(crate) fn execute(
-    pool: &rayon::ThreadPool,
-    registry: &Registry,
-    jobs: &[Job],
-    progress: bool,
-    what: &str,
-) -> Vec<Outcome> {
-    if jobs.is_empty() {
-        return Vec::new();
-    }
-    let bar = (progress && std::io::stderr().is_terminal()).then(|| {
-        let bar = ProgressBar::new(jobs.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{prefix} {bar:30} {pos}/{len} [{elapsed} < {eta}] {msg}")
-                .expect("valid template"),
-        );
-        bar.set_prefix(what.to_string());
-        bar
-    });
-    let done = AtomicUsize::new(0);
-    let total = jobs.len();
-    let outcomes: Vec<Outcome> = pool.install(|| {
-        jobs.par_iter()
-            .map(|job| {
-                let started = Instant::now();
-                let outcome = run_job(job, registry);
-                let k = done.fetch_add(1, Ordering::SeqCst) + 1;
-                let word = match &outcome {
-                    Outcome::Skipped(s) => format!("already {s}"),
-                    Outcome::Ran(Status::Completed) => "completed".into(),
-                    Outcome::Ran(Status::Diverged { epoch, .. }) => {
-                        format!("diverged at epoch {epoch}")
-                    }
-                    Outcome::Failed(e) => format!("FAILED: {e}"),
-                };
-                if let Some(bar) = &bar {
-                    bar.inc(1);
-                    bar.set_message(format!("{}: {word}", job.label));
-                    if matches!(outcome, Outcome::Failed(_)) {
-                        bar.println(format!("{}: {word}", job.label));
-                    }
-                } else if progress {
-                    eprintln!(
-                        "[{what} {k}/{total}] {}: {word} ({:.1}s)",
-                        job.label,
-                        started.elapsed().as_secs_f64()
-                    );
-                }
-                outcome
-            })
-            .collect()
-    });
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    outcomes
-}
-
-fn run_job(job: &Job, registry: &Registry) -> Outcome {
-    if is_run_dir(&job.dir) {
-        let status = read_run_json(&job.dir)
-            .ok()
-            .and_then(|v| v["status"].as_str().map(str::to_string))
-            .unwrap_or_else(|| "complete".into());
-        return Outcome::Skipped(status);
-    }
-    // A directory without run.json is not a finished run: replaced if empty, otherwise the
-    // run fails naming what is in it (see crate::record::commit).
-    let overwrite = job.dir.exists();
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        run_experiment(
-            &job.experiment,
-            registry,
-            &job.dir,
-            RunOptions {
-                overwrite,
-                ..Default::default()
-            },
-        )
-    }));
-    match result {
-        Ok(Ok(summary)) => Outcome::Ran(summary.status),
-        Ok(Err(e)) => Outcome::Failed(format!("{e:#}")),
-        Err(panic) => {
-            let msg = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            Outcome::Failed(format!("panicked: {msg}"))
-        }
-    }
 }
 
 /// A stable hash of a run's config (to detect a changed spec on resume).

@@ -32,15 +32,13 @@
 //! both choices agree. `seeds_disjoint_from_evaluation` says whether the search seeds avoid
 //! every evaluation seed.
 
-use super::exec::Job;
+use super::jobs::Job;
 use super::spec::{Criterion, LrSearchSpec, PlannedRun, SweepSpec};
+use crate::record::sweep_index::LR_SEARCH_JSON;
 use crate::record::{is_run_dir, num, read_run_json, write_atomic};
 use anyhow::Result;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-
-/// The lr-search record in a sweep directory.
-pub const LR_SEARCH_JSON: &str = "lr_search.json";
 
 /// At most this many learning rates are added beyond each edge of the spec's grid.
 pub const MAX_EXTENSIONS: usize = 3;

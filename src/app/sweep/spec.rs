@@ -35,6 +35,8 @@
 //! collides with another run's, is shortened and suffixed with `~` and a hash of the values.
 //! The config id is the same without the seed (`base` when no axis other than the seed).
 
+use crate::base::hash::fnv1a;
+use crate::base::toml_path::set_path;
 use crate::experiment::config::Experiment;
 use crate::optim::Registry;
 use anyhow::{bail, Context, Result};
@@ -664,16 +666,6 @@ fn canonical(values: &[(String, toml::Value)]) -> String {
         .join(";")
 }
 
-/// FNV-1a 64-bit: a hash that is stable across Rust versions and platforms.
-pub fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    h
-}
-
 /// A value as a filesystem-safe id fragment.
 pub fn format_value(v: &toml::Value) -> String {
     let raw = match v {
@@ -785,27 +777,6 @@ fn round_sig(x: f64, digits: usize) -> f64 {
         return x;
     }
     format!("{:.*e}", digits - 1, x).parse().unwrap_or(x)
-}
-
-/// Set `value` at dotted `path` in `table`, creating missing intermediate tables.
-pub fn set_path(table: &mut toml::Table, path: &str, value: toml::Value) -> Result<()> {
-    let segments: Vec<&str> = path.split('.').collect();
-    let mut cur = table;
-    for (i, seg) in segments[..segments.len() - 1].iter().enumerate() {
-        let entry = cur
-            .entry(seg.to_string())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        cur = match entry {
-            toml::Value::Table(t) => t,
-            other => bail!(
-                "cannot set `{path}`: `{}` is {} ({other}), not a table",
-                segments[..=i].join("."),
-                other.type_str()
-            ),
-        };
-    }
-    cur.insert(segments[segments.len() - 1].to_string(), value);
-    Ok(())
 }
 
 #[cfg(test)]

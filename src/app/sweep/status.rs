@@ -11,9 +11,9 @@
 //!
 //! The lr-search runs of a sweep with `[lr_search]` are listed the same way.
 
-use super::exec::failure_file;
 use super::lr_search::{search_dir, search_run_id};
 use super::{SweepIndex, SWEEP_JSON};
+use crate::record::sweep_index::failure_file;
 use crate::record::{is_run_dir, read_run_json};
 use anyhow::Result;
 use std::fmt::Write as _;
