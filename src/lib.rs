@@ -18,6 +18,7 @@ pub mod budget;
 pub mod cli;
 pub mod commit;
 pub mod config;
+pub mod cross_entropy;
 pub mod features;
 pub mod figures;
 pub mod fingerprint;

@@ -86,7 +86,10 @@ fn shapes_dtypes_and_class_counts() {
     let n = x_train.len() as f64;
     let mean = x_train.sum() / n;
     let std = (x_train.mapv(|v| (v - mean) * (v - mean)).sum() / n).sqrt();
-    assert!(mean.abs() < 0.01 && (std - 1.0).abs() < 0.01, "{mean} {std}");
+    assert!(
+        mean.abs() < 0.01 && (std - 1.0).abs() < 0.01,
+        "{mean} {std}"
+    );
 
     let y_train = labels("y_train.npy");
     let y_test = labels("y_test.npy");
