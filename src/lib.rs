@@ -15,11 +15,13 @@
 
 pub mod bench;
 pub mod budget;
+pub mod class_labels;
 pub mod cli;
 pub mod commit;
 pub mod config;
 pub mod cross_entropy;
 pub mod features;
+pub mod filtering;
 pub mod figures;
 pub mod fingerprint;
 pub mod gemm;
