@@ -105,7 +105,10 @@ fn argmax<S: Scalar>(row: &[S]) -> usize {
 
 /// The predicted class of every row of `logits` (`[n, K]` row-major).
 pub fn predict<S: Scalar>(logits: &[S], k: usize) -> Vec<usize> {
-    assert!(k >= 1 && logits.len() % k == 0, "logits are not n x {k}");
+    assert!(
+        k >= 1 && logits.len().is_multiple_of(k),
+        "logits are not n x {k}"
+    );
     logits.chunks_exact(k).map(argmax).collect()
 }
 

@@ -137,12 +137,15 @@ macro_rules! widen {
 }
 widen!(f64, f32, i64, i32, i16, i8, u64, u32, u16, u8);
 
+/// Reads an NPY file of one dtype, widened to f64.
+type NpyReader = fn(&Path) -> std::result::Result<ArrayD<f64>, ReadNpyError>;
+
 fn read_npy_table(src: &Source, expected: &str) -> Result<Array2<f64>> {
     if !src.path.exists() {
         bail!("{src}: no such file; expected {expected}");
     }
     check_npy_size(src.path).with_context(|| format!("reading dataset.{}", src.field))?;
-    let readers: [fn(&Path) -> std::result::Result<ArrayD<f64>, ReadNpyError>; 10] = [
+    let readers: [NpyReader; 10] = [
         npy_as_f64::<f64>,
         npy_as_f64::<f32>,
         npy_as_f64::<i64>,
