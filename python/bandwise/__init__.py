@@ -144,11 +144,14 @@ class Recorder:
     (epoch 0 = before training); ``test_predictions=`` is required when the config analyses the
     test grid (``spectral.grids`` contains ``"test"``). ``close()`` writes the run directory
     through the same writer as ``bandwise analyze`` and returns a summary dict. Also a context
-    manager (closes on success, discards the run on an exception).
+    manager (closes on success, discards the run on an exception). ``optimizer``: a dict
+    recorded as the run's ``config.optimizer`` (default ``{"name": "imported", "source": ...}``),
+    for a bandwise optimizer rule run elsewhere (e.g. ``{"name": "sgd", "lr": 0.03, "momentum":
+    0.9}``), so that reports label and match it as that optimizer (the SGD baseline).
     """
 
     def __init__(self, config, out_dir, *, name=None, source="python", seed=None,
-                 test=None, overwrite=False, fingerprint=None):
+                 test=None, overwrite=False, fingerprint=None, optimizer=None):
         self.task = config if isinstance(config, Task) else task(config, seed=seed)
         if seed is not None and seed != self.task.seed:
             self.task = task(self.task, seed=seed)
@@ -168,6 +171,7 @@ class Recorder:
         self._native = _native.Recorder(
             self.task.config_text, self.task.origin, self.task.name, self.out_dir, overwrite,
             self.has_test, source, self.task.seed, name,
+            None if optimizer is None else json.dumps(optimizer),
         )
 
     @property
@@ -185,6 +189,11 @@ class Recorder:
         f = lambda x: None if x is None else float(x)
         return self._native.log(int(epoch), train, test, f(train_loss), f(test_loss), f(lr), f(p),
                                 float(wall_s), None if step is None else int(step), hyper or None)
+
+    def mark_diverged(self, epoch, reason="training loss not finite"):
+        """Record that training diverged at ``epoch``: ``close()`` then writes the run with
+        status "diverged" (as ``bandwise run`` does), keeping the epochs logged before."""
+        self._native.mark_diverged(int(epoch), str(reason))
 
     def close(self):
         """Write the run directory; returns {"dir", "epochs", "final_train_loss", "notes"}."""

@@ -3,23 +3,32 @@
 //! `bandwise` command. Arrays cross the boundary as little-endian float64 bytes (the Python
 //! layer wraps them with `numpy.frombuffer`), so this crate needs no numpy headers.
 
+use bandwise::analysis::render::{render, Format};
 use bandwise::analysis::{build, Claim, ReportOptions};
 use bandwise::app::import::{load_task_str, EpochInput, TrajectoryWriter};
+use bandwise::app::protocol::{candidate_summary, ProtocolOptions, ProtocolSettings};
+use bandwise::app::protocol_external::{
+    plan_json, run_external_protocol, ExternalCandidate, ReferencesBy, EXTERNAL_OPTIMIZER,
+};
 use bandwise::cli::spectrum::band_spectrum;
+use bandwise::engine::external::ExternalTrainer;
 use bandwise::experiment::fingerprint::fingerprint;
 use bandwise::nn::features::InputMap;
+use bandwise::optim::Registry;
 use bandwise::plot::from_record::{Clip, Measure};
 use bandwise::plot::{draw, Kind, PlotOptions};
 use bandwise::record::load::RunData;
 use bandwise::record::Table;
 use bandwise::task::target::{GridData, Target};
 use clap::ValueEnum;
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 fn err(e: anyhow::Error) -> PyErr {
     PyValueError::new_err(format!("{e:#}"))
@@ -117,7 +126,7 @@ struct Recorder {
 #[pymethods]
 impl Recorder {
     #[new]
-    #[pyo3(signature = (text, origin, name, out_dir, overwrite, has_test, source, seed=None, run_name=None))]
+    #[pyo3(signature = (text, origin, name, out_dir, overwrite, has_test, source, seed=None, run_name=None, optimizer_json=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         text: &str,
@@ -129,6 +138,7 @@ impl Recorder {
         source: &str,
         seed: Option<u64>,
         run_name: Option<String>,
+        optimizer_json: Option<&str>,
     ) -> PyResult<Self> {
         let mut exp = load_task_str(text, origin, name).map_err(err)?;
         if let Some(s) = seed {
@@ -138,13 +148,17 @@ impl Recorder {
             exp.name = n;
         }
         let writer = TrajectoryWriter::new(&exp, &out_dir, overwrite, has_test).map_err(err)?;
+        let mut source = json!({
+            "kind": "imported",
+            "by": "bandwise.Recorder (Python)",
+            "description": source,
+        });
+        if let Some(o) = optimizer_json {
+            source["optimizer"] = serde_json::from_str(o).map_err(|e| err(e.into()))?;
+        }
         Ok(Recorder {
             writer: Some(writer),
-            source: json!({
-                "kind": "imported",
-                "by": "bandwise.Recorder (Python)",
-                "description": source,
-            }),
+            source,
             hyper: BTreeMap::new(),
             rows: 0,
         })
@@ -219,6 +233,15 @@ impl Recorder {
         d.set_item("final_train_loss", s.final_train_loss)?;
         d.set_item("notes", s.notes)?;
         Ok(d)
+    }
+
+    /// Record that training diverged at `epoch` (the run gets status "diverged").
+    fn mark_diverged(&mut self, epoch: u64, reason: &str) -> PyResult<()> {
+        self.writer
+            .as_mut()
+            .ok_or_else(closed)?
+            .mark_diverged(epoch, reason);
+        Ok(())
     }
 
     /// True once `close` has run.
@@ -396,6 +419,140 @@ fn plot<'py>(
     Ok(PyBytes::new(py, &bytes.map_err(err)?))
 }
 
+fn settings(quick: bool) -> ProtocolSettings {
+    if quick {
+        ProtocolSettings::quick()
+    } else {
+        ProtocolSettings::standard()
+    }
+}
+
+/// The candidate of `bandwise.torch.protocol`: an import path, `--set` texts and keyword
+/// arguments given as JSON (each key once).
+fn candidate(
+    class_path: &str,
+    sets: &[String],
+    kwargs_json: &str,
+) -> anyhow::Result<ExternalCandidate> {
+    let from_sets = ExternalCandidate::from_sets(class_path, sets)?;
+    let mut kwargs: serde_json::Map<String, Value> = serde_json::from_str(kwargs_json)?;
+    for (k, v) in from_sets.kwargs {
+        if kwargs.insert(k.clone(), v).is_some() {
+            anyhow::bail!(
+                "optimizer argument `{k}` is given both as a keyword argument and in sets"
+            );
+        }
+    }
+    ExternalCandidate::new(class_path, kwargs)
+}
+
+/// The protocol's plan (settings, references, task) as JSON text; with a candidate, also the
+/// label of its directory.
+#[pyfunction]
+#[pyo3(signature = (quick=false, class_path=None, sets=vec![], kwargs_json="{}"))]
+fn protocol_plan(
+    quick: bool,
+    class_path: Option<&str>,
+    sets: Vec<String>,
+    kwargs_json: &str,
+) -> PyResult<String> {
+    let cand = class_path
+        .map(|c| candidate(c, &sets, kwargs_json))
+        .transpose()
+        .map_err(err)?;
+    Ok(plan_json(&settings(quick), cand.as_ref())
+        .map_err(err)?
+        .to_string())
+}
+
+/// Run the protocol with the candidate (and, with references = "torch", the references)
+/// trained by `trainer(run: dict)`, which must write the run directory `run["dir"]`.
+#[pyfunction]
+#[pyo3(signature = (class_path, sets, kwargs_json, out, trainer, quick=false, references="torch", jobs=1, progress=true, format="term"))]
+#[allow(clippy::too_many_arguments)]
+fn protocol<'py>(
+    py: Python<'py>,
+    class_path: &str,
+    sets: Vec<String>,
+    kwargs_json: &str,
+    out: PathBuf,
+    trainer: Py<PyAny>,
+    quick: bool,
+    references: &str,
+    jobs: usize,
+    progress: bool,
+    format: &str,
+) -> PyResult<Bound<'py, PyDict>> {
+    let cand = candidate(class_path, &sets, kwargs_json).map_err(err)?;
+    let references_by: ReferencesBy = references.parse().map_err(err)?;
+    let format = Format::parse(format).ok_or_else(|| {
+        PyValueError::new_err(format!("format `{format}`: use term, md, json or csv"))
+    })?;
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = interrupted.clone();
+    let builtin = Registry::builtin();
+    let t = ExternalTrainer::new("bandwise.torch", 1, move |run| {
+        if flag.load(Ordering::SeqCst) {
+            anyhow::bail!("interrupted");
+        }
+        let exp = run.experiment;
+        let optimizer = if exp.optimizer.name == EXTERNAL_OPTIMIZER {
+            serde_json::to_value(&exp.optimizer)?
+        } else {
+            builtin.resolve(&exp.optimizer)?.to_json()
+        };
+        let config = serde_json::to_string(exp)?;
+        Python::attach(|py| {
+            let call = || -> PyResult<()> {
+                let d = PyDict::new(py);
+                d.set_item("config_json", &config)?;
+                d.set_item("optimizer_json", optimizer.to_string())?;
+                d.set_item("dir", run.dir.display().to_string())?;
+                d.set_item("overwrite", run.overwrite)?;
+                trainer.call1(py, (d,))?;
+                Ok(())
+            };
+            call().map_err(|e| {
+                if e.is_instance_of::<PyKeyboardInterrupt>(py) {
+                    flag.store(true, Ordering::SeqCst);
+                }
+                let tb = e
+                    .traceback(py)
+                    .and_then(|tb| tb.format().ok())
+                    .unwrap_or_default();
+                anyhow::anyhow!("{e}\n{}", tb.trim_end())
+            })
+        })
+    });
+    let opts = ProtocolOptions {
+        settings: settings(quick),
+        jobs: jobs.max(1),
+        progress,
+    };
+    let result = py.detach(|| {
+        run_external_protocol(&Registry::builtin(), &cand, references_by, &t, &out, &opts)
+    });
+    if interrupted.load(Ordering::SeqCst) {
+        return Err(PyKeyboardInterrupt::new_err(
+            "bandwise.torch.protocol interrupted (finished runs are kept; rerun to resume)",
+        ));
+    }
+    let (report, entries) = result.map_err(err)?;
+    let d = PyDict::new(py);
+    d.set_item("out", out.display().to_string())?;
+    d.set_item("report_json", render(&report, Format::Json))?;
+    d.set_item("rendered", render(&report, format))?;
+    d.set_item("summary", candidate_summary(&report, &entries, &out))?;
+    d.set_item(
+        "entries",
+        entries
+            .iter()
+            .map(|e| (e.label.clone(), e.candidate, e.reference))
+            .collect::<Vec<_>>(),
+    )?;
+    Ok(d)
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(toml_from_json, m)?)?;
@@ -404,6 +561,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(report, m)?)?;
     m.add_function(wrap_pyfunction!(spectrum, m)?)?;
     m.add_function(wrap_pyfunction!(plot, m)?)?;
+    m.add_function(wrap_pyfunction!(protocol_plan, m)?)?;
+    m.add_function(wrap_pyfunction!(protocol, m)?)?;
     m.add_class::<Recorder>()?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     Ok(())

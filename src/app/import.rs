@@ -598,6 +598,8 @@ pub struct TrajectoryWriter {
     has_test: bool,
     rows: Vec<Row>,
     losses_given: bool,
+    /// Set by [`mark_diverged`](TrajectoryWriter::mark_diverged): (epoch, reason).
+    diverged: Option<(u64, String)>,
     /// The task fingerprint ([`crate::experiment::fingerprint`]), written into run.json and epochs.csv.
     pub fingerprint: String,
 }
@@ -626,6 +628,7 @@ impl TrajectoryWriter {
             has_test,
             rows: Vec::new(),
             losses_given: false,
+            diverged: None,
             fingerprint,
         })
     }
@@ -637,6 +640,9 @@ impl TrajectoryWriter {
 
     /// Record one epoch (epochs must increase strictly; predictions finite, of grid length).
     pub fn push(&mut self, e: &EpochInput) -> Result<()> {
+        if let Some((epoch, _)) = &self.diverged {
+            bail!("epoch {}: the run was marked diverged at epoch {epoch}; nothing can be logged after that", e.epoch);
+        }
         let (n, m) = (self.target.train.len(), self.target.test.len());
         if e.train_pred.len() != n {
             bail!(
@@ -701,6 +707,13 @@ impl TrajectoryWriter {
         Ok(())
     }
 
+    /// Record that training diverged at `epoch` (e.g. a non-finite loss): the run is written
+    /// with status "diverged", as `bandwise run` writes one, with the epochs logged before it
+    /// (epoch 0 alone is then enough). No epoch may be logged after this.
+    pub fn mark_diverged(&mut self, epoch: u64, reason: &str) {
+        self.diverged = Some((epoch, reason.to_string()));
+    }
+
     /// Write epochs.csv, the spectral records and run.json (with `source`, a JSON object
     /// describing where the predictions came from) and move the run into place.
     pub fn finish(self, source: Value) -> Result<ImportSummary> {
@@ -712,6 +725,7 @@ impl TrajectoryWriter {
             rows,
             losses_given,
             fingerprint,
+            diverged,
             ..
         } = self;
         let mut notes = Vec::new();
@@ -721,10 +735,10 @@ impl TrajectoryWriter {
             );
         };
         let last = last_row.0;
-        if last == 0 {
+        if last == 0 && diverged.is_none() {
             bail!("only epoch 0 is recorded; a run needs at least one epoch after the start");
         }
-        if exp.train.epochs != last {
+        if exp.train.epochs != last && diverged.is_none() {
             notes.push(format!(
                 "config train.epochs = {} but the predictions end at epoch {last}: the record uses {last} as the budget",
                 exp.train.epochs
@@ -782,9 +796,17 @@ impl TrajectoryWriter {
             .to_string();
         let mut source = source;
         source["note"] = json!("the network and optimizer ran outside bandwise; config.model and the architecture below are as configured, not checked against the foreign model; the spectral records use the same monitor as `bandwise run`");
-        let mut optimizer = json!({"name": "imported", "source": description});
+        // A caller that ran one of bandwise's optimizer rules elsewhere (the protocol's torch
+        // references) names it in `source.optimizer`; else the run's optimizer is "imported".
+        let mut optimizer = match source.get("optimizer") {
+            Some(o @ Value::Object(_)) => o.clone(),
+            _ => json!({"name": "imported", "source": description}),
+        };
         let lrs: Vec<f64> = rows.iter().map(|r| r.4).collect();
-        if lrs.iter().all(|x| x.is_finite()) && lrs.windows(2).all(|w| w[0] == w[1]) {
+        if optimizer.get("lr").is_none()
+            && lrs.iter().all(|x| x.is_finite())
+            && lrs.windows(2).all(|w| w[0] == w[1])
+        {
             optimizer["lr"] = json!(lrs[0]);
         }
         let mut config = serde_json::to_value(&exp)?;
@@ -801,8 +823,8 @@ impl TrajectoryWriter {
             "name": exp.name,
             "seed": exp.seed,
             "fingerprint": fingerprint,
-            "status": "completed",
-            "diverged": null,
+            "status": if diverged.is_some() { "diverged" } else { "completed" },
+            "diverged": diverged.as_ref().map(|(epoch, reason)| json!({"epoch": epoch, "reason": reason})),
             "source": source,
             "config": config,
             "conventions": conventions(None),

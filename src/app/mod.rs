@@ -8,5 +8,6 @@ pub mod bench;
 pub mod figures;
 pub mod import;
 pub mod protocol;
+pub mod protocol_external;
 pub mod slurm;
 pub mod sweep;

@@ -108,7 +108,7 @@ impl Default for ProtocolOptions {
 const LR_PLACEHOLDER: f64 = 1e-3;
 
 /// The reference optimizers: (label, table without lr).
-fn references() -> Vec<(&'static str, &'static str)> {
+pub fn references() -> Vec<(&'static str, &'static str)> {
     vec![
         ("sgd_momentum0.9", "name = \"sgd\"\nmomentum = 0.9"),
         ("adam", "name = \"adam\""),
@@ -269,6 +269,24 @@ pub fn run_protocol(
     opts: &ProtocolOptions,
 ) -> Result<Report> {
     let entries = protocol_entries(registry, optimizer_name, overrides)?;
+    let candidate = serde_json::json!({
+        "optimizer": optimizer_name,
+        "overrides": overrides.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+    });
+    run_protocol_entries(registry, &entries, candidate, out_dir, opts, &|_| None)
+}
+
+/// The protocol over `entries` (the references and the candidate), each optimizer trained by
+/// bandwise or, where `trainer` gives one, by an external trainer ([`crate::engine::external`]).
+/// `candidate` (a JSON object) describes the candidate in protocol.json.
+pub fn run_protocol_entries(
+    registry: &Registry,
+    entries: &[ProtocolEntry],
+    candidate: serde_json::Value,
+    out_dir: &Path,
+    opts: &ProtocolOptions,
+    trainer: &dyn Fn(&ProtocolEntry) -> Option<crate::engine::external::ExternalTrainer>,
+) -> Result<Report> {
     let specs = entries
         .iter()
         .map(|e| protocol_spec(&opts.settings, e))
@@ -278,10 +296,8 @@ pub fn run_protocol(
     }
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create {}", out_dir.display()))?;
-    let record = serde_json::json!({
+    let mut record = serde_json::json!({
         "format": "bandwise-protocol/1",
-        "optimizer": optimizer_name,
-        "overrides": overrides.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
         "settings": opts.settings,
         "optimizers": entries.iter().map(|e| serde_json::json!({
             "label": e.label,
@@ -289,9 +305,13 @@ pub fn run_protocol(
             "candidate": e.candidate,
             "reference": e.reference,
             "optimizer": crate::base::toml_path::toml_to_json(&toml::Value::Table(e.table.clone())),
+            "trained_by": trainer(e).map_or("bandwise".to_string(), |t| t.name().to_string()),
         })).collect::<Vec<_>>(),
         "rule": "every optimizer: lr chosen by its own lr search (lowest median final training loss over the search seeds; diverged = inf), then one run per seed at that lr; the report's baseline is sgd (momentum 0.9) on the same task",
     });
+    if let (Some(r), serde_json::Value::Object(c)) = (record.as_object_mut(), candidate) {
+        r.extend(c);
+    }
     write_atomic(
         &out_dir.join("protocol.json"),
         (serde_json::to_string_pretty(&record)? + "\n").as_bytes(),
@@ -308,7 +328,17 @@ pub fn run_protocol(
         if opts.progress {
             eprintln!("protocol: {} -> {}", entry.label, dir.display());
         }
-        let report = run_sweep(spec, registry, &dir, &sweep_opts)?;
+        let external = trainer(entry);
+        let report = match &external {
+            None => run_sweep(spec, registry, &dir, &sweep_opts)?,
+            Some(t) => {
+                let opts = SweepOptions {
+                    jobs: sweep_opts.jobs.min(t.jobs()),
+                    ..sweep_opts.clone()
+                };
+                crate::app::sweep::exec::run_sweep_with(spec, registry, &dir, &opts, Some(t))?
+            }
+        };
         failed.extend(
             report
                 .failed
@@ -349,7 +379,7 @@ pub fn run_protocol(
         format!(
             "{}\n## The candidate against each reference\n\n```text\n{}```\n",
             render(&report, Format::Markdown),
-            candidate_summary(&report, &entries, out_dir)
+            candidate_summary(&report, entries, out_dir)
         )
         .as_bytes(),
     )?;

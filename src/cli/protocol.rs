@@ -14,8 +14,17 @@ use std::path::PathBuf;
 #[derive(Args)]
 pub struct ProtocolArgs {
     /// The optimizer to measure: any registered name (`bandwise optimizers` lists them).
-    #[arg(long)]
-    optimizer: String,
+    #[arg(long, required_unless_present = "torch", conflicts_with = "torch")]
+    optimizer: Option<String>,
+    /// A PyTorch optimizer to measure instead: an import path `pkg.module:Class` (or a
+    /// torch.optim class name). Runs `python3 -m bandwise protocol` (needs the bandwise Python
+    /// package, `pip install ./python`, and torch; BANDWISE_PYTHON names another interpreter).
+    #[arg(long, value_name = "pkg.module:Class")]
+    torch: Option<String>,
+    /// With --torch: who trains the references, torch (the candidate's network code) or rust
+    /// (bandwise, as without --torch) [default: torch].
+    #[arg(long, value_parser = ["torch", "rust"])]
+    references: Option<String>,
     /// Set one of its hyperparameters (repeatable): the value is TOML, e.g. --set beta1=0.95,
     /// --set nesterov=true, --set normalize=rms,
     /// --set 'p={ kind = "cosine", min = -0.5, max = 0.5, period = 100 }'. lr is not allowed: the
@@ -41,6 +50,13 @@ pub struct ProtocolArgs {
 }
 
 pub fn run(args: ProtocolArgs, registry: &Registry) -> Result<()> {
+    if let Some(class) = &args.torch {
+        return run_torch(&args, class);
+    }
+    if args.references.is_some() {
+        bail!("--references chooses who trains the references of a --torch candidate; give --torch pkg.module:Class, or drop --references");
+    }
+    let optimizer = args.optimizer.clone().unwrap_or_default();
     let overrides = args
         .set
         .iter()
@@ -60,7 +76,7 @@ pub fn run(args: ProtocolArgs, registry: &Registry) -> Result<()> {
     let out = args.out.unwrap_or_else(|| {
         PathBuf::from("runs").join(format!(
             "protocol_{}{}",
-            args.optimizer,
+            optimizer,
             if args.quick { "_quick" } else { "" }
         ))
     });
@@ -71,7 +87,7 @@ pub fn run(args: ProtocolArgs, registry: &Registry) -> Result<()> {
     };
     let report = run_protocol(
         registry,
-        &args.optimizer,
+        &optimizer,
         &overrides,
         &out,
         &ProtocolOptions {
@@ -82,7 +98,7 @@ pub fn run(args: ProtocolArgs, registry: &Registry) -> Result<()> {
     )?;
     out!("{}", render(&report, format));
     if format == Format::Terminal {
-        let entries = protocol_entries(registry, &args.optimizer, &overrides)?;
+        let entries = protocol_entries(registry, &optimizer, &overrides)?;
         out!("{}", candidate_summary(&report, &entries, &out));
     }
     if !args.quiet {
@@ -92,4 +108,45 @@ pub fn run(args: ProtocolArgs, registry: &Registry) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `--torch`: the same protocol with the candidate trained by PyTorch, run by the Python
+/// package (`python3 -m bandwise protocol`), which calls back into this library.
+fn run_torch(args: &ProtocolArgs, class: &str) -> Result<()> {
+    use crate::app::protocol_external::{
+        python_interpreter, run_python_protocol, ExternalCandidate,
+    };
+    // The arguments are checked here first, with the same code the Python side uses.
+    let cand = ExternalCandidate::from_sets(class, &args.set)?;
+    if args.jobs == Some(0) {
+        bail!("--jobs must be at least 1");
+    }
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("runs").join(format!(
+            "protocol_{}{}",
+            cand.label(),
+            if args.quick { "_quick" } else { "" }
+        ))
+    });
+    let mut py = vec!["--torch".to_string(), class.to_string()];
+    for s in &args.set {
+        py.extend(["--set".to_string(), s.clone()]);
+    }
+    py.extend(["--out".to_string(), out.display().to_string()]);
+    if let Some(r) = &args.references {
+        py.extend(["--references".to_string(), r.clone()]);
+    }
+    if let Some(j) = args.jobs {
+        py.extend(["--jobs".to_string(), j.to_string()]);
+    }
+    if let Some(f) = &args.format {
+        py.extend(["--format".to_string(), f.clone()]);
+    }
+    if args.quick {
+        py.push("--quick".into());
+    }
+    if args.quiet {
+        py.push("--quiet".into());
+    }
+    run_python_protocol(&python_interpreter(), &py)
 }

@@ -4,6 +4,7 @@
 //! monitor observes each evaluated epoch) -> [`run`] (one run end to end, written through
 //! [`crate::record`]); [`run2d`] holds the 2D-only record files.
 
+pub mod external;
 pub mod monitor;
 pub mod run;
 pub mod run2d;

@@ -104,6 +104,32 @@ impl Registry {
         Ok(())
     }
 
+    /// Add an optimizer that bandwise does not train itself: its configs are validated against
+    /// `params` like any other, but building it panics with a message naming the external
+    /// trainer that must run it (see [`crate::engine::external`]). A name already registered is an error.
+    pub fn register_external(
+        &mut self,
+        name: &'static str,
+        about: &'static str,
+        params: &'static [ParamDoc],
+    ) -> Result<()> {
+        if self.get(name).is_some() {
+            bail!("an optimizer named `{name}` is already registered; choose another name");
+        }
+        fn external<S: Scalar>(_: &Settings, _: usize) -> Box<dyn Optimizer<S>> {
+            panic!("this optimizer runs outside bandwise (an external trainer such as bandwise.torch must train it)")
+        }
+        self.entries.push(Entry {
+            name,
+            about,
+            params,
+            build_f32: external::<f32>,
+            build_f64: external::<f64>,
+            check: |_, _| Ok(()),
+        });
+        Ok(())
+    }
+
     pub fn get(&self, name: &str) -> Option<&Entry> {
         self.entries.iter().find(|e| e.name == name)
     }

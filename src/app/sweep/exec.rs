@@ -33,6 +33,7 @@ use super::spec::{PlannedRun, SweepSpec};
 use super::{run_dir, SWEEP_FORMAT, SWEEP_JSON};
 use crate::base::hash::fnv1a;
 use crate::base::toml_path::toml_to_json;
+use crate::engine::external::ExternalTrainer;
 use crate::engine::train::Status;
 use crate::optim::Registry;
 use crate::record::sweep_index::failure_file;
@@ -209,6 +210,18 @@ pub fn run_sweep(
     out: &Path,
     opts: &SweepOptions,
 ) -> Result<SweepReport> {
+    run_sweep_with(spec, registry, out, opts, None)
+}
+
+/// [`run_sweep`], with every run (search runs included) trained by `trainer` instead of
+/// bandwise's own trainer when one is given (see [`crate::engine::external`]).
+pub fn run_sweep_with(
+    spec: &SweepSpec,
+    registry: &Registry,
+    out: &Path,
+    opts: &SweepOptions,
+    trainer: Option<&ExternalTrainer>,
+) -> Result<SweepReport> {
     let runs = spec.expand(registry)?;
     if opts.stage == Stage::Merge {
         return merge(spec, &runs, out);
@@ -285,7 +298,14 @@ pub fn run_sweep(
             let search_jobs =
                 lr_search::jobs(spec, search, &search_scope, out, &mut report.cleaned, &ext)?;
             if opts.stage != Stage::Runs {
-                let outcomes = execute(&pool, registry, &search_jobs, opts.progress, "lr search");
+                let outcomes = execute(
+                    &pool,
+                    registry,
+                    &search_jobs,
+                    opts.progress,
+                    "lr search",
+                    trainer,
+                );
                 for (job, outcome) in search_jobs.iter().zip(&outcomes) {
                     mark_failure(out, &job.label, outcome)?;
                     match outcome {
@@ -343,7 +363,8 @@ pub fn run_sweep(
             );
         }
     }
-    let mut outcomes = execute(&pool, registry, &runnable, opts.progress, "runs").into_iter();
+    let mut outcomes =
+        execute(&pool, registry, &runnable, opts.progress, "runs", trainer).into_iter();
     for (id, cannot) in planned {
         let outcome = match cannot {
             Some(e) => Outcome::Failed(e),

@@ -1,6 +1,7 @@
 //! Jobs: one run to train into one directory, skipped when already complete, and the
 //! parallel executor that runs a list of them (used by sweeps and by the lr search).
 
+use crate::engine::external::ExternalTrainer;
 use crate::engine::run::{run_experiment, RunOptions};
 use crate::engine::train::Status;
 use crate::experiment::config::Experiment;
@@ -36,6 +37,7 @@ pub(crate) fn execute(
     jobs: &[Job],
     progress: bool,
     what: &str,
+    trainer: Option<&ExternalTrainer>,
 ) -> Vec<Outcome> {
     if jobs.is_empty() {
         return Vec::new();
@@ -55,7 +57,7 @@ pub(crate) fn execute(
         jobs.par_iter()
             .map(|job| {
                 let started = Instant::now();
-                let outcome = run_job(job, registry);
+                let outcome = run_job(job, registry, trainer);
                 let k = done.fetch_add(1, Ordering::SeqCst) + 1;
                 let word = match &outcome {
                     Outcome::Skipped(s) => format!("already {s}"),
@@ -88,7 +90,7 @@ pub(crate) fn execute(
     outcomes
 }
 
-fn run_job(job: &Job, registry: &Registry) -> Outcome {
+fn run_job(job: &Job, registry: &Registry, trainer: Option<&ExternalTrainer>) -> Outcome {
     if is_run_dir(&job.dir) {
         let status = read_run_json(&job.dir)
             .ok()
@@ -100,6 +102,9 @@ fn run_job(job: &Job, registry: &Registry) -> Outcome {
     // run fails naming what is in it (see crate::record::commit).
     let overwrite = job.dir.exists();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        if let Some(t) = trainer {
+            return t.train(&job.experiment, &job.dir, overwrite);
+        }
         run_experiment(
             &job.experiment,
             registry,
@@ -109,9 +114,10 @@ fn run_job(job: &Job, registry: &Registry) -> Outcome {
                 ..Default::default()
             },
         )
+        .map(|summary| summary.status)
     }));
     match result {
-        Ok(Ok(summary)) => Outcome::Ran(summary.status),
+        Ok(Ok(status)) => Outcome::Ran(status),
         Ok(Err(e)) => Outcome::Failed(format!("{e:#}")),
         Err(panic) => {
             let msg = panic
