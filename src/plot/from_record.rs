@@ -397,12 +397,7 @@ pub fn curves_data(run: &RunData, grid: &str, measure: Measure) -> Result<Curves
 /// run.json's config without `seed` and `name`: runs with equal keys are seeds of one
 /// configuration.
 pub fn config_key(run: &RunData) -> String {
-    let mut c = run.meta["config"].clone();
-    if let Some(o) = c.as_object_mut() {
-        o.remove("seed");
-        o.remove("name");
-    }
-    c.to_string()
+    crate::base::stats::config_key(&run.meta, &["seed", "name"])
 }
 
 /// Group runs by [`config_key`], keeping the order of first appearance.
@@ -439,15 +434,10 @@ fn aggregate(
     let (mut ep, mut mean, mut lo, mut hi) = (vec![], vec![], vec![], vec![]);
     for (e, v) in by_epoch {
         ep.push(e as f64);
-        if v.is_empty() {
-            mean.push(f64::NAN);
-            lo.push(f64::NAN);
-            hi.push(f64::NAN);
-        } else {
-            mean.push(v.iter().sum::<f64>() / v.len() as f64);
-            lo.push(v.iter().copied().fold(f64::INFINITY, f64::min));
-            hi.push(v.iter().copied().fold(f64::NEG_INFINITY, f64::max));
-        }
+        let (m, l, h) = crate::base::stats::mean_min_max(&v);
+        mean.push(m);
+        lo.push(l);
+        hi.push(h);
     }
     (ep, mean, lo, hi)
 }

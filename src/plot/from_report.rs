@@ -348,15 +348,10 @@ fn test_loss_series(runs: &[&RunMetrics]) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<
     let (mut ep, mut mean, mut lo, mut hi) = (vec![], vec![], vec![], vec![]);
     for (e, v) in by {
         ep.push(e as f64);
-        if v.is_empty() {
-            mean.push(f64::NAN);
-            lo.push(f64::NAN);
-            hi.push(f64::NAN);
-        } else {
-            mean.push(v.iter().sum::<f64>() / v.len() as f64);
-            lo.push(v.iter().copied().fold(f64::INFINITY, f64::min));
-            hi.push(v.iter().copied().fold(f64::NEG_INFINITY, f64::max));
-        }
+        let (m, l, h) = crate::base::stats::mean_min_max(&v);
+        mean.push(m);
+        lo.push(l);
+        hi.push(h);
     }
     (ep, mean, lo, hi)
 }

@@ -29,7 +29,7 @@ pub mod lr_search;
 pub mod spec;
 pub mod status;
 
-pub use aggregate::{aggregate, t975, AggregateSummary, ConfigStatus, Stats};
+pub use aggregate::{aggregate, AggregateSummary, ConfigStatus, Stats};
 pub use exec::{
     capped_jobs, list_runs, run_sweep, RunFailure, Shard, Stage, SweepOptions, SweepReport,
     JOBS_PER_CORE,
