@@ -14,7 +14,7 @@
 use crate::analysis::multiple::{holm, HOLM_ALPHA, HOLM_METHOD};
 use crate::analysis::seed_mean::mean_run;
 use crate::analysis::{self, Claim, Outcome, ReportOptions};
-use crate::app::sweep::{run_sweep, Shard, Stage, SweepIndex, SweepOptions, SweepSpec};
+use crate::app::sweep::{run_sweep, Progress, Shard, Stage, SweepIndex, SweepOptions, SweepSpec};
 use crate::base::stats::spearman;
 use crate::base::toml_path::set_path;
 use crate::optim::Registry;
@@ -97,7 +97,8 @@ pub struct FiguresOptions {
     pub quick: bool,
     /// Only these analyses (by name); empty = all.
     pub only: Vec<String>,
-    pub progress: bool,
+    /// Where progress goes (and whether the per-analysis lines go to stderr).
+    pub progress: Progress,
     /// The shard of every analysis's runs to do (for clusters; see crate::app::slurm).
     pub shard: Shard,
     /// With `Stage::Search` or `Stage::Runs` only that part of each sweep is run and nothing
@@ -193,7 +194,7 @@ pub fn run_figures(registry: &Registry, opts: &FiguresOptions) -> Result<Vec<Ana
     let prepared = prepare_selected(opts.quick, &opts.only)?;
     let mut outcomes = Vec::new();
     for (i, (a, meta, spec)) in prepared.iter().enumerate() {
-        if opts.progress {
+        if opts.progress.is_on() {
             eprintln!(
                 "[{}/{}] {}: {}",
                 i + 1,
@@ -209,7 +210,7 @@ pub fn run_figures(registry: &Registry, opts: &FiguresOptions) -> Result<Vec<Ana
             &sweep_dir,
             &SweepOptions {
                 jobs: opts.jobs,
-                progress: opts.progress,
+                progress: opts.progress.clone(),
                 shard: opts.shard,
                 stage: opts.stage,
             },

@@ -17,23 +17,44 @@ use super::{
 use crate::record::load::RunData;
 use crate::spectral::RealFft1d;
 
-/// Which per-band or per-component measure a heatmap or curves figure shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-#[value(rename_all = "snake_case")]
+/// Which per-band or per-component measure a heatmap or curves figure shows (each one
+/// described by [`Measure::about`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Measure {
-    /// Relative band error E_b(r)/E_b(y) (bands.csv).
     RelError,
-    /// Share of the residual energy in each band (bands.csv).
     Share,
-    /// |H_k - Y_k|/|Y_k| at each target frequency (peaks.csv, F-Principle, phase-aware).
     FpRelError,
-    /// ||H_k| - |Y_k||/(1e-5 + |Y_k|) (peaks.csv, F-Principle code, phase-blind).
     FpRelErrorMag,
-    /// 2|H_k/N|/A: learned amplitude over target amplitude (peaks.csv, Rahaman et al.).
     RahamanAmplitude,
 }
 
 impl Measure {
+    /// Every measure, in the order `bandwise plot --help` lists them.
+    pub const ALL: [Measure; 5] = [
+        Measure::RelError,
+        Measure::Share,
+        Measure::FpRelError,
+        Measure::FpRelErrorMag,
+        Measure::RahamanAmplitude,
+    ];
+
+    /// One line for `--help`: the definition and the file it is read from.
+    pub fn about(self) -> &'static str {
+        match self {
+            Measure::RelError => "Relative band error E_b(r)/E_b(y) (bands.csv)",
+            Measure::Share => "Share of the residual energy in each band (bands.csv)",
+            Measure::FpRelError => {
+                "|H_k - Y_k|/|Y_k| at each target frequency (peaks.csv, F-Principle, phase-aware)"
+            }
+            Measure::FpRelErrorMag => {
+                "||H_k| - |Y_k||/(1e-5 + |Y_k|) (peaks.csv, F-Principle code, phase-blind)"
+            }
+            Measure::RahamanAmplitude => {
+                "2|H_k/N|/A: learned amplitude over target amplitude (peaks.csv, Rahaman et al.)"
+            }
+        }
+    }
+
     /// The column name in bands.csv / peaks.csv.
     pub fn column(self) -> &'static str {
         match self {
@@ -84,15 +105,35 @@ impl Measure {
     }
 }
 
-/// Colour range of a heatmap.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+/// Colour range of a heatmap (each one described by [`Clip::about`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Clip {
-    /// Fitted to the data (log scale, whole decades).
     None,
-    /// Log scale clipped to [0.1, 1], the F-Principle papers' range.
     Fprinciple,
-    /// Linear scale over [0, 1], the Rahaman et al. range.
     Rahaman,
+}
+
+impl Clip {
+    /// Every clip, in the order `bandwise plot --help` lists them.
+    pub const ALL: [Clip; 3] = [Clip::None, Clip::Fprinciple, Clip::Rahaman];
+
+    /// The name on the command line and in the Python API.
+    pub fn name(self) -> &'static str {
+        match self {
+            Clip::None => "none",
+            Clip::Fprinciple => "fprinciple",
+            Clip::Rahaman => "rahaman",
+        }
+    }
+
+    /// One line for `--help`.
+    pub fn about(self) -> &'static str {
+        match self {
+            Clip::None => "Fitted to the data (log scale, whole decades)",
+            Clip::Fprinciple => "Log scale clipped to [0.1, 1], the F-Principle papers' range",
+            Clip::Rahaman => "Linear scale over [0, 1], the Rahaman et al. range",
+        }
+    }
 }
 
 /// The colour scale for `values` of `measure` under `clip` (`None` = the measure's default:

@@ -27,7 +27,7 @@
 //!   timestamps), and a sweep directory written from a different spec is refused when a run
 //!   id would now mean a different config.
 
-use super::jobs::{execute, Job, Outcome};
+use super::jobs::{execute, Job, Outcome, Progress};
 use super::lr_search;
 use super::spec::{PlannedRun, SweepSpec};
 use super::{run_dir, SWEEP_FORMAT, SWEEP_JSON};
@@ -121,8 +121,8 @@ pub struct SweepOptions {
     /// Runs in parallel (threads of the pool); at least 1.
     pub jobs: usize,
     pub shard: Shard,
-    /// Show progress: a bar on a terminal, else one line per finished run on stderr.
-    pub progress: bool,
+    /// Where progress goes (the command line draws a bar on a terminal).
+    pub progress: Progress,
     pub stage: Stage,
 }
 
@@ -131,7 +131,7 @@ impl Default for SweepOptions {
         SweepOptions {
             jobs: 1,
             shard: Shard::ALL,
-            progress: false,
+            progress: Progress::OFF,
             stage: Stage::All,
         }
     }
@@ -285,7 +285,7 @@ pub fn run_sweep(
             let search_jobs =
                 lr_search::jobs(spec, search, &search_scope, out, &mut report.cleaned, &ext)?;
             if opts.stage != Stage::Runs {
-                let outcomes = execute(&pool, registry, &search_jobs, opts.progress, "lr search");
+                let outcomes = execute(&pool, registry, &search_jobs, &opts.progress, "lr search");
                 for (job, outcome) in search_jobs.iter().zip(&outcomes) {
                     mark_failure(out, &job.label, outcome)?;
                     match outcome {
@@ -343,7 +343,7 @@ pub fn run_sweep(
             );
         }
     }
-    let mut outcomes = execute(&pool, registry, &runnable, opts.progress, "runs").into_iter();
+    let mut outcomes = execute(&pool, registry, &runnable, &opts.progress, "runs").into_iter();
     for (id, cannot) in planned {
         let outcome = match cannot {
             Some(e) => Outcome::Failed(e),

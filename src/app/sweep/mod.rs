@@ -34,6 +34,7 @@ pub use exec::{
     capped_jobs, list_runs, run_sweep, RunFailure, Shard, Stage, SweepOptions, SweepReport,
     JOBS_PER_CORE,
 };
+pub use jobs::{JobDone, JobProgress, Progress, StderrLines};
 pub use lr_search::LrChoice;
 pub use spec::{Axis, Criterion, LrSearchSpec, PlannedRun, SweepSpec};
 pub use status::SweepStatus;
