@@ -135,6 +135,32 @@ pub fn mean_min_max(v: &[f64]) -> (f64, f64, f64) {
     )
 }
 
+/// Per epoch over several runs' series (epochs, values): the epochs ascending (as f64) and
+/// the mean, minimum and maximum of the finite values there (NaN at an epoch with none). The
+/// mean-and-range band of seed-aggregated loss curves.
+pub fn band_over_runs<'a>(
+    series: impl IntoIterator<Item = (&'a [u64], &'a [f64])>,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
+    let mut by_epoch: std::collections::BTreeMap<u64, Vec<f64>> = Default::default();
+    for (epochs, values) in series {
+        for (&e, &v) in epochs.iter().zip(values) {
+            let vals = by_epoch.entry(e).or_default();
+            if v.is_finite() {
+                vals.push(v);
+            }
+        }
+    }
+    let (mut ep, mut mean, mut lo, mut hi) = (vec![], vec![], vec![], vec![]);
+    for (e, v) in by_epoch {
+        ep.push(e as f64);
+        let (m, l, h) = mean_min_max(&v);
+        mean.push(m);
+        lo.push(l);
+        hi.push(h);
+    }
+    (ep, mean, lo, hi)
+}
+
 /// Average ranks (1-based; ties share their mean rank).
 pub fn ranks(x: &[f64]) -> Vec<f64> {
     let mut idx: Vec<usize> = (0..x.len()).collect();
@@ -273,6 +299,14 @@ mod tests {
         assert!(geometric_mean([0.0, f64::INFINITY]).is_nan());
         assert_eq!(mean_min_max(&[3.0, 1.0, 2.0]), (2.0, 1.0, 3.0));
         assert!(mean_min_max(&[]).0.is_nan());
+        let (e1, e2) = ([0u64, 10, 20], [10u64, 0]);
+        let (v1, v2) = ([1.0, f64::NAN, 3.0], [4.0, 2.0]);
+        let (ep, mean, lo, hi) = band_over_runs([(&e1[..], &v1[..]), (&e2[..], &v2[..])]);
+        assert_eq!(ep, [0.0, 10.0, 20.0]);
+        assert_eq!(mean, [1.5, 4.0, 3.0]);
+        assert_eq!((lo[0], hi[0]), (1.0, 2.0));
+        let (_, m, _, _) = band_over_runs([(&e1[..1], &[f64::NAN][..])]);
+        assert!(m[0].is_nan());
     }
 
     #[test]

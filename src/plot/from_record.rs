@@ -463,24 +463,7 @@ fn aggregate(
     group: &[&RunData],
     pick: fn(&RunData) -> &[f64],
 ) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
-    let mut by_epoch: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
-    for r in group {
-        for (&e, &v) in r.epochs.epoch.iter().zip(pick(r)) {
-            let vals = by_epoch.entry(e).or_default();
-            if v.is_finite() {
-                vals.push(v);
-            }
-        }
-    }
-    let (mut ep, mut mean, mut lo, mut hi) = (vec![], vec![], vec![], vec![]);
-    for (e, v) in by_epoch {
-        ep.push(e as f64);
-        let (m, l, h) = crate::base::stats::mean_min_max(&v);
-        mean.push(m);
-        lo.push(l);
-        hi.push(h);
-    }
-    (ep, mean, lo, hi)
+    crate::base::stats::band_over_runs(group.iter().map(|r| (&r.epochs.epoch[..], pick(r))))
 }
 
 /// Split optimizer labels into the words all of them share (joined) and, per label, the

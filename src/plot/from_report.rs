@@ -10,7 +10,6 @@ use super::loss::{LossData, LossMark, LossSeries};
 use crate::analysis::aggregate::{baseline_of, median, ConfigSummary, Estimate, Report};
 use crate::analysis::matched::DECISIVE_LEVEL;
 use crate::analysis::metrics::RunMetrics;
-use std::collections::BTreeMap;
 
 /// "7 configs x 5 seeds, 2 diverged" for the configurations shown (seeds as a range when
 /// they differ).
@@ -336,24 +335,7 @@ fn c6_time(
 
 /// Mean and min-max of test loss per epoch over `runs`.
 fn test_loss_series(runs: &[&RunMetrics]) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
-    let mut by: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
-    for r in runs {
-        for (&e, &l) in r.epochs.iter().zip(&r.test_loss) {
-            let v = by.entry(e).or_default();
-            if l.is_finite() {
-                v.push(l);
-            }
-        }
-    }
-    let (mut ep, mut mean, mut lo, mut hi) = (vec![], vec![], vec![], vec![]);
-    for (e, v) in by {
-        ep.push(e as f64);
-        let (m, l, h) = crate::base::stats::mean_min_max(&v);
-        mean.push(m);
-        lo.push(l);
-        hi.push(h);
-    }
-    (ep, mean, lo, hi)
+    crate::base::stats::band_over_runs(runs.iter().map(|r| (&r.epochs[..], &r.test_loss[..])))
 }
 
 fn c6_loss(
