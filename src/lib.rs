@@ -7,6 +7,7 @@
 // Lints that flag deliberate idioms here (new in clippy 1.95): `!(x > 0.0)` is the NaN-rejecting
 // validation check, the fast-tanh coefficients are kept exactly as fitted, and a one-element
 // array of ranges is a one-tensor layout (`&[0..n]`), not a mistaken `Vec` of a range.
+#![forbid(unsafe_code)]
 #![allow(
     clippy::neg_cmp_op_on_partial_ord,
     clippy::excessive_precision,

@@ -154,7 +154,7 @@ fn the_protocol_measures_a_plugin_against_the_references() {
     let opts = ProtocolOptions {
         settings: tiny(),
         jobs: 2,
-        progress: false,
+        progress: Default::default(),
     };
     let overrides = [("beta2".to_string(), "0.98".to_string())];
     let report = run_protocol(&registry, "lion", &overrides, &out, &opts).unwrap();

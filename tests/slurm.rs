@@ -95,7 +95,7 @@ fn staged_lr_search_equals_one_process_sweep() {
     let opts = |stage, i| SweepOptions {
         jobs: 1,
         shard: Shard { index: i, count: 3 },
-        progress: false,
+        progress: Default::default(),
         stage,
     };
     // Merging before anything ran is refused with what to do.

@@ -147,7 +147,7 @@ fn records_do_not_depend_on_jobs_and_resume_skips_done_runs() {
         &SweepOptions {
             jobs: 1,
             shard: "0/2".parse().unwrap(),
-            progress: false,
+            progress: Default::default(),
             ..Default::default()
         },
     )
@@ -161,7 +161,7 @@ fn records_do_not_depend_on_jobs_and_resume_skips_done_runs() {
         &SweepOptions {
             jobs: 1,
             shard: "1/2".parse().unwrap(),
-            progress: false,
+            progress: Default::default(),
             ..Default::default()
         },
     )

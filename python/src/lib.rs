@@ -7,6 +7,7 @@ use bandwise::analysis::render::{render, Format};
 use bandwise::analysis::{build, Claim, ReportOptions};
 use bandwise::app::import::{load_task_str, EpochInput, TrajectoryWriter};
 use bandwise::app::protocol::{candidate_summary, ProtocolOptions, ProtocolSettings};
+use bandwise::app::sweep::Progress;
 use bandwise::app::protocol_external::{
     plan_json, run_external_protocol, ExternalCandidate, ReferencesBy, EXTERNAL_OPTIMIZER,
 };
@@ -20,7 +21,6 @@ use bandwise::plot::{draw, Kind, PlotOptions};
 use bandwise::record::load::RunData;
 use bandwise::record::Table;
 use bandwise::task::target::{GridData, Target};
-use clap::ValueEnum;
 use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -369,12 +369,10 @@ fn spectrum<'py>(
     Ok(d)
 }
 
-fn parse_enum<T: ValueEnum>(s: &str, what: &str) -> PyResult<T> {
-    T::from_str(s, true).map_err(|_| {
-        let names: Vec<String> = T::value_variants()
-            .iter()
-            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
-            .collect();
+/// The value of `all` named `s` (as on the command line), or an error listing the names.
+fn parse_named<T: Copy>(s: &str, what: &str, all: &[T], name: fn(T) -> &'static str) -> PyResult<T> {
+    all.iter().copied().find(|&v| name(v).eq_ignore_ascii_case(s)).ok_or_else(|| {
+        let names: Vec<&str> = all.iter().map(|&v| name(v)).collect();
         PyValueError::new_err(format!("{what} `{s}`: use one of {}", names.join(", ")))
     })
 }
@@ -390,7 +388,7 @@ fn plot<'py>(
     measure: &str,
     clip: Option<&str>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let kind: Kind = parse_enum(kind, "kind")?;
+    let kind = parse_named(kind, "kind", &Kind::ALL, Kind::name)?;
     if kind == Kind::All {
         return Err(PyValueError::new_err(
             "kind `all` is a set of figures: choose heatmap, curves, panel, loss or snapshots",
@@ -398,8 +396,10 @@ fn plot<'py>(
     }
     let opts = PlotOptions {
         grid: grid.to_string(),
-        measure: parse_enum::<Measure>(measure, "measure")?,
-        clip: clip.map(|c| parse_enum::<Clip>(c, "clip")).transpose()?,
+        measure: parse_named(measure, "measure", &Measure::ALL, Measure::column)?,
+        clip: clip
+            .map(|c| parse_named(c, "clip", &Clip::ALL, Clip::name))
+            .transpose()?,
         ..PlotOptions::default()
     };
     let runs = dirs
@@ -527,7 +527,11 @@ fn protocol<'py>(
     let opts = ProtocolOptions {
         settings: settings(quick),
         jobs: jobs.max(1),
-        progress,
+        progress: if progress {
+            Progress::lines()
+        } else {
+            Progress::OFF
+        },
     };
     let result = py.detach(|| {
         run_external_protocol(&Registry::builtin(), &cand, references_by, &t, &out, &opts)

@@ -20,38 +20,12 @@ use super::guards::{self, GuardResult, Guards, LrInfo};
 use super::index::INDEX_DEFINITION;
 use super::matched::{MATCHED_DEFINITION, MATCHED_LEVELS};
 use super::metrics::{fixed_p, is_cyclic, Plateau, ReportOptions, RunMetrics};
+use crate::base::stats::{t975, MeanCi};
 use serde::Serialize;
 use serde_json::Value;
 
 /// The schema identifier of the JSON report.
 pub const SCHEMA: &str = "bandwise-report/1";
-
-/// Two-sided 95% Student-t quantiles t(0.975, df) for df = 1..=30.
-const T975: [f64; 30] = [
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
-    2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-    2.052, 2.048, 2.045, 2.042,
-];
-
-/// t(0.975, df) for real df >= 1 (table for df <= 30, linear in 1/df between table points and
-/// towards the normal quantile 1.96 beyond); NaN for df < 1.
-pub fn t975(df: f64) -> f64 {
-    if !(df >= 1.0) {
-        return f64::NAN;
-    }
-    if df >= 30.0 {
-        let z = 1.959964;
-        return z + (T975[29] - z) * 30.0 / df;
-    }
-    let lo = df.floor() as usize;
-    let hi = df.ceil() as usize;
-    if lo == hi {
-        return T975[lo - 1];
-    }
-    let (a, b) = (1.0 / lo as f64, 1.0 / hi as f64);
-    let w = (1.0 / df - b) / (a - b);
-    T975[hi - 1] + w * (T975[lo - 1] - T975[hi - 1])
-}
 
 /// A mean with its 95% interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -76,28 +50,16 @@ impl Estimate {
     /// Mean and t-interval of the finite values of `xs`.
     pub fn of(xs: &[f64]) -> Estimate {
         let v: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
-        let n = v.len();
-        if n == 0 {
+        if v.is_empty() {
             return Estimate::NONE;
         }
-        let mean = v.iter().sum::<f64>() / n as f64;
-        if n == 1 {
-            return Estimate {
-                mean,
-                ci_lo: f64::NAN,
-                ci_hi: f64::NAN,
-                sd: f64::NAN,
-                n,
-            };
-        }
-        let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
-        let h = t975((n - 1) as f64) * sd / (n as f64).sqrt();
+        let m = MeanCi::of(&v);
         Estimate {
-            mean,
-            ci_lo: mean - h,
-            ci_hi: mean + h,
-            sd,
-            n,
+            mean: m.mean,
+            ci_lo: m.lo,
+            ci_hi: m.hi,
+            sd: m.sd,
+            n: m.n,
         }
     }
 
@@ -647,20 +609,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn t_quantiles() {
-        assert_eq!(t975(1.0), 12.706);
-        assert_eq!(t975(2.0), 4.303);
-        assert!((t975(2.5) - 3.58).abs() < 0.1);
-        assert!((t975(1e9) - 1.96).abs() < 1e-3);
-        assert!(t975(0.5).is_nan());
-    }
-
-    #[test]
     fn estimates_and_medians() {
         let e = Estimate::of(&[1.0, 2.0, 3.0, f64::NAN]);
         assert_eq!(e.n, 3);
         assert!((e.mean - 2.0).abs() < 1e-12);
-        assert!((e.ci_hi - (2.0 + 4.303 / 3f64.sqrt())).abs() < 1e-9);
+        assert!((e.ci_hi - (2.0 + 4.302652730 / 3f64.sqrt())).abs() < 1e-9);
         assert!(Estimate::of(&[1.0]).ci_lo.is_nan());
         let d = Estimate::welch_diff(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0]);
         assert!(d.mean.abs() < 1e-12 && d.ci_lo < 0.0 && d.ci_hi > 0.0);

@@ -22,6 +22,8 @@
 //! The second view, [`time_spearman`], is the Spearman rank correlation between band frequency
 //! and epochs to a threshold among the bands that reach it (positive = low first).
 
+use crate::base::stats::spearman;
+
 /// Relative errors below this are clipped before taking log10: a band this far down counts as
 /// learned, and f32 round-off below it does not move the measures.
 pub const REL_FLOOR: f64 = 1e-6;
@@ -132,44 +134,6 @@ pub fn preference_index(centres: &[f64], rates: &[f64]) -> IndexValue {
     }
 }
 
-/// Average ranks (1-based; ties share their mean rank).
-pub fn ranks(x: &[f64]) -> Vec<f64> {
-    let mut idx: Vec<usize> = (0..x.len()).collect();
-    idx.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
-    let mut r = vec![0.0; x.len()];
-    let mut i = 0;
-    while i < idx.len() {
-        let mut j = i;
-        while j + 1 < idx.len() && x[idx[j + 1]] == x[idx[i]] {
-            j += 1;
-        }
-        let avg = (i + j) as f64 / 2.0 + 1.0;
-        for &k in &idx[i..=j] {
-            r[k] = avg;
-        }
-        i = j + 1;
-    }
-    r
-}
-
-/// Spearman rank correlation (Pearson on average ranks); NaN with fewer than 2 points or a
-/// constant variable.
-pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
-    if x.len() < 2 || x.len() != y.len() {
-        return f64::NAN;
-    }
-    let (rx, ry) = (ranks(x), ranks(y));
-    let n = x.len() as f64;
-    let (mx, my) = (rx.iter().sum::<f64>() / n, ry.iter().sum::<f64>() / n);
-    let sxy: f64 = rx.iter().zip(&ry).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let sxx: f64 = rx.iter().map(|a| (a - mx).powi(2)).sum();
-    let syy: f64 = ry.iter().map(|b| (b - my).powi(2)).sum();
-    if sxx <= 0.0 || syy <= 0.0 {
-        return f64::NAN;
-    }
-    sxy / (sxx * syy).sqrt()
-}
-
 /// Second view: Spearman correlation between band centre frequency and epochs to a threshold
 /// among the bands that reach it (`None` = never). NaN with fewer than 3 such bands.
 pub fn time_spearman(centres: &[f64], times: &[Option<u64>]) -> f64 {
@@ -245,9 +209,6 @@ mod tests {
         assert_eq!(band_centre(16.0, 17.0), 16.0);
         assert_eq!(band_centre(2.0, 5.0), 3.0);
         assert_eq!(band_centre(0.5, 0.9), 0.7);
-        assert_eq!(ranks(&[3.0, 1.0, 3.0, 2.0]), vec![3.5, 1.0, 3.5, 2.0]);
-        assert!((spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0]) - 1.0).abs() < 1e-12);
-        assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
         assert_eq!(
             time_spearman(&[1.0, 2.0, 4.0, 8.0], &[Some(10), Some(20), None, Some(30)]),
             1.0

@@ -20,6 +20,7 @@
 use super::guards::{lr_info, Guards, LrInfo};
 use super::index::{band_centre, decay_rate, log_rel, preference_index, time_spearman, IndexValue};
 use super::matched::{matched_points, MatchedPoint};
+use crate::base::stats::config_key;
 use crate::record::load::RunData;
 use crate::spectral::convergence::first_crossing;
 use anyhow::{bail, Result};
@@ -137,18 +138,6 @@ pub struct RunMetrics {
     pub matched: Vec<MatchedPoint>,
     /// The sweep's lr search for this run's configuration, if any.
     pub lr: Option<LrInfo>,
-}
-
-/// run.json `config` as canonical JSON without the given top-level keys (serde_json's map is
-/// ordered by key, so equal configurations give equal strings).
-pub fn config_key(meta: &Value, drop: &[&str]) -> String {
-    let mut c = meta["config"].clone();
-    if let Value::Object(m) = &mut c {
-        for k in drop {
-            m.remove(*k);
-        }
-    }
-    c.to_string()
 }
 
 /// The fixed p of a padam optimizer table (a number, or a constant schedule).

@@ -1,5 +1,6 @@
 //! The mean record of a configuration's seeds, for panels and per-configuration figures.
 
+use crate::base::stats::{self, geometric_mean};
 use crate::record::load::RunData;
 
 /// The average record of the completed seeds of one configuration: geometric mean of the
@@ -10,16 +11,7 @@ pub fn mean_run(runs: &[&RunData]) -> Option<RunData> {
     let mut mean = first.clone();
     let n = runs.len();
     let geo = |get: &dyn Fn(&RunData) -> Option<f64>| -> f64 {
-        let vals: Vec<f64> = runs
-            .iter()
-            .filter_map(|r| get(r))
-            .filter(|v| v.is_finite() && *v > 0.0)
-            .collect();
-        if vals.is_empty() {
-            f64::NAN
-        } else {
-            (vals.iter().map(|v| v.ln()).sum::<f64>() / vals.len() as f64).exp()
-        }
+        geometric_mean(runs.iter().filter_map(|r| get(r)))
     };
     let arith = |get: &dyn Fn(&RunData) -> Option<f64>| -> f64 {
         let vals: Vec<f64> = runs
@@ -27,11 +19,7 @@ pub fn mean_run(runs: &[&RunData]) -> Option<RunData> {
             .filter_map(|r| get(r))
             .filter(|v| v.is_finite())
             .collect();
-        if vals.is_empty() {
-            f64::NAN
-        } else {
-            vals.iter().sum::<f64>() / vals.len() as f64
-        }
+        stats::mean(&vals)
     };
     for (i, _) in first.epochs.epoch.iter().enumerate() {
         mean.epochs.train_loss[i] = arith(&|r| r.epochs.train_loss.get(i).copied());

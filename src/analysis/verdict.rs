@@ -12,9 +12,9 @@
 pub use super::claims::{Claim, Outcome, Verdict, C2_RULE, C3_RULE, C6_RULE};
 
 use super::aggregate::{median, ConfigSummary, Estimate, Report};
-use super::index::spearman;
 use super::matched::DECISIVE_LEVEL;
 use super::metrics::RunMetrics;
+use crate::base::stats::spearman;
 use serde_json::{json, Value};
 
 fn ci(e: &Estimate) -> String {

@@ -14,7 +14,8 @@
 use crate::analysis::multiple::{holm, HOLM_ALPHA, HOLM_METHOD};
 use crate::analysis::seed_mean::mean_run;
 use crate::analysis::{self, Claim, Outcome, ReportOptions};
-use crate::app::sweep::{run_sweep, Shard, Stage, SweepIndex, SweepOptions, SweepSpec};
+use crate::app::sweep::{run_sweep, Progress, Shard, Stage, SweepIndex, SweepOptions, SweepSpec};
+use crate::base::stats::spearman;
 use crate::base::toml_path::set_path;
 use crate::optim::Registry;
 use crate::plot::from_record::{Clip, Measure};
@@ -96,7 +97,8 @@ pub struct FiguresOptions {
     pub quick: bool,
     /// Only these analyses (by name); empty = all.
     pub only: Vec<String>,
-    pub progress: bool,
+    /// Where progress goes (and whether the per-analysis lines go to stderr).
+    pub progress: Progress,
     /// The shard of every analysis's runs to do (for clusters; see crate::app::slurm).
     pub shard: Shard,
     /// With `Stage::Search` or `Stage::Runs` only that part of each sweep is run and nothing
@@ -192,7 +194,7 @@ pub fn run_figures(registry: &Registry, opts: &FiguresOptions) -> Result<Vec<Ana
     let prepared = prepare_selected(opts.quick, &opts.only)?;
     let mut outcomes = Vec::new();
     for (i, (a, meta, spec)) in prepared.iter().enumerate() {
-        if opts.progress {
+        if opts.progress.is_on() {
             eprintln!(
                 "[{}/{}] {}: {}",
                 i + 1,
@@ -208,7 +210,7 @@ pub fn run_figures(registry: &Registry, opts: &FiguresOptions) -> Result<Vec<Ana
             &sweep_dir,
             &SweepOptions {
                 jobs: opts.jobs,
-                progress: opts.progress,
+                progress: opts.progress.clone(),
                 shard: opts.shard,
                 stage: opts.stage,
             },
@@ -562,14 +564,14 @@ fn anchor_finding(run: &RunData, measure: &str, threshold: f64) -> Result<(Strin
         .zip(&times)
         .map(|(k, t)| format!("k={k}: {}", t.map_or("never".into(), |e| e.to_string())))
         .collect();
-    let reached: Vec<(f64, f64)> = peaks
+    let (ks, reached): (Vec<f64>, Vec<f64>) = peaks
         .k
         .iter()
         .zip(&times)
         .filter_map(|(&k, t)| t.map(|e| (k as f64, e as f64)))
-        .collect();
+        .unzip();
     let (verdict, short) = if reached.len() >= 3 {
-        let rho = spearman(&reached);
+        let rho = spearman(&ks, &reached);
         let order = if rho > 0.5 {
             "low frequencies first, as published"
         } else if rho < -0.5 {
@@ -604,40 +606,6 @@ fn anchor_finding(run: &RunData, measure: &str, threshold: f64) -> Result<(Strin
         ),
         short,
     ))
-}
-
-/// Spearman rank correlation of (x, y) pairs (average ranks for ties).
-pub fn spearman(pairs: &[(f64, f64)]) -> f64 {
-    fn ranks(v: &[f64]) -> Vec<f64> {
-        let mut idx: Vec<usize> = (0..v.len()).collect();
-        idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
-        let mut r = vec![0.0; v.len()];
-        let mut i = 0;
-        while i < idx.len() {
-            let mut j = i;
-            while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
-                j += 1;
-            }
-            for &k in &idx[i..=j] {
-                r[k] = (i + j) as f64 / 2.0;
-            }
-            i = j + 1;
-        }
-        r
-    }
-    let x: Vec<f64> = pairs.iter().map(|p| p.0).collect();
-    let y: Vec<f64> = pairs.iter().map(|p| p.1).collect();
-    let (rx, ry) = (ranks(&x), ranks(&y));
-    let n = rx.len() as f64;
-    let (mx, my) = (rx.iter().sum::<f64>() / n, ry.iter().sum::<f64>() / n);
-    let cov: f64 = rx.iter().zip(&ry).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let vx: f64 = rx.iter().map(|a| (a - mx).powi(2)).sum();
-    let vy: f64 = ry.iter().map(|b| (b - my).powi(2)).sum();
-    if vx == 0.0 || vy == 0.0 {
-        f64::NAN
-    } else {
-        cov / (vx * vy).sqrt()
-    }
 }
 
 /// Is `path` a figure of a verdict quantity (its stem starts with a verdict kind's stem)?
@@ -932,12 +900,5 @@ mod tests {
         assert_eq!(after_holm(NotSupported, true, f64::NAN), Inconclusive);
         assert_eq!(after_holm(Supported, false, f64::NAN), Supported);
         assert_eq!(after_holm(InvalidSetting, true, 0.2), InvalidSetting);
-    }
-
-    #[test]
-    fn spearman_known_values() {
-        assert!((spearman(&[(1.0, 10.0), (2.0, 20.0), (3.0, 25.0)]) - 1.0).abs() < 1e-12);
-        assert!((spearman(&[(1.0, 3.0), (2.0, 2.0), (3.0, 1.0)]) + 1.0).abs() < 1e-12);
-        assert!(spearman(&[(1.0, 1.0), (2.0, 1.0)]).is_nan());
     }
 }

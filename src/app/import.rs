@@ -34,7 +34,7 @@ use crate::experiment::config::{Experiment, GridName};
 use crate::experiment::fingerprint;
 use crate::nn::model::MlpShape;
 use crate::optim::Registry;
-use crate::record::{num, Csv, Staging, Table, FORMAT};
+use crate::record::{num, write_atomic_with, Csv, Staging, Table, FORMAT};
 use crate::task::target::{GridData, Target};
 use anyhow::{bail, Context, Result};
 use ndarray::{Array1, Array2};
@@ -103,20 +103,9 @@ pub fn grid_array(grid: &GridData, input_range: [f64; 2]) -> Array2<f64> {
 pub fn write_grid(exp: &Experiment, out: &Path, test_out: Option<&Path>) -> Result<Target> {
     let target = Target::build(&exp.target, exp.seed);
     let write = |path: &Path, grid: &GridData| -> Result<()> {
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)?;
-        let tmp = dir.join(crate::record::commit::hidden_name(
-            &path.file_name().context("file name")?.to_string_lossy(),
-            "tmp",
-        ));
-        write_npy(&tmp, &grid_array(grid, exp.model.input_range)).with_context(|| {
-            let _ = std::fs::remove_file(&tmp);
-            format!("cannot write {}", tmp.display())
-        })?;
-        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+        write_atomic_with(path, |tmp| {
+            Ok(write_npy(tmp, &grid_array(grid, exp.model.input_range))?)
+        })
     };
     write(out, &target.train)?;
     if let Some(t) = test_out {

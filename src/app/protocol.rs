@@ -27,7 +27,7 @@
 
 use crate::analysis::{report_from_runs, Report, ReportOptions};
 use crate::app::sweep::spec::format_value;
-use crate::app::sweep::{run_sweep, SweepIndex, SweepOptions, SweepSpec};
+use crate::app::sweep::{run_sweep, Progress, SweepIndex, SweepOptions, SweepSpec};
 use crate::base::toml_path::parse_value;
 use crate::optim::{OptimizerConfig, Registry};
 use crate::record::load::RunData;
@@ -90,8 +90,8 @@ pub struct ProtocolOptions {
     pub settings: ProtocolSettings,
     /// Runs in parallel.
     pub jobs: usize,
-    /// Progress lines on stderr.
-    pub progress: bool,
+    /// Where progress goes (and whether the protocol's own step lines go to stderr).
+    pub progress: Progress,
 }
 
 impl Default for ProtocolOptions {
@@ -99,7 +99,7 @@ impl Default for ProtocolOptions {
         ProtocolOptions {
             settings: ProtocolSettings::standard(),
             jobs: 1,
-            progress: false,
+            progress: Progress::OFF,
         }
     }
 }
@@ -318,14 +318,14 @@ pub fn run_protocol_entries(
     )?;
     let sweep_opts = SweepOptions {
         jobs: opts.jobs.max(1),
-        progress: opts.progress,
+        progress: opts.progress.clone(),
         ..Default::default()
     };
     let mut failed = Vec::new();
     let mut runs = Vec::new();
     for (entry, spec) in entries.iter().zip(&specs) {
         let dir = out_dir.join(&entry.label);
-        if opts.progress {
+        if opts.progress.is_on() {
             eprintln!("protocol: {} -> {}", entry.label, dir.display());
         }
         let external = trainer(entry);
@@ -348,7 +348,7 @@ pub fn run_protocol_entries(
         if let Some(e) = &report.aggregate_error {
             failed.push(format!("  {}: aggregation: {e}", entry.label));
         }
-        if opts.progress {
+        if opts.progress.is_on() {
             if let Some(note) = edge_note(&dir, &opts.settings.lr_grid) {
                 eprintln!("protocol: note: {}: {note}", entry.label);
             }

@@ -314,6 +314,7 @@ pub fn run_python_protocol(python: &str, args: &[String]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::sweep::Progress;
 
     #[test]
     fn candidate_from_sets_and_its_table() {
@@ -372,7 +373,7 @@ mod tests {
         let opts = ProtocolOptions {
             settings,
             jobs: 2,
-            progress: false,
+            progress: Progress::OFF,
         };
         let cand = ExternalCandidate::from_sets("mypkg:Sgdish", &["momentum=0.5".into()]).unwrap();
         // The "external" trainer: bandwise's sgd with the candidate's momentum, at the lr the

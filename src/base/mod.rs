@@ -2,7 +2,8 @@
 //!
 //! [`scalar`] (f32/f64 and the fast tanh), [`gemm`] (the matrix products of the MLP),
 //! [`rng`] (named deterministic streams), [`signal_io`] (NPY and CSV arrays),
-//! [`suggest`] ("did you mean" for misspelt names), [`hash`] (stable ids), [`toml_path`] (dotted
+//! [`suggest`] ("did you mean" for misspelt names), [`hash`] (stable ids), [`stats`] (t quantile,
+//! intervals, means, Spearman, configuration keys), [`toml_path`] (dotted
 //! paths and `--set` assignments).
 
 pub mod gemm;
@@ -10,5 +11,6 @@ pub mod hash;
 pub mod rng;
 pub mod scalar;
 pub mod signal_io;
+pub mod stats;
 pub mod suggest;
 pub mod toml_path;

@@ -76,7 +76,7 @@ pub fn run(args: FiguresArgs, registry: &Registry) -> Result<()> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         quick: args.quick,
         only: args.only,
-        progress: !args.quiet,
+        progress: super::progress::job_progress(args.quiet),
         shard: args.shard.unwrap_or(Shard::ALL),
         stage: args.stage,
     };

@@ -22,6 +22,7 @@ mod bench;
 mod figures;
 mod images;
 mod plot;
+mod progress;
 mod protocol;
 mod report;
 mod run;

@@ -8,6 +8,7 @@ use crate::plot::{draw, standard_set, Format, Kind, PlotOptions};
 use crate::record::find_runs;
 use crate::record::load::RunData;
 use anyhow::{bail, Context, Result};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
 
@@ -15,6 +16,23 @@ use std::path::{Path, PathBuf};
 pub enum FormatArg {
     Png,
     Svg,
+}
+
+/// A clap parser for a library enum listed in `all`, named by `name` and described by
+/// `about` (the library itself does not depend on clap).
+fn choices<T: Copy + Send + Sync + 'static>(
+    all: &'static [T],
+    name: fn(T) -> &'static str,
+    about: fn(T) -> &'static str,
+) -> impl TypedValueParser<Value = T> {
+    let values = all
+        .iter()
+        .map(move |&v| PossibleValue::new(name(v)).help(about(v)));
+    PossibleValuesParser::new(values).map(move |s| {
+        *all.iter()
+            .find(|&&v| name(v) == s)
+            .expect("clap accepts only the listed names")
+    })
 }
 
 #[derive(Args)]
@@ -27,7 +45,7 @@ pub struct PlotArgs {
     dirs: Vec<PathBuf>,
     /// Figure kind [default: all = heatmap, curves, loss, snapshots per run, plus panel and
     /// loss comparison when several runs are given].
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = choices(&Kind::ALL, Kind::name, Kind::about))]
     kind: Option<Kind>,
     /// Output file (.png or .svg) for one figure, or a directory [default: RUN_DIR/figures/].
     #[arg(long, value_name = "FILE_OR_DIR")]
@@ -36,11 +54,11 @@ pub struct PlotArgs {
     #[arg(long, default_value = "train", value_parser = ["train", "test"])]
     grid: String,
     /// Measure for heatmap, curves and panel.
-    #[arg(long, value_enum, default_value = "rel_error")]
+    #[arg(long, default_value = "rel_error", value_parser = choices(&Measure::ALL, Measure::column, Measure::about))]
     measure: Measure,
     /// Colour range of heatmaps: none = log scale fitted to the data, fprinciple = log [0.1, 1],
     /// rahaman = linear [0, 1] [default: none; rahaman for rahaman_amplitude].
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = choices(&Clip::ALL, Clip::name, Clip::about))]
     clip: Option<Clip>,
     /// Image format when --out is a directory or not given (a file's extension decides otherwise).
     #[arg(long, value_enum)]

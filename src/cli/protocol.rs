@@ -93,7 +93,7 @@ pub fn run(args: ProtocolArgs, registry: &Registry) -> Result<()> {
         &ProtocolOptions {
             settings,
             jobs,
-            progress: !args.quiet,
+            progress: super::progress::job_progress(args.quiet),
         },
     )?;
     out!("{}", render(&report, format));

@@ -61,7 +61,7 @@ pub fn run(args: SweepArgs, registry: &Registry) -> Result<()> {
         &SweepOptions {
             jobs,
             shard,
-            progress: !args.quiet,
+            progress: super::progress::job_progress(args.quiet),
             stage: args.stage,
         },
     )?;

@@ -142,8 +142,7 @@ impl Recorder {
                     GridName::Train => &target.train,
                     GridName::Test => &target.test,
                 };
-                let layout = BandLayout::build(&exp.spectral.layout, data.len(), &freqs)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let layout = BandLayout::build(&exp.spectral.layout, data.len(), &freqs)?;
                 let monitor = SpectralMonitor::new(&data.y, layout, &components);
                 let scratch = monitor.new_epoch_spectrum();
                 monitors.push(GridMonitor {

@@ -1,9 +1,8 @@
 //! Adam (coupled L2 weight decay, as `torch.optim.Adam`) and AdamW (decoupled weight decay,
 //! as `torch.optim.AdamW`): x -= lr * mh / (sqrt(vh) + eps) with bias-corrected moments.
 
-use super::{
-    bias_correction, HyperValues, Optimizer, OptimizerDef, ParamDoc, Settings, ValidRange,
-};
+use super::transforms::{Moments, WeightDecay, L2_WEIGHT_DECAY};
+use super::{HyperValues, Optimizer, OptimizerDef, ParamDoc, Settings, ValidRange};
 use crate::base::scalar::Scalar;
 use std::ops::Range;
 
@@ -27,13 +26,8 @@ pub struct AdamW;
 impl OptimizerDef for Adam<f64> {
     const NAME: &'static str = "adam";
     const ABOUT: &'static str = "Adam (Kingma & Ba), coupled L2 weight decay as torch.optim.Adam";
-    const PARAMS: &'static [ParamDoc] = &[
-        BETAS_EPS[0],
-        BETAS_EPS[1],
-        BETAS_EPS[2],
-        ParamDoc::float("weight_decay", 0.0, "L2 penalty added to the gradient")
-            .within(ValidRange::NON_NEGATIVE),
-    ];
+    const PARAMS: &'static [ParamDoc] =
+        &[BETAS_EPS[0], BETAS_EPS[1], BETAS_EPS[2], L2_WEIGHT_DECAY];
     fn build<T: Scalar>(_: &Settings, n: usize) -> Box<dyn Optimizer<T>> {
         Box::new(Adam {
             decoupled: false,
@@ -71,29 +65,21 @@ impl<S: Scalar> Optimizer<S> for Adam<S> {
         grads: &[S],
         _: &[Range<usize>],
     ) {
-        let (lr, b1, b2) = (hp.get("lr"), hp.get("beta1"), hp.get("beta2"));
-        let (eps, wd) = (S::of(hp.get("eps")), hp.get("weight_decay"));
-        let inv_bc1 = S::of(1.0 / bias_correction(b1, step));
-        let inv_bc2 = S::of(1.0 / bias_correction(b2, step));
-        let (coupled_wd, decay) = if self.decoupled {
-            (S::zero(), S::of(1.0 - lr * wd))
+        let (lr, eps) = (S::of(hp.get("lr")), S::of(hp.get("eps")));
+        let moments = Moments::new(hp, step);
+        let decay = if self.decoupled {
+            WeightDecay::decoupled(hp)
         } else {
-            (S::of(wd), S::one())
+            WeightDecay::coupled(hp)
         };
-        let (lr, b1, b2) = (S::of(lr), S::of(b1), S::of(b2));
-        let (c1, c2) = (S::one() - b1, S::one() - b2);
         for (((x, &g), m), v) in params
             .iter_mut()
             .zip(grads)
             .zip(&mut self.m)
             .zip(&mut self.v)
         {
-            let g = g + coupled_wd * *x;
-            *m = b1 * *m + c1 * g;
-            *v = b2 * *v + c2 * g * g;
-            let mh = *m * inv_bc1;
-            let vh = *v * inv_bc2;
-            *x = *x * decay - lr * mh / (vh.sqrt() + eps);
+            let (mh, vh) = moments.update(m, v, decay.grad(g, *x));
+            *x = decay.apply(*x, lr * mh / (vh.sqrt() + eps));
         }
     }
 }

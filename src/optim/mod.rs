@@ -40,6 +40,9 @@
 //!   row-major), for rules that work per tensor (norms, RMS scaling). Update `params` in place;
 //!   do not allocate (the hot loop allocates nothing). State slot `j` belongs to parameter `j`,
 //!   so tensor `i`'s state is `state[tensors[i].clone()]`.
+//! - **Shared transforms** ([`transforms`]): coupled or decoupled weight decay
+//!   ([`transforms::WeightDecay`]), bias-corrected moments ([`transforms::Moments`]) and the
+//!   per-tensor RMS match ([`transforms::RmsMatch`]), so an optimizer file holds only its rule.
 //! - **Use**: `let mut r = Registry::builtin(); r.register::<MyDef>()?;
 //!   bandwise::cli::main_with(r)` gives the whole command line (`run`, `sweep`, `protocol`,
 //!   `optimizers`) with the new name usable in configs like a built-in.
@@ -50,6 +53,7 @@ mod registry;
 mod rmsprop;
 pub mod schedule;
 mod sgd;
+pub mod transforms;
 
 pub use adam::{Adam, AdamW};
 pub use padam::{PAdam, PadamNormalize};
@@ -325,12 +329,6 @@ pub trait OptimizerDef: 'static {
     fn check(_settings: &Settings, _floats: &[(&'static str, Schedule)]) -> Result<(), String> {
         Ok(())
     }
-}
-
-/// Bias-correction factor 1 - beta^t computed in f64.
-#[inline]
-pub(crate) fn bias_correction(beta: f64, step: u64) -> f64 {
-    1.0 - beta.powi(step.min(i32::MAX as u64) as i32)
 }
 
 #[cfg(test)]

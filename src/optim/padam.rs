@@ -15,9 +15,8 @@
 //! direction of the step and not its size. Weight decay is decoupled (AdamW style).
 
 use super::adam::BETAS_EPS;
-use super::{
-    bias_correction, HyperValues, Optimizer, OptimizerDef, ParamDoc, Settings, ValidRange,
-};
+use super::transforms::{Moments, RmsMatch, WeightDecay};
+use super::{HyperValues, Optimizer, OptimizerDef, ParamDoc, Settings, ValidRange};
 use crate::base::scalar::Scalar;
 use std::ops::Range;
 
@@ -97,16 +96,13 @@ impl<S: Scalar> Optimizer<S> for PAdam<S> {
         grads: &[S],
         tensors: &[Range<usize>],
     ) {
-        let (lr, p, b1, b2) = (hp.get("lr"), hp.get("p"), hp.get("beta1"), hp.get("beta2"));
+        let (lr, p) = (hp.get("lr"), hp.get("p"));
         let eps = S::of(hp.get("eps"));
-        let decay = S::of(1.0 - lr * hp.get("weight_decay"));
+        let decay = WeightDecay::decoupled(hp);
         let floor = S::of(hp.get("v_floor"));
         let pf = S::of(p);
-        let inv_bc1 = S::of(1.0 / bias_correction(b1, step));
-        let inv_bc2 = S::of(1.0 / bias_correction(b2, step));
+        let moments = Moments::new(hp, step);
         let lr_s = S::of(lr);
-        let (b1, b2) = (S::of(b1), S::of(b2));
-        let (c1, c2) = (S::one() - b1, S::one() - b2);
         match self.normalize {
             PadamNormalize::None => {
                 for (((x, &g), m), v) in params
@@ -115,40 +111,28 @@ impl<S: Scalar> Optimizer<S> for PAdam<S> {
                     .zip(&mut self.m)
                     .zip(&mut self.v)
                 {
-                    *m = b1 * *m + c1 * g;
-                    *v = b2 * *v + c2 * g * g;
-                    let mh = *m * inv_bc1;
-                    let vh = *v * inv_bc2;
-                    *x = *x * decay - lr_s * mh / (power(vh, p, pf, floor) + eps);
+                    let (mh, vh) = moments.update(m, v, g);
+                    *x = decay.apply(*x, lr_s * mh / (power(vh, p, pf, floor) + eps));
                 }
             }
             PadamNormalize::Rms => {
                 let one_eps = S::one() + eps;
                 for range in tensors {
                     let r = range.clone();
-                    let (mut ss_p, mut ss_0) = (0.0f64, 0.0f64);
+                    let mut rms = RmsMatch::default();
                     for (((u, &g), m), v) in self.u[r.clone()]
                         .iter_mut()
                         .zip(&grads[r.clone()])
                         .zip(&mut self.m[r.clone()])
                         .zip(&mut self.v[r.clone()])
                     {
-                        *m = b1 * *m + c1 * g;
-                        *v = b2 * *v + c2 * g * g;
-                        let mh = *m * inv_bc1;
-                        let vh = *v * inv_bc2;
+                        let (mh, vh) = moments.update(m, v, g);
                         *u = mh / (power(vh, p, pf, floor) + eps);
-                        let u0 = mh / one_eps;
-                        ss_p += (*u * *u).f64();
-                        ss_0 += (u0 * u0).f64();
+                        rms.add(*u, mh / one_eps);
                     }
-                    let scale = if ss_p > 0.0 {
-                        S::of(lr * (ss_0 / ss_p).sqrt())
-                    } else {
-                        S::zero()
-                    };
+                    let scale: S = rms.scale(lr);
                     for (x, &u) in params[r.clone()].iter_mut().zip(&self.u[r]) {
-                        *x = *x * decay - scale * u;
+                        *x = decay.apply(*x, scale * u);
                     }
                 }
             }

@@ -6,7 +6,7 @@ use super::{
 };
 use crate::base::scalar::Scalar;
 use crate::base::suggest::did_you_mean;
-use crate::optim::schedule::{Hyper, Schedule};
+use crate::optim::schedule::{Hyper, Schedule, ScheduleTable};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +46,8 @@ pub struct ResolvedOptimizer {
     /// Float hyperparameters including lr, in declaration order (lr first).
     pub floats: Vec<(&'static str, Schedule)>,
     pub settings: Settings,
+    /// Each float's table as written (defaults filled in), recorded in run.json.
+    tables: Vec<ScheduleTable>,
 }
 
 impl Registry {
@@ -166,26 +168,27 @@ impl Registry {
             entry: entry.clone(),
             floats: Vec::new(),
             settings: Settings::default(),
+            tables: Vec::new(),
         };
         for doc in declared {
             let path = format!("optimizer.{}", doc.name);
             let value = config.settings.get(doc.name);
             match doc.kind {
                 ParamKind::Float { default, range } => {
-                    let schedule = match (value, default) {
+                    let table = match (value, default) {
                         (Some(v), _) => {
                             let hyper: Hyper =
                                 v.clone().try_into().map_err(|e: toml::de::Error| {
                                     anyhow::anyhow!("{path}: {}", e.message())
                                 })?;
-                            hyper.schedule()
+                            hyper.table()
                         }
-                        (None, Some(d)) => Schedule::constant(d),
+                        (None, Some(d)) => ScheduleTable::constant(d),
                         (None, None) => {
                             bail!("{path} is required by `{}` ({})", entry.name, doc.doc)
                         }
                     };
-                    schedule.validate(&path).map_err(anyhow::Error::msg)?;
+                    let schedule = table.validate(&path).map_err(anyhow::Error::msg)?;
                     if let Some(bad) = schedule
                         .extremes()
                         .into_iter()
@@ -203,6 +206,7 @@ impl Registry {
                         );
                     }
                     resolved.floats.push((doc.name, schedule));
+                    resolved.tables.push(table);
                 }
                 ParamKind::Flag { default } => {
                     let flag = match value {
@@ -265,10 +269,10 @@ impl ResolvedOptimizer {
     pub fn to_json(&self) -> serde_json::Value {
         let mut map = serde_json::Map::new();
         map.insert("name".into(), self.entry.name.into());
-        for (name, s) in &self.floats {
+        for ((name, s), table) in self.floats.iter().zip(&self.tables) {
             let v = match s.as_constant() {
                 Some(c) => serde_json::json!(c),
-                None => serde_json::to_value(s).expect("schedule serialises"),
+                None => serde_json::to_value(table).expect("schedule serialises"),
             };
             map.insert((*name).into(), v);
         }

@@ -1,6 +1,7 @@
 //! RMSProp with `torch.optim.RMSprop` semantics (not centred): v = alpha v + (1-alpha) g^2;
 //! buf = mu buf + g/(sqrt(v)+eps) (or buf = g/(sqrt(v)+eps) without momentum); x -= lr buf.
 
+use super::transforms::{WeightDecay, L2_WEIGHT_DECAY};
 use super::{HyperValues, Optimizer, OptimizerDef, ParamDoc, Settings, ValidRange};
 use crate::base::scalar::Scalar;
 use std::ops::Range;
@@ -19,8 +20,7 @@ impl OptimizerDef for RmsProp<f64> {
         ParamDoc::float("eps", 1e-8, "added to the denominator").within(ValidRange::NON_NEGATIVE),
         ParamDoc::float("momentum", 0.0, "momentum on the scaled step")
             .within(ValidRange::COEFFICIENT),
-        ParamDoc::float("weight_decay", 0.0, "L2 penalty added to the gradient")
-            .within(ValidRange::NON_NEGATIVE),
+        L2_WEIGHT_DECAY,
     ];
     fn build<T: Scalar>(_: &Settings, n: usize) -> Box<dyn Optimizer<T>> {
         Box::new(RmsProp {
@@ -43,17 +43,17 @@ impl<S: Scalar> Optimizer<S> for RmsProp<S> {
         let alpha = S::of(hp.get("alpha"));
         let eps = S::of(hp.get("eps"));
         let mu = S::of(hp.get("momentum"));
-        let wd = S::of(hp.get("weight_decay"));
+        let decay = WeightDecay::coupled(hp);
         for (((x, &g), v), b) in params
             .iter_mut()
             .zip(grads)
             .zip(&mut self.v)
             .zip(&mut self.buf)
         {
-            let g = g + wd * *x;
+            let g = decay.grad(g, *x);
             *v = alpha * *v + (S::one() - alpha) * g * g;
             *b = mu * *b + g / (v.sqrt() + eps);
-            *x = *x - lr * *b;
+            *x = decay.apply(*x, lr * *b);
         }
     }
 }

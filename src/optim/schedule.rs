@@ -1,6 +1,10 @@
 //! Schedules for scalar hyperparameters (lr, p, betas, ...): pure functions of the step or
 //! epoch count, in the style of optax's schedules. A config value is either a number
 //! (constant) or a table `{ kind = "cosine", min = .., max = .., period = .. }`.
+//!
+//! The table as written ([`ScheduleTable`], flat optional fields, the TOML syntax) is checked
+//! once by [`ScheduleTable::validate`], which returns a [`Schedule`]: a tagged enum with exactly
+//! the fields of its shape, warm-up being a wrapper around any other schedule.
 
 use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
@@ -35,7 +39,7 @@ pub enum Shape {
 /// A scalar schedule as written in a config file. Only the fields its shape needs may be set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Schedule {
+pub struct ScheduleTable {
     pub kind: Shape,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
@@ -61,10 +65,10 @@ pub struct Schedule {
     pub warmup_from: f64,
 }
 
-impl Schedule {
-    /// A constant schedule.
+impl ScheduleTable {
+    /// The table of a plain number.
     pub fn constant(value: f64) -> Self {
-        Schedule {
+        ScheduleTable {
             kind: Shape::Constant,
             value: Some(value),
             min: None,
@@ -79,16 +83,9 @@ impl Schedule {
         }
     }
 
-    /// The single value of a constant schedule without warm-up.
-    pub fn as_constant(&self) -> Option<f64> {
-        (self.kind == Shape::Constant && self.warmup == 0.0)
-            .then_some(self.value)
-            .flatten()
-    }
-
-    /// Check that the fields this shape needs are present and sensible; `path` names the
-    /// config field (e.g. "optimizer.p") in the error.
-    pub fn validate(&self, path: &str) -> Result<(), String> {
+    /// Check that the fields this shape needs are present and sensible, and return the
+    /// schedule; `path` names the config field (e.g. "optimizer.p") in the error.
+    pub fn validate(&self, path: &str) -> Result<Schedule, String> {
         let need = |v: Option<f64>, f: &str| -> Result<f64, String> {
             v.ok_or_else(|| {
                 format!(
@@ -179,23 +176,60 @@ impl Schedule {
         {
             return Err(format!("{path}: every number must be finite"));
         }
-        Ok(())
+        Ok(self.typed())
     }
 
-    /// The values every other value of the schedule lies between: each shape moves
-    /// between these (cosine, triangle and linear between `min` and `max`, square and
-    /// piecewise among `values`, a warm-up from `warmup_from`), so a convex range holds
-    /// every value the schedule takes iff it holds all of these.
-    pub fn extremes(&self) -> Vec<f64> {
-        let mut out: Vec<f64> = [self.value, self.min, self.max]
-            .into_iter()
-            .flatten()
-            .chain(self.values.iter().flatten().copied())
-            .collect();
+    /// The tagged form of a validated table.
+    fn typed(&self) -> Schedule {
+        let (min, max) = (self.min.unwrap_or(0.0), self.max.unwrap_or(0.0));
+        let (period, phase, unit) = (self.period.unwrap_or(1.0), self.phase, self.unit);
+        let values = self.values.clone().unwrap_or_default();
+        let shape = match self.kind {
+            Shape::Constant => Schedule::Constant {
+                value: self.value.unwrap_or(0.0),
+            },
+            Shape::Cosine => Schedule::Cosine {
+                min,
+                max,
+                period,
+                phase,
+                unit,
+            },
+            Shape::Triangle => Schedule::Triangle {
+                min,
+                max,
+                period,
+                phase,
+                unit,
+            },
+            Shape::Square => Schedule::Square {
+                values: [values[0], values[1]],
+                period,
+                phase,
+                unit,
+            },
+            Shape::Piecewise => Schedule::Piecewise {
+                values,
+                boundaries: self.boundaries.clone().unwrap_or_default(),
+                unit,
+            },
+            Shape::Linear => Schedule::Linear {
+                min,
+                max,
+                period,
+                unit,
+            },
+        };
         if self.warmup > 0.0 {
-            out.push(self.warmup_from);
+            Schedule::Warmup {
+                length: self.warmup,
+                from: self.warmup_from,
+                unit,
+                then: Box::new(shape),
+            }
+        } else {
+            shape
         }
-        out
     }
 
     fn shape_name(&self) -> &'static str {
@@ -208,44 +242,169 @@ impl Schedule {
             Shape::Linear => "linear",
         }
     }
+}
 
-    /// The value at step `step` (0-based) during epoch `epoch` (0-based). Call only on a
-    /// validated schedule.
-    pub fn at(&self, step: u64, epoch: u64) -> f64 {
-        let t = match self.unit {
+impl Unit {
+    /// t of (step, epoch), both 0-based.
+    #[inline]
+    fn t(self, step: u64, epoch: u64) -> f64 {
+        match self {
             Unit::Step => step as f64,
             Unit::Epoch => epoch as f64,
-        };
-        let base = self.shape_at(t);
-        if t < self.warmup {
-            self.warmup_from + (base - self.warmup_from) * (t / self.warmup)
-        } else {
-            base
+        }
+    }
+}
+
+/// Where t lies in its period, in [0, 1).
+#[inline]
+fn cycle(t: f64, period: f64, phase: f64) -> f64 {
+    (t / period + phase).rem_euclid(1.0)
+}
+
+/// A validated schedule: one variant per shape with the fields it uses (see [`Shape`] for the
+/// formulas), and a linear warm-up as a wrapper around any of them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Schedule {
+    Constant {
+        value: f64,
+    },
+    Cosine {
+        min: f64,
+        max: f64,
+        period: f64,
+        phase: f64,
+        unit: Unit,
+    },
+    Triangle {
+        min: f64,
+        max: f64,
+        period: f64,
+        phase: f64,
+        unit: Unit,
+    },
+    Square {
+        values: [f64; 2],
+        period: f64,
+        phase: f64,
+        unit: Unit,
+    },
+    Piecewise {
+        values: Vec<f64>,
+        boundaries: Vec<f64>,
+        unit: Unit,
+    },
+    Linear {
+        min: f64,
+        max: f64,
+        period: f64,
+        unit: Unit,
+    },
+    /// For t < `length`: linear from `from` to the value of `then`; afterwards `then`.
+    Warmup {
+        length: f64,
+        from: f64,
+        unit: Unit,
+        then: Box<Schedule>,
+    },
+}
+
+impl Schedule {
+    /// A constant schedule.
+    pub fn constant(value: f64) -> Self {
+        Schedule::Constant { value }
+    }
+
+    /// The single value of a constant schedule without warm-up.
+    pub fn as_constant(&self) -> Option<f64> {
+        match self {
+            Schedule::Constant { value } => Some(*value),
+            _ => None,
         }
     }
 
-    fn shape_at(&self, t: f64) -> f64 {
-        let (lo, hi) = (self.min.unwrap_or(0.0), self.max.unwrap_or(0.0));
-        let period = self.period.unwrap_or(1.0);
-        let cycle = (t / period + self.phase).rem_euclid(1.0);
-        match self.kind {
-            Shape::Constant => self.value.unwrap_or(0.0),
-            Shape::Cosine => lo + (hi - lo) * 0.5 * (1.0 + (2.0 * PI * cycle).cos()),
-            Shape::Triangle => lo + (hi - lo) * (2.0 * cycle - 1.0).abs(),
-            Shape::Square => {
-                let v = self.values.as_deref().unwrap_or(&[0.0, 0.0]);
-                if cycle < 0.5 {
-                    v[0]
+    /// The values every other value of the schedule lies between: each shape moves
+    /// between these (cosine, triangle and linear between `min` and `max`, square and
+    /// piecewise among `values`, a warm-up from `from`), so a convex range holds every
+    /// value the schedule takes iff it holds all of these.
+    pub fn extremes(&self) -> Vec<f64> {
+        match self {
+            Schedule::Constant { value } => vec![*value],
+            Schedule::Cosine { min, max, .. }
+            | Schedule::Triangle { min, max, .. }
+            | Schedule::Linear { min, max, .. } => vec![*min, *max],
+            Schedule::Square { values, .. } => values.to_vec(),
+            Schedule::Piecewise { values, .. } => values.clone(),
+            Schedule::Warmup { from, then, .. } => {
+                let mut out = then.extremes();
+                out.push(*from);
+                out
+            }
+        }
+    }
+
+    /// The value at step `step` (0-based) during epoch `epoch` (0-based).
+    pub fn at(&self, step: u64, epoch: u64) -> f64 {
+        match self {
+            Schedule::Constant { value } => *value,
+            Schedule::Cosine {
+                min,
+                max,
+                period,
+                phase,
+                unit,
+            } => {
+                let c = cycle(unit.t(step, epoch), *period, *phase);
+                min + (max - min) * 0.5 * (1.0 + (2.0 * PI * c).cos())
+            }
+            Schedule::Triangle {
+                min,
+                max,
+                period,
+                phase,
+                unit,
+            } => {
+                let c = cycle(unit.t(step, epoch), *period, *phase);
+                min + (max - min) * (2.0 * c - 1.0).abs()
+            }
+            Schedule::Square {
+                values,
+                period,
+                phase,
+                unit,
+            } => {
+                if cycle(unit.t(step, epoch), *period, *phase) < 0.5 {
+                    values[0]
                 } else {
-                    v[1]
+                    values[1]
                 }
             }
-            Shape::Piecewise => {
-                let values = self.values.as_deref().unwrap_or(&[0.0]);
-                let bounds = self.boundaries.as_deref().unwrap_or(&[]);
-                values[bounds.partition_point(|&b| b <= t)]
+            Schedule::Piecewise {
+                values,
+                boundaries,
+                unit,
+            } => {
+                let t = unit.t(step, epoch);
+                values[boundaries.partition_point(|&b| b <= t)]
             }
-            Shape::Linear => lo + (hi - lo) * (t / period).min(1.0),
+            Schedule::Linear {
+                min,
+                max,
+                period,
+                unit,
+            } => min + (max - min) * (unit.t(step, epoch) / period).min(1.0),
+            Schedule::Warmup {
+                length,
+                from,
+                unit,
+                then,
+            } => {
+                let (t, base) = (unit.t(step, epoch), then.at(step, epoch));
+                if t < *length {
+                    from + (base - from) * (t / length)
+                } else {
+                    base
+                }
+            }
         }
     }
 }
@@ -255,14 +414,14 @@ impl Schedule {
 #[serde(untagged)]
 pub enum Hyper {
     Const(f64),
-    Scheduled(Schedule),
+    Scheduled(ScheduleTable),
 }
 
 impl Hyper {
-    /// The schedule this value stands for.
-    pub fn schedule(&self) -> Schedule {
+    /// The schedule table this value stands for.
+    pub fn table(&self) -> ScheduleTable {
         match self {
-            Hyper::Const(v) => Schedule::constant(*v),
+            Hyper::Const(v) => ScheduleTable::constant(*v),
             Hyper::Scheduled(s) => s.clone(),
         }
     }
@@ -286,7 +445,7 @@ impl<'de> Deserialize<'de> for Hyper {
                 Ok(Hyper::Const(v as f64))
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Hyper, A::Error> {
-                Schedule::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                ScheduleTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))
                     .map(Hyper::Scheduled)
             }
         }
@@ -298,15 +457,17 @@ impl<'de> Deserialize<'de> for Hyper {
 mod tests {
     use super::*;
 
-    fn parse(s: &str) -> Schedule {
+    fn table(s: &str) -> ScheduleTable {
         #[derive(Deserialize)]
         struct W {
             s: Hyper,
         }
         let w: W = toml::from_str(&format!("s = {s}")).unwrap();
-        let sched = w.s.schedule();
-        sched.validate("s").unwrap();
-        sched
+        w.s.table()
+    }
+
+    fn parse(s: &str) -> Schedule {
+        table(s).validate("s").unwrap()
     }
 
     #[test]
@@ -367,17 +528,17 @@ mod tests {
 
     #[test]
     fn validation_names_the_field() {
-        let bad = Schedule {
+        let bad = ScheduleTable {
             period: None,
-            ..parse("{ kind = \"cosine\", min = 0, max = 1, period = 3 }")
+            ..table("{ kind = \"cosine\", min = 0, max = 1, period = 3 }")
         };
         assert!(bad
             .validate("optimizer.p")
             .unwrap_err()
             .contains("optimizer.p.period"));
-        let extra = Schedule {
+        let extra = ScheduleTable {
             value: Some(1.0),
-            ..parse("{ kind = \"cosine\", min = 0, max = 1, period = 3 }")
+            ..table("{ kind = \"cosine\", min = 0, max = 1, period = 3 }")
         };
         assert!(extra
             .validate("optimizer.lr")

@@ -2,6 +2,7 @@
 //! `torch.optim.SGD` semantics (dampening 0): g += wd*x; buf = mu*buf + g;
 //! d = g + mu*buf (Nesterov) or buf; x -= lr*d.
 
+use super::transforms::{WeightDecay, L2_WEIGHT_DECAY};
 use super::{HyperValues, Optimizer, OptimizerDef, ParamDoc, Settings, ValidRange};
 use crate::base::scalar::Scalar;
 use crate::optim::schedule::Schedule;
@@ -18,8 +19,7 @@ impl OptimizerDef for Sgd<f64> {
         "SGD with momentum (PyTorch semantics), optional Nesterov and weight decay";
     const PARAMS: &'static [ParamDoc] = &[
         ParamDoc::float("momentum", 0.0, "heavy-ball momentum mu").within(ValidRange::COEFFICIENT),
-        ParamDoc::float("weight_decay", 0.0, "L2 penalty added to the gradient")
-            .within(ValidRange::NON_NEGATIVE),
+        L2_WEIGHT_DECAY,
         ParamDoc::flag("nesterov", false, "Nesterov momentum"),
     ];
     fn build<T: Scalar>(settings: &Settings, n_params: usize) -> Box<dyn Optimizer<T>> {
@@ -50,14 +50,14 @@ impl<S: Scalar> Optimizer<S> for Sgd<S> {
     ) {
         let lr = S::of(hp.get("lr"));
         let mu = S::of(hp.get("momentum"));
-        let wd = S::of(hp.get("weight_decay"));
+        let decay = WeightDecay::coupled(hp);
         let first = step == 1;
         for ((x, &g), b) in params.iter_mut().zip(grads).zip(&mut self.buf) {
-            let g = g + wd * *x;
+            let g = decay.grad(g, *x);
             // PyTorch initialises the buffer with the first gradient.
             *b = if first { g } else { mu * *b + g };
             let d = if self.nesterov { g + mu * *b } else { *b };
-            *x = *x - lr * d;
+            *x = decay.apply(*x, lr * d);
         }
     }
 }

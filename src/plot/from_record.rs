@@ -17,23 +17,44 @@ use super::{
 use crate::record::load::RunData;
 use crate::spectral::RealFft1d;
 
-/// Which per-band or per-component measure a heatmap or curves figure shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-#[value(rename_all = "snake_case")]
+/// Which per-band or per-component measure a heatmap or curves figure shows (each one
+/// described by [`Measure::about`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Measure {
-    /// Relative band error E_b(r)/E_b(y) (bands.csv).
     RelError,
-    /// Share of the residual energy in each band (bands.csv).
     Share,
-    /// |H_k - Y_k|/|Y_k| at each target frequency (peaks.csv, F-Principle, phase-aware).
     FpRelError,
-    /// ||H_k| - |Y_k||/(1e-5 + |Y_k|) (peaks.csv, F-Principle code, phase-blind).
     FpRelErrorMag,
-    /// 2|H_k/N|/A: learned amplitude over target amplitude (peaks.csv, Rahaman et al.).
     RahamanAmplitude,
 }
 
 impl Measure {
+    /// Every measure, in the order `bandwise plot --help` lists them.
+    pub const ALL: [Measure; 5] = [
+        Measure::RelError,
+        Measure::Share,
+        Measure::FpRelError,
+        Measure::FpRelErrorMag,
+        Measure::RahamanAmplitude,
+    ];
+
+    /// One line for `--help`: the definition and the file it is read from.
+    pub fn about(self) -> &'static str {
+        match self {
+            Measure::RelError => "Relative band error E_b(r)/E_b(y) (bands.csv)",
+            Measure::Share => "Share of the residual energy in each band (bands.csv)",
+            Measure::FpRelError => {
+                "|H_k - Y_k|/|Y_k| at each target frequency (peaks.csv, F-Principle, phase-aware)"
+            }
+            Measure::FpRelErrorMag => {
+                "||H_k| - |Y_k||/(1e-5 + |Y_k|) (peaks.csv, F-Principle code, phase-blind)"
+            }
+            Measure::RahamanAmplitude => {
+                "2|H_k/N|/A: learned amplitude over target amplitude (peaks.csv, Rahaman et al.)"
+            }
+        }
+    }
+
     /// The column name in bands.csv / peaks.csv.
     pub fn column(self) -> &'static str {
         match self {
@@ -84,15 +105,35 @@ impl Measure {
     }
 }
 
-/// Colour range of a heatmap.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+/// Colour range of a heatmap (each one described by [`Clip::about`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Clip {
-    /// Fitted to the data (log scale, whole decades).
     None,
-    /// Log scale clipped to [0.1, 1], the F-Principle papers' range.
     Fprinciple,
-    /// Linear scale over [0, 1], the Rahaman et al. range.
     Rahaman,
+}
+
+impl Clip {
+    /// Every clip, in the order `bandwise plot --help` lists them.
+    pub const ALL: [Clip; 3] = [Clip::None, Clip::Fprinciple, Clip::Rahaman];
+
+    /// The name on the command line and in the Python API.
+    pub fn name(self) -> &'static str {
+        match self {
+            Clip::None => "none",
+            Clip::Fprinciple => "fprinciple",
+            Clip::Rahaman => "rahaman",
+        }
+    }
+
+    /// One line for `--help`.
+    pub fn about(self) -> &'static str {
+        match self {
+            Clip::None => "Fitted to the data (log scale, whole decades)",
+            Clip::Fprinciple => "Log scale clipped to [0.1, 1], the F-Principle papers' range",
+            Clip::Rahaman => "Linear scale over [0, 1], the Rahaman et al. range",
+        }
+    }
 }
 
 /// The colour scale for `values` of `measure` under `clip` (`None` = the measure's default:
@@ -397,12 +438,7 @@ pub fn curves_data(run: &RunData, grid: &str, measure: Measure) -> Result<Curves
 /// run.json's config without `seed` and `name`: runs with equal keys are seeds of one
 /// configuration.
 pub fn config_key(run: &RunData) -> String {
-    let mut c = run.meta["config"].clone();
-    if let Some(o) = c.as_object_mut() {
-        o.remove("seed");
-        o.remove("name");
-    }
-    c.to_string()
+    crate::base::stats::config_key(&run.meta, &["seed", "name"])
 }
 
 /// Group runs by [`config_key`], keeping the order of first appearance.
@@ -427,29 +463,7 @@ fn aggregate(
     group: &[&RunData],
     pick: fn(&RunData) -> &[f64],
 ) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
-    let mut by_epoch: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
-    for r in group {
-        for (&e, &v) in r.epochs.epoch.iter().zip(pick(r)) {
-            let vals = by_epoch.entry(e).or_default();
-            if v.is_finite() {
-                vals.push(v);
-            }
-        }
-    }
-    let (mut ep, mut mean, mut lo, mut hi) = (vec![], vec![], vec![], vec![]);
-    for (e, v) in by_epoch {
-        ep.push(e as f64);
-        if v.is_empty() {
-            mean.push(f64::NAN);
-            lo.push(f64::NAN);
-            hi.push(f64::NAN);
-        } else {
-            mean.push(v.iter().sum::<f64>() / v.len() as f64);
-            lo.push(v.iter().copied().fold(f64::INFINITY, f64::min));
-            hi.push(v.iter().copied().fold(f64::NEG_INFINITY, f64::max));
-        }
-    }
-    (ep, mean, lo, hi)
+    crate::base::stats::band_over_runs(group.iter().map(|r| (&r.epochs.epoch[..], pick(r))))
 }
 
 /// Split optimizer labels into the words all of them share (joined) and, per label, the

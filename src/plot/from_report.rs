@@ -10,7 +10,6 @@ use super::loss::{LossData, LossMark, LossSeries};
 use crate::analysis::aggregate::{baseline_of, median, ConfigSummary, Estimate, Report};
 use crate::analysis::matched::DECISIVE_LEVEL;
 use crate::analysis::metrics::RunMetrics;
-use std::collections::BTreeMap;
 
 /// "7 configs x 5 seeds, 2 diverged" for the configurations shown (seeds as a range when
 /// they differ).
@@ -336,29 +335,7 @@ fn c6_time(
 
 /// Mean and min-max of test loss per epoch over `runs`.
 fn test_loss_series(runs: &[&RunMetrics]) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
-    let mut by: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
-    for r in runs {
-        for (&e, &l) in r.epochs.iter().zip(&r.test_loss) {
-            let v = by.entry(e).or_default();
-            if l.is_finite() {
-                v.push(l);
-            }
-        }
-    }
-    let (mut ep, mut mean, mut lo, mut hi) = (vec![], vec![], vec![], vec![]);
-    for (e, v) in by {
-        ep.push(e as f64);
-        if v.is_empty() {
-            mean.push(f64::NAN);
-            lo.push(f64::NAN);
-            hi.push(f64::NAN);
-        } else {
-            mean.push(v.iter().sum::<f64>() / v.len() as f64);
-            lo.push(v.iter().copied().fold(f64::INFINITY, f64::min));
-            hi.push(v.iter().copied().fold(f64::NEG_INFINITY, f64::max));
-        }
-    }
-    (ep, mean, lo, hi)
+    crate::base::stats::band_over_runs(runs.iter().map(|r| (&r.epochs[..], &r.test_loss[..])))
 }
 
 fn c6_loss(

@@ -10,7 +10,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::colormap::{luminance, ColourScale, NAN_GREY};
+use super::colourmap::{luminance, ColourScale, NAN_GREY};
 use super::heatmap::draw_caption;
 use super::style::{
     bold, fit_bold, fmt_tick, font, perr, text, vtext, AXIS_PX, CAPTION_PX, TICK_PX, TITLE_PX,
@@ -293,7 +293,7 @@ impl Figure for MapFigure<'_> {
                 let ye = cy0 + bh - (s * bh) / steps;
                 root.draw(&Rectangle::new(
                     [(bx, yb), (bx + CB_W, ye)],
-                    super::colormap::viridis(t0 + 0.5 / steps as f64).filled(),
+                    super::colourmap::viridis(t0 + 0.5 / steps as f64).filled(),
                 ))
                 .map_err(perr)?;
             }

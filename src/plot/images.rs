@@ -12,7 +12,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::colormap::{viridis, ColourScale};
+use super::colourmap::{viridis, ColourScale};
 use super::heatmap::{draw_caption, draw_colour_bar, PixelRect};
 use super::style::{bold, font, perr, text, vtext, AXIS_PX, TICK_PX, TITLE_PX};
 use super::{render, Figure, Raster};

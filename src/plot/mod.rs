@@ -12,7 +12,7 @@
 //! cell, so large heatmaps stay small). Text uses the embedded DejaVu Sans font: no system
 //! font library is needed.
 
-pub mod colormap;
+pub mod colourmap;
 pub mod curves;
 pub mod estimates;
 pub mod from_record;
@@ -26,7 +26,7 @@ pub mod runs;
 pub mod snapshots;
 pub mod style;
 
-pub use colormap::{viridis, ColourScale, NAN_GREY};
+pub use colourmap::{viridis, ColourScale, NAN_GREY};
 pub use curves::{curves, Curve, CurvesData, Threshold};
 pub use estimates::{estimates, BaselineBand, EstimatePoint, EstimatesData, Layout};
 pub use grid_map::{grid_map, GridMapData, MapCell, MapPanel};

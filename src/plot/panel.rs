@@ -8,7 +8,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::colormap::ColourScale;
+use super::colourmap::ColourScale;
 use super::heatmap::{
     downsample_note, draw_block, draw_caption, draw_colour_bar, validate, BlockGeom, BlockStyle,
     HeatmapData, PixelRect,

@@ -13,35 +13,67 @@ use super::from_record::{
 use super::Format;
 use crate::record::load::RunData;
 
-/// A figure kind of `bandwise plot`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+/// A figure kind of `bandwise plot` (each one described by [`Kind::about`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
-    /// Colour = measure per band (or frequency) and epoch, with p(t)/lr(t) strips.
     Heatmap,
-    /// Measure vs epoch, one line per band, log y, threshold lines.
     Curves,
-    /// Heatmaps of several runs sharing one colour scale.
     Panel,
-    /// Train/test loss of several runs (seeds aggregated: mean and min-max band).
     Loss,
-    /// Target, prediction and residual spectrum at the stored snapshot epochs.
     Snapshots,
-    /// The standard set per run (heatmap, curves, loss, snapshots), plus a panel and a loss
-    /// comparison when several runs are given.
     All,
-    /// C2: preference index against fixed p, with 95% intervals; other optimizers as bands.
     IndexVsP,
-    /// C3: coverage score per configuration, with 95% intervals; comparisons as bands.
     Coverage,
-    /// C6: test loss per configuration with the L* line and a marker at 0.25 B.
     C6Loss,
-    /// C6: epochs to L* per configuration (fraction of B), with intervals and "never" marks.
     C6Time,
-    /// Preference index and final test loss over a grid of fixed p x lr.
     PLrMap,
 }
 
 impl Kind {
+    /// Every kind, in the order `bandwise plot --help` lists them.
+    pub const ALL: [Kind; 11] = [
+        Kind::Heatmap,
+        Kind::Curves,
+        Kind::Panel,
+        Kind::Loss,
+        Kind::Snapshots,
+        Kind::All,
+        Kind::IndexVsP,
+        Kind::Coverage,
+        Kind::C6Loss,
+        Kind::C6Time,
+        Kind::PLrMap,
+    ];
+
+    /// The name on the command line and in the Python API: the stem with dashes
+    /// (`index-vs-p`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::IndexVsP => "index-vs-p",
+            Kind::C6Loss => "c6-loss",
+            Kind::C6Time => "c6-time",
+            Kind::PLrMap => "p-lr-map",
+            other => other.stem(),
+        }
+    }
+
+    /// One line for `--help`.
+    pub fn about(self) -> &'static str {
+        match self {
+            Kind::Heatmap => "Colour = measure per band (or frequency) and epoch, with p(t)/lr(t) strips",
+            Kind::Curves => "Measure vs epoch, one line per band, log y, threshold lines",
+            Kind::Panel => "Heatmaps of several runs sharing one colour scale",
+            Kind::Loss => "Train/test loss of several runs (seeds aggregated: mean and min-max band)",
+            Kind::Snapshots => "Target, prediction and residual spectrum at the stored snapshot epochs",
+            Kind::All => "The standard set per run (heatmap, curves, loss, snapshots), plus a panel and a loss comparison when several runs are given",
+            Kind::IndexVsP => "C2: preference index against fixed p, with 95% intervals; other optimizers as bands",
+            Kind::Coverage => "C3: coverage score per configuration, with 95% intervals; comparisons as bands",
+            Kind::C6Loss => "C6: test loss per configuration with the L* line and a marker at 0.25 B",
+            Kind::C6Time => "C6: epochs to L* per configuration (fraction of B), with intervals and \"never\" marks",
+            Kind::PLrMap => "Preference index and final test loss over a grid of fixed p x lr",
+        }
+    }
+
     /// The file stem used for this kind, e.g. "heatmap".
     pub fn stem(self) -> &'static str {
         match self {
@@ -74,11 +106,7 @@ impl Kind {
 
     /// The figure kind named `s` (its [`Kind::stem`]), as listed in an analysis's `figures`.
     pub fn from_stem(s: &str) -> Option<Kind> {
-        use clap::ValueEnum;
-        Kind::value_variants()
-            .iter()
-            .copied()
-            .find(|k| k.stem() == s)
+        Kind::ALL.into_iter().find(|k| k.stem() == s)
     }
 }
 

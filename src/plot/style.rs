@@ -10,7 +10,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontTransform;
 
-use super::colormap::viridis;
+use super::colourmap::viridis;
 
 /// Font family name under which the embedded font is registered.
 pub const FAMILY: &str = "sans-serif";

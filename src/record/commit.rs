@@ -201,31 +201,12 @@ pub fn clean_stale(dir: &Path) -> Result<usize> {
 pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
     #[cfg(target_os = "linux")]
     {
-        use std::ffi::CString;
-        use std::os::unix::ffi::OsStrExt;
-        let cstr = |p: &Path| {
-            CString::new(p.as_os_str().as_bytes())
-                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))
-        };
-        let (a, b) = (cstr(from)?, cstr(to)?);
-        // SAFETY: both pointers are valid NUL-terminated strings for the duration of the call.
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_renameat2,
-                libc::AT_FDCWD,
-                a.as_ptr(),
-                libc::AT_FDCWD,
-                b.as_ptr(),
-                libc::RENAME_NOREPLACE,
-            )
-        };
-        if r == 0 {
-            return Ok(());
-        }
-        let err = io::Error::last_os_error();
-        match err.raw_os_error() {
-            Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) => {}
-            _ => return Err(err),
+        use rustix::fs::{renameat_with, RenameFlags, CWD};
+        use rustix::io::Errno;
+        match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+            Ok(()) => return Ok(()),
+            Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {}
+            Err(e) => return Err(e.into()),
         }
     }
     // Fallback: an empty directory created with mkdir is the lock (mkdir fails if `to`
@@ -435,6 +416,12 @@ pub fn check_run_name(name: &str) -> Result<()> {
 /// Write `contents` to `path` atomically (temp file `.<name>.tmp-<host>-<pid>` in the same
 /// directory, then rename). The temp file is removed if writing fails.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    write_atomic_with(path, |tmp| Ok(fs::write(tmp, contents)?))
+}
+
+/// [`write_atomic`] for a writer that creates the file itself (NPY arrays, ...): `write` is
+/// called with the temp path, which is then renamed to `path` (or removed on failure).
+pub fn write_atomic_with(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -442,7 +429,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let name = path.file_name().context("file name")?.to_string_lossy();
     let tmp = dir.join(hidden_name(&name, "tmp"));
-    let written = fs::write(&tmp, contents).and_then(|()| fs::rename(&tmp, path));
+    let written = write(&tmp).and_then(|()| Ok(fs::rename(&tmp, path)?));
     if let Err(e) = written {
         let _ = fs::remove_file(&tmp);
         return Err(e).with_context(|| format!("cannot write {}", path.display()));

@@ -24,7 +24,7 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-pub use crate::record::commit::{write_atomic, Staging};
+pub use crate::record::commit::{write_atomic, write_atomic_with, Staging};
 
 /// The format identifier written into run.json.
 pub const FORMAT: &str = "bandwise-run/1";

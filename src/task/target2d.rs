@@ -333,7 +333,7 @@ pub fn ring_layout(
         sectors.unwrap_or(1),
         &peak_radii(spec, w),
     )
-    .map_err(|e| anyhow::anyhow!("{e}"))
+    .map_err(anyhow::Error::from)
 }
 
 /// Check that the spectral layout builds on this target's grid.

@@ -17,6 +17,7 @@
 //!   per axis (the axis value as in the ids).
 
 use super::{SweepIndex, SWEEP_FORMAT};
+use crate::base::stats::{mean_min_max, MeanCi};
 use crate::record::load::RunData;
 use crate::record::{is_run_dir, num, write_atomic, Csv};
 use anyhow::{Context, Result};
@@ -25,55 +26,6 @@ use std::path::Path;
 
 /// The aggregation convention, as stated in file headers and sweep.json.
 pub const CONVENTION: &str = "per config id, over its completed (non-diverged) seeds with a defined value: mean, min, max, and a 95% Student-t confidence interval of the mean, mean +- t(0.975, n-1) s/sqrt(n), s the sample standard deviation (n-1 denominator), empty when n < 2; diverged runs are excluded and counted in n_diverged";
-
-/// Two-sided 95% Student-t quantiles t(0.975, df) for df = 1..30.
-const T975: [f64; 30] = [
-    12.706204736,
-    4.302652730,
-    3.182446305,
-    2.776445105,
-    2.570581836,
-    2.446911851,
-    2.364624252,
-    2.306004135,
-    2.262157163,
-    2.228138852,
-    2.200985160,
-    2.178812830,
-    2.160368656,
-    2.144786688,
-    2.131449546,
-    2.119905299,
-    2.109815578,
-    2.100922040,
-    2.093024054,
-    2.085963447,
-    2.079613845,
-    2.073873068,
-    2.068657610,
-    2.063898562,
-    2.059538553,
-    2.055529439,
-    2.051830516,
-    2.048407142,
-    2.045229642,
-    2.042272456,
-];
-
-/// The 0.975 quantile of Student's t with `df` degrees of freedom (table up to 30, then a
-/// Cornish-Fisher expansion around the normal quantile, error below 1e-4). NaN for df = 0.
-pub fn t975(df: usize) -> f64 {
-    match df {
-        0 => f64::NAN,
-        1..=30 => T975[df - 1],
-        _ => {
-            let z: f64 = 1.959963984540054;
-            let d = df as f64;
-            z + (z.powi(3) + z) / (4.0 * d)
-                + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * d * d)
-        }
-    }
-}
 
 /// Statistics of one row over seeds.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -91,34 +43,15 @@ impl Stats {
     /// Stats of the defined (non-NaN) values of `xs`; NaN fields when there are none.
     pub fn of(xs: &[f64]) -> Stats {
         let v: Vec<f64> = xs.iter().copied().filter(|x| !x.is_nan()).collect();
-        let n = v.len();
-        if n == 0 {
-            return Stats {
-                n,
-                mean: f64::NAN,
-                min: f64::NAN,
-                max: f64::NAN,
-                ci95_lo: f64::NAN,
-                ci95_hi: f64::NAN,
-            };
-        }
-        let mean = v.iter().sum::<f64>() / n as f64;
-        let min = v.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let (lo, hi) = if n < 2 {
-            (f64::NAN, f64::NAN)
-        } else {
-            let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-            let half = t975(n - 1) * (var / n as f64).sqrt();
-            (mean - half, mean + half)
-        };
+        let (mean, min, max) = mean_min_max(&v);
+        let ci = MeanCi::of(&v);
         Stats {
-            n,
+            n: v.len(),
             mean,
             min,
             max,
-            ci95_lo: lo,
-            ci95_hi: hi,
+            ci95_lo: ci.lo,
+            ci95_hi: ci.hi,
         }
     }
 
@@ -335,9 +268,5 @@ mod tests {
         assert_eq!((one.n, one.mean), (1, 2.0));
         assert!(one.ci95_lo.is_nan() && one.ci95_hi.is_nan());
         assert!(Stats::of(&[]).mean.is_nan());
-        // The large-df expansion joins the table smoothly and tends to the normal quantile.
-        assert!((t975(31) - 2.039513446).abs() < 1e-4, "{}", t975(31));
-        assert!((t975(120) - 1.979930405).abs() < 1e-4);
-        assert!(t975(0).is_nan());
     }
 }

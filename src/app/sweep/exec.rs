@@ -27,7 +27,7 @@
 //!   timestamps), and a sweep directory written from a different spec is refused when a run
 //!   id would now mean a different config.
 
-use super::jobs::{execute, Job, Outcome};
+use super::jobs::{execute, Job, Outcome, Progress};
 use super::lr_search;
 use super::spec::{PlannedRun, SweepSpec};
 use super::{run_dir, SWEEP_FORMAT, SWEEP_JSON};
@@ -122,8 +122,8 @@ pub struct SweepOptions {
     /// Runs in parallel (threads of the pool); at least 1.
     pub jobs: usize,
     pub shard: Shard,
-    /// Show progress: a bar on a terminal, else one line per finished run on stderr.
-    pub progress: bool,
+    /// Where progress goes (the command line draws a bar on a terminal).
+    pub progress: Progress,
     pub stage: Stage,
 }
 
@@ -132,7 +132,7 @@ impl Default for SweepOptions {
         SweepOptions {
             jobs: 1,
             shard: Shard::ALL,
-            progress: false,
+            progress: Progress::OFF,
             stage: Stage::All,
         }
     }
@@ -302,7 +302,7 @@ pub fn run_sweep_with(
                     &pool,
                     registry,
                     &search_jobs,
-                    opts.progress,
+                    &opts.progress,
                     "lr search",
                     trainer,
                 );
@@ -364,7 +364,7 @@ pub fn run_sweep_with(
         }
     }
     let mut outcomes =
-        execute(&pool, registry, &runnable, opts.progress, "runs", trainer).into_iter();
+        execute(&pool, registry, &runnable, &opts.progress, "runs", trainer).into_iter();
     for (id, cannot) in planned {
         let outcome = match cannot {
             Some(e) => Outcome::Failed(e),

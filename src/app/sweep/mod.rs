@@ -29,11 +29,12 @@ pub mod lr_search;
 pub mod spec;
 pub mod status;
 
-pub use aggregate::{aggregate, t975, AggregateSummary, ConfigStatus, Stats};
+pub use aggregate::{aggregate, AggregateSummary, ConfigStatus, Stats};
 pub use exec::{
     capped_jobs, list_runs, run_sweep, RunFailure, Shard, Stage, SweepOptions, SweepReport,
     JOBS_PER_CORE,
 };
+pub use jobs::{JobDone, JobProgress, Progress, StderrLines};
 pub use lr_search::LrChoice;
 pub use spec::{Axis, Criterion, LrSearchSpec, PlannedRun, SweepSpec};
 pub use status::SweepStatus;

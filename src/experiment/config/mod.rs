@@ -256,11 +256,10 @@ impl Experiment {
         if let Some(w) = t.waves2d.as_ref().filter(|_| s.enabled) {
             crate::task::target2d::validate_layout(&s.layout, s.sectors, w)?;
         } else if s.enabled {
-            crate::spectral::BandLayout::build(&s.layout, t.n, &t.frequencies)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            crate::spectral::BandLayout::build(&s.layout, t.n, &t.frequencies)?;
             if let Some(n) = t.test.n.filter(|_| s.grids.contains(&GridName::Test)) {
                 crate::spectral::BandLayout::build(&s.layout, n, &t.frequencies)
-                    .map_err(|e| anyhow::anyhow!("{e} (on the test grid of n = {n})"))?;
+                    .with_context(|| format!("spectral.layout on the test grid (n = {n})"))?;
             }
         }
         registry.resolve(&self.optimizer)
