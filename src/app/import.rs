@@ -791,9 +791,9 @@ impl TrajectoryWriter {
         config["optimizer"] = optimizer;
         let shape = MlpShape::new(1, &exp.model.hidden, 1, exp.model.activation);
         let bands: serde_json::Map<String, Value> = recorder
-            .layouts()
+            .band_tables()
             .iter()
-            .map(|(g, l)| (g.as_str().to_string(), l.conventions_json()))
+            .map(|(g, l)| (g.as_str().to_string(), l.conventions()))
             .collect();
         let run = json!({
             "format": FORMAT,

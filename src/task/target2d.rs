@@ -17,7 +17,7 @@
 
 use crate::base::rng::{stream, Stream};
 use crate::spectral::fft2d::{half_plane_bin, RealFft2d};
-use crate::spectral::{LayoutSpec, Peak2d, RingLayout};
+use crate::spectral::{LayoutSpec, Peak, RingLayout};
 use crate::task::spec::{Phases, TargetSpec, Waves2dSpec};
 use crate::task::target::{GridData, Target};
 use anyhow::{bail, Result};
@@ -62,7 +62,7 @@ impl Component2d {
 }
 
 /// The 2D facts of a built target.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Target2d {
     /// Training grid `[N, M]`.
     pub dims: [usize; 2],
@@ -72,7 +72,7 @@ pub struct Target2d {
     pub components: Vec<Component2d>,
     /// Distinct half-plane peaks (`ky > 0`, or `ky = 0` and `kx > 0`) with their plane-wave
     /// amplitude `2 |Y(k)| / (N M)` of the clean target.
-    pub peaks: Vec<Peak2d>,
+    pub peaks: Vec<Peak>,
 }
 
 /// The canonical half-plane representative of `(kx, ky)`: `ky > 0`, or `ky = 0`, `kx >= 0`.
@@ -194,15 +194,14 @@ pub fn build(spec: &TargetSpec, w: &Waves2dSpec, seed: u64) -> Target {
     let [n, m] = w.dims;
     let mut fft = RealFft2d::new(n, m);
     let spectrum = fft.forward(&clean);
-    let mut peaks: Vec<Peak2d> = peak_freqs(spec, w)
+    let mut peaks: Vec<Peak> = peak_freqs(spec, w)
         .into_iter()
         .map(|(kx, ky)| {
             let (bx, by, _) = half_plane_bin(kx, ky, n, m);
-            Peak2d {
-                kx,
-                ky,
-                amplitude: 2.0 * spectrum[by * n + bx].norm() / (n * m) as f64,
-            }
+            Peak::new(
+                &[kx, ky],
+                2.0 * spectrum[by * n + bx].norm() / (n * m) as f64,
+            )
         })
         .collect();
     let top = peaks.iter().map(|p| p.amplitude).fold(0.0, f64::max);
@@ -466,7 +465,7 @@ mod tests {
         let want = [(-3, 2, 0.8), (2, 5, 0.3), (-2, 5, 0.3)];
         assert_eq!(td.peaks.len(), 3);
         for ((kx, ky, a), p) in want.iter().zip(&td.peaks) {
-            assert_eq!((p.kx, p.ky), (*kx, *ky));
+            assert_eq!(p.k, [*kx, *ky]);
             assert!((p.amplitude - a).abs() < 1e-12, "{p:?}");
         }
         // Test grid: half a spacing along both axes.
