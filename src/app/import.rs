@@ -35,7 +35,8 @@ use crate::experiment::fingerprint;
 use crate::nn::model::MlpShape;
 use crate::optim::Registry;
 use crate::record::{num, Csv, Staging, Table, FORMAT};
-use crate::task::target::{GridData, Target};
+use crate::task::grid::GridData;
+use crate::task::target::Target;
 use anyhow::{bail, Context, Result};
 use ndarray::{Array1, Array2};
 use ndarray_npy::{read_npy, write_npy, ReadNpyError};
@@ -807,7 +808,7 @@ impl TrajectoryWriter {
             "config": config,
             "conventions": conventions(None),
             "target": {
-                "components": target.components,
+                "components": target.components(),
                 "train_n": target.train.len(),
                 "test_n": target.test.len(),
             },

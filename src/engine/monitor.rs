@@ -3,7 +3,7 @@
 
 use crate::engine::train::{Evaluation, Observer};
 use crate::experiment::config::{Experiment, GridName};
-use crate::spectral::{BandLayout, BandTable, EpochSpectrum, Layout, Peak, SpectralMonitor};
+use crate::spectral::{BandLayout, BandTable, EpochSpectrum, Layout, SpectralMonitor};
 use crate::task::target::Target;
 use anyhow::Result;
 
@@ -79,17 +79,7 @@ pub fn default_snapshots(epochs: u64) -> Vec<u64> {
 impl Recorder {
     /// Build the monitors for the experiment's grids (layouts validated beforehand).
     pub fn new(exp: &Experiment, target: &Target) -> Result<Recorder> {
-        let (dims, peaks): (Vec<usize>, Vec<Peak>) = match &target.twod {
-            Some(td) => (td.dims.to_vec(), td.peaks.clone()),
-            None => (
-                vec![target.train.len()],
-                target
-                    .components
-                    .iter()
-                    .map(|c| Peak::new(&[c.k as i64], c.amplitude))
-                    .collect(),
-            ),
-        };
+        let (dims, peaks) = (target.dims(), target.peaks());
         let mut monitors = Vec::new();
         if exp.spectral.enabled {
             for &grid in &exp.spectral.grids {
@@ -97,16 +87,16 @@ impl Recorder {
                     GridName::Train => &target.train,
                     GridName::Test => &target.test,
                 };
-                let layout: Layout = match (&target.twod, &exp.target.waves2d) {
-                    (Some(_), Some(w)) => crate::task::target2d::ring_layout(
+                let layout: Layout = match &exp.target.waves2d {
+                    Some(w) => crate::task::targets::waves2d::ring_layout(
                         &exp.spectral.layout,
                         exp.spectral.sectors,
                         &exp.target,
                         w,
                     )?
                     .into(),
-                    _ => {
-                        let freqs: Vec<usize> = target.components.iter().map(|c| c.k).collect();
+                    None => {
+                        let freqs: Vec<usize> = target.components().iter().map(|c| c.k).collect();
                         BandLayout::build(&exp.spectral.layout, data.len(), &freqs)
                             .map_err(|e| anyhow::anyhow!("{e}"))?
                             .into()

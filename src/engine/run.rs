@@ -7,8 +7,8 @@ use crate::experiment::config::{Dtype, Experiment, GridName};
 use crate::optim::{Registry, ResolvedOptimizer};
 use crate::record::{csv_preamble, num, Csv, Staging, FORMAT};
 use crate::spectral::{band_first_crossings, measure_definitions, BandTable};
-use crate::task::target::Target;
-use crate::task::target2d::Target2d;
+use crate::task::target::{Target, TargetKind};
+use crate::task::targets::waves2d::Waves2d;
 use anyhow::Result;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -221,7 +221,7 @@ fn write_run(
         "config": config,
         "conventions": conventions(Some(opt)),
         "target": {
-            "components": target.components,
+            "components": target.components(),
             "train_n": target.train.len(),
             "test_n": target.test.len(),
         },
@@ -248,7 +248,7 @@ fn write_run(
             "snapshots.csv": "predictions at snapshot epochs (training grid)",
         },
     });
-    if let Some(td) = &target.twod {
+    if let TargetKind::Waves2d(td) = &target.kind {
         describe_2d(&mut run, td);
     }
     staging.write_json("run.json", &run)
@@ -418,7 +418,7 @@ fn write_snapshots(staging: &Staging, name: &str, rec: &Recorder) -> Result<()> 
 }
 
 /// Add the 2D facts to run.json.
-pub fn describe_2d(run: &mut Value, td: &Target2d) {
+fn describe_2d(run: &mut Value, td: &Waves2d) {
     run["target"]["dims"] = json!(td.dims);
     run["target"]["test_dims"] = json!(td.test_dims);
     run["target"]["test_offset"] = json!(td.test_offset);

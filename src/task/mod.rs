@@ -1,8 +1,9 @@
 //! Layer 5, tasks: what a network is asked to fit, on which grid.
 //!
-//! [`target`] builds the 1D targets (sums of sines, scattered points) and dispatches the 2D
-//! kinds to [`target2d`] (plane waves on a square grid, with ring bands).
+//! [`grid`] (sampled grids of any dims) -> [`targets`] (one file per target kind) ->
+//! [`target`] (the built target, one enum arm per kind).
 
+pub mod grid;
 pub mod spec;
 pub mod target;
-pub mod target2d;
+pub mod targets;
