@@ -162,14 +162,14 @@ pub fn band_energy_of_spectrum(spectrum: &[Complex<f64>], n: usize, bins: Range<
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
     use rand_pcg::Pcg64;
     use std::f64::consts::PI;
 
     /// Slow O(N^2) one-sided DFT, the reference for the planned transform.
-    fn direct_dft(x: &[f64]) -> Vec<Complex<f64>> {
+    pub(crate) fn direct_dft(x: &[f64]) -> Vec<Complex<f64>> {
         let n = x.len();
         (0..=n / 2)
             .map(|k| {

@@ -358,6 +358,7 @@ pub fn measure_definitions() -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::super::bands::{tests::layouts_for, BandLayout, LayoutSpec};
+    use super::super::fft::tests::direct_dft;
     use super::*;
     use rand::{Rng, SeedableRng};
     use rand_pcg::Pcg64;
@@ -399,19 +400,6 @@ mod tests {
 
     fn add(a: &[f64], b: &[f64]) -> Vec<f64> {
         a.iter().zip(b).map(|(x, y)| x + y).collect()
-    }
-
-    /// Slow O(N^2) one-sided DFT.
-    fn direct_dft(x: &[f64]) -> Vec<Complex<f64>> {
-        let n = x.len();
-        (0..=n / 2)
-            .map(|k| {
-                x.iter()
-                    .enumerate()
-                    .map(|(j, &v)| Complex::from_polar(v, -2.0 * PI * (k * j) as f64 / n as f64))
-                    .sum()
-            })
-            .collect()
     }
 
     #[test]
