@@ -111,7 +111,7 @@ mod tests {
         assert_eq!(t.train.t[0], 0.0);
         assert!((t.train.t[63] - 63.0 / 64.0).abs() < 1e-15);
         // Orthogonality on the grid: projection on sin(2 pi k t) recovers A_k exactly.
-        for c in &t.components() {
+        for c in t.components() {
             let proj: f64 = t
                 .train
                 .t
