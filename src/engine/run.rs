@@ -342,7 +342,7 @@ pub(crate) fn write_spectral_records(
 /// with one frequency column per dim.
 fn write_peaks(staging: &Staging, name: &str, rec: &Recorder) -> Result<()> {
     let two = rec.dims().len() == 2;
-    let mut comments = if two {
+    let comments = if two {
         let mut c = csv_preamble("per-peak measures at the 2D target's peaks", name);
         c.push("(kx, ky): a target peak in the half plane (ky > 0, or ky = 0 and kx > 0), cycles per unit length; amplitude = plane-wave amplitude 2|Y_k|/(N M) of the clean target".into());
         c.push("fp_rel_error = |H_k - Y_k|/|Y_k| (phase-aware); fp_rel_error_mag = ||H_k| - |Y_k||/(1e-5 + |Y_k|) (phase-blind); rahaman_amplitude = 2|H_k|/(N M)/amplitude; 2D unnormalised DFT".into());
@@ -361,7 +361,7 @@ fn write_peaks(staging: &Staging, name: &str, rec: &Recorder) -> Result<()> {
         "fp_rel_error_mag",
         "rahaman_amplitude",
     ]);
-    let mut csv = Csv::new(std::mem::take(&mut comments), &header);
+    let mut csv = Csv::new(comments, &header);
     for r in &rec.peaks {
         let mut cells = vec![r.grid.as_str().to_string(), r.epoch.to_string()];
         cells.extend(r.k.iter().map(|k| k.to_string()));

@@ -1,10 +1,15 @@
-//! The per-epoch spectral monitor: residual band energies and per-component frequency
-//! measures, computed into preallocated buffers, plus their stable names and definitions.
+//! The per-epoch spectral monitor, one for grids of any dims: residual band energies and
+//! per-peak frequency measures, computed into preallocated buffers over the weighted bins of a
+//! [`Layout`], plus their stable names and definitions.
 //!
-//! Notation: target `y`, prediction `h`, residual `r = h - y`, all on the `N`-point grid;
-//! `Y_k`, `H_k`, `R_k = H_k - Y_k` their unnormalised one-sided DFTs (see [`super::fft`]);
-//! band energy `E_b(x) = (1/N^2) sum_{k in b} w_k |X_k|^2`. Target components are
-//! `(k_i, A_i)`: frequency in cycles (= bin) and amplitude of `A_i sin(2 pi k_i t + phase)`.
+//! Notation: target `y`, prediction `h`, residual `r = h - y`, all on the grid of `P` points
+//! (`N` in 1D, `N x M` in 2D); `Y_k`, `H_k`, `R_k = H_k - Y_k` their unnormalised DFTs over
+//! the one-sided bins (1D) or the half plane (2D, see [`super::fft2d`]); band energy
+//! `E_b(x) = (1/P^2) sum_{k in b} w_k |X_k|^2`, so `sum_b E_b(r) = MSE`. Target peaks are
+//! `(k_i, A_i)`: signed frequency in cycles per dim and amplitude (1D: `A_i` of
+//! `A_i sin(2 pi k_i t + phase)`; 2D: the plane-wave amplitude `2 |Y_clean(k)| / (N M)`).
+//! Per peak: `fp_rel_error = |R_k| / |Y_k|`, `fp_rel_error_mag = ||H_k| - |Y_k|| /
+//! (1e-5 + |Y_k|)`, `rahaman_amplitude = 2 |H_k| / P / A_i`.
 
 use serde::Serialize;
 use serde_json::json;
