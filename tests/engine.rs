@@ -76,7 +76,7 @@ fn run_writes_a_complete_record() {
         );
     }
     assert!(data.grid_bands("test").is_some());
-    assert_eq!(data.grid_peaks("train").unwrap().k, [1, 3, 7]);
+    assert_eq!(data.grid_peaks("train").unwrap().k, [[1], [3], [7]]);
     assert!(
         data.meta["conventions"]["measures"]
             .as_array()

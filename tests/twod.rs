@@ -2,7 +2,6 @@
 //! the training loss at every epoch, 2D peaks and snapshots, and image panels.
 
 use bandwise::engine::run::{run_experiment, RunOptions};
-use bandwise::engine::run2d::Snapshots2d;
 use bandwise::engine::train::Status;
 use bandwise::experiment::config::Experiment;
 use bandwise::optim::Registry;
@@ -77,12 +76,23 @@ fn tiny_2d_run_bands_sum_to_the_train_loss() {
     assert!(!dir.join("peaks.csv").exists() && !dir.join("snapshots.csv").exists());
     let peaks = Table::read(&dir.join("peaks2d.csv")).unwrap();
     assert_eq!(peaks.len(), 2 * 21 * 4);
-    let snaps = Snapshots2d::load(&dir).unwrap();
-    assert_eq!(snaps.dims, [16, 16]);
+    // The one loader reads the 2D files: peaks2d.csv per grid with (kx, ky), and the
+    // snapshot images in row-major order.
+    assert_eq!(data.peaks.len(), 2);
+    let meta_peaks = data.meta["target"]["peaks"].as_array().unwrap();
+    for (k, p) in data.peaks[0].k.iter().zip(meta_peaks) {
+        assert_eq!(k, &[p["kx"].as_i64().unwrap(), p["ky"].as_i64().unwrap()]);
+    }
+    assert_eq!(data.peaks[0].epochs.len(), 21);
+    let snaps = &data.snapshots;
+    assert!(snaps.iter().all(|s| s.dims == [16, 16]));
     assert_eq!(
-        snaps.snapshots.iter().map(|s| s.0).collect::<Vec<_>>(),
+        snaps.iter().map(|s| s.epoch).collect::<Vec<_>>(),
         [0, 10, 20]
     );
+    // Point (i, j) = (3, 5) sits at (x, y) = (3/16, 5/16), row-major index 3 * 16 + 5.
+    let p = 3 * 16 + 5;
+    assert_eq!(&snaps[0].t[2 * p..2 * p + 2], &[3.0 / 16.0, 5.0 / 16.0]);
     // Image panels from the record.
     let png = dir.join("figures/images.png");
     bandwise::plot::images::images_for_run(&dir, &png, 3).unwrap();

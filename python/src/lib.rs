@@ -20,7 +20,8 @@ use bandwise::plot::from_record::{Clip, Measure};
 use bandwise::plot::{draw, Kind, PlotOptions};
 use bandwise::record::load::RunData;
 use bandwise::record::Table;
-use bandwise::task::target::{GridData, Target};
+use bandwise::task::grid::GridData;
+use bandwise::task::target::Target;
 use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -105,7 +106,7 @@ fn task<'py>(
     d.set_item("dims", exp.target.waves2d.as_ref().map(|w| w.dims.to_vec()))?;
     d.set_item(
         "frequencies",
-        target.components.iter().map(|c| c.k).collect::<Vec<_>>(),
+        target.components().iter().map(|c| c.k).collect::<Vec<_>>(),
     )?;
     grid_dict(py, &d, "train_", &target.train, &map)?;
     grid_dict(py, &d, "test_", &target.test, &map)?;

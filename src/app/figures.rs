@@ -401,7 +401,7 @@ fn render_analysis(
             }
             "snapshots" => {
                 for (id, runs) in &groups {
-                    if let Some(first) = runs.iter().find(|r| r.status() == "completed" && !r.snapshots.is_empty()) {
+                    if let Some(first) = runs.iter().find(|r| r.status() == "completed" && r.snapshots.first().is_some_and(|s| s.dims.len() == 1)) {
                         let path = out.join(format!("snapshots_{}.png", safe(id)));
                         draw(Kind::Snapshots, std::slice::from_ref(first), &path, &opts)?;
                         figures.push(path);
@@ -562,13 +562,21 @@ fn anchor_finding(run: &RunData, measure: &str, threshold: f64) -> Result<(Strin
         .k
         .iter()
         .zip(&times)
-        .map(|(k, t)| format!("k={k}: {}", t.map_or("never".into(), |e| e.to_string())))
+        .map(|(k, t)| {
+            let k: Vec<String> = k.iter().map(|x| x.to_string()).collect();
+            let t = t.map_or("never".into(), |e| e.to_string());
+            format!("k={}: {t}", k.join(","))
+        })
         .collect();
     let (ks, reached): (Vec<f64>, Vec<f64>) = peaks
         .k
         .iter()
         .zip(&times)
-        .filter_map(|(&k, t)| t.map(|e| (k as f64, e as f64)))
+        // |k| orders the peaks (k itself in 1D: the square root of a square is exact).
+        .filter_map(|(k, t)| {
+            let r = k.iter().map(|&x| (x * x) as f64).sum::<f64>().sqrt();
+            t.map(|e| (r, e as f64))
+        })
         .unzip();
     let (verdict, short) = if reached.len() >= 3 {
         let rho = spearman(&ks, &reached);

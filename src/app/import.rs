@@ -35,7 +35,8 @@ use crate::experiment::fingerprint;
 use crate::nn::model::MlpShape;
 use crate::optim::Registry;
 use crate::record::{num, write_atomic_with, Csv, Staging, Table, FORMAT};
-use crate::task::target::{GridData, Target};
+use crate::task::grid::GridData;
+use crate::task::target::Target;
 use anyhow::{bail, Context, Result};
 use ndarray::{Array1, Array2};
 use ndarray_npy::{read_npy, write_npy, ReadNpyError};
@@ -802,9 +803,9 @@ impl TrajectoryWriter {
         config["optimizer"] = optimizer;
         let shape = MlpShape::new(1, &exp.model.hidden, 1, exp.model.activation);
         let bands: serde_json::Map<String, Value> = recorder
-            .layouts()
+            .band_tables()
             .iter()
-            .map(|(g, l)| (g.as_str().to_string(), l.conventions_json()))
+            .map(|(g, l)| (g.as_str().to_string(), l.conventions()))
             .collect();
         let run = json!({
             "format": FORMAT,
@@ -818,7 +819,7 @@ impl TrajectoryWriter {
             "config": config,
             "conventions": conventions(None),
             "target": {
-                "components": target.components,
+                "components": target.components(),
                 "train_n": target.train.len(),
                 "test_n": target.test.len(),
             },

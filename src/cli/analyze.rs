@@ -38,7 +38,11 @@ pub fn target(args: TargetArgs) -> Result<()> {
     let content = match &exp.target.waves2d {
         Some(w) => format!("{} x {} grid, row-major", w.dims[0], w.dims[1]),
         None => {
-            let ks: Vec<String> = target.components.iter().map(|c| c.k.to_string()).collect();
+            let ks: Vec<String> = target
+                .components()
+                .iter()
+                .map(|c| c.k.to_string())
+                .collect();
             format!("frequencies {}", ks.join(", "))
         }
     };

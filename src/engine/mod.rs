@@ -2,10 +2,9 @@
 //!
 //! [`train`] (the loop, divergence detection, evaluated epochs) -> [`monitor`] (the spectral
 //! monitor observes each evaluated epoch) -> [`run`] (one run end to end, written through
-//! [`crate::record`]); [`run2d`] holds the 2D-only record files.
+//! [`crate::record`]), the same code for grids of any dims.
 
 pub mod external;
 pub mod monitor;
 pub mod run;
-pub mod run2d;
 pub mod train;

@@ -3,7 +3,7 @@
 
 use crate::engine::train::{Evaluation, Observer};
 use crate::experiment::config::{Experiment, GridName};
-use crate::spectral::{BandLayout, BandTable, EpochSpectrum, SpectralMonitor, SpectralMonitor2d};
+use crate::spectral::{BandLayout, BandTable, EpochSpectrum, Layout, SpectralMonitor};
 use crate::task::target::Target;
 use anyhow::Result;
 
@@ -19,23 +19,28 @@ pub struct BandRow {
     pub share: f64,
 }
 
-/// One row of peaks.csv: the per-component measures at target frequency k.
+/// One row of peaks.csv (1D, `k = [k]`) or peaks2d.csv (2D, `k = [kx, ky]`): the per-peak
+/// measures at target frequency `k`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PeakRow {
     pub grid: GridName,
     pub epoch: u64,
-    pub k: usize,
+    pub k: Vec<i64>,
     pub amplitude: f64,
     pub fp_rel_error: f64,
     pub fp_rel_error_mag: f64,
     pub rahaman_amplitude: f64,
 }
 
-/// One row of snapshots.csv: the prediction at one training-grid point at a snapshot epoch.
+/// One row of snapshots.csv (1D) or snapshots2d.csv (2D): the prediction at one
+/// training-grid point at a snapshot epoch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SnapshotRow {
     pub epoch: u64,
-    pub t: f64,
+    /// Grid index per dim (`[n]` or `[i, j]`).
+    pub index: Vec<usize>,
+    /// Coordinate per dim in `[0, 1)` (`[t]` or `[x, y]`).
+    pub coords: Vec<f64>,
     pub target: f64,
     pub prediction: f64,
 }
@@ -46,45 +51,11 @@ struct GridMonitor {
     scratch: EpochSpectrum,
 }
 
-/// One row of peaks2d.csv: the per-peak measures at target peak (kx, ky) of a 2D target.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PeakRow2d {
-    pub grid: GridName,
-    pub epoch: u64,
-    pub kx: i64,
-    pub ky: i64,
-    pub amplitude: f64,
-    pub fp_rel_error: f64,
-    pub fp_rel_error_mag: f64,
-    pub rahaman_amplitude: f64,
-}
-
-/// One row of snapshots2d.csv: the prediction at training-grid point (i, j) of a 2D target.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SnapshotRow2d {
-    pub epoch: u64,
-    pub i: usize,
-    pub j: usize,
-    pub x: f64,
-    pub y: f64,
-    pub target: f64,
-    pub prediction: f64,
-}
-
-struct GridMonitor2d {
-    grid: GridName,
-    monitor: SpectralMonitor2d,
-    scratch: EpochSpectrum,
-}
-
-/// Collects the spectral record of one run.
+/// Collects the spectral record of one run, for a grid of any dims.
 pub struct Recorder {
     monitors: Vec<GridMonitor>,
-    monitors2d: Vec<GridMonitor2d>,
-    /// `[N, M]` of a 2D target's training grid.
-    dims2d: Option<[usize; 2]>,
-    pub peaks2d: Vec<PeakRow2d>,
-    pub snapshots2d: Vec<SnapshotRow2d>,
+    /// The training grid `[N]` or `[N, M]`.
+    dims: Vec<usize>,
     snapshot_epochs: Vec<u64>,
     train_t: Vec<f64>,
     train_y: Vec<f64>,
@@ -108,42 +79,30 @@ pub fn default_snapshots(epochs: u64) -> Vec<u64> {
 impl Recorder {
     /// Build the monitors for the experiment's grids (layouts validated beforehand).
     pub fn new(exp: &Experiment, target: &Target) -> Result<Recorder> {
-        let components: Vec<(usize, f64)> = target
-            .components
-            .iter()
-            .map(|c| (c.k, c.amplitude))
-            .collect();
-        let freqs: Vec<usize> = components.iter().map(|c| c.0).collect();
+        let (dims, peaks) = (target.dims(), target.peaks());
         let mut monitors = Vec::new();
-        let mut monitors2d = Vec::new();
         if exp.spectral.enabled {
             for &grid in &exp.spectral.grids {
-                if let (Some(td), Some(w)) = (&target.twod, &exp.target.waves2d) {
-                    let data = match grid {
-                        GridName::Train => &target.train,
-                        GridName::Test => &target.test,
-                    };
-                    let layout = crate::task::target2d::ring_layout(
-                        &exp.spectral.layout,
-                        exp.spectral.sectors,
-                        &exp.target,
-                        w,
-                    )?;
-                    let monitor = SpectralMonitor2d::new(&data.y, layout, &td.peaks);
-                    let scratch = monitor.new_epoch_spectrum();
-                    monitors2d.push(GridMonitor2d {
-                        grid,
-                        monitor,
-                        scratch,
-                    });
-                    continue;
-                }
                 let data = match grid {
                     GridName::Train => &target.train,
                     GridName::Test => &target.test,
                 };
-                let layout = BandLayout::build(&exp.spectral.layout, data.len(), &freqs)?;
-                let monitor = SpectralMonitor::new(&data.y, layout, &components);
+                let layout: Layout = match &exp.target.waves2d {
+                    Some(w) => crate::task::targets::waves2d::ring_layout(
+                        &exp.spectral.layout,
+                        exp.spectral.sectors,
+                        &exp.target,
+                        w,
+                    )?
+                    .into(),
+                    None => {
+                        let freqs: Vec<usize> = target.components().iter().map(|c| c.k).collect();
+                        BandLayout::build(&exp.spectral.layout, data.len(), &freqs)
+                            .map_err(|e| anyhow::anyhow!("{e}"))?
+                            .into()
+                    }
+                };
+                let monitor = SpectralMonitor::new(&data.y, layout, &peaks);
                 let scratch = monitor.new_epoch_spectrum();
                 monitors.push(GridMonitor {
                     grid,
@@ -153,20 +112,10 @@ impl Recorder {
             }
         }
         let evals = (exp.train.epochs / exp.spectral_every() + 2) as usize;
-        let n_bands: usize = monitors
-            .iter()
-            .map(|m| m.monitor.layout().bands.len())
-            .sum::<usize>()
-            + monitors2d
-                .iter()
-                .map(|m| m.monitor.layout().len())
-                .sum::<usize>();
+        let n_bands: usize = monitors.iter().map(|m| m.monitor.layout().len()).sum();
         Ok(Recorder {
             monitors,
-            monitors2d,
-            dims2d: target.twod.as_ref().map(|t| t.dims),
-            peaks2d: Vec::new(),
-            snapshots2d: Vec::new(),
+            dims,
             snapshot_epochs: exp
                 .record
                 .snapshots
@@ -175,44 +124,22 @@ impl Recorder {
             train_t: target.train.t.clone(),
             train_y: target.train.y.clone(),
             bands: Vec::with_capacity(evals * n_bands),
-            peaks: Vec::with_capacity(evals * components.len() * exp.spectral.grids.len()),
+            peaks: Vec::with_capacity(evals * peaks.len() * exp.spectral.grids.len()),
             snapshots: Vec::new(),
         })
     }
 
-    /// The band layout used on `grid`, if that grid is analysed.
-    pub fn layout(&self, grid: GridName) -> Option<&BandLayout> {
-        self.monitors
-            .iter()
-            .find(|m| m.grid == grid)
-            .map(|m| m.monitor.layout())
-    }
-
-    /// The grids analysed, with their band layouts, 1D or 2D.
+    /// The grids analysed, with their band layouts.
     pub fn band_tables(&self) -> Vec<(GridName, &dyn BandTable)> {
-        let one = self
-            .monitors
-            .iter()
-            .map(|m| (m.grid, m.monitor.layout() as &dyn BandTable));
-        let two = self
-            .monitors2d
-            .iter()
-            .map(|m| (m.grid, m.monitor.layout() as &dyn BandTable));
-        one.chain(two).collect()
-    }
-
-    /// True when the target is 2D (then peaks2d and snapshots2d are filled instead of
-    /// peaks and snapshots).
-    pub fn is_2d(&self) -> bool {
-        self.dims2d.is_some()
-    }
-
-    /// The grids analysed (1D targets), with their layouts.
-    pub fn layouts(&self) -> Vec<(GridName, &BandLayout)> {
         self.monitors
             .iter()
-            .map(|m| (m.grid, m.monitor.layout()))
+            .map(|m| (m.grid, m.monitor.layout().table()))
             .collect()
+    }
+
+    /// The training grid `[N]` or `[N, M]`.
+    pub fn dims(&self) -> &[usize] {
+        &self.dims
     }
 }
 
@@ -224,7 +151,7 @@ fn prediction<'a>(grid: GridName, ev: &Evaluation<'a>) -> &'a [f64] {
     }
 }
 
-/// Append one epoch's band rows (1D bands or 2D rings) from the monitor's per-band vectors:
+/// Append one epoch's band rows from the monitor's per-band vectors:
 /// residual energy, target energy, relative error, share.
 fn push_bands(
     out: &mut Vec<BandRow>,
@@ -256,33 +183,11 @@ impl Observer for Recorder {
                 ev.epoch,
                 [&s.residual_energy, &s.target_energy, &s.rel_error, &s.share],
             );
-            for (i, &(k, amplitude)) in m.monitor.components().iter().enumerate() {
+            for (i, p) in m.monitor.peaks().iter().enumerate() {
                 self.peaks.push(PeakRow {
                     grid: m.grid,
                     epoch: ev.epoch,
-                    k,
-                    amplitude,
-                    fp_rel_error: s.fp_rel_error[i],
-                    fp_rel_error_mag: s.fp_rel_error_mag[i],
-                    rahaman_amplitude: s.rahaman_amplitude[i],
-                });
-            }
-        }
-        for m in &mut self.monitors2d {
-            m.monitor.analyse(prediction(m.grid, ev), &mut m.scratch);
-            let s = &m.scratch;
-            push_bands(
-                &mut self.bands,
-                m.grid,
-                ev.epoch,
-                [&s.residual_energy, &s.target_energy, &s.rel_error, &s.share],
-            );
-            for (i, p) in m.monitor.peaks().iter().enumerate() {
-                self.peaks2d.push(PeakRow2d {
-                    grid: m.grid,
-                    epoch: ev.epoch,
-                    kx: p.kx,
-                    ky: p.ky,
+                    k: p.k.clone(),
                     amplitude: p.amplitude,
                     fp_rel_error: s.fp_rel_error[i],
                     fp_rel_error_mag: s.fp_rel_error_mag[i],
@@ -290,25 +195,20 @@ impl Observer for Recorder {
                 });
             }
         }
-        if let Some([_, m]) = self.dims2d {
-            if self.snapshot_epochs.contains(&ev.epoch) {
-                for (p, (&y, &h)) in self.train_y.iter().zip(ev.train_pred).enumerate() {
-                    self.snapshots2d.push(SnapshotRow2d {
-                        epoch: ev.epoch,
-                        i: p / m,
-                        j: p % m,
-                        x: self.train_t[2 * p],
-                        y: self.train_t[2 * p + 1],
-                        target: y,
-                        prediction: h,
-                    });
+        if self.snapshot_epochs.contains(&ev.epoch) {
+            let d = self.dims.len();
+            for (p, (&y, &h)) in self.train_y.iter().zip(ev.train_pred).enumerate() {
+                // Row-major point index -> per-dim index (last dim fastest).
+                let mut index = vec![0; d];
+                let mut rest = p;
+                for (slot, &len) in index.iter_mut().zip(&self.dims).rev() {
+                    *slot = rest % len;
+                    rest /= len;
                 }
-            }
-        } else if self.snapshot_epochs.contains(&ev.epoch) {
-            for ((&t, &y), &h) in self.train_t.iter().zip(&self.train_y).zip(ev.train_pred) {
                 self.snapshots.push(SnapshotRow {
                     epoch: ev.epoch,
-                    t,
+                    index,
+                    coords: self.train_t[d * p..d * (p + 1)].to_vec(),
                     target: y,
                     prediction: h,
                 });

@@ -7,7 +7,8 @@ use crate::experiment::config::{Dtype, Experiment, GridName};
 use crate::optim::{Registry, ResolvedOptimizer};
 use crate::record::{csv_preamble, num, Csv, Staging, FORMAT};
 use crate::spectral::{band_first_crossings, measure_definitions, BandTable};
-use crate::task::target::Target;
+use crate::task::target::{Target, TargetKind};
+use crate::task::targets::waves2d::Waves2d;
 use anyhow::Result;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -220,7 +221,7 @@ fn write_run(
         "config": config,
         "conventions": conventions(Some(opt)),
         "target": {
-            "components": target.components,
+            "components": target.components(),
             "train_n": target.train.len(),
             "test_n": target.test.len(),
         },
@@ -247,8 +248,8 @@ fn write_run(
             "snapshots.csv": "predictions at snapshot epochs (training grid)",
         },
     });
-    if let Some(td) = &target.twod {
-        crate::engine::run2d::describe_2d(&mut run, td);
+    if let TargetKind::Waves2d(td) = &target.kind {
+        describe_2d(&mut run, td);
     }
     staging.write_json("run.json", &run)
 }
@@ -303,41 +304,7 @@ pub(crate) fn write_spectral_records(
             ]);
         }
         staging.write("bands.csv", &bands.render())?;
-        if rec.is_2d() {
-            crate::engine::run2d::write_peaks(staging, &exp.name, rec)?;
-        }
-
-        let mut comments = csv_preamble(
-            "per-component measures at the target frequencies",
-            &exp.name,
-        );
-        comments.push("fp_rel_error = |H_k - Y_k|/|Y_k| (F-Principle as documented, phase-aware); fp_rel_error_mag = ||H_k| - |Y_k||/(1e-5 + |Y_k|) (as the F-Principle code computes, phase-blind); rahaman_amplitude = 2|H_k/N|/A_i (Rahaman et al.)".into());
-        let mut peaks = Csv::new(
-            comments,
-            &[
-                "grid",
-                "epoch",
-                "k",
-                "amplitude",
-                "fp_rel_error",
-                "fp_rel_error_mag",
-                "rahaman_amplitude",
-            ],
-        );
-        for r in &rec.peaks {
-            peaks.row(&[
-                r.grid.as_str().into(),
-                r.epoch.to_string(),
-                r.k.to_string(),
-                num(r.amplitude),
-                num(r.fp_rel_error),
-                num(r.fp_rel_error_mag),
-                num(r.rahaman_amplitude),
-            ]);
-        }
-        if !rec.is_2d() {
-            staging.write("peaks.csv", &peaks.render())?;
-        }
+        write_peaks(staging, &exp.name, rec)?;
 
         let mut comments = csv_preamble("per-band convergence times", &exp.name);
         comments.push("epoch = first analysed epoch at which rel_error < threshold (Basri et al. style); empty = never within the budget".into());
@@ -368,26 +335,116 @@ pub(crate) fn write_spectral_records(
         staging.write("convergence.csv", &conv.render())?;
     }
 
-    let mut comments = csv_preamble(
-        "predictions on the training grid at snapshot epochs",
-        &exp.name,
-    );
-    comments.push(
-        "t: grid coordinate in [0, 1); target: fitted value y; prediction: network output h".into(),
-    );
-    let mut snaps = Csv::new(comments, &["epoch", "t", "target", "prediction"]);
-    for r in &rec.snapshots {
-        snaps.row(&[
-            r.epoch.to_string(),
-            num(r.t),
-            num(r.target),
-            num(r.prediction),
-        ]);
-    }
-    if rec.is_2d() {
-        crate::engine::run2d::write_snapshots(staging, &exp.name, rec)?;
+    write_snapshots(staging, &exp.name, rec)
+}
+
+/// Write peaks.csv (1D) or peaks2d.csv (2D): one row per analysed epoch and target peak,
+/// with one frequency column per dim.
+fn write_peaks(staging: &Staging, name: &str, rec: &Recorder) -> Result<()> {
+    let two = rec.dims().len() == 2;
+    let comments = if two {
+        let mut c = csv_preamble("per-peak measures at the 2D target's peaks", name);
+        c.push("(kx, ky): a target peak in the half plane (ky > 0, or ky = 0 and kx > 0), cycles per unit length; amplitude = plane-wave amplitude 2|Y_k|/(N M) of the clean target".into());
+        c.push("fp_rel_error = |H_k - Y_k|/|Y_k| (phase-aware); fp_rel_error_mag = ||H_k| - |Y_k||/(1e-5 + |Y_k|) (phase-blind); rahaman_amplitude = 2|H_k|/(N M)/amplitude; 2D unnormalised DFT".into());
+        c
     } else {
-        staging.write("snapshots.csv", &snaps.render())?;
+        let mut c = csv_preamble("per-component measures at the target frequencies", name);
+        c.push("fp_rel_error = |H_k - Y_k|/|Y_k| (F-Principle as documented, phase-aware); fp_rel_error_mag = ||H_k| - |Y_k||/(1e-5 + |Y_k|) (as the F-Principle code computes, phase-blind); rahaman_amplitude = 2|H_k/N|/A_i (Rahaman et al.)".into());
+        c
+    };
+    let k_cols: &[&str] = if two { &["kx", "ky"] } else { &["k"] };
+    let mut header = vec!["grid", "epoch"];
+    header.extend(k_cols);
+    header.extend([
+        "amplitude",
+        "fp_rel_error",
+        "fp_rel_error_mag",
+        "rahaman_amplitude",
+    ]);
+    let mut csv = Csv::new(comments, &header);
+    for r in &rec.peaks {
+        let mut cells = vec![r.grid.as_str().to_string(), r.epoch.to_string()];
+        cells.extend(r.k.iter().map(|k| k.to_string()));
+        cells.extend([
+            num(r.amplitude),
+            num(r.fp_rel_error),
+            num(r.fp_rel_error_mag),
+            num(r.rahaman_amplitude),
+        ]);
+        csv.row(&cells);
     }
-    Ok(())
+    let file = if two { "peaks2d.csv" } else { "peaks.csv" };
+    staging.write(file, &csv.render())
+}
+
+/// Write snapshots.csv (1D: epoch, t, target, prediction) or snapshots2d.csv (2D: epoch, i,
+/// j, x, y, target, prediction): the predictions on the training grid at snapshot epochs.
+fn write_snapshots(staging: &Staging, name: &str, rec: &Recorder) -> Result<()> {
+    let two = rec.dims().len() == 2;
+    let (what, note, index_cols, coord_cols, file): (_, _, &[&str], &[&str], _) = if two {
+        (
+            "predictions on the 2D training grid at snapshot epochs",
+            "point (i, j) sits at (x, y) = (i/N, j/M); rows in row-major order (j fastest); target: fitted value y; prediction: network output h",
+            &["i", "j"],
+            &["x", "y"],
+            "snapshots2d.csv",
+        )
+    } else {
+        (
+            "predictions on the training grid at snapshot epochs",
+            "t: grid coordinate in [0, 1); target: fitted value y; prediction: network output h",
+            &[],
+            &["t"],
+            "snapshots.csv",
+        )
+    };
+    let mut comments = csv_preamble(what, name);
+    comments.push(note.into());
+    let mut header = vec!["epoch"];
+    header.extend(index_cols);
+    header.extend(coord_cols);
+    header.extend(["target", "prediction"]);
+    let mut csv = Csv::new(comments, &header);
+    for r in &rec.snapshots {
+        let mut cells = vec![r.epoch.to_string()];
+        if two {
+            cells.extend(r.index.iter().map(|i| i.to_string()));
+        }
+        cells.extend(r.coords.iter().map(|&x| num(x)));
+        cells.extend([num(r.target), num(r.prediction)]);
+        csv.row(&cells);
+    }
+    staging.write(file, &csv.render())
+}
+
+/// Add the 2D facts to run.json.
+fn describe_2d(run: &mut Value, td: &Waves2d) {
+    run["target"]["dims"] = json!(td.dims);
+    run["target"]["test_dims"] = json!(td.test_dims);
+    run["target"]["test_offset"] = json!(td.test_offset);
+    run["target"]["components"] = json!(td.components);
+    let peaks: Vec<Value> = td
+        .peaks
+        .iter()
+        .map(|p| json!({"kx": p.k[0], "ky": p.k[1], "amplitude": p.amplitude}))
+        .collect();
+    run["target"]["peaks"] = json!(peaks);
+    run["conventions"]["grid_2d"] = json!("N x M grid (x_i, y_j) = (i/N, j/M) on [0, 1)^2 without the endpoints, values row-major v[i*M + j]; test grid shifted by target.test.offset spacings along both axes; the network sees the 2 coordinates mapped by model.input_range, or Fourier features of them");
+    run["conventions"]["dft_2d"] = json!("X(kx, ky) = sum_ij v_ij exp(-2 pi i (kx i/N + ky j/M)), unnormalised; half plane ky = 0..floor(M/2) with weight w = 1 on the ky = 0 and ky = M/2 (M even) columns, else 2; E_b = (1/(N M)^2) sum_{k in b} w |R_k|^2; bands are rings of |k| = sqrt(kx^2 + ky^2) (optionally angular sectors); sum_b E_b(r) = MSE");
+    if let Some(files) = run["files"].as_object_mut() {
+        files.remove("peaks.csv");
+        files.remove("snapshots.csv");
+        files.insert(
+            "peaks2d.csv".into(),
+            json!("per analysed epoch and target peak (kx, ky): F-Principle errors and Rahaman amplitude"),
+        );
+        files.insert(
+            "snapshots2d.csv".into(),
+            json!("predictions at snapshot epochs on the 2D training grid (epoch, i, j, x, y, target, prediction)"),
+        );
+        files.insert(
+            "bands.csv".into(),
+            json!("per analysed epoch and ring: residual/target energies, relative error, share (f_lo, f_hi = ring radii in cycles)"),
+        );
+    }
 }

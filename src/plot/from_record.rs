@@ -178,6 +178,17 @@ struct Rows {
     epochs: Vec<u64>,
 }
 
+/// Row label of a peak: `k = 3 cyc` (1D) or `k = (2, -1) cyc` (2D).
+fn peak_label(k: &[i64]) -> String {
+    match k {
+        [k] => format!("k = {k} cyc"),
+        _ => {
+            let parts: Vec<String> = k.iter().map(|x| x.to_string()).collect();
+            format!("k = ({}) cyc", parts.join(", "))
+        }
+    }
+}
+
 fn rows(run: &RunData, grid: &str, measure: Measure) -> Result<Rows> {
     let dir = run.dir.display();
     if measure.is_peaks() {
@@ -195,7 +206,7 @@ fn rows(run: &RunData, grid: &str, measure: Measure) -> Result<Rows> {
             _ => &p.rahaman_amplitude,
         };
         Ok(Rows {
-            labels: p.k.iter().map(|k| format!("k = {k} cyc")).collect(),
+            labels: p.k.iter().map(|k| peak_label(k)).collect(),
             values: values.clone(),
             epochs: p.epochs.clone(),
         })
@@ -588,6 +599,13 @@ pub fn snapshot_data(run: &RunData, max: usize) -> Result<SnapshotData> {
         );
     }
     let first = &snaps[0];
+    if first.dims.len() != 1 {
+        bail!(
+            "{} is a {}-dim run: draw its snapshots with `bandwise images`",
+            run.dir.display(),
+            first.dims.len()
+        );
+    }
     let n = first.t.len();
     if n == 0 {
         bail!("{}: snapshots.csv has no grid points", run.dir.display());

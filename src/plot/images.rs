@@ -16,7 +16,7 @@ use super::colourmap::{viridis, ColourScale};
 use super::heatmap::{draw_caption, draw_colour_bar, PixelRect};
 use super::style::{bold, font, perr, text, vtext, AXIS_PX, TICK_PX, TITLE_PX};
 use super::{render, Figure, Raster};
-use crate::engine::run2d::Snapshots2d;
+use crate::record::load::{RunData, SnapshotData};
 use crate::spectral::fft2d::{shifted_power, RealFft2d};
 
 /// One snapshot column.
@@ -98,12 +98,14 @@ pub fn images(path: &Path, data: &ImagesData) -> Result<()> {
     render(path, &ImagesFigure(data))
 }
 
-/// Image data from a run's snapshots2d.csv: target, predictions and residual spectra of up
-/// to `max` snapshot epochs (evenly picked, always the first and last).
-pub fn images_data(snaps: &Snapshots2d, title: &str, max: usize) -> ImagesData {
-    let [n, m] = snaps.dims;
+/// Image data from a 2D run's snapshots (all on one `N x M` grid, at least one): target,
+/// predictions and residual spectra of up to `max` snapshot epochs (evenly picked, always
+/// the first and last).
+pub fn images_data(snaps: &[SnapshotData], title: &str, max: usize) -> ImagesData {
+    let [n, m] = [snaps[0].dims[0], snaps[0].dims[1]];
+    let target = &snaps[0].target;
     let mut fft = RealFft2d::new(n, m);
-    let k = snaps.snapshots.len();
+    let k = snaps.len();
     let max = max.max(1);
     let picks: Vec<usize> = if k <= max {
         (0..k).collect()
@@ -114,14 +116,14 @@ pub fn images_data(snaps: &Snapshots2d, title: &str, max: usize) -> ImagesData {
         v.dedup();
         v
     };
-    let target_power = shifted_power(fft.forward(&snaps.target), n, m);
+    let target_power = shifted_power(fft.forward(target), n, m);
     let snapshots = picks
         .iter()
         .map(|&i| {
-            let (epoch, pred) = &snaps.snapshots[i];
-            let residual: Vec<f64> = pred.iter().zip(&snaps.target).map(|(h, y)| h - y).collect();
+            let (epoch, pred) = (snaps[i].epoch, &snaps[i].prediction);
+            let residual: Vec<f64> = pred.iter().zip(target).map(|(h, y)| h - y).collect();
             ImageSnapshot {
-                epoch: *epoch as f64,
+                epoch: epoch as f64,
                 prediction: pred.clone(),
                 power: shifted_power(fft.forward(&residual), n, m),
             }
@@ -137,8 +139,8 @@ pub fn images_data(snaps: &Snapshots2d, title: &str, max: usize) -> ImagesData {
         caption: format!(
             "{n} x {m} grid, x to the right and y up. Rows: values (target, prediction h), residual h - y, and power |X_k|^2/(N M)^2 on a log scale, fftshifted (zero frequency at the centre, kx to the right, ky up; target spectrum in the first column, residual spectrum in the others; the sum over all bins is the mean square).{shown}"
         ),
-        dims: snaps.dims,
-        target: snaps.target.clone(),
+        dims: [n, m],
+        target: target.clone(),
         target_power,
         snapshots,
     }
@@ -146,11 +148,16 @@ pub fn images_data(snaps: &Snapshots2d, title: &str, max: usize) -> ImagesData {
 
 /// Load `dir`'s snapshots2d.csv and draw its image panels into `path`.
 pub fn images_for_run(dir: &Path, path: &Path, max: usize) -> Result<()> {
-    let snaps = Snapshots2d::load(dir)?;
-    let meta = crate::record::read_run_json(dir)?;
-    let name = meta["name"].as_str().unwrap_or("run");
-    let label = crate::record::load::describe_optimizer(&meta["config"]["optimizer"]);
-    let data = images_data(&snaps, &format!("2D fit: {name} ({label})"), max);
+    let run = RunData::load(dir)?;
+    if run.snapshots.first().is_none_or(|s| s.dims.len() != 2) {
+        bail!(
+            "{} has no snapshots2d.csv: it is not a 2D run (target kind = \"waves2d\"), or it stored no snapshots",
+            dir.display()
+        );
+    }
+    let label = crate::record::load::describe_optimizer(run.optimizer());
+    let title = format!("2D fit: {} ({label})", run.name());
+    let data = images_data(&run.snapshots, &title, max);
     images(path, &data)
 }
 
@@ -332,18 +339,15 @@ mod tests {
     fn data(snaps: usize) -> ImagesData {
         let (n, m) = (8, 6);
         let target: Vec<f64> = (0..n * m).map(|i| (i as f64 * 0.3).sin()).collect();
-        let snaps2 = Snapshots2d {
-            dims: [n, m],
-            target: target.clone(),
-            snapshots: (0..snaps)
-                .map(|e| {
-                    (
-                        e as u64 * 10,
-                        target.iter().map(|y| y * e as f64 / snaps as f64).collect(),
-                    )
-                })
-                .collect(),
-        };
+        let snaps2: Vec<SnapshotData> = (0..snaps)
+            .map(|e| SnapshotData {
+                epoch: e as u64 * 10,
+                dims: vec![n, m],
+                t: Vec::new(),
+                target: target.clone(),
+                prediction: target.iter().map(|y| y * e as f64 / snaps as f64).collect(),
+            })
+            .collect();
         images_data(&snaps2, "test", 4)
     }
 

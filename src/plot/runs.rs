@@ -344,7 +344,9 @@ pub fn standard_set(
             Kind::Heatmap | Kind::Curves if !opts.measure.is_peaks() && run.bands.is_empty() => {
                 Some("no spectral data (bands.csv)")
             }
-            Kind::Snapshots if run.snapshots.is_empty() => Some("no snapshots (snapshots.csv)"),
+            Kind::Snapshots if run.snapshots.first().is_none_or(|s| s.dims.len() != 1) => {
+                Some("no snapshots (snapshots.csv)")
+            }
             _ => None,
         };
         if let Some(why) = missing {

@@ -34,11 +34,12 @@ pub struct GridBands {
     pub share: Vec<Vec<f64>>,
 }
 
-/// peaks.csv of one grid as matrices [component][analysed epoch].
+/// peaks.csv (1D) or peaks2d.csv (2D) of one grid as matrices [peak][analysed epoch].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GridPeaks {
     pub grid: String,
-    pub k: Vec<usize>,
+    /// Signed frequency of each peak, one entry per grid dim (`[k]` or `[kx, ky]`).
+    pub k: Vec<Vec<i64>>,
     pub amplitude: Vec<f64>,
     pub epochs: Vec<u64>,
     pub fp_rel_error: Vec<Vec<f64>>,
@@ -46,10 +47,14 @@ pub struct GridPeaks {
     pub rahaman_amplitude: Vec<Vec<f64>>,
 }
 
-/// Predictions at one snapshot epoch.
+/// Predictions at one snapshot epoch (snapshots.csv or snapshots2d.csv), on a grid of any
+/// dims: values row-major (last dim fastest).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SnapshotData {
     pub epoch: u64,
+    /// The grid `[N]` or `[N, M]`.
+    pub dims: Vec<usize>,
+    /// Coordinates, `points x dims` row-major (`t` in 1D; `x, y` per point in 2D).
     pub t: Vec<f64>,
     pub target: Vec<f64>,
     pub prediction: Vec<f64>,
@@ -79,17 +84,15 @@ impl RunData {
         } else {
             Vec::new()
         };
-        let peaks_path = dir.join("peaks.csv");
-        let peaks = if peaks_path.is_file() {
-            load_peaks(&peaks_path, budget)?
-        } else {
-            Vec::new()
+        let existing =
+            |names: [&str; 2]| names.map(|n| dir.join(n)).into_iter().find(|p| p.is_file());
+        let peaks = match existing(["peaks.csv", "peaks2d.csv"]) {
+            Some(path) => load_peaks(&path, budget)?,
+            None => Vec::new(),
         };
-        let snap_path = dir.join("snapshots.csv");
-        let snapshots = if snap_path.is_file() {
-            load_snapshots(&snap_path, budget)?
-        } else {
-            Vec::new()
+        let snapshots = match existing(["snapshots.csv", "snapshots2d.csv"]) {
+            Some(path) => load_snapshots(&path, budget)?,
+            None => Vec::new(),
         };
         Ok(RunData {
             dir: dir.to_path_buf(),
@@ -379,21 +382,36 @@ fn load_bands(path: &Path, budget: Option<u64>) -> Result<Vec<GridBands>> {
         .collect())
 }
 
+/// The frequency columns of a peaks file: `k` (1D) or `kx, ky` (2D).
+fn peak_freqs(t: &Table, path: &Path) -> Result<Vec<Vec<i64>>> {
+    let cols: &[&str] = if t.col("kx").is_ok() {
+        &["kx", "ky"]
+    } else {
+        &["k"]
+    };
+    let mut out = vec![Vec::with_capacity(cols.len()); t.len()];
+    for c in cols {
+        let v = t
+            .f64s(c)
+            .with_context(|| format!("in {} (column {c})", path.display()))?;
+        for (row, x) in out.iter_mut().zip(v) {
+            row.push(x as i64);
+        }
+    }
+    Ok(out)
+}
+
 fn load_peaks(path: &Path, budget: Option<u64>) -> Result<Vec<GridPeaks>> {
     let t = Table::read(path)?;
     let ctx = || format!("in {}", path.display());
     let grids = t.strs("grid").with_context(ctx)?;
     let epochs = u64s(&t, "epoch").with_context(ctx)?;
-    let ks: Vec<usize> = u64s(&t, "k")
-        .with_context(ctx)?
-        .into_iter()
-        .map(|k| k as usize)
-        .collect();
+    let ks = peak_freqs(&t, path)?;
     let amp = t.f64s("amplitude").with_context(ctx)?;
-    // Index components by their order of first appearance within the grid.
+    // Index peaks by their order of first appearance within the grid.
     let mut items = Vec::with_capacity(ks.len());
-    let mut seen: Vec<(String, Vec<usize>)> = Vec::new();
-    for (g, &k) in grids.iter().zip(&ks) {
+    let mut seen: Vec<(String, Vec<&Vec<i64>>)> = Vec::new();
+    for (g, k) in grids.iter().zip(&ks) {
         let entry = match seen.iter().position(|s| &s.0 == g) {
             Some(i) => &mut seen[i].1,
             None => {
@@ -416,7 +434,7 @@ fn load_peaks(path: &Path, budget: Option<u64>) -> Result<Vec<GridPeaks>> {
     Ok(groups
         .into_iter()
         .map(|g| GridPeaks {
-            k: g.rows.iter().map(|r| ks[r[0]]).collect(),
+            k: g.rows.iter().map(|r| ks[r[0]].clone()).collect(),
             amplitude: g.rows.iter().map(|r| amp[r[0]]).collect(),
             fp_rel_error: pick(&fp, &g.rows),
             fp_rel_error_mag: pick(&fpm, &g.rows),
@@ -427,23 +445,82 @@ fn load_peaks(path: &Path, budget: Option<u64>) -> Result<Vec<GridPeaks>> {
         .collect())
 }
 
+/// snapshots.csv (`epoch, t, target, prediction`) or snapshots2d.csv (`epoch, i, j, x, y,
+/// target, prediction`): one [`SnapshotData`] per epoch, values placed by their grid index.
 fn load_snapshots(path: &Path, budget: Option<u64>) -> Result<Vec<SnapshotData>> {
     let t = Table::read(path)?;
-    let epochs = u64s(&t, "epoch").with_context(|| format!("in {}", path.display()))?;
+    let ctx = || format!("in {}", path.display());
+    let epochs = u64s(&t, "epoch").with_context(ctx)?;
     check_rows(path, None, &epochs, None, true, budget)?;
-    let (ts, ys, hs) = (t.f64s("t")?, t.f64s("target")?, t.f64s("prediction")?);
-    let mut out: Vec<SnapshotData> = Vec::new();
-    for i in 0..epochs.len() {
-        if out.last().map(|s| s.epoch) != Some(epochs[i]) {
-            out.push(SnapshotData {
-                epoch: epochs[i],
-                ..Default::default()
-            });
+    let two = t.col("i").is_ok();
+    let (index_cols, coord_cols): (&[&str], &[&str]) = if two {
+        (&["i", "j"], &["x", "y"])
+    } else {
+        (&[], &["t"])
+    };
+    let index: Vec<Vec<usize>> = index_cols
+        .iter()
+        .map(|c| u64s(&t, c).map(|v| v.into_iter().map(|x| x as usize).collect()))
+        .collect::<Result<_>>()
+        .with_context(ctx)?;
+    let coords: Vec<Vec<f64>> = coord_cols
+        .iter()
+        .map(|c| t.f64s(c))
+        .collect::<Result<_>>()
+        .with_context(ctx)?;
+    let ys = t.f64s("target").with_context(ctx)?;
+    let hs = t.f64s("prediction").with_context(ctx)?;
+    // Row ranges of each epoch, in file order.
+    let mut spans: Vec<(u64, std::ops::Range<usize>)> = Vec::new();
+    for (r, &e) in epochs.iter().enumerate() {
+        match spans.last_mut() {
+            Some((last, span)) if *last == e => span.end = r + 1,
+            _ => spans.push((e, r..r + 1)),
         }
-        let s = out.last_mut().expect("just pushed");
-        s.t.push(ts[i]);
-        s.target.push(ys[i]);
-        s.prediction.push(hs[i]);
+    }
+    let dims2d: Vec<usize> = index
+        .iter()
+        .map(|ix| ix.iter().max().map_or(0, |m| m + 1))
+        .collect();
+    let d = coord_cols.len();
+    let mut out = Vec::with_capacity(spans.len());
+    for (epoch, span) in spans {
+        let dims = if two {
+            dims2d.clone()
+        } else {
+            vec![span.len()]
+        };
+        let points: usize = dims.iter().product();
+        let mut filled = vec![false; points];
+        let mut s = SnapshotData {
+            epoch,
+            dims,
+            t: vec![f64::NAN; points * d],
+            target: vec![f64::NAN; points],
+            prediction: vec![f64::NAN; points],
+        };
+        for (row, r) in span.enumerate() {
+            // Row-major point of this row: by its (i, j) in 2D, by its order in 1D.
+            let p = if two {
+                index[0][r] * s.dims[1] + index[1][r]
+            } else {
+                row
+            };
+            for (c, col) in coords.iter().enumerate() {
+                s.t[p * d + c] = col[r];
+            }
+            s.target[p] = ys[r];
+            s.prediction[p] = hs[r];
+            filled[p] = true;
+        }
+        if filled.contains(&false) {
+            bail!(
+                "{}: snapshot epoch {epoch} lacks grid points (expected {:?} per epoch)",
+                path.display(),
+                s.dims
+            );
+        }
+        out.push(s);
     }
     Ok(out)
 }

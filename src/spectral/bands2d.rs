@@ -27,7 +27,7 @@ use serde_json::json;
 use thiserror::Error;
 
 use super::bands::{Band, LayoutSpec};
-use super::fft2d::signed_freq;
+use super::fft2d::{col_weight, signed_freq};
 
 /// Why a ring layout could not be built.
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -476,6 +476,120 @@ impl BandTable for RingLayout {
     }
     fn conventions(&self) -> serde_json::Value {
         self.conventions_json()
+    }
+}
+
+/// A band layout of any number of dims: one-sided bins of an `N`-point grid, or half-plane
+/// bins of an `N x M` grid. Every bin carries its band index and its Parseval weight, so one
+/// monitor ([`super::measures::SpectralMonitor`]) serves both.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Layout {
+    /// 1D: bands of one-sided bins `k = 0..=N/2`.
+    Bands(super::bands::BandLayout),
+    /// 2D: rings (and sectors) of half-plane bins `[ky * N + kx]`.
+    Rings(RingLayout),
+}
+
+impl From<super::bands::BandLayout> for Layout {
+    fn from(l: super::bands::BandLayout) -> Self {
+        Layout::Bands(l)
+    }
+}
+
+impl From<RingLayout> for Layout {
+    fn from(l: RingLayout) -> Self {
+        Layout::Rings(l)
+    }
+}
+
+impl Layout {
+    /// The grid `[N]` or `[N, M]`.
+    pub fn dims(&self) -> Vec<usize> {
+        match self {
+            Layout::Bands(l) => vec![l.n],
+            Layout::Rings(l) => vec![l.n, l.m],
+        }
+    }
+
+    /// The output view (bands, grid label, kind, conventions).
+    pub fn table(&self) -> &dyn BandTable {
+        match self {
+            Layout::Bands(l) => l,
+            Layout::Rings(l) => l,
+        }
+    }
+
+    /// Number of bands.
+    pub fn len(&self) -> usize {
+        self.table().band_list().len()
+    }
+
+    /// Always false for a built layout.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The band of every bin, laid out like the spectrum of [`super::fft::Transform`].
+    pub fn band_of_bins(&self) -> &[usize] {
+        match self {
+            Layout::Bands(l) => l.band_of_bins(),
+            Layout::Rings(l) => l.band_of_bins(),
+        }
+    }
+
+    /// The weighted bins: per bin a factor `c_k` and one divisor `d`, so that the energy of
+    /// bin `k` is `c_k |X_k|^2 / d` (1D: `c_k = w_k`, `d = N^2`; 2D: `c_k = w_k / (N M)^2`,
+    /// `d = 1`; both as the single-dimension code computed them, to the last bit).
+    pub fn weights(&self) -> (Vec<f64>, f64) {
+        match self {
+            Layout::Bands(l) => {
+                let n = l.n as f64;
+                let w = (0..super::fft::num_bins(l.n))
+                    .map(|k| super::fft::bin_weight(k, l.n))
+                    .collect();
+                (w, n * n)
+            }
+            Layout::Rings(l) => {
+                let (n, m) = (l.n, l.m);
+                let norm = ((n * m) as f64).powi(2);
+                let w = (0..m / 2 + 1)
+                    .flat_map(|ky| std::iter::repeat_n(col_weight(ky, m) / norm, n))
+                    .collect();
+                (w, 1.0)
+            }
+        }
+    }
+
+    /// The spectrum index of signed frequency `k` (one entry per dim).
+    ///
+    /// # Panics
+    /// If `k` has the wrong number of dims or aliases on the grid (`|k_d| > N_d/2` in 1D,
+    /// `2 |k_d| >= N_d` in 2D); validate the target first.
+    pub fn bin_of(&self, k: &[i64]) -> usize {
+        match (self, k) {
+            (Layout::Bands(l), &[k]) => {
+                assert!(
+                    k >= 0 && k as usize <= l.n / 2,
+                    "component frequency {k} exceeds the top bin N/2 = {} (N = {})",
+                    l.n / 2,
+                    l.n
+                );
+                k as usize
+            }
+            (Layout::Rings(l), &[kx, ky]) => {
+                let (n, m) = (l.n, l.m);
+                assert!(
+                    2 * kx.unsigned_abs() < n as u64 && 2 * ky.unsigned_abs() < m as u64,
+                    "peak ({kx}, {ky}) aliases on a {n} x {m} grid"
+                );
+                let (bx, by, _) = super::fft2d::half_plane_bin(kx, ky, n, m);
+                by * n + bx
+            }
+            _ => panic!(
+                "frequency {k:?} does not match a {}-dim layout",
+                self.dims().len()
+            ),
+        }
     }
 }
 

@@ -94,6 +94,39 @@ impl RealFft1d {
     }
 }
 
+/// The real FFT of a grid of any number of dims behind one interface: 1D one-sided bins
+/// `k = 0..=N/2`, or the 2D half plane `[ky * N + kx]` (see [`super::fft2d`]).
+#[derive(Debug)]
+pub enum Transform {
+    D1(RealFft1d),
+    D2(super::fft2d::RealFft2d),
+}
+
+impl Transform {
+    /// Plans the transform for a grid `[N]` or `[N, M]`.
+    ///
+    /// # Panics
+    /// If `dims` has another length than 1 or 2, or a zero entry.
+    pub fn new(dims: &[usize]) -> Self {
+        match *dims {
+            [n] => Transform::D1(RealFft1d::new(n)),
+            [n, m] => Transform::D2(super::fft2d::RealFft2d::new(n, m)),
+            _ => panic!(
+                "Transform::new: grids of {} dims are not supported (1 or 2)",
+                dims.len()
+            ),
+        }
+    }
+
+    /// The unnormalised spectrum of `x` (row-major values of the grid).
+    pub fn forward(&mut self, x: &[f64]) -> &[Complex<f64>] {
+        match self {
+            Transform::D1(f) => f.forward(x),
+            Transform::D2(f) => f.forward(x),
+        }
+    }
+}
+
 /// Number of one-sided bins for `n` samples: `n/2 + 1`.
 pub fn num_bins(n: usize) -> usize {
     n / 2 + 1
@@ -129,14 +162,14 @@ pub fn band_energy_of_spectrum(spectrum: &[Complex<f64>], n: usize, bins: Range<
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
     use rand_pcg::Pcg64;
     use std::f64::consts::PI;
 
     /// Slow O(N^2) one-sided DFT, the reference for the planned transform.
-    fn direct_dft(x: &[f64]) -> Vec<Complex<f64>> {
+    pub(crate) fn direct_dft(x: &[f64]) -> Vec<Complex<f64>> {
         let n = x.len();
         (0..=n / 2)
             .map(|k| {

@@ -1,16 +1,21 @@
-//! The per-epoch spectral monitor: residual band energies and per-component frequency
-//! measures, computed into preallocated buffers, plus their stable names and definitions.
+//! The per-epoch spectral monitor, one for grids of any dims: residual band energies and
+//! per-peak frequency measures, computed into preallocated buffers over the weighted bins of a
+//! [`Layout`], plus their stable names and definitions.
 //!
-//! Notation: target `y`, prediction `h`, residual `r = h - y`, all on the `N`-point grid;
-//! `Y_k`, `H_k`, `R_k = H_k - Y_k` their unnormalised one-sided DFTs (see [`super::fft`]);
-//! band energy `E_b(x) = (1/N^2) sum_{k in b} w_k |X_k|^2`. Target components are
-//! `(k_i, A_i)`: frequency in cycles (= bin) and amplitude of `A_i sin(2 pi k_i t + phase)`.
+//! Notation: target `y`, prediction `h`, residual `r = h - y`, all on the grid of `P` points
+//! (`N` in 1D, `N x M` in 2D); `Y_k`, `H_k`, `R_k = H_k - Y_k` their unnormalised DFTs over
+//! the one-sided bins (1D) or the half plane (2D, see [`super::fft2d`]); band energy
+//! `E_b(x) = (1/P^2) sum_{k in b} w_k |X_k|^2`, so `sum_b E_b(r) = MSE`. Target peaks are
+//! `(k_i, A_i)`: signed frequency in cycles per dim and amplitude (1D: `A_i` of
+//! `A_i sin(2 pi k_i t + phase)`; 2D: the plane-wave amplitude `2 |Y_clean(k)| / (N M)`).
+//! Per peak: `fp_rel_error = |R_k| / |Y_k|`, `fp_rel_error_mag = ||H_k| - |Y_k|| /
+//! (1e-5 + |Y_k|)`, `rahaman_amplitude = 2 |H_k| / P / A_i`.
 
 use serde::Serialize;
 use serde_json::json;
 
-use super::bands::BandLayout;
-use super::fft::{bin_energy, Complex, RealFft1d};
+use super::bands2d::Layout;
+use super::fft::{Complex, Transform};
 
 /// Column name: mean squared residual `mean((h - y)^2)`, one value per epoch.
 pub const MSE: &str = "mse";
@@ -42,7 +47,7 @@ pub const TARGET_ROUNDOFF_FLOOR: f64 = 1e-24;
 
 /// The measures of one epoch. Create it once with [`SpectralMonitor::new_epoch_spectrum`]
 /// and refill it with [`SpectralMonitor::analyse`]; band vectors are indexed like
-/// [`BandLayout::bands`], component vectors like the monitor's components.
+/// the layout's bands, peak vectors like the monitor's peaks.
 #[derive(Debug, Clone, Serialize)]
 pub struct EpochSpectrum {
     /// `mean(r^2)`, computed in the time domain (equals the sum of `residual_energy`).
@@ -63,76 +68,103 @@ pub struct EpochSpectrum {
     pub rahaman_amplitude: Vec<f64>,
 }
 
-/// Computes every epoch's spectral measures for one grid, target and band layout, without
-/// allocating after construction.
+/// One target peak: its signed frequency (one entry per grid dim, cycles per unit length)
+/// and its amplitude (1D: `A_i` of `A_i sin(2 pi k_i t + phase)`; 2D: the plane-wave
+/// amplitude `2 |Y_clean(k)| / (N M)`, `k` in the half plane).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Peak {
+    pub k: Vec<i64>,
+    pub amplitude: f64,
+}
+
+impl Peak {
+    pub fn new(k: &[i64], amplitude: f64) -> Peak {
+        Peak {
+            k: k.to_vec(),
+            amplitude,
+        }
+    }
+}
+
+/// Computes every epoch's spectral measures for one grid (any dims), target and band layout,
+/// over weighted bins, without allocating after construction.
 #[derive(Debug)]
 pub struct SpectralMonitor {
-    layout: BandLayout,
-    components: Vec<(usize, f64)>,
+    layout: Layout,
+    peaks: Vec<Peak>,
+    /// Spectrum index of each peak.
+    peak_bins: Vec<usize>,
     target: Vec<f64>,
-    fft: RealFft1d,
+    fft: Transform,
     target_spectrum: Vec<Complex<f64>>,
     target_energy: Vec<f64>,
     residual: Vec<f64>,
     amplitude: Vec<f64>,
+    /// Per-bin factor `c_k` and divisor `d`: bin energy `c_k |X_k|^2 / d`.
+    weight: Vec<f64>,
+    divisor: f64,
 }
 
 impl SpectralMonitor {
     /// Plans the FFT and precomputes the target spectrum `Y_k` and band energies `E_b(y)`.
     /// Target bins at round-off level are zeroed (see [`TARGET_ROUNDOFF_FLOOR`]).
-    /// `components` lists the target's sine components as `(k_i cycles, A_i)`.
+    /// `peaks` lists the target's peaks (per-peak measures are reported in this order).
     ///
     /// # Panics
-    /// If `target.len() != layout.n`, or a component's frequency exceeds `N/2` (validate the
-    /// target config before building the monitor).
-    pub fn new(target: &[f64], layout: BandLayout, components: &[(usize, f64)]) -> Self {
-        let n = layout.n;
+    /// If `target.len()` is not the layout's number of grid points, or a peak lies off the
+    /// grid (validate the target config before building the monitor).
+    pub fn new(target: &[f64], layout: impl Into<Layout>, peaks: &[Peak]) -> Self {
+        let layout = layout.into();
+        let dims = layout.dims();
+        let points: usize = dims.iter().product();
         assert_eq!(
             target.len(),
-            n,
-            "SpectralMonitor::new: target has {} samples but the band layout was built for N = {n}",
+            points,
+            "SpectralMonitor::new: target has {} values but the band layout was built for a {dims:?} grid",
             target.len()
         );
-        for &(k, _) in components {
-            assert!(
-                k <= n / 2,
-                "SpectralMonitor::new: component frequency {k} exceeds the top bin N/2 = {} (N = {n})",
-                n / 2
-            );
-        }
-        let mut fft = RealFft1d::new(n);
+        let peak_bins = peaks.iter().map(|p| layout.bin_of(&p.k)).collect();
+        let (weight, divisor) = layout.weights();
+        let mut fft = Transform::new(&dims);
         let mut target_spectrum = fft.forward(target).to_vec();
-        let mean_sq = target.iter().map(|y| y * y).sum::<f64>() / n as f64;
-        for (k, y_k) in target_spectrum.iter_mut().enumerate() {
-            if bin_energy(*y_k, k, n) <= TARGET_ROUNDOFF_FLOOR * mean_sq {
+        let mean_sq = target.iter().map(|y| y * y).sum::<f64>() / points as f64;
+        for (y_k, c) in target_spectrum.iter_mut().zip(&weight) {
+            if c * y_k.norm_sqr() / divisor <= TARGET_ROUNDOFF_FLOOR * mean_sq {
                 *y_k = Complex::new(0.0, 0.0);
             }
         }
         let mut target_energy = vec![0.0; layout.len()];
-        for (k, y_k) in target_spectrum.iter().enumerate() {
-            target_energy[layout.band_of_bin(k)] += bin_energy(*y_k, k, n);
+        for ((y_k, c), &b) in target_spectrum
+            .iter()
+            .zip(&weight)
+            .zip(layout.band_of_bins())
+        {
+            target_energy[b] += c * y_k.norm_sqr() / divisor;
         }
-        let num_bins = fft.num_bins();
+        let num_bins = target_spectrum.len();
         Self {
             layout,
-            components: components.to_vec(),
+            peaks: peaks.to_vec(),
+            peak_bins,
             target: target.to_vec(),
             fft,
             target_spectrum,
             target_energy,
-            residual: vec![0.0; n],
+            residual: vec![0.0; points],
             amplitude: vec![0.0; num_bins],
+            weight,
+            divisor,
         }
     }
 
     /// The band layout the monitor reports on.
-    pub fn layout(&self) -> &BandLayout {
+    pub fn layout(&self) -> &Layout {
         &self.layout
     }
 
-    /// The target components `(k_i, A_i)`, in the order of the per-component outputs.
-    pub fn components(&self) -> &[(usize, f64)] {
-        &self.components
+    /// The target peaks, in the order of the per-peak outputs.
+    pub fn peaks(&self) -> &[Peak] {
+        &self.peaks
     }
 
     /// The target values `y` on the grid.
@@ -140,7 +172,7 @@ impl SpectralMonitor {
         &self.target
     }
 
-    /// The target's one-sided spectrum `Y_k`, `k = 0..=N/2`.
+    /// The target's spectrum `Y_k` (laid out as [`Transform::forward`] returns it).
     pub fn target_spectrum(&self) -> &[Complex<f64>] {
         &self.target_spectrum
     }
@@ -154,7 +186,7 @@ impl SpectralMonitor {
     /// filled, `target_energy` already copied in).
     pub fn new_epoch_spectrum(&self) -> EpochSpectrum {
         let bands = self.layout.len();
-        let comps = self.components.len();
+        let comps = self.peaks.len();
         EpochSpectrum {
             mse: f64::NAN,
             residual_energy: vec![f64::NAN; bands],
@@ -171,10 +203,10 @@ impl SpectralMonitor {
     /// Allocates nothing.
     ///
     /// # Panics
-    /// If `prediction.len() != N` or `out` was not made by this monitor's
+    /// If `prediction` has the wrong length or `out` was not made by this monitor's
     /// [`SpectralMonitor::new_epoch_spectrum`].
     pub fn analyse(&mut self, prediction: &[f64], out: &mut EpochSpectrum) {
-        let n = self.layout.n;
+        let n = self.residual.len();
         assert_eq!(
             out.residual_energy.len(),
             self.layout.len(),
@@ -182,7 +214,7 @@ impl SpectralMonitor {
         );
         assert_eq!(
             out.fp_rel_error.len(),
-            self.components.len(),
+            self.peaks.len(),
             "EpochSpectrum of another monitor"
         );
         self.fill_residual(prediction);
@@ -190,8 +222,12 @@ impl SpectralMonitor {
 
         let spectrum = self.fft.forward(&self.residual);
         out.residual_energy.fill(0.0);
-        for (k, r_k) in spectrum.iter().enumerate() {
-            out.residual_energy[self.layout.band_of_bin(k)] += bin_energy(*r_k, k, n);
+        for ((r_k, c), &b) in spectrum
+            .iter()
+            .zip(&self.weight)
+            .zip(self.layout.band_of_bins())
+        {
+            out.residual_energy[b] += c * r_k.norm_sqr() / self.divisor;
         }
         let total: f64 = out.residual_energy.iter().sum();
         out.target_energy.copy_from_slice(&self.target_energy);
@@ -202,9 +238,9 @@ impl SpectralMonitor {
             out.share[b] = if total == 0.0 { f64::NAN } else { e_r / total };
         }
 
-        for (i, &(k, amp)) in self.components.iter().enumerate() {
-            let r_k = spectrum[k];
-            let y_k = self.target_spectrum[k];
+        for (i, (p, &bin)) in self.peaks.iter().zip(&self.peak_bins).enumerate() {
+            let r_k = spectrum[bin];
+            let y_k = self.target_spectrum[bin];
             let h_k = r_k + y_k;
             let y_abs = y_k.norm();
             out.fp_rel_error[i] = if y_abs == 0.0 {
@@ -213,19 +249,20 @@ impl SpectralMonitor {
                 r_k.norm() / y_abs
             };
             out.fp_rel_error_mag[i] = (h_k.norm() - y_abs).abs() / (FP_MAG_EPS + y_abs);
-            out.rahaman_amplitude[i] = if amp == 0.0 {
+            out.rahaman_amplitude[i] = if p.amplitude == 0.0 {
                 f64::NAN
             } else {
-                2.0 * h_k.norm() / n as f64 / amp.abs()
+                2.0 * h_k.norm() / n as f64 / p.amplitude.abs()
             };
         }
     }
 
-    /// The residual amplitude spectrum `|R_k|`, `k = 0..=N/2` (unnormalised), of
-    /// `prediction`. The slice is overwritten by the next call. Allocates nothing.
+    /// The residual amplitude spectrum `|R_k|` (unnormalised, laid out as
+    /// [`Transform::forward`] returns it) of `prediction`. The slice is overwritten by the
+    /// next call. Allocates nothing.
     ///
     /// # Panics
-    /// If `prediction.len() != N`.
+    /// If `prediction` has the wrong length.
     pub fn residual_spectrum(&mut self, prediction: &[f64]) -> &[f64] {
         self.fill_residual(prediction);
         let spectrum = self.fft.forward(&self.residual);
@@ -239,7 +276,7 @@ impl SpectralMonitor {
         assert_eq!(
             prediction.len(),
             self.residual.len(),
-            "SpectralMonitor: prediction has {} samples but the grid has N = {}",
+            "SpectralMonitor: prediction has {} values but the grid has {}",
             prediction.len(),
             self.residual.len()
         );
@@ -325,7 +362,8 @@ pub fn measure_definitions() -> serde_json::Value {
 
 #[cfg(test)]
 mod tests {
-    use super::super::bands::{tests::layouts_for, LayoutSpec};
+    use super::super::bands::{tests::layouts_for, BandLayout, LayoutSpec};
+    use super::super::fft::tests::direct_dft;
     use super::*;
     use rand::{Rng, SeedableRng};
     use rand_pcg::Pcg64;
@@ -361,25 +399,12 @@ mod tests {
 
     fn monitor(target: &[f64], spec: &LayoutSpec, freqs: &[usize]) -> SpectralMonitor {
         let layout = BandLayout::build(spec, target.len(), freqs).unwrap();
-        let components: Vec<(usize, f64)> = freqs.iter().map(|&k| (k, 1.0)).collect();
+        let components: Vec<Peak> = freqs.iter().map(|&k| Peak::new(&[k as i64], 1.0)).collect();
         SpectralMonitor::new(target, layout, &components)
     }
 
     fn add(a: &[f64], b: &[f64]) -> Vec<f64> {
         a.iter().zip(b).map(|(x, y)| x + y).collect()
-    }
-
-    /// Slow O(N^2) one-sided DFT.
-    fn direct_dft(x: &[f64]) -> Vec<Complex<f64>> {
-        let n = x.len();
-        (0..=n / 2)
-            .map(|k| {
-                x.iter()
-                    .enumerate()
-                    .map(|(j, &v)| Complex::from_polar(v, -2.0 * PI * (k * j) as f64 / n as f64))
-                    .sum()
-            })
-            .collect()
     }
 
     #[test]
@@ -403,7 +428,7 @@ mod tests {
                         1.3 * 1.3 / 2.0
                     };
                     assert!((out.mse - expected).abs() < 1e-12 * expected, "n={n} k={k}");
-                    let home = mon.layout().band_of_bin(k);
+                    let home = mon.layout().band_of_bins()[k];
                     for (b, &e) in out.residual_energy.iter().enumerate() {
                         if b == home {
                             assert!(
@@ -467,7 +492,7 @@ mod tests {
                 let mut expected = vec![0.0; mon.layout().len()];
                 for (k, r_k) in slow.iter().enumerate() {
                     let w = if k == 0 || 2 * k == n { 1.0 } else { 2.0 };
-                    expected[mon.layout().band_of_bin(k)] += w * r_k.norm_sqr() / (n * n) as f64;
+                    expected[mon.layout().band_of_bins()[k]] += w * r_k.norm_sqr() / (n * n) as f64;
                 }
                 for (got, want) in out.residual_energy.iter().zip(&expected) {
                     assert!((got - want).abs() < 1e-12 * out.mse, "n={n} {spec:?}");
@@ -492,7 +517,7 @@ mod tests {
                 let mut mon = monitor(&target, &spec, &freqs);
                 let mut out = mon.new_epoch_spectrum();
                 mon.analyse(&constant, &mut out);
-                let dc = mon.layout().band_of_bin(0);
+                let dc = mon.layout().band_of_bins()[0];
                 assert!(
                     (out.residual_energy[dc] - 0.64).abs() < 1e-12,
                     "n={n} {spec:?}"
@@ -500,7 +525,7 @@ mod tests {
                 assert!((out.mse - 0.64).abs() < 1e-12);
                 if n % 2 == 0 {
                     mon.analyse(&alternating, &mut out);
-                    let nyq = mon.layout().band_of_bin(n / 2);
+                    let nyq = mon.layout().band_of_bins()[n / 2];
                     assert!(
                         (out.residual_energy[nyq] - 1.0).abs() < 1e-12,
                         "n={n} {spec:?}"
@@ -527,7 +552,7 @@ mod tests {
                     let y = sines(n, &[(k, amp, 0.0)]);
                     let h = sines(n, &[(k, amp, phi)]);
                     let layout = BandLayout::build(&LayoutSpec::Octave, n, &[]).unwrap();
-                    let mut mon = SpectralMonitor::new(&y, layout, &[(k, amp)]);
+                    let mut mon = SpectralMonitor::new(&y, layout, &[Peak::new(&[k as i64], amp)]);
                     let mut out = mon.new_epoch_spectrum();
                     mon.analyse(&h, &mut out);
                     let aware = 2.0 * (PI * phi).sin().abs();
@@ -553,7 +578,10 @@ mod tests {
             .collect();
         let y = sines(n, &parts);
         let freqs: Vec<usize> = parts.iter().map(|p| p.0).collect();
-        let components: Vec<(usize, f64)> = parts.iter().map(|p| (p.0, p.1)).collect();
+        let components: Vec<Peak> = parts
+            .iter()
+            .map(|p| Peak::new(&[p.0 as i64], p.1))
+            .collect();
         let layout = BandLayout::build(&LayoutSpec::Peaks { half_width: 1 }, n, &freqs).unwrap();
         let mut mon = SpectralMonitor::new(&y, layout, &components);
         let mut out = mon.new_epoch_spectrum();
@@ -598,7 +626,8 @@ mod tests {
         let n = 128;
         let y = sines(n, &[(3, 1.0, 0.0), (20, 0.5, 0.3)]);
         let layout = BandLayout::build(&LayoutSpec::Octave, n, &[]).unwrap();
-        let mut mon = SpectralMonitor::new(&y, layout, &[(3, 1.0), (20, 0.5)]);
+        let mut mon =
+            SpectralMonitor::new(&y, layout, &[Peak::new(&[3], 1.0), Peak::new(&[20], 0.5)]);
         let mut out = mon.new_epoch_spectrum();
         let fingerprint = |o: &EpochSpectrum| {
             [
@@ -629,7 +658,7 @@ mod tests {
         let n = 33;
         let y = sines(n, &[(2, 1.0, 0.2)]);
         let layout = BandLayout::build(&LayoutSpec::Octave, n, &[]).unwrap();
-        let mut mon = SpectralMonitor::new(&y, layout, &[(2, 1.0)]);
+        let mut mon = SpectralMonitor::new(&y, layout, &[Peak::new(&[2], 1.0)]);
         let h = sines(n, &[(2, 0.9, 0.2), (7, 0.1, 0.0)]);
         let h_copy = h.clone();
         let mut first = mon.new_epoch_spectrum();
@@ -679,5 +708,169 @@ mod tests {
         for field in fields.as_object().unwrap().keys() {
             assert!(names.contains(&field.as_str()), "{field} has no definition");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests2d {
+    use super::super::bands::LayoutSpec;
+    use super::super::bands2d::RingLayout;
+    use super::super::fft2d::half_plane_bin;
+    use super::super::fft2d::tests::direct_dft2;
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_pcg::Pcg64;
+    use std::f64::consts::PI;
+
+    fn wave(n: usize, m: usize, kx: i64, ky: i64, a: f64, phi: f64) -> Vec<f64> {
+        let mut v = vec![0.0; n * m];
+        for i in 0..n {
+            for j in 0..m {
+                let (x, y) = (i as f64 / n as f64, j as f64 / m as f64);
+                v[i * m + j] = a * (2.0 * PI * (kx as f64 * x + ky as f64 * y) + phi).sin();
+            }
+        }
+        v
+    }
+
+    fn layouts() -> Vec<(LayoutSpec, usize)> {
+        vec![
+            (LayoutSpec::Octave, 1),
+            (LayoutSpec::Octave, 4),
+            (LayoutSpec::Uniform { bands: 5 }, 1),
+            (
+                LayoutSpec::Edges {
+                    edges: vec![1.0, 2.5, 5.0],
+                },
+                2,
+            ),
+        ]
+    }
+
+    #[test]
+    fn plane_wave_residual_puts_all_energy_in_its_ring() {
+        for &(n, m) in &[(16usize, 16usize), (15, 12), (12, 17), (20, 9)] {
+            let target = wave(n, m, 1, 2, 0.8, 0.3);
+            for (spec, sectors) in layouts() {
+                let layout = RingLayout::build(&spec, n, m, sectors, &[]).unwrap();
+                let mut mon = SpectralMonitor::new(&target, layout, &[]);
+                let mut out = mon.new_epoch_spectrum();
+                for &(kx, ky) in &[(0i64, 1i64), (1, 0), (-3, 2), (2, -3), (3, 3), (-5, -1)] {
+                    if 2 * kx.unsigned_abs() >= n as u64 || 2 * ky.unsigned_abs() >= m as u64 {
+                        continue;
+                    }
+                    let res = wave(n, m, kx, ky, 1.3, 0.4);
+                    let pred: Vec<f64> = target.iter().zip(&res).map(|(a, b)| a + b).collect();
+                    mon.analyse(&pred, &mut out);
+                    let expected = 1.3 * 1.3 / 2.0;
+                    assert!((out.mse - expected).abs() < 1e-12 * expected);
+                    let (bx, by, _) = half_plane_bin(kx, ky, n, m);
+                    let home = mon.layout().band_of_bins()[by * n + bx];
+                    for (b, &e) in out.residual_energy.iter().enumerate() {
+                        if b == home {
+                            assert!(
+                                (e - expected).abs() < 1e-12 * expected,
+                                "{n}x{m} ({kx},{ky}) {spec:?}: {e} vs {expected}"
+                            );
+                        } else {
+                            assert!(e < 1e-12 * expected, "{n}x{m} ({kx},{ky}) band {b}: {e}");
+                        }
+                    }
+                    let r = ((kx * kx + ky * ky) as f64).sqrt();
+                    let Layout::Rings(rl) = mon.layout() else {
+                        unreachable!()
+                    };
+                    let ring = &rl.rings[home];
+                    assert!(
+                        ring.rest || (ring.f_lo <= r && r <= ring.f_hi),
+                        "{ring:?} r={r}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ring_energies_sum_to_mse_for_random_residuals() {
+        let mut rng = Pcg64::seed_from_u64(77);
+        for _ in 0..30 {
+            let n = rng.random_range(4..30usize);
+            let m = rng.random_range(4..30usize);
+            let target: Vec<f64> = (0..n * m).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let pred: Vec<f64> = (0..n * m).map(|_| rng.random_range(-2.0..2.0)).collect();
+            let mse = target
+                .iter()
+                .zip(&pred)
+                .map(|(y, h)| (h - y) * (h - y))
+                .sum::<f64>()
+                / (n * m) as f64;
+            let mean_sq_y = target.iter().map(|y| y * y).sum::<f64>() / (n * m) as f64;
+            for (spec, sectors) in [(LayoutSpec::Octave, 1), (LayoutSpec::Octave, 2)] {
+                let layout = RingLayout::build(&spec, n, m, sectors, &[]).unwrap();
+                let mut mon = SpectralMonitor::new(&target, layout, &[]);
+                let mut out = mon.new_epoch_spectrum();
+                mon.analyse(&pred, &mut out);
+                let total: f64 = out.residual_energy.iter().sum();
+                let total_y: f64 = out.target_energy.iter().sum();
+                assert!((out.mse - mse).abs() < 1e-12 * mse, "{n}x{m}");
+                assert!((total - mse).abs() < 1e-12 * mse, "{n}x{m} {spec:?}");
+                assert!((total_y - mean_sq_y).abs() < 1e-12 * mean_sq_y);
+                assert!((out.share.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+            }
+        }
+    }
+
+    #[test]
+    fn ring_energies_match_direct_dft() {
+        let mut rng = Pcg64::seed_from_u64(5);
+        for &(n, m) in &[(6usize, 7usize), (8, 8), (9, 4), (10, 12)] {
+            let target: Vec<f64> = (0..n * m).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let pred: Vec<f64> = (0..n * m).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let res: Vec<f64> = pred.iter().zip(&target).map(|(h, y)| h - y).collect();
+            let slow = direct_dft2(&res, n, m);
+            let layout = RingLayout::build(&LayoutSpec::Octave, n, m, 2, &[]).unwrap();
+            let mut mon = SpectralMonitor::new(&target, layout, &[]);
+            let mut out = mon.new_epoch_spectrum();
+            mon.analyse(&pred, &mut out);
+            let mut want = vec![0.0; mon.layout().len()];
+            for ky in 0..m / 2 + 1 {
+                for kx in 0..n {
+                    let w = if ky == 0 || 2 * ky == m { 1.0 } else { 2.0 };
+                    want[mon.layout().band_of_bins()[ky * n + kx]] +=
+                        w * slow[ky * n + kx].norm_sqr() / ((n * m) as f64).powi(2);
+                }
+            }
+            for (g, w) in out.residual_energy.iter().zip(&want) {
+                assert!((g - w).abs() < 1e-12 * out.mse, "{n}x{m}: {g} vs {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn peak_measures_on_partial_and_shifted_fits() {
+        let (n, m) = (16, 12);
+        let y = wave(n, m, 3, -2, 0.9, 0.2);
+        let peaks = [Peak::new(&[-3, 2], 0.9)];
+        let layout = RingLayout::build(
+            &LayoutSpec::Peaks { half_width: 0 },
+            n,
+            m,
+            1,
+            &[13f64.sqrt()],
+        )
+        .unwrap();
+        let mut mon = SpectralMonitor::new(&y, layout, &peaks);
+        let mut out = mon.new_epoch_spectrum();
+        let half: Vec<f64> = y.iter().map(|v| 0.5 * v).collect();
+        mon.analyse(&half, &mut out);
+        assert!((out.rahaman_amplitude[0] - 0.5).abs() < 1e-12);
+        assert!((out.fp_rel_error[0] - 0.5).abs() < 1e-12);
+        assert!((out.rel_error[0] - 0.25).abs() < 1e-12);
+        assert!(out.rel_error[1].is_nan(), "rest holds no target energy");
+        let shifted = wave(n, m, 3, -2, 0.9, 0.2 + 2.0 * PI * 0.25);
+        mon.analyse(&shifted, &mut out);
+        assert!(out.fp_rel_error_mag[0] < 1e-9);
+        assert!((out.fp_rel_error[0] - 2.0 * (PI * 0.25).sin()).abs() < 1e-9);
+        assert!((out.rahaman_amplitude[0] - 1.0).abs() < 1e-12);
     }
 }

@@ -12,8 +12,10 @@
 //! - Band energy `E_b = (1/N^2) sum_{k in b} w_k |X_k|^2`; the bands of any layout partition
 //!   all one-sided bins, so `sum_b E_b(r) = mean(r^2) = MSE`.
 //!
-//! 2D grids (`N x M`, radial rings): [`fft2d`], [`bands2d`], [`measures2d`], the same
-//! conventions over the half plane of the real 2D transform.
+//! 2D grids (`N x M`, radial rings): [`fft2d`] and [`bands2d`], the same conventions over
+//! the half plane of the real 2D transform. [`fft::Transform`] and [`bands2d::Layout`] put
+//! both behind one interface (weighted bins, each with its band), so one
+//! [`measures::SpectralMonitor`] serves grids of any dims.
 //!
 //! Modules: [`fft`] (planned transform, bin weights), [`bands`] (layouts), [`measures`]
 //! (the per-epoch monitor and measure definitions), [`convergence`] (first-crossing times).
@@ -25,12 +27,12 @@ pub mod fft;
 pub mod fft2d;
 pub mod filtering;
 pub mod measures;
-pub mod measures2d;
 
 pub use bands::{Band, BandLayout, LayoutError, LayoutSpec};
-pub use bands2d::{BandTable, Ring, RingLayout, RingLayoutError};
+pub use bands2d::{BandTable, Layout, Ring, RingLayout, RingLayoutError};
 pub use convergence::{band_first_crossings, basri_threshold, first_crossing, BASRI_FRACTION};
-pub use fft::{band_energy_of_spectrum, bin_energy, bin_weight, num_bins, Complex, RealFft1d};
+pub use fft::{
+    band_energy_of_spectrum, bin_energy, bin_weight, num_bins, Complex, RealFft1d, Transform,
+};
 pub use fft2d::RealFft2d;
-pub use measures::{measure_definitions, EpochSpectrum, SpectralMonitor};
-pub use measures2d::{Peak2d, SpectralMonitor2d};
+pub use measures::{measure_definitions, EpochSpectrum, Peak, SpectralMonitor};

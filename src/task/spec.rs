@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// `[target]`: a 1D sum of sines (`kind = "sines"`, the default) or, with
 /// `kind = "waves2d"`, a 2D sum of plane waves and separable products on an `N x M` grid
-/// (see [`Waves2dSpec`] and [`crate::task::target2d`]). Parsed through [`RawTargetSpec`], which
+/// (see [`Waves2dSpec`] and [`crate::task::targets::waves2d`]). Parsed through [`RawTargetSpec`], which
 /// accepts `n = 256` or `n = [N, M]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "RawTargetSpec", into = "RawTargetSpec")]

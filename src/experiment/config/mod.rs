@@ -200,7 +200,7 @@ impl Experiment {
         let t = &self.target;
         match &t.waves2d {
             None => validate_target_1d(t)?,
-            Some(w) => crate::task::target2d::validate(t, w)?,
+            Some(w) => crate::task::targets::waves2d::validate(t, w)?,
         }
         let m = &self.model;
         if m.hidden.contains(&0) {
@@ -254,7 +254,7 @@ impl Experiment {
             bail!("spectral.sectors splits the rings of 2D targets; remove it for a 1D target");
         }
         if let Some(w) = t.waves2d.as_ref().filter(|_| s.enabled) {
-            crate::task::target2d::validate_layout(&s.layout, s.sectors, w)?;
+            crate::task::targets::waves2d::validate_layout(&s.layout, s.sectors, w)?;
         } else if s.enabled {
             crate::spectral::BandLayout::build(&s.layout, t.n, &t.frequencies)?;
             if let Some(n) = t.test.n.filter(|_| s.grids.contains(&GridName::Test)) {

@@ -17,9 +17,9 @@
 
 use crate::base::rng::{stream, Stream};
 use crate::spectral::fft2d::{half_plane_bin, RealFft2d};
-use crate::spectral::{LayoutSpec, Peak2d, RingLayout};
+use crate::spectral::{LayoutSpec, Peak, RingLayout};
+use crate::task::grid::GridData;
 use crate::task::spec::{Phases, TargetSpec, Waves2dSpec};
-use crate::task::target::{GridData, Target};
 use anyhow::{bail, Result};
 use rand::Rng;
 use rand_distr::{Distribution, Normal};
@@ -62,8 +62,8 @@ impl Component2d {
 }
 
 /// The 2D facts of a built target.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Target2d {
+#[derive(Debug, Clone, PartialEq)]
+pub struct Waves2d {
     /// Training grid `[N, M]`.
     pub dims: [usize; 2],
     /// Test grid `[N, M]` (same as training) and its offset in spacings.
@@ -72,7 +72,7 @@ pub struct Target2d {
     pub components: Vec<Component2d>,
     /// Distinct half-plane peaks (`ky > 0`, or `ky = 0` and `kx > 0`) with their plane-wave
     /// amplitude `2 |Y(k)| / (N M)` of the clean target.
-    pub peaks: Vec<Peak2d>,
+    pub peaks: Vec<Peak>,
 }
 
 /// The canonical half-plane representative of `(kx, ky)`: `ky > 0`, or `ky = 0`, `kx >= 0`.
@@ -178,8 +178,9 @@ fn values(components: &[Component2d], t: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-/// Build a validated 2D target (phases and noise from the run seed, as in 1D).
-pub fn build(spec: &TargetSpec, w: &Waves2dSpec, seed: u64) -> Target {
+/// Build a validated 2D target (phases and noise from the run seed, as in 1D): its 2D facts
+/// and the training and test grids.
+pub fn build(spec: &TargetSpec, w: &Waves2dSpec, seed: u64) -> (Waves2d, GridData, GridData) {
     let comps = components(spec, w, seed);
     let train_t = coords(w.dims, 0.0);
     let clean = values(&comps, &train_t);
@@ -194,39 +195,37 @@ pub fn build(spec: &TargetSpec, w: &Waves2dSpec, seed: u64) -> Target {
     let [n, m] = w.dims;
     let mut fft = RealFft2d::new(n, m);
     let spectrum = fft.forward(&clean);
-    let mut peaks: Vec<Peak2d> = peak_freqs(spec, w)
+    let mut peaks: Vec<Peak> = peak_freqs(spec, w)
         .into_iter()
         .map(|(kx, ky)| {
             let (bx, by, _) = half_plane_bin(kx, ky, n, m);
-            Peak2d {
-                kx,
-                ky,
-                amplitude: 2.0 * spectrum[by * n + bx].norm() / (n * m) as f64,
-            }
+            Peak::new(
+                &[kx, ky],
+                2.0 * spectrum[by * n + bx].norm() / (n * m) as f64,
+            )
         })
         .collect();
     let top = peaks.iter().map(|p| p.amplitude).fold(0.0, f64::max);
     peaks.retain(|p| p.amplitude > 1e-12 * top);
-    Target {
-        components: Vec::new(),
-        train: GridData {
-            t: train_t,
-            y,
-            y_clean: clean,
-        },
-        test: GridData {
-            t: test_t,
-            y: test_y.clone(),
-            y_clean: test_y,
-        },
-        twod: Some(Target2d {
+    (
+        Waves2d {
             dims: w.dims,
             test_dims: w.dims,
             test_offset: spec.test.offset,
             components: comps,
             peaks,
-        }),
-    }
+        },
+        GridData {
+            t: train_t,
+            y,
+            y_clean: clean,
+        },
+        GridData {
+            t: test_t,
+            y: test_y.clone(),
+            y_clean: test_y,
+        },
+    )
 }
 
 /// The `[target]` checks of a waves2d target; errors name the field and the fix.
@@ -357,6 +356,7 @@ mod tests {
     use super::*;
     use crate::experiment::config::Experiment;
     use crate::optim::Registry;
+    use crate::task::target::{Target, TargetKind};
 
     fn exp(target: &str) -> Result<Experiment> {
         let text = format!(
@@ -460,13 +460,15 @@ mod tests {
     fn values_peaks_and_checkerboard() {
         let e = exp("n = [16, 16]\nwaves = [[3, -2]]\nproducts = [[2, 5]]\namplitudes = [0.8, 0.6]\nphases = [0.1, 0.3]").unwrap();
         let t = Target::build(&e.target, 0);
-        let td = t.twod.as_ref().unwrap();
+        let TargetKind::Waves2d(td) = &t.kind else {
+            panic!("2D")
+        };
         assert_eq!(t.train.len(), 256);
         assert_eq!(t.train.t.len(), 512);
         let want = [(-3, 2, 0.8), (2, 5, 0.3), (-2, 5, 0.3)];
         assert_eq!(td.peaks.len(), 3);
         for ((kx, ky, a), p) in want.iter().zip(&td.peaks) {
-            assert_eq!((p.kx, p.ky), (*kx, *ky));
+            assert_eq!(p.k, [*kx, *ky]);
             assert!((p.amplitude - a).abs() < 1e-12, "{p:?}");
         }
         // Test grid: half a spacing along both axes.
@@ -476,8 +478,11 @@ mod tests {
         let c = exp("n = [32, 32]\ncheckerboard = 4").unwrap();
         let t = Target::build(&c.target, 0);
         // Odd multiples 4, 12 below 16 per axis: 4 products, 8 peaks.
-        assert_eq!(t.twod.as_ref().unwrap().components.len(), 4);
-        assert_eq!(t.twod.as_ref().unwrap().peaks.len(), 8);
+        let TargetKind::Waves2d(td) = &t.kind else {
+            panic!("2D")
+        };
+        assert_eq!(td.components.len(), 4);
+        assert_eq!(td.peaks.len(), 8);
         // A square-wave checkerboard: values near +-1 away from the edges.
         let v = t.train.y[(2 * 32) + 2]; // x = y = 2/32, inside the first square
         assert!(v > 0.6, "{v}");
