@@ -2,11 +2,12 @@
 //! and write the run directory (see [`crate::record`] for the files).
 
 use crate::engine::monitor::Recorder;
-use crate::engine::train::{train, Status, TrainResult};
+use crate::engine::train::{train, EpochView, Status, TrainResult};
 use crate::experiment::config::{Dtype, Experiment, GridName};
 use crate::optim::{Registry, ResolvedOptimizer};
 use crate::record::{csv_preamble, num, Csv, Staging, FORMAT};
 use crate::spectral::{band_first_crossings, measure_definitions, BandTable};
+use crate::task::objective::Mse;
 use crate::task::target::Target;
 use anyhow::Result;
 use serde_json::{json, Value};
@@ -20,8 +21,8 @@ pub struct RunOptions<'a> {
     pub overwrite: bool,
     /// Also write params_init.json and params_final.json.
     pub save_params: bool,
-    /// Called at every evaluated epoch with (epoch, train loss, p or NaN).
-    pub progress: Option<&'a mut dyn FnMut(u64, f64, f64)>,
+    /// Called at every evaluated epoch with its row.
+    pub progress: Option<&'a mut dyn FnMut(&EpochView)>,
 }
 
 /// What a finished run reports.
@@ -47,14 +48,14 @@ pub fn run_experiment(
     let started = Instant::now();
     let target = Target::build(&exp.target, exp.seed);
     let mut recorder = Recorder::new(exp, &target)?;
-    let mut no_progress = |_: u64, _: f64, _: f64| {};
-    let progress: &mut dyn FnMut(u64, f64, f64) = match opts.progress {
+    let mut no_progress = |_: &EpochView| {};
+    let progress: &mut dyn FnMut(&EpochView) = match opts.progress {
         Some(p) => p,
         None => &mut no_progress,
     };
     let result = match exp.dtype {
-        Dtype::F32 => train::<f32>(exp, &target, &opt, &mut recorder, progress)?,
-        Dtype::F64 => train::<f64>(exp, &target, &opt, &mut recorder, progress)?,
+        Dtype::F32 => train::<f32, _>(exp, &target, &Mse, &opt, &mut recorder, progress)?,
+        Dtype::F64 => train::<f64, _>(exp, &target, &Mse, &opt, &mut recorder, progress)?,
     };
     let seconds = started.elapsed().as_secs_f64();
     write_run(

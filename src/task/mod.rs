@@ -3,6 +3,7 @@
 //! [`target`] builds the 1D targets (sums of sines, scattered points) and dispatches the 2D
 //! kinds to [`target2d`] (plane waves on a square grid, with ring bands).
 
+pub mod objective;
 pub mod spec;
 pub mod target;
 pub mod target2d;
