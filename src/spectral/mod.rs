@@ -23,6 +23,7 @@ pub mod bands2d;
 pub mod convergence;
 pub mod fft;
 pub mod fft2d;
+pub mod filtering;
 pub mod measures;
 pub mod measures2d;
 
