@@ -2,8 +2,10 @@
 //!
 //! [`train`] (the loop, divergence detection, evaluated epochs) -> [`monitor`] (the spectral
 //! monitor observes each evaluated epoch) -> [`run`] (one run end to end, written through
-//! [`crate::record`]); [`run2d`] holds the 2D-only record files.
+//! [`crate::record`]); [`run2d`] holds the 2D-only record files, [`classify`] the
+//! classification runs (cross-entropy, per-class accuracy, filtering method).
 
+pub mod classify;
 pub mod monitor;
 pub mod run;
 pub mod run2d;

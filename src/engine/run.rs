@@ -46,16 +46,27 @@ pub fn run_experiment(
     let opt = exp.validate(registry)?;
     let staging = Staging::new(out, opts.overwrite)?;
     let started = Instant::now();
-    let target = Target::build(&exp.target, exp.seed);
-    let mut recorder = Recorder::new(exp, &target)?;
+    let built = crate::task::classify::build(&exp.target, exp.seed)?;
+    let target = match &built {
+        Some((t, _)) => t.clone(),
+        None => Target::build(&exp.target, exp.seed),
+    };
     let mut no_progress = |_: &EpochView| {};
     let progress: &mut dyn FnMut(&EpochView) = match opts.progress {
         Some(p) => p,
         None => &mut no_progress,
     };
-    let result = match exp.dtype {
-        Dtype::F32 => train::<f32, _>(exp, &target, &Mse, &opt, &mut recorder, progress)?,
-        Dtype::F64 => train::<f64, _>(exp, &target, &Mse, &opt, &mut recorder, progress)?,
+    let (result, recorder, classes) = if let Some((_, k)) = built {
+        let (result, rec, obs) =
+            crate::engine::classify::train_classes(exp, &opt, &target, k, progress)?;
+        (result, rec, Some(obs))
+    } else {
+        let mut recorder = Recorder::new(exp, &target)?;
+        let result = match exp.dtype {
+            Dtype::F32 => train::<f32, _>(exp, &target, &Mse, &opt, &mut recorder, progress)?,
+            Dtype::F64 => train::<f64, _>(exp, &target, &Mse, &opt, &mut recorder, progress)?,
+        };
+        (result, recorder, None)
     };
     let seconds = started.elapsed().as_secs_f64();
     write_run(
@@ -67,7 +78,11 @@ pub fn run_experiment(
         &result,
         seconds,
         opts.save_params || exp.record.save_params,
+        classes.as_ref().map(|c| c.describe(&target)),
     )?;
+    if let Some(c) = &classes {
+        c.write(&staging, &exp.name)?;
+    }
     let dir = staging.commit()?;
     let last = result.rows.last();
     Ok(RunSummary {
@@ -145,6 +160,7 @@ fn write_run(
     result: &TrainResult,
     seconds: f64,
     save_params: bool,
+    classification: Option<Value>,
 ) -> Result<()> {
     let layouts = rec.band_tables();
     // epochs.csv
@@ -155,9 +171,14 @@ fn write_run(
         .filter(|n| *n != "lr" && *n != "p")
         .collect();
     header.extend(&extra);
+    header.extend(&result.metric_names);
     header.push("wall_s");
     let mut comments = csv_preamble("per-epoch losses and hyperparameters", &exp.name);
-    comments.push("train_loss/test_loss: MSE over the training/test grid; lr, p: values used by the epoch's last step (p empty if the optimizer has none); p form: denominator vh^p + eps (Adam at p = 0.5)".into());
+    comments.push(if classification.is_some() {
+        "train_loss/test_loss: mean softmax cross-entropy (nats) over the training/test points; train_accuracy/test_accuracy: fraction of points whose argmax logit is the label; lr, p: values used by the epoch's last step (p empty if the optimizer has none); p form: denominator vh^p + eps (Adam at p = 0.5)".into()
+    } else {
+        "train_loss/test_loss: MSE over the training/test grid; lr, p: values used by the epoch's last step (p empty if the optimizer has none); p form: denominator vh^p + eps (Adam at p = 0.5)".into()
+    });
     let mut epochs = Csv::new(comments, &header);
     let idx = |name: &str| result.hyper_names.iter().position(|n| *n == name);
     for r in &result.rows {
@@ -170,6 +191,7 @@ fn write_run(
         for name in ["lr", "p"].iter().chain(&extra) {
             cells.push(idx(name).map_or(String::new(), |i| num(r.hypers[i])));
         }
+        cells.extend(r.metrics.iter().map(|&v| num(v)));
         cells.push(format!("{:.6}", r.wall_s));
         epochs.row(&cells);
     }
@@ -250,6 +272,9 @@ fn write_run(
     });
     if let Some(td) = &target.twod {
         crate::engine::run2d::describe_2d(&mut run, td);
+    }
+    if let Some(c) = classification {
+        crate::engine::classify::describe_run(&mut run, c);
     }
     staging.write_json("run.json", &run)
 }

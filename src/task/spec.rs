@@ -33,6 +33,12 @@ pub struct TargetSpec {
     /// The 2D target (`kind = "waves2d"`); None for a 1D sum of sines.
     #[serde(default)]
     pub waves2d: Option<Waves2dSpec>,
+    /// `classes = K`: a classification task on the grid (see [`crate::task::classify`]).
+    #[serde(default)]
+    pub classes: Option<usize>,
+    /// `kind = "dataset"`: features and labels read from files (then `n` is 0 until loaded).
+    #[serde(default)]
+    pub dataset: Option<crate::task::classify::DataSource>,
 }
 
 /// The 2D part of a `kind = "waves2d"` target:
@@ -59,6 +65,7 @@ pub enum TargetKind {
     #[default]
     Sines,
     Waves2d,
+    Dataset,
 }
 
 /// The grid size as written: `n = 256` or `n = [N, M]`.
@@ -121,7 +128,9 @@ pub struct RawTargetSpec {
     /// "sines" (1D, default) or "waves2d".
     #[serde(default, skip_serializing_if = "is_sines")]
     pub kind: TargetKind,
-    pub n: GridSize,
+    /// Required by the grid kinds; not used by `kind = "dataset"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<GridSize>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub frequencies: Vec<usize>,
     /// `[kx, ky]` pairs; read as lists so that a wrong length is an error, not truncated.
@@ -141,6 +150,21 @@ pub struct RawTargetSpec {
     pub noise_seed: Option<u64>,
     #[serde(default)]
     pub test: TestGridSpec,
+    /// Classification on the grid: K classes (2: sign of the target; K >= 3: argmax).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<usize>,
+    /// `kind = "dataset"`: a built-in dataset (`name = "mnist1d"`) ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// ... or four files (NPY or CSV).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x_train: Option<std::path::PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y_train: Option<std::path::PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x_test: Option<std::path::PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y_test: Option<std::path::PathBuf>,
 }
 
 fn is_sines(k: &TargetKind) -> bool {
@@ -150,9 +174,14 @@ fn is_sines(k: &TargetKind) -> bool {
 impl TryFrom<RawTargetSpec> for TargetSpec {
     type Error = String;
     fn try_from(r: RawTargetSpec) -> std::result::Result<TargetSpec, String> {
+        let dataset = crate::task::classify::DataSource::from_raw(&r)?;
         let (n, waves2d) = match r.kind {
+            TargetKind::Dataset => (0, None),
             TargetKind::Sines => {
-                let GridSize::One(n) = r.n else {
+                let Some(GridSize::One(n)) = r.n else {
+                    if r.n.is_none() {
+                        return Err("target.n is missing: give the number of grid points, e.g. n = 256 (or set target.kind = \"dataset\" to read data from files)".into());
+                    }
                     return Err("target.n = [N, M] is a 2D grid: set target.kind = \"waves2d\" (with target.waves), or give one integer N for a 1D target".into());
                 };
                 for (name, used) in [
@@ -168,8 +197,11 @@ impl TryFrom<RawTargetSpec> for TargetSpec {
             }
             TargetKind::Waves2d => {
                 let dims = match r.n {
-                    GridSize::One(n) => [n, n],
-                    GridSize::Two(d) => d,
+                    Some(GridSize::One(n)) => [n, n],
+                    Some(GridSize::Two(d)) => d,
+                    None => {
+                        return Err("target.n is missing: give the grid size, n = [N, M]".into())
+                    }
                 };
                 if !r.frequencies.is_empty() {
                     return Err("target.frequencies is for 1D targets; a waves2d target lists target.waves = [[kx, ky], ...] (and/or products, checkerboard)".into());
@@ -211,6 +243,8 @@ impl TryFrom<RawTargetSpec> for TargetSpec {
             noise_seed: r.noise_seed,
             test: r.test,
             waves2d,
+            classes: r.classes,
+            dataset,
         })
     }
 }
@@ -218,10 +252,17 @@ impl TryFrom<RawTargetSpec> for TargetSpec {
 impl From<TargetSpec> for RawTargetSpec {
     fn from(t: TargetSpec) -> RawTargetSpec {
         let (kind, n, waves, products, checkerboard) = match t.waves2d {
-            None => (TargetKind::Sines, GridSize::One(t.n), vec![], vec![], None),
+            None if t.dataset.is_some() => (TargetKind::Dataset, None, vec![], vec![], None),
+            None => (
+                TargetKind::Sines,
+                Some(GridSize::One(t.n)),
+                vec![],
+                vec![],
+                None,
+            ),
             Some(w) => (
                 TargetKind::Waves2d,
-                GridSize::Two(w.dims),
+                Some(GridSize::Two(w.dims)),
                 w.waves.iter().map(|k| k.to_vec()).collect(),
                 w.products.iter().map(|k| k.to_vec()).collect(),
                 w.checkerboard,
@@ -239,6 +280,24 @@ impl From<TargetSpec> for RawTargetSpec {
             noise: t.noise,
             noise_seed: t.noise_seed,
             test: t.test,
+            classes: t.classes,
+            name: t.dataset.as_ref().and_then(|d| d.name.clone()),
+            x_train: t
+                .dataset
+                .as_ref()
+                .and_then(|d| d.files.as_ref().map(|f| f[0].clone())),
+            y_train: t
+                .dataset
+                .as_ref()
+                .and_then(|d| d.files.as_ref().map(|f| f[1].clone())),
+            x_test: t
+                .dataset
+                .as_ref()
+                .and_then(|d| d.files.as_ref().map(|f| f[2].clone())),
+            y_test: t
+                .dataset
+                .as_ref()
+                .and_then(|d| d.files.as_ref().map(|f| f[3].clone())),
         }
     }
 }

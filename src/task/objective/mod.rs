@@ -4,19 +4,22 @@
 //! analyses. The trainer (`engine::train`) knows none of these: it only moves rows of
 //! [`Objective::target_width`] target values and [`Objective::width`] outputs around.
 //!
-//! One file per objective: [`mse`] (regression, today's only objective). Adding one, e.g.
-//! softmax cross-entropy over K classes, is one new file implementing the trait:
+//! One file per objective: [`mse`] (regression) and [`cross_entropy`] (K-class softmax
+//! cross-entropy), which implements the trait as follows:
 //! - `width() = K` logits per sample, `target_width() = 1` (the class index as f64);
 //! - `loss_and_seed`: mean over the batch of `-log softmax(z)[c]`, seed `(softmax(z) - onehot(c)) / rows`;
 //! - `loss`: the same in f64 (train_loss/test_loss in epochs.csv);
-//! - `metric_names() = ["train_accuracy", "test_accuracy", "class0_accuracy", ...]` and
-//!   `metrics` fills them (they become epochs.csv columns after the losses);
+//! - `metric_names() = ["train_accuracy", "test_accuracy"]` and `metrics` fills them (they
+//!   become epochs.csv columns after the losses; the per-class accuracy is computed from the
+//!   monitored output by the classification records, `engine::classify`);
 //! - `monitor_channels() = K`, `monitored_output` = softmax probabilities and
 //!   `monitored_target` = the one-hot rows, so the monitored residual h - y is the residual
 //!   against the one-hot target, one channel per class.
 
+pub mod cross_entropy;
 pub mod mse;
 
+pub use cross_entropy::CrossEntropy;
 pub use mse::Mse;
 
 use crate::base::scalar::Scalar;
