@@ -1,6 +1,6 @@
 //! Classification figures from series: accuracy (left axis, linear 0..1) and loss (right
 //! axis, log) against epoch on twin axes ([`accuracy_loss`]), and accuracy against loss
-//! ([`accuracy_vs_loss`]). One colour per series; solid: train, dashed: test.
+//! ([`accuracy_vs_loss`]). One colour per series; dark: train, light: test.
 
 use std::path::Path;
 

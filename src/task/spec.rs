@@ -3,6 +3,7 @@
 
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
 /// `[target]`: a 1D sum of sines (`kind = "sines"`, the default) or, with
 /// `kind = "waves2d"`, a 2D sum of plane waves and separable products on an `N x M` grid
@@ -38,7 +39,7 @@ pub struct TargetSpec {
     pub classes: Option<usize>,
     /// `kind = "dataset"`: features and labels read from files (then `n` is 0 until loaded).
     #[serde(default)]
-    pub dataset: Option<crate::task::classify::DataSource>,
+    pub dataset: Option<DataSource>,
 }
 
 /// The 2D part of a `kind = "waves2d"` target:
@@ -174,7 +175,7 @@ fn is_sines(k: &TargetKind) -> bool {
 impl TryFrom<RawTargetSpec> for TargetSpec {
     type Error = String;
     fn try_from(r: RawTargetSpec) -> std::result::Result<TargetSpec, String> {
-        let dataset = crate::task::classify::DataSource::from_raw(&r)?;
+        let dataset = DataSource::from_raw(&r)?;
         let (n, waves2d) = match r.kind {
             TargetKind::Dataset => (0, None),
             TargetKind::Sines => {
@@ -469,4 +470,96 @@ pub fn check_phases(phases: &Phases) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Built-in datasets (`target.name` of a `kind = "dataset"` target).
+pub const BUILTIN: &[&str] = &["mnist1d"];
+
+/// Where a `kind = "dataset"` target reads its data: a built-in name or four files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataSource {
+    pub name: Option<String>,
+    /// `[x_train, y_train, x_test, y_test]`.
+    pub files: Option<[PathBuf; 4]>,
+}
+
+const FILE_FIELDS: [&str; 4] = ["x_train", "y_train", "x_test", "y_test"];
+
+impl DataSource {
+    /// The dataset fields of a raw `[target]` table (None for the grid kinds); errors name the
+    /// field and the fix.
+    pub fn from_raw(r: &RawTargetSpec) -> std::result::Result<Option<DataSource>, String> {
+        let files = [&r.x_train, &r.y_train, &r.x_test, &r.y_test];
+        if r.kind != TargetKind::Dataset {
+            if r.name.is_some() {
+                return Err("target.name selects a built-in dataset: set target.kind = \"dataset\", or remove it".into());
+            }
+            if let Some(i) = files.iter().position(|f| f.is_some()) {
+                return Err(format!(
+                    "target.{} is a data file: set target.kind = \"dataset\", or remove it",
+                    FILE_FIELDS[i]
+                ));
+            }
+            return Ok(None);
+        }
+        for (field, used) in [
+            ("n", r.n.is_some()),
+            ("frequencies", !r.frequencies.is_empty()),
+            ("waves", !r.waves.is_empty()),
+            ("products", !r.products.is_empty()),
+            ("checkerboard", r.checkerboard.is_some()),
+            ("noise", r.noise != 0.0),
+            ("noise_seed", r.noise_seed.is_some()),
+            ("phases", r.phases != Phases::Random),
+        ] {
+            if used {
+                return Err(format!("target.{field} is for the grid kinds (sines, waves2d); a kind = \"dataset\" target reads its points from files: remove it"));
+            }
+        }
+        let given = files.iter().filter(|f| f.is_some()).count();
+        match (&r.name, given) {
+            (Some(name), 0) => {
+                if !BUILTIN.contains(&name.as_str()) {
+                    return Err(format!("target.name = \"{name}\" is not a built-in dataset: use one of {BUILTIN:?}, or give target.x_train, y_train, x_test and y_test"));
+                }
+                Ok(Some(DataSource {
+                    name: Some(name.clone()),
+                    files: None,
+                }))
+            }
+            (Some(_), _) => Err("target.name and target.x_train/... both given: use either a built-in name or the four files".into()),
+            (None, 4) => Ok(Some(DataSource {
+                name: None,
+                files: Some(files.map(|f| f.clone().expect("all four given"))),
+            })),
+            (None, _) => {
+                let missing: Vec<&str> = FILE_FIELDS
+                    .iter()
+                    .zip(files)
+                    .filter(|(_, f)| f.is_none())
+                    .map(|(n, _)| *n)
+                    .collect();
+                Err(format!("a kind = \"dataset\" target needs target.name = \"mnist1d\" or all four files; missing: target.{}", missing.join(", target.")))
+            }
+        }
+    }
+
+    /// The four files to load.
+    pub fn spec(&self, classes: Option<usize>) -> crate::task::dataset::DatasetSpec {
+        let files = match (&self.files, &self.name) {
+            (Some(f), _) => f.clone(),
+            (None, _) => {
+                let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/mnist1d");
+                ["x_train", "y_train", "x_test", "y_test"].map(|f| dir.join(format!("{f}.npy")))
+            }
+        };
+        let [x_train, y_train, x_test, y_test] = files;
+        crate::task::dataset::DatasetSpec {
+            x_train,
+            y_train,
+            x_test,
+            y_test,
+            kind: crate::task::dataset::Kind::Classification { classes },
+        }
+    }
 }

@@ -119,7 +119,7 @@ pub(super) fn render(
     let mut figures = Vec::new();
     let data = AccuracyData {
         title: meta.title.clone(),
-        caption: "Thick: accuracy (solid train, dashed test); thin: cross-entropy (right axis). Grey: the published test accuracy.".into(),
+        caption: "Thick: accuracy (dark: train, light: test); thin: cross-entropy (right axis, dark: train, light: test). Grey: the published test accuracy.".into(),
         series: accs.iter().map(|r| r.series.clone()).collect(),
         reference: Some((published, format!("published {:.0}%", 100.0 * published))),
     };
