@@ -9,6 +9,7 @@ use bandwise::engine::train::{train, Evaluation, Observer};
 use bandwise::experiment::config::Experiment;
 use bandwise::optim::Registry;
 use bandwise::record::load::RunData;
+use bandwise::task::objective::Mse;
 use bandwise::task::target::Target;
 use ndarray::{Array1, Array2, ShapeBuilder};
 use ndarray_npy::{read_npy, write_npy};
@@ -59,7 +60,7 @@ fn capture(exp: &Experiment) -> Capture {
     let opt = exp.validate(&Registry::builtin()).unwrap();
     let target = Target::build(&exp.target, exp.seed);
     let mut cap = Capture::default();
-    train::<f32>(exp, &target, &opt, &mut cap, &mut |_, _, _| {}).unwrap();
+    train::<f32, _>(exp, &target, &Mse, &opt, &mut cap, &mut |_| {}).unwrap();
     cap
 }
 

@@ -3,9 +3,10 @@
 //! kernel, src/gemm.rs). Checked for full-batch and minibatch training, f32 and f64, and every
 //! built-in optimizer.
 
-use bandwise::engine::train::{train, NoObserver};
+use bandwise::engine::train::{train, EpochView, NoObserver};
 use bandwise::experiment::config::Experiment;
 use bandwise::optim::Registry;
+use bandwise::task::objective::Mse;
 use bandwise::task::target::Target;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,11 +38,11 @@ fn allocations(optimizer: &str, epochs: u64, batch: usize, dtype: &str) -> usize
     let exp = Experiment::from_toml_str(&text, "alloc").unwrap();
     let opt = exp.validate(&Registry::builtin()).unwrap();
     let target = Target::build(&exp.target, 0);
-    let mut quiet = |_: u64, _: f64, _: f64| {};
+    let mut quiet = |_: &EpochView| {};
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     let result = match dtype {
-        "f32" => train::<f32>(&exp, &target, &opt, &mut NoObserver, &mut quiet),
-        _ => train::<f64>(&exp, &target, &opt, &mut NoObserver, &mut quiet),
+        "f32" => train::<f32, _>(&exp, &target, &Mse, &opt, &mut NoObserver, &mut quiet),
+        _ => train::<f64, _>(&exp, &target, &Mse, &opt, &mut NoObserver, &mut quiet),
     }
     .unwrap();
     let count = ALLOCATIONS.load(Ordering::Relaxed) - before;

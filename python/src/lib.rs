@@ -194,7 +194,7 @@ impl Recorder {
         let nan = f64::NAN;
         let writer = self.writer.as_mut().ok_or_else(closed)?;
         let train_loss = train_loss
-            .unwrap_or_else(|| bandwise::engine::train::mse(&train, &writer.target().train.y));
+            .unwrap_or_else(|| bandwise::task::objective::mse::mse(&train, &writer.target().train.y));
         writer
             .push(&EpochInput {
                 epoch,

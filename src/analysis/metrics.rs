@@ -201,6 +201,12 @@ pub fn run_metrics(run: &RunData, opts: &ReportOptions) -> Result<RunMetrics> {
         return Ok(m);
     }
     let Some(g) = run.grid_bands(&opts.grid) else {
+        if run.bands.is_empty() && run.dir.join("filtering.csv").exists() {
+            bail!(
+                "{}: a classification run on scattered data (target.kind = \"dataset\") has no band record: its frequency measure is filtering.csv (the filtering method), which `bandwise report` does not judge; read epochs.csv, class_accuracy.csv and filtering.csv, or draw them with `bandwise plot`",
+                run.dir.display()
+            );
+        }
         let have: Vec<&str> = run.bands.iter().map(|b| b.grid.as_str()).collect();
         bail!(
             "{}: no band record for grid `{}` (it has: {}); choose another --grid or enable spectral.grids = [\"{}\"]",

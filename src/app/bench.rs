@@ -4,9 +4,10 @@
 //! spectral monitor cost relative to training.
 
 use crate::engine::monitor::Recorder;
-use crate::engine::train::{train, NoObserver, Observer, TrainResult};
+use crate::engine::train::{train, EpochView, NoObserver, Observer, TrainResult};
 use crate::experiment::config::{Dtype, Experiment};
 use crate::optim::Registry;
+use crate::task::objective::Mse;
 use crate::task::target::Target;
 use anyhow::Result;
 use serde::Serialize;
@@ -65,10 +66,10 @@ layout = {{ kind = "octave" }}
 fn run_once(exp: &Experiment, observer: &mut dyn Observer) -> Result<TrainResult> {
     let opt = exp.validate(&Registry::builtin())?;
     let target = Target::build(&exp.target, exp.seed);
-    let mut quiet = |_: u64, _: f64, _: f64| {};
+    let mut quiet = |_: &EpochView| {};
     match exp.dtype {
-        Dtype::F32 => train::<f32>(exp, &target, &opt, observer, &mut quiet),
-        Dtype::F64 => train::<f64>(exp, &target, &opt, observer, &mut quiet),
+        Dtype::F32 => train::<f32, _>(exp, &target, &Mse, &opt, observer, &mut quiet),
+        Dtype::F64 => train::<f64, _>(exp, &target, &Mse, &opt, observer, &mut quiet),
     }
 }
 

@@ -27,6 +27,8 @@ use serde::Deserialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+mod anchor_accuracy;
+
 /// One built-in analysis: its file name under analyses/ and its text.
 pub struct Analysis {
     pub file: &'static str,
@@ -46,6 +48,7 @@ macro_rules! analysis {
 pub const BUILTIN: &[Analysis] = &[
     analysis!("anchor_rahaman.toml"),
     analysis!("anchor_fprinciple.toml"),
+    analysis!("anchor_mnist1d.toml"),
     analysis!("c2_fixed_p.toml"),
     analysis!("c2_same_lr.toml"),
     analysis!("c2_rms.toml"),
@@ -336,6 +339,9 @@ fn render_analysis(
     sweep_dir: &Path,
     out: &Path,
 ) -> Result<AnalysisOutcome> {
+    if meta.anchor_measure.as_deref() == Some("test_accuracy") {
+        return anchor_accuracy::render(a, meta, protocol, sweep_dir, out);
+    }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let groups = load_groups(sweep_dir)?;
     let measure = parse_measure(meta.measure.as_deref())?;

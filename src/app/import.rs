@@ -29,13 +29,14 @@
 use crate::base::signal_io::describe_npy_error;
 use crate::engine::monitor::Recorder;
 use crate::engine::run::{conventions, write_spectral_records};
-use crate::engine::train::{mse, Evaluation, Observer};
+use crate::engine::train::{Evaluation, Observer};
 use crate::experiment::config::{Experiment, GridName};
 use crate::experiment::fingerprint;
 use crate::nn::model::MlpShape;
 use crate::optim::Registry;
 use crate::record::{num, write_atomic_with, Csv, Staging, Table, FORMAT};
 use crate::task::grid::GridData;
+use crate::task::objective::mse::mse;
 use crate::task::target::Target;
 use anyhow::{bail, Context, Result};
 use ndarray::{Array1, Array2};

@@ -1,7 +1,7 @@
 //! `bandwise run`: train one config and write its run directory.
 
 use crate::engine::run::{run_experiment, RunOptions};
-use crate::engine::train::Status;
+use crate::engine::train::{EpochView, Status};
 use crate::experiment::config::Experiment;
 use crate::optim::Registry;
 use anyhow::{Context, Result};
@@ -56,15 +56,13 @@ pub fn run(args: RunArgs, registry: &Registry) -> Result<()> {
         );
         bar
     });
-    let mut update = |epoch: u64, loss: f64, p: f64| {
+    let mut update = |ev: &EpochView| {
         if let Some(bar) = &bar {
-            bar.set_position(epoch);
-            let p = if p.is_nan() {
-                String::new()
-            } else {
-                format!(" p {p:+.3}")
-            };
-            bar.set_message(format!("loss {loss:.3e}{p}"));
+            bar.set_position(ev.row.epoch);
+            let p = ev
+                .hyper("p")
+                .map_or(String::new(), |p| format!(" p {p:+.3}"));
+            bar.set_message(format!("loss {:.3e}{p}", ev.row.train_loss));
         }
     };
     let summary = run_experiment(

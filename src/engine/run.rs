@@ -2,11 +2,12 @@
 //! and write the run directory (see [`crate::record`] for the files).
 
 use crate::engine::monitor::Recorder;
-use crate::engine::train::{train, Status, TrainResult};
+use crate::engine::train::{train, EpochView, Status, TrainResult};
 use crate::experiment::config::{Dtype, Experiment, GridName};
 use crate::optim::{Registry, ResolvedOptimizer};
 use crate::record::{csv_preamble, num, Csv, Staging, FORMAT};
 use crate::spectral::{band_first_crossings, measure_definitions, BandTable};
+use crate::task::objective::Mse;
 use crate::task::target::{Target, TargetKind};
 use crate::task::targets::waves2d::Waves2d;
 use anyhow::Result;
@@ -21,8 +22,8 @@ pub struct RunOptions<'a> {
     pub overwrite: bool,
     /// Also write params_init.json and params_final.json.
     pub save_params: bool,
-    /// Called at every evaluated epoch with (epoch, train loss, p or NaN).
-    pub progress: Option<&'a mut dyn FnMut(u64, f64, f64)>,
+    /// Called at every evaluated epoch with its row.
+    pub progress: Option<&'a mut dyn FnMut(&EpochView)>,
 }
 
 /// What a finished run reports.
@@ -46,16 +47,27 @@ pub fn run_experiment(
     let opt = exp.validate(registry)?;
     let staging = Staging::new(out, opts.overwrite)?;
     let started = Instant::now();
-    let target = Target::build(&exp.target, exp.seed);
-    let mut recorder = Recorder::new(exp, &target)?;
-    let mut no_progress = |_: u64, _: f64, _: f64| {};
-    let progress: &mut dyn FnMut(u64, f64, f64) = match opts.progress {
+    let built = crate::task::classify::build(&exp.target, exp.seed)?;
+    let target = match &built {
+        Some((t, _)) => t.clone(),
+        None => Target::build(&exp.target, exp.seed),
+    };
+    let mut no_progress = |_: &EpochView| {};
+    let progress: &mut dyn FnMut(&EpochView) = match opts.progress {
         Some(p) => p,
         None => &mut no_progress,
     };
-    let result = match exp.dtype {
-        Dtype::F32 => train::<f32>(exp, &target, &opt, &mut recorder, progress)?,
-        Dtype::F64 => train::<f64>(exp, &target, &opt, &mut recorder, progress)?,
+    let (result, recorder, classes) = if let Some((_, k)) = built {
+        let (result, rec, obs) =
+            crate::engine::classify::train_classes(exp, &opt, &target, k, progress)?;
+        (result, rec, Some(obs))
+    } else {
+        let mut recorder = Recorder::new(exp, &target)?;
+        let result = match exp.dtype {
+            Dtype::F32 => train::<f32, _>(exp, &target, &Mse, &opt, &mut recorder, progress)?,
+            Dtype::F64 => train::<f64, _>(exp, &target, &Mse, &opt, &mut recorder, progress)?,
+        };
+        (result, recorder, None)
     };
     let seconds = started.elapsed().as_secs_f64();
     write_run(
@@ -67,7 +79,11 @@ pub fn run_experiment(
         &result,
         seconds,
         opts.save_params || exp.record.save_params,
+        classes.as_ref().map(|c| c.describe(&target)),
     )?;
+    if let Some(c) = &classes {
+        c.write(&staging, &exp.name)?;
+    }
     let dir = staging.commit()?;
     let last = result.rows.last();
     Ok(RunSummary {
@@ -145,6 +161,7 @@ fn write_run(
     result: &TrainResult,
     seconds: f64,
     save_params: bool,
+    classification: Option<Value>,
 ) -> Result<()> {
     let layouts = rec.band_tables();
     // epochs.csv
@@ -155,9 +172,14 @@ fn write_run(
         .filter(|n| *n != "lr" && *n != "p")
         .collect();
     header.extend(&extra);
+    header.extend(&result.metric_names);
     header.push("wall_s");
     let mut comments = csv_preamble("per-epoch losses and hyperparameters", &exp.name);
-    comments.push("train_loss/test_loss: MSE over the training/test grid; lr, p: values used by the epoch's last step (p empty if the optimizer has none); p form: denominator vh^p + eps (Adam at p = 0.5)".into());
+    comments.push(if classification.is_some() {
+        "train_loss/test_loss: mean softmax cross-entropy (nats) over the training/test points; train_accuracy/test_accuracy: fraction of points whose argmax logit is the label; lr, p: values used by the epoch's last step (p empty if the optimizer has none); p form: denominator vh^p + eps (Adam at p = 0.5)".into()
+    } else {
+        "train_loss/test_loss: MSE over the training/test grid; lr, p: values used by the epoch's last step (p empty if the optimizer has none); p form: denominator vh^p + eps (Adam at p = 0.5)".into()
+    });
     let mut epochs = Csv::new(comments, &header);
     let idx = |name: &str| result.hyper_names.iter().position(|n| *n == name);
     for r in &result.rows {
@@ -170,6 +192,7 @@ fn write_run(
         for name in ["lr", "p"].iter().chain(&extra) {
             cells.push(idx(name).map_or(String::new(), |i| num(r.hypers[i])));
         }
+        cells.extend(r.metrics.iter().map(|&v| num(v)));
         cells.push(format!("{:.6}", r.wall_s));
         epochs.row(&cells);
     }
@@ -250,6 +273,9 @@ fn write_run(
     });
     if let TargetKind::Waves2d(td) = &target.kind {
         describe_2d(&mut run, td);
+    }
+    if let Some(c) = classification {
+        crate::engine::classify::describe_run(&mut run, c);
     }
     staging.write_json("run.json", &run)
 }

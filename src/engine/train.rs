@@ -1,6 +1,8 @@
 //! The training loop: epochs of (mini)batch steps, evaluation on the training and test grids
 //! every `eval_every` epochs, divergence detection, and a hook per evaluated epoch that
-//! receives the predictions (the spectral monitor plugs in there).
+//! receives the monitored signal (the spectral monitor plugs in there). What is fitted and
+//! how (output width, loss, gradient seed, metrics, monitored signal) is the
+//! [`Objective`]'s business; the loop only moves rows around.
 //!
 //! Epoch 0 is the initial network (before any step); epoch e is the network after e epochs.
 //! The hyperparameter values recorded at epoch e are those used by the last step of epoch e
@@ -10,8 +12,9 @@ use crate::base::rng::{stream, Stream};
 use crate::base::scalar::Scalar;
 use crate::experiment::config::Experiment;
 use crate::nn::features::InputMap;
-use crate::nn::model::{backward, forward, mse_loss_and_seed, predict_into, MlpShape, Workspace};
+use crate::nn::model::{backward, forward, predict_into, MlpShape, Workspace};
 use crate::optim::ResolvedOptimizer;
+use crate::task::objective::{Objective, Split};
 use crate::task::target::Target;
 use anyhow::Result;
 use rand::seq::SliceRandom;
@@ -24,9 +27,10 @@ pub struct Evaluation<'a> {
     pub step: u64,
     pub train_loss: f64,
     pub test_loss: f64,
-    /// Predictions on the training grid (f64, one per grid point).
+    /// The monitored output h on the training grid ([`Objective::monitored_output`],
+    /// `points x monitor_channels()`; for MSE the predictions, one per grid point).
     pub train_pred: &'a [f64],
-    /// Predictions on the test grid.
+    /// The same on the test grid.
     pub test_pred: &'a [f64],
 }
 
@@ -53,6 +57,8 @@ pub struct EpochRow {
     pub test_loss: f64,
     /// Values of the float hyperparameters (same order as `TrainResult::hyper_names`).
     pub hypers: Vec<f64>,
+    /// Values of the objective's metrics (same order as `TrainResult::metric_names`).
+    pub metrics: Vec<f64>,
     /// Seconds since training started (excluding set-up).
     pub wall_s: f64,
 }
@@ -71,6 +77,7 @@ pub struct TrainResult {
     pub status: Status,
     pub rows: Vec<EpochRow>,
     pub hyper_names: Vec<&'static str>,
+    pub metric_names: Vec<&'static str>,
     pub params_init: Vec<f64>,
     pub params_final: Vec<f64>,
     pub shape: MlpShape,
@@ -81,32 +88,49 @@ pub struct TrainResult {
     pub observe_seconds: f64,
 }
 
-/// Progress reports: (epoch, train loss, p or NaN).
-pub type Progress<'a> = &'a mut dyn FnMut(u64, f64, f64);
+/// An epoch row with the names of its hyperparameters and metrics, as progress sees it.
+pub struct EpochView<'a> {
+    pub row: &'a EpochRow,
+    pub hyper_names: &'a [&'static str],
+    pub metric_names: &'a [&'static str],
+}
+
+impl EpochView<'_> {
+    /// The value of hyperparameter `name` at this epoch, if the optimizer has it.
+    pub fn hyper(&self, name: &str) -> Option<f64> {
+        let i = self.hyper_names.iter().position(|n| *n == name)?;
+        Some(self.row.hypers[i])
+    }
+}
+
+/// Progress reports: called with every evaluated epoch's row.
+pub type Progress<'a> = &'a mut dyn FnMut(&EpochView);
 
 /// The model's inputs (`points x width`, row-major) for grid coordinates `t`.
 fn map_inputs<S: Scalar>(t: &[f64], map: &InputMap) -> Vec<S> {
     map.apply(t).into_iter().map(S::of).collect()
 }
 
-/// Train the experiment's model on `target` in precision `S`.
-pub fn train<S: Scalar>(
+/// Train the experiment's model on `target` for `objective` in precision `S`.
+pub fn train<S: Scalar, O: Objective>(
     exp: &Experiment,
     target: &Target,
+    objective: &O,
     opt: &ResolvedOptimizer,
     observer: &mut dyn Observer,
     progress: Progress,
 ) -> Result<TrainResult> {
     let input_map = InputMap::new(&exp.model, target.train.dim(), exp.seed);
     let din = input_map.width();
-    let shape = MlpShape::new(din, &exp.model.hidden, 1, exp.model.activation);
+    let (dout, dy) = (objective.width(), objective.target_width());
+    let shape = MlpShape::new(din, &exp.model.hidden, dout, exp.model.activation);
     let mut params: Vec<S> = shape.init_params(exp.model.init, &mut stream(exp.seed, Stream::Init));
     let params_init: Vec<f64> = params.iter().map(|x| x.f64()).collect();
     let mut grads = vec![S::zero(); params.len()];
     let tensors = shape.ranges();
     let mut optimizer = opt.build::<S>(params.len());
     let mut hv = opt.hyper_values();
-    let p_index = hv.names().iter().position(|n| *n == "p");
+    let metric_names = objective.metric_names().to_vec();
 
     let n = target.train.len();
     let batch = if exp.train.batch_size == 0 {
@@ -120,10 +144,13 @@ pub fn train<S: Scalar>(
     let mut order: Vec<usize> = (0..n).collect();
     let mut shuffle_rng = stream(exp.seed, Stream::Shuffle);
     let mut ws = Workspace::new(&shape, batch);
-    let mut batch_y = vec![S::zero(); batch];
+    let mut batch_y = vec![S::zero(); batch * dy];
     let mut eval_ws = Workspace::new(&shape, n.max(target.test.len()).min(4096));
-    let mut train_pred = vec![0.0f64; n];
-    let mut test_pred = vec![0.0f64; target.test.len()];
+    let mut train_pred = vec![0.0f64; n * dout];
+    let mut test_pred = vec![0.0f64; target.test.len() * dout];
+    let channels = objective.monitor_channels();
+    let mut train_h = vec![0.0f64; n * channels];
+    let mut test_h = vec![0.0f64; target.test.len() * channels];
     let full_batch = batch == n;
     if full_batch {
         ws.input_mut(&shape, n).copy_from_slice(&train_x);
@@ -152,16 +179,18 @@ pub fn train<S: Scalar>(
                     for (j, &i) in order[start_row..start_row + rows_now].iter().enumerate() {
                         input[j * din..(j + 1) * din]
                             .copy_from_slice(&train_x[i * din..(i + 1) * din]);
-                        batch_y[j] = train_y[i];
+                        batch_y[j * dy..(j + 1) * dy]
+                            .copy_from_slice(&train_y[i * dy..(i + 1) * dy]);
                     }
                 }
                 let y = if full_batch {
                     &train_y[..]
                 } else {
-                    &batch_y[..rows_now]
+                    &batch_y[..rows_now * dy]
                 };
                 forward(&shape, &params, &mut ws, rows_now);
-                let loss = mse_loss_and_seed(&shape, &mut ws, y, rows_now);
+                let (out, seed) = ws.output_and_seed(&shape, rows_now);
+                let loss = objective.loss_and_seed(out, y, seed, rows_now);
                 if !loss.is_finite() {
                     status = Status::Diverged {
                         epoch,
@@ -185,8 +214,18 @@ pub fn train<S: Scalar>(
         let t0 = Instant::now();
         predict_into(&shape, &params, &mut eval_ws, &train_x, &mut train_pred);
         predict_into(&shape, &params, &mut eval_ws, &test_x, &mut test_pred);
-        let train_loss = mse(&train_pred, &target.train.y);
-        let test_loss = mse(&test_pred, &target.test.y);
+        let train_split = Split {
+            pred: &train_pred,
+            y: &target.train.y,
+        };
+        let test_split = Split {
+            pred: &test_pred,
+            y: &target.test.y,
+        };
+        let train_loss = objective.loss(train_split);
+        let test_loss = objective.loss(test_split);
+        let mut metrics = Vec::with_capacity(metric_names.len());
+        objective.metrics(train_split, test_split, &mut metrics);
         eval_seconds += t0.elapsed().as_secs_f64();
         if epoch == 0 {
             initial_loss = train_loss;
@@ -210,25 +249,28 @@ pub fn train<S: Scalar>(
             train_loss,
             test_loss,
             hypers: hv.values().to_vec(),
+            metrics,
             wall_s: start.elapsed().as_secs_f64(),
         });
         let t0 = Instant::now();
         if epoch % exp.spectral_every() == 0 || last || matches!(status, Status::Diverged { .. }) {
+            objective.monitored_output(&train_pred, &mut train_h);
+            objective.monitored_output(&test_pred, &mut test_h);
             observer.observe(&Evaluation {
                 epoch,
                 step,
                 train_loss,
                 test_loss,
-                train_pred: &train_pred,
-                test_pred: &test_pred,
+                train_pred: &train_h,
+                test_pred: &test_h,
             })?;
         }
         observe_seconds += t0.elapsed().as_secs_f64();
-        progress(
-            epoch,
-            train_loss,
-            p_index.map_or(f64::NAN, |i| hv.values()[i]),
-        );
+        progress(&EpochView {
+            row: rows.last().expect("just pushed"),
+            hyper_names: hv.names(),
+            metric_names: &metric_names,
+        });
         if matches!(status, Status::Diverged { .. }) {
             break;
         }
@@ -237,6 +279,7 @@ pub fn train<S: Scalar>(
         status,
         rows,
         hyper_names: hv.names().to_vec(),
+        metric_names,
         params_init,
         params_final: params.iter().map(|x| x.f64()).collect(),
         shape,
@@ -245,9 +288,4 @@ pub fn train<S: Scalar>(
         eval_seconds,
         observe_seconds,
     })
-}
-
-/// Mean squared error between two equally long slices.
-pub fn mse(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>() / a.len() as f64
 }

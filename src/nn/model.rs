@@ -194,6 +194,13 @@ impl<S: Scalar> Workspace<S> {
     pub fn output(&self, shape: &MlpShape, rows: usize) -> &[S] {
         &self.act[shape.n_layers()][..rows * shape.widths[shape.n_layers()]]
     }
+
+    /// The output of the last `forward` and the buffer for dLoss/dOutput (both rows x d_L),
+    /// which the objective fills before `backward`.
+    pub fn output_and_seed(&mut self, shape: &MlpShape, rows: usize) -> (&[S], &mut [S]) {
+        let (last, n) = (shape.n_layers(), rows * shape.widths[shape.n_layers()]);
+        (&self.act[last][..n], &mut self.delta[last][..n])
+    }
 }
 
 fn tensor<'a, S>(params: &'a [S], t: &TensorInfo) -> ArrayView2<'a, S> {
@@ -389,28 +396,6 @@ pub fn forward<S: Scalar>(shape: &MlpShape, params: &[S], ws: &mut Workspace<S>,
     }
 }
 
-/// Mean squared error of the last forward pass against `y` (rows x d_L), and its gradient
-/// w.r.t. the output placed in the workspace, ready for `backward`. Returns the loss.
-pub fn mse_loss_and_seed<S: Scalar>(
-    shape: &MlpShape,
-    ws: &mut Workspace<S>,
-    y: &[S],
-    rows: usize,
-) -> S {
-    let last = shape.n_layers();
-    let dout = shape.widths[last];
-    let count = S::of((rows * dout) as f64);
-    let out = &ws.act[last][..rows * dout];
-    let delta = &mut ws.delta[last][..rows * dout];
-    let mut sum = S::zero();
-    for ((d, &o), &t) in delta.iter_mut().zip(out).zip(&y[..rows * dout]) {
-        let r = o - t;
-        sum = sum + r * r;
-        *d = (r + r) / count;
-    }
-    sum / count
-}
-
 /// Backward pass: writes dLoss/dparams into `grads` (same layout as params), using the
 /// forward activations and the output seed already in `ws`.
 pub fn backward<S: Scalar>(
@@ -487,6 +472,7 @@ pub fn predict_into<S: Scalar>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::task::objective::{Mse, Objective};
     use rand::SeedableRng;
     use rand_pcg::Pcg64;
 
@@ -495,7 +481,13 @@ mod tests {
         let mut ws = Workspace::new(shape, rows);
         ws.input_mut(shape, rows).copy_from_slice(x);
         forward(shape, params, &mut ws, rows);
-        mse_loss_and_seed(shape, &mut ws, y, rows)
+        mse_seed(shape, &mut ws, y, rows)
+    }
+
+    /// The MSE objective's loss, its seed placed in the workspace.
+    fn mse_seed(shape: &MlpShape, ws: &mut Workspace<f64>, y: &[f64], rows: usize) -> f64 {
+        let (out, seed) = ws.output_and_seed(shape, rows);
+        Mse.loss_and_seed(out, y, seed, rows)
     }
 
     fn check_gradients(
@@ -515,7 +507,7 @@ mod tests {
         let mut ws = Workspace::new(&shape, rows);
         ws.input_mut(&shape, rows).copy_from_slice(&x);
         forward(&shape, &params, &mut ws, rows);
-        mse_loss_and_seed(&shape, &mut ws, &y, rows);
+        mse_seed(&shape, &mut ws, &y, rows);
         let mut grads = vec![0.0; shape.n_params()];
         backward(&shape, &params, &mut ws, &mut grads, rows);
         let h = 1e-6;

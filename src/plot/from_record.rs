@@ -575,12 +575,24 @@ pub fn loss_data(runs: &[RunData]) -> Result<LossData> {
     } else {
         " Lines: mean over seeds (runs whose configs differ only in seed and name)."
     };
+    let ce = groups
+        .iter()
+        .all(|g| g[0].meta.get("classification").is_some());
     Ok(LossData {
         title,
-        caption: format!(
+        caption: if ce {
+            format!("Loss = mean softmax cross-entropy (nats) over the training and test points. Solid: train, dashed: test.{mean_note}")
+        } else {
+            format!(
             "Loss = mean squared error over the grid (train: fitted points; test: shifted grid). Solid: train, dashed: test.{mean_note}"
-        ),
-        y_label: "loss (MSE)".into(),
+        )
+        },
+        y_label: if ce {
+            "loss (cross-entropy)"
+        } else {
+            "loss (MSE)"
+        }
+        .into(),
         band_label,
         series,
         marks: Vec::new(),

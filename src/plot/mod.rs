@@ -12,6 +12,7 @@
 //! cell, so large heatmaps stay small). Text uses the embedded DejaVu Sans font: no system
 //! font library is needed.
 
+pub mod accuracy;
 pub mod colourmap;
 pub mod curves;
 pub mod estimates;

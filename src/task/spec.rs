@@ -3,6 +3,7 @@
 
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
 /// `[target]`: a 1D sum of sines (`kind = "sines"`, the default) or, with
 /// `kind = "waves2d"`, a 2D sum of plane waves and separable products on an `N x M` grid
@@ -33,6 +34,12 @@ pub struct TargetSpec {
     /// The 2D target (`kind = "waves2d"`); None for a 1D sum of sines.
     #[serde(default)]
     pub waves2d: Option<Waves2dSpec>,
+    /// `classes = K`: a classification task on the grid (see [`crate::task::classify`]).
+    #[serde(default)]
+    pub classes: Option<usize>,
+    /// `kind = "dataset"`: features and labels read from files (then `n` is 0 until loaded).
+    #[serde(default)]
+    pub dataset: Option<DataSource>,
 }
 
 /// The 2D part of a `kind = "waves2d"` target:
@@ -59,6 +66,7 @@ pub enum TargetKind {
     #[default]
     Sines,
     Waves2d,
+    Dataset,
 }
 
 /// The grid size as written: `n = 256` or `n = [N, M]`.
@@ -121,7 +129,9 @@ pub struct RawTargetSpec {
     /// "sines" (1D, default) or "waves2d".
     #[serde(default, skip_serializing_if = "is_sines")]
     pub kind: TargetKind,
-    pub n: GridSize,
+    /// Required by the grid kinds; not used by `kind = "dataset"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<GridSize>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub frequencies: Vec<usize>,
     /// `[kx, ky]` pairs; read as lists so that a wrong length is an error, not truncated.
@@ -141,6 +151,21 @@ pub struct RawTargetSpec {
     pub noise_seed: Option<u64>,
     #[serde(default)]
     pub test: TestGridSpec,
+    /// Classification on the grid: K classes (2: sign of the target; K >= 3: argmax).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<usize>,
+    /// `kind = "dataset"`: a built-in dataset (`name = "mnist1d"`) ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// ... or four files (NPY or CSV).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x_train: Option<std::path::PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y_train: Option<std::path::PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x_test: Option<std::path::PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y_test: Option<std::path::PathBuf>,
 }
 
 fn is_sines(k: &TargetKind) -> bool {
@@ -150,9 +175,14 @@ fn is_sines(k: &TargetKind) -> bool {
 impl TryFrom<RawTargetSpec> for TargetSpec {
     type Error = String;
     fn try_from(r: RawTargetSpec) -> std::result::Result<TargetSpec, String> {
+        let dataset = DataSource::from_raw(&r)?;
         let (n, waves2d) = match r.kind {
+            TargetKind::Dataset => (0, None),
             TargetKind::Sines => {
-                let GridSize::One(n) = r.n else {
+                let Some(GridSize::One(n)) = r.n else {
+                    if r.n.is_none() {
+                        return Err("target.n is missing: give the number of grid points, e.g. n = 256 (or set target.kind = \"dataset\" to read data from files)".into());
+                    }
                     return Err("target.n = [N, M] is a 2D grid: set target.kind = \"waves2d\" (with target.waves), or give one integer N for a 1D target".into());
                 };
                 for (name, used) in [
@@ -168,8 +198,11 @@ impl TryFrom<RawTargetSpec> for TargetSpec {
             }
             TargetKind::Waves2d => {
                 let dims = match r.n {
-                    GridSize::One(n) => [n, n],
-                    GridSize::Two(d) => d,
+                    Some(GridSize::One(n)) => [n, n],
+                    Some(GridSize::Two(d)) => d,
+                    None => {
+                        return Err("target.n is missing: give the grid size, n = [N, M]".into())
+                    }
                 };
                 if !r.frequencies.is_empty() {
                     return Err("target.frequencies is for 1D targets; a waves2d target lists target.waves = [[kx, ky], ...] (and/or products, checkerboard)".into());
@@ -211,6 +244,8 @@ impl TryFrom<RawTargetSpec> for TargetSpec {
             noise_seed: r.noise_seed,
             test: r.test,
             waves2d,
+            classes: r.classes,
+            dataset,
         })
     }
 }
@@ -218,10 +253,17 @@ impl TryFrom<RawTargetSpec> for TargetSpec {
 impl From<TargetSpec> for RawTargetSpec {
     fn from(t: TargetSpec) -> RawTargetSpec {
         let (kind, n, waves, products, checkerboard) = match t.waves2d {
-            None => (TargetKind::Sines, GridSize::One(t.n), vec![], vec![], None),
+            None if t.dataset.is_some() => (TargetKind::Dataset, None, vec![], vec![], None),
+            None => (
+                TargetKind::Sines,
+                Some(GridSize::One(t.n)),
+                vec![],
+                vec![],
+                None,
+            ),
             Some(w) => (
                 TargetKind::Waves2d,
-                GridSize::Two(w.dims),
+                Some(GridSize::Two(w.dims)),
                 w.waves.iter().map(|k| k.to_vec()).collect(),
                 w.products.iter().map(|k| k.to_vec()).collect(),
                 w.checkerboard,
@@ -239,6 +281,24 @@ impl From<TargetSpec> for RawTargetSpec {
             noise: t.noise,
             noise_seed: t.noise_seed,
             test: t.test,
+            classes: t.classes,
+            name: t.dataset.as_ref().and_then(|d| d.name.clone()),
+            x_train: t
+                .dataset
+                .as_ref()
+                .and_then(|d| d.files.as_ref().map(|f| f[0].clone())),
+            y_train: t
+                .dataset
+                .as_ref()
+                .and_then(|d| d.files.as_ref().map(|f| f[1].clone())),
+            x_test: t
+                .dataset
+                .as_ref()
+                .and_then(|d| d.files.as_ref().map(|f| f[2].clone())),
+            y_test: t
+                .dataset
+                .as_ref()
+                .and_then(|d| d.files.as_ref().map(|f| f[3].clone())),
         }
     }
 }
@@ -410,4 +470,96 @@ pub fn check_phases(phases: &Phases) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Built-in datasets (`target.name` of a `kind = "dataset"` target).
+pub const BUILTIN: &[&str] = &["mnist1d"];
+
+/// Where a `kind = "dataset"` target reads its data: a built-in name or four files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataSource {
+    pub name: Option<String>,
+    /// `[x_train, y_train, x_test, y_test]`.
+    pub files: Option<[PathBuf; 4]>,
+}
+
+const FILE_FIELDS: [&str; 4] = ["x_train", "y_train", "x_test", "y_test"];
+
+impl DataSource {
+    /// The dataset fields of a raw `[target]` table (None for the grid kinds); errors name the
+    /// field and the fix.
+    pub fn from_raw(r: &RawTargetSpec) -> std::result::Result<Option<DataSource>, String> {
+        let files = [&r.x_train, &r.y_train, &r.x_test, &r.y_test];
+        if r.kind != TargetKind::Dataset {
+            if r.name.is_some() {
+                return Err("target.name selects a built-in dataset: set target.kind = \"dataset\", or remove it".into());
+            }
+            if let Some(i) = files.iter().position(|f| f.is_some()) {
+                return Err(format!(
+                    "target.{} is a data file: set target.kind = \"dataset\", or remove it",
+                    FILE_FIELDS[i]
+                ));
+            }
+            return Ok(None);
+        }
+        for (field, used) in [
+            ("n", r.n.is_some()),
+            ("frequencies", !r.frequencies.is_empty()),
+            ("waves", !r.waves.is_empty()),
+            ("products", !r.products.is_empty()),
+            ("checkerboard", r.checkerboard.is_some()),
+            ("noise", r.noise != 0.0),
+            ("noise_seed", r.noise_seed.is_some()),
+            ("phases", r.phases != Phases::Random),
+        ] {
+            if used {
+                return Err(format!("target.{field} is for the grid kinds (sines, waves2d); a kind = \"dataset\" target reads its points from files: remove it"));
+            }
+        }
+        let given = files.iter().filter(|f| f.is_some()).count();
+        match (&r.name, given) {
+            (Some(name), 0) => {
+                if !BUILTIN.contains(&name.as_str()) {
+                    return Err(format!("target.name = \"{name}\" is not a built-in dataset: use one of {BUILTIN:?}, or give target.x_train, y_train, x_test and y_test"));
+                }
+                Ok(Some(DataSource {
+                    name: Some(name.clone()),
+                    files: None,
+                }))
+            }
+            (Some(_), _) => Err("target.name and target.x_train/... both given: use either a built-in name or the four files".into()),
+            (None, 4) => Ok(Some(DataSource {
+                name: None,
+                files: Some(files.map(|f| f.clone().expect("all four given"))),
+            })),
+            (None, _) => {
+                let missing: Vec<&str> = FILE_FIELDS
+                    .iter()
+                    .zip(files)
+                    .filter(|(_, f)| f.is_none())
+                    .map(|(n, _)| *n)
+                    .collect();
+                Err(format!("a kind = \"dataset\" target needs target.name = \"mnist1d\" or all four files; missing: target.{}", missing.join(", target.")))
+            }
+        }
+    }
+
+    /// The four files to load.
+    pub fn spec(&self, classes: Option<usize>) -> crate::task::dataset::DatasetSpec {
+        let files = match (&self.files, &self.name) {
+            (Some(f), _) => f.clone(),
+            (None, _) => {
+                let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/mnist1d");
+                ["x_train", "y_train", "x_test", "y_test"].map(|f| dir.join(format!("{f}.npy")))
+            }
+        };
+        let [x_train, y_train, x_test, y_test] = files;
+        crate::task::dataset::DatasetSpec {
+            x_train,
+            y_train,
+            x_test,
+            y_test,
+            kind: crate::task::dataset::Kind::Classification { classes },
+        }
+    }
 }

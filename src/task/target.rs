@@ -22,6 +22,8 @@ pub enum TargetKind {
     Sines(Vec<Component>),
     /// 2D plane waves and products on an `N x M` grid.
     Waves2d(Waves2d),
+    /// Scattered points read from files (`kind = "dataset"`): feature rows, no grid, no peaks.
+    Dataset { features: usize },
 }
 
 impl Target {
@@ -43,7 +45,7 @@ impl Target {
     /// The training grid `[N]` or `[N, M]`.
     pub fn dims(&self) -> Vec<usize> {
         match &self.kind {
-            TargetKind::Sines(_) => vec![self.train.len()],
+            TargetKind::Sines(_) | TargetKind::Dataset { .. } => vec![self.train.len()],
             TargetKind::Waves2d(w) => w.dims.to_vec(),
         }
     }
@@ -56,6 +58,7 @@ impl Target {
                 .map(|c| Peak::new(&[c.k as i64], c.amplitude))
                 .collect(),
             TargetKind::Waves2d(w) => w.peaks.clone(),
+            TargetKind::Dataset { .. } => Vec::new(),
         }
     }
 
@@ -63,7 +66,7 @@ impl Target {
     pub fn components(&self) -> &[Component] {
         match &self.kind {
             TargetKind::Sines(c) => c,
-            TargetKind::Waves2d(_) => &[],
+            TargetKind::Waves2d(_) | TargetKind::Dataset { .. } => &[],
         }
     }
 }

@@ -199,9 +199,15 @@ impl Experiment {
         budget::check(self)?;
         let t = &self.target;
         match &t.waves2d {
+            None if t.dataset.is_some() => {}
             None => validate_target_1d(t)?,
             Some(w) => crate::task::targets::waves2d::validate(t, w)?,
         }
+        // Classification tasks (target.classes, kind = "dataset"): labels built, files read.
+        let n_train = match crate::task::classify::build(t, self.seed)? {
+            Some((target, _)) => target.train.len(),
+            None => t.n,
+        };
         let m = &self.model;
         if m.hidden.contains(&0) {
             bail!("model.hidden contains a zero width: every hidden layer needs at least one unit");
@@ -216,8 +222,8 @@ impl Experiment {
         if tr.epochs == 0 {
             bail!("train.epochs must be at least 1");
         }
-        if tr.batch_size > t.n {
-            bail!("train.batch_size = {} exceeds the {} training points: use 0 (full batch) or at most {}", tr.batch_size, t.n, if t.waves2d.is_some() { "N * M" } else { "target.n" });
+        if tr.batch_size > n_train {
+            bail!("train.batch_size = {} exceeds the {} training points: use 0 (full batch) or at most {}", tr.batch_size, n_train, if t.waves2d.is_some() { "N * M" } else if t.dataset.is_some() { "the training samples" } else { "target.n" });
         }
         if tr.eval_every == 0 {
             bail!("train.eval_every must be at least 1");
@@ -255,7 +261,7 @@ impl Experiment {
         }
         if let Some(w) = t.waves2d.as_ref().filter(|_| s.enabled) {
             crate::task::targets::waves2d::validate_layout(&s.layout, s.sectors, w)?;
-        } else if s.enabled {
+        } else if s.enabled && t.dataset.is_none() {
             crate::spectral::BandLayout::build(&s.layout, t.n, &t.frequencies)?;
             if let Some(n) = t.test.n.filter(|_| s.grids.contains(&GridName::Test)) {
                 crate::spectral::BandLayout::build(&s.layout, n, &t.frequencies)

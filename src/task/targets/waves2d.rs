@@ -347,6 +347,8 @@ pub fn validate_layout(layout: &LayoutSpec, sectors: Option<usize>, w: &Waves2dS
         noise_seed: None,
         test: Default::default(),
         waves2d: Some(w.clone()),
+        classes: None,
+        dataset: None,
     };
     ring_layout(layout, sectors, &spec, w).map(|_| ())
 }

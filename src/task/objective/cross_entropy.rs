@@ -1,5 +1,6 @@
-//! Softmax cross-entropy for K classes on a row-major `[n, K]` block of logits: the loss, its
-//! gradient (the seed for backprop), predicted classes, accuracy and per-class accuracy.
+//! Softmax cross-entropy over K classes: the classification [`Objective`], and its math on a
+//! row-major `[n, K]` block of logits (loss, gradient seed, predicted classes, accuracy and
+//! per-class accuracy).
 //!
 //! Definitions, for logits z (row i, class j) and labels y_i in 0..K:
 //! - loss = (1/n) sum_i [ LSE(z_i) - z_{i, y_i} ], LSE(z_i) = log sum_j exp(z_ij), computed
@@ -11,8 +12,17 @@
 //!   (a row of NaNs predicts class 0).
 //! - accuracy: fraction of rows whose predicted class equals the label; per-class accuracy of
 //!   class c: the same over the rows labelled c (None when no row has label c).
+//!
+//! As an objective ([`CrossEntropy`]): K logits per sample, the target is the class index
+//! (one value per sample, stored as a float), the per-epoch metrics are `train_accuracy` and
+//! `test_accuracy`, and the monitored signal has K channels: h = softmax(z) and y = the
+//! one-hot row of the label, so the monitored residual h - y is the residual of the softmax
+//! output against the one-hot target (bandwise's choice: it is the gradient seed times n, it
+//! is bounded in [-1, 1], and its band energies summed over the K channels are the Brier
+//! score's). Predicted classes are the argmax of h (softmax preserves the argmax).
 
 use crate::base::scalar::Scalar;
+use crate::task::objective::{Objective, Split};
 
 /// Loss and accuracy of one evaluation.
 #[derive(Clone, Debug, PartialEq)]
@@ -71,12 +81,24 @@ pub fn loss_and_grad<S: Scalar>(logits: &[S], k: usize, labels: &[usize], grad: 
         logits.len(),
         "gradient buffer has the wrong size"
     );
-    if labels.is_empty() {
-        return 0.0;
+    rows_loss_and_grad(logits, k, labels.iter().copied(), grad).f64()
+}
+
+/// Sum over rows of (loss, gradient) as in [`loss_and_grad`], for `labels.len()` rows of
+/// `logits` (buffers may be longer); returns the mean loss. Allocates nothing.
+fn rows_loss_and_grad<S: Scalar>(
+    logits: &[S],
+    k: usize,
+    labels: impl ExactSizeIterator<Item = usize>,
+    grad: &mut [S],
+) -> S {
+    let n = labels.len();
+    if n == 0 {
+        return S::zero();
     }
-    let inv_n = S::of(1.0 / labels.len() as f64);
+    let inv_n = S::of(1.0 / n as f64);
     let mut total = 0.0f64;
-    for ((row, g), &y) in logits
+    for ((row, g), y) in logits
         .chunks_exact(k)
         .zip(grad.chunks_exact_mut(k))
         .zip(labels)
@@ -89,7 +111,81 @@ pub fn loss_and_grad<S: Scalar>(logits: &[S], k: usize, labels: &[usize], grad: 
         }
         g[y] = g[y] - inv_n;
     }
-    total / labels.len() as f64
+    S::of(total / n as f64)
+}
+
+/// Softmax of every row of `logits` (`[n, K]`), stable (max subtracted), into `out`.
+pub fn softmax_into(logits: &[f64], k: usize, out: &mut [f64]) {
+    for (row, o) in logits.chunks_exact(k).zip(out.chunks_exact_mut(k)) {
+        let (m, log_s) = row_max_and_log_sum(row);
+        for (oj, &z) in o.iter_mut().zip(row) {
+            *oj = (z - m - log_s).exp();
+        }
+    }
+}
+
+/// The class index stored as a target value (validated integers in 0..K).
+fn class_of(y: f64) -> usize {
+    y as usize
+}
+
+/// Softmax cross-entropy over `classes` logits per sample (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CrossEntropy {
+    pub classes: usize,
+}
+
+impl CrossEntropy {
+    /// Labels of a grid (class indices stored as floats).
+    pub fn labels(y: &[f64]) -> Vec<usize> {
+        y.iter().map(|&v| class_of(v)).collect()
+    }
+}
+
+impl Objective for CrossEntropy {
+    fn name(&self) -> &'static str {
+        "cross_entropy"
+    }
+
+    fn width(&self) -> usize {
+        self.classes
+    }
+
+    fn loss_and_seed<S: Scalar>(&self, out: &[S], y: &[S], seed: &mut [S], rows: usize) -> S {
+        let labels = y[..rows].iter().map(|v| class_of(v.f64()));
+        rows_loss_and_grad(out, self.classes, labels, seed)
+    }
+
+    fn loss(&self, split: Split) -> f64 {
+        loss(split.pred, self.classes, &Self::labels(split.y))
+    }
+
+    fn metric_names(&self) -> &[&'static str] {
+        &["train_accuracy", "test_accuracy"]
+    }
+
+    fn metrics(&self, train: Split, test: Split, out: &mut Vec<f64>) {
+        for s in [train, test] {
+            out.push(accuracy(&predict(s.pred, self.classes), &Self::labels(s.y)));
+        }
+    }
+
+    fn monitor_channels(&self) -> usize {
+        self.classes
+    }
+
+    fn monitored_output(&self, pred: &[f64], out: &mut [f64]) {
+        softmax_into(pred, self.classes, out);
+    }
+
+    fn monitored_target(&self, y: &[f64]) -> Vec<f64> {
+        let k = self.classes;
+        let mut out = vec![0.0; y.len() * k];
+        for (i, &v) in y.iter().enumerate() {
+            out[i * k + class_of(v)] = 1.0;
+        }
+        out
+    }
 }
 
 /// argmax of one row, ties to the lowest index; NaN never wins.
@@ -271,6 +367,39 @@ mod tests {
         // Loss of a uniform row is log K.
         assert!((loss(&[0.3f32; 4], 4, &[2]) - 4f64.ln()).abs() < 1e-7);
         assert_eq!(loss::<f64>(&[], 3, &[]), 0.0);
+    }
+
+    #[test]
+    fn objective_seed_is_the_gradient_and_ignores_rows_beyond_the_batch() {
+        let (n, k) = (6, 4);
+        let z = logits(n, k, 9);
+        let labels: Vec<usize> = (0..n).map(|i| (i * 5) % k).collect();
+        let y: Vec<f64> = labels.iter().map(|&c| c as f64).collect();
+        let ce = CrossEntropy { classes: k };
+        let mut grad = vec![0.0; n * k];
+        let want = loss_and_grad(&z, k, &labels, &mut grad);
+        // A workspace longer than the batch: only the first `n` rows count.
+        let mut zl = z.clone();
+        zl.extend([50.0; 8]);
+        let mut yl = y.clone();
+        yl.extend([1.0, 3.0]);
+        let mut seed = vec![7.0; (n + 2) * k];
+        let got = ce.loss_and_seed(&zl, &yl, &mut seed, n);
+        assert!((got - want).abs() < 1e-15);
+        assert_eq!(&seed[..n * k], &grad[..]);
+        assert!(seed[n * k..].iter().all(|&v| v == 7.0));
+        assert!((ce.loss(Split { pred: &z, y: &y }) - want).abs() < 1e-15);
+        // Monitored signal: softmax rows (sum 1) against one-hot rows; the residual is n x seed.
+        let mut h = vec![0.0; n * k];
+        ce.monitored_output(&z, &mut h);
+        let onehot = ce.monitored_target(&y);
+        for i in 0..n * k {
+            assert!((h[i] - onehot[i] - n as f64 * grad[i]).abs() < 1e-12);
+        }
+        let mut m = Vec::new();
+        ce.metrics(Split { pred: &z, y: &y }, Split { pred: &z, y: &y }, &mut m);
+        let acc = accuracy(&predict(&z, k), &labels);
+        assert_eq!(m, vec![acc, acc]);
     }
 
     #[test]
