@@ -1,22 +1,45 @@
 //! Reading a run directory back into memory: the one loader that plots, reports, sweeps and
 //! imports all use, so that every consumer sees the same numbers as on disk.
 
+use crate::record::schema::RunMeta;
 use crate::record::{read_run_json, Table};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-/// epochs.csv as columns.
+/// epochs.csv as columns (layout in [`crate::record::schema`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EpochSeries {
     pub epoch: Vec<u64>,
     pub step: Vec<u64>,
     pub train_loss: Vec<f64>,
     pub test_loss: Vec<f64>,
-    pub lr: Vec<f64>,
-    /// NaN where the optimizer has no p.
-    pub p: Vec<f64>,
+    /// The objective's metrics (columns between test_loss and lr), by name.
+    pub metrics: Vec<(String, Vec<f64>)>,
+    /// Every hyperparameter column (lr, p, then any other scheduled one), by name; NaN where
+    /// the optimizer has none.
+    pub hypers: Vec<(String, Vec<f64>)>,
     pub wall_s: Vec<f64>,
+}
+
+impl EpochSeries {
+    /// The column of hyperparameter `name`, if the record has it.
+    pub fn hyper(&self, name: &str) -> Option<&[f64]> {
+        self.hypers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// The learning rate per epoch (every epochs.csv has the column).
+    pub fn lr(&self) -> &[f64] {
+        self.hyper("lr").unwrap_or(&[])
+    }
+
+    /// p per epoch; NaN where the optimizer has no p (every epochs.csv has the column).
+    pub fn p(&self) -> &[f64] {
+        self.hyper("p").unwrap_or(&[])
+    }
 }
 
 /// bands.csv of one grid as matrices [band][analysed epoch].
@@ -59,7 +82,9 @@ pub struct SnapshotData {
 #[derive(Debug, Clone)]
 pub struct RunData {
     pub dir: PathBuf,
-    /// run.json as written.
+    /// run.json, typed ([`crate::record::schema`]).
+    pub run: RunMeta,
+    /// run.json as a JSON tree (for the open-ended `config` and `conventions`).
     pub meta: Value,
     pub epochs: EpochSeries,
     pub bands: Vec<GridBands>,
@@ -71,6 +96,7 @@ impl RunData {
     /// Load `dir`; errors say which file is missing or malformed.
     pub fn load(dir: &Path) -> Result<RunData> {
         let meta = read_run_json(dir)?;
+        let run: RunMeta = serde_json::from_value(meta.clone())?;
         let budget = meta["config"]["train"]["epochs"].as_u64();
         let epochs = load_epochs(&dir.join("epochs.csv"), budget)?;
         let bands_path = dir.join("bands.csv");
@@ -93,6 +119,7 @@ impl RunData {
         };
         Ok(RunData {
             dir: dir.to_path_buf(),
+            run,
             meta,
             epochs,
             bands,
@@ -102,16 +129,16 @@ impl RunData {
     }
 
     pub fn name(&self) -> &str {
-        self.meta["name"].as_str().unwrap_or("")
+        &self.run.name
     }
 
     /// "completed" or "diverged".
     pub fn status(&self) -> &str {
-        self.meta["status"].as_str().unwrap_or("unknown")
+        &self.run.status
     }
 
     pub fn seed(&self) -> u64 {
-        self.meta["seed"].as_u64().unwrap_or(0)
+        self.run.seed
     }
 
     /// The resolved optimizer table from run.json.
@@ -292,13 +319,31 @@ fn load_epochs(path: &Path, budget: Option<u64>) -> Result<EpochSeries> {
     let ctx = || format!("in {}", path.display());
     let epoch = u64s(&t, "epoch").with_context(ctx)?;
     check_rows(path, None, &epoch, None, false, budget)?;
+    // Layout (record/schema.rs): epoch, step, train_loss, test_loss, metrics..., lr, p,
+    // other hyperparameters..., wall_s.
+    let col = |name: &str| t.col(name).with_context(ctx);
+    let (metrics_start, hyper_start, wall) = (col("test_loss")? + 1, col("lr")?, col("wall_s")?);
+    if !(metrics_start <= hyper_start && hyper_start < wall) {
+        bail!(
+            "{}: columns out of order ({}); expected epoch, step, train_loss, test_loss, metrics, lr, p, other hyperparameters, wall_s: re-run or re-import it",
+            path.display(),
+            t.header.join(",")
+        );
+    }
+    let named_columns = |t: &Table, names: &[String]| -> Result<Vec<(String, Vec<f64>)>> {
+        names
+            .iter()
+            .map(|n| Ok((n.clone(), t.f64s(n).with_context(ctx)?)))
+            .collect()
+    };
+    let metrics_names = &t.header[metrics_start..hyper_start];
     Ok(EpochSeries {
         epoch,
         step: u64s(&t, "step").with_context(ctx)?,
         train_loss: t.f64s("train_loss").with_context(ctx)?,
         test_loss: t.f64s("test_loss").with_context(ctx)?,
-        lr: t.f64s("lr").with_context(ctx)?,
-        p: t.f64s("p").with_context(ctx)?,
+        metrics: named_columns(&t, metrics_names)?,
+        hypers: named_columns(&t, &t.header[hyper_start..wall])?,
         wall_s: t.f64s("wall_s").with_context(ctx)?,
     })
 }

@@ -196,6 +196,13 @@ impl Experiment {
 
     /// Check every field against what is allowed and resolve the optimizer.
     pub fn validate(&self, registry: &Registry) -> Result<ResolvedOptimizer> {
+        self.validate_task()?;
+        registry.resolve(&self.optimizer)
+    }
+
+    /// Check every field except the optimizer (the task of an imported run, whose optimizer
+    /// ran elsewhere).
+    pub fn validate_task(&self) -> Result<()> {
         budget::check(self)?;
         let t = &self.target;
         match &t.waves2d {
@@ -263,7 +270,7 @@ impl Experiment {
                     .map_err(|e| anyhow::anyhow!("{e} (on the test grid of n = {n})"))?;
             }
         }
-        registry.resolve(&self.optimizer)
+        Ok(())
     }
 
     /// Epochs at which the spectral monitor runs (given eval cadence).
