@@ -805,22 +805,22 @@ impl TrajectoryWriter {
             source,
             config,
             conventions: conventions(None),
-            target: TargetMeta {
+            target: Some(TargetMeta {
                 components: serde_json::to_value(&target.components)?,
                 train_n: target.train.len(),
                 test_n: target.test.len(),
-            },
-            model: ModelMeta {
+            }),
+            model: Some(ModelMeta {
                 widths: shape.widths.clone(),
                 n_params: shape.n_params(),
-            },
+            }),
             bands,
-            summary: SummaryMeta {
+            summary: Some(SummaryMeta {
                 epochs_run: last,
                 steps: last_row.1,
                 final_train_loss: Some(last_row.2),
                 final_test_loss: Some(last_row.3).filter(|x| x.is_finite()),
-            },
+            }),
             timings: None,
             files: serde_json::from_value(json!({
                 "epochs.csv": "per recorded epoch: losses (computed or given) and given lr, p",

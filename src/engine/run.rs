@@ -239,22 +239,22 @@ fn write_run(
         source: json!({"kind": "trained", "by": "bandwise run"}),
         config,
         conventions: conventions(Some(opt)),
-        target: TargetMeta {
+        target: Some(TargetMeta {
             components: serde_json::to_value(&target.components)?,
             train_n: target.train.len(),
             test_n: target.test.len(),
-        },
-        model: ModelMeta {
+        }),
+        model: Some(ModelMeta {
             widths: result.shape.widths.clone(),
             n_params: result.shape.n_params(),
-        },
+        }),
         bands,
-        summary: SummaryMeta {
+        summary: Some(SummaryMeta {
             epochs_run: last.map_or(0, |r| r.epoch),
             steps: result.steps,
             final_train_loss: last.map(|r| r.train_loss),
             final_test_loss: last.map(|r| r.test_loss),
-        },
+        }),
         timings: Some(Timings {
             total_s: seconds,
             train_s: result.train_seconds,

@@ -1,7 +1,6 @@
 //! Reading a run directory back into memory: the one loader that plots, reports, sweeps and
 //! imports all use, so that every consumer sees the same numbers as on disk.
 
-use crate::record::schema::RunMeta;
 use crate::record::{read_run_json, Table};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
@@ -82,9 +81,7 @@ pub struct SnapshotData {
 #[derive(Debug, Clone)]
 pub struct RunData {
     pub dir: PathBuf,
-    /// run.json, typed ([`crate::record::schema`]).
-    pub run: RunMeta,
-    /// run.json as a JSON tree (for the open-ended `config` and `conventions`).
+    /// run.json as written (checked against [`crate::record::schema::RunMeta`] on load).
     pub meta: Value,
     pub epochs: EpochSeries,
     pub bands: Vec<GridBands>,
@@ -96,7 +93,6 @@ impl RunData {
     /// Load `dir`; errors say which file is missing or malformed.
     pub fn load(dir: &Path) -> Result<RunData> {
         let meta = read_run_json(dir)?;
-        let run: RunMeta = serde_json::from_value(meta.clone())?;
         let budget = meta["config"]["train"]["epochs"].as_u64();
         let epochs = load_epochs(&dir.join("epochs.csv"), budget)?;
         let bands_path = dir.join("bands.csv");
@@ -119,7 +115,6 @@ impl RunData {
         };
         Ok(RunData {
             dir: dir.to_path_buf(),
-            run,
             meta,
             epochs,
             bands,
@@ -129,16 +124,16 @@ impl RunData {
     }
 
     pub fn name(&self) -> &str {
-        &self.run.name
+        self.meta["name"].as_str().unwrap_or("")
     }
 
     /// "completed" or "diverged".
     pub fn status(&self) -> &str {
-        &self.run.status
+        self.meta["status"].as_str().unwrap_or("unknown")
     }
 
     pub fn seed(&self) -> u64 {
-        self.run.seed
+        self.meta["seed"].as_u64().unwrap_or(0)
     }
 
     /// The resolved optimizer table from run.json.
@@ -314,7 +309,7 @@ fn check_complete(path: &Path, groups: &[Grouped], item: &str) -> Result<()> {
     Ok(())
 }
 
-fn load_epochs(path: &Path, budget: Option<u64>) -> Result<EpochSeries> {
+pub(crate) fn load_epochs(path: &Path, budget: Option<u64>) -> Result<EpochSeries> {
     let t = Table::read(path)?;
     let ctx = || format!("in {}", path.display());
     let epoch = u64s(&t, "epoch").with_context(ctx)?;

@@ -125,12 +125,15 @@ pub struct Timings {
     pub us_per_step: f64,
 }
 
-/// run.json. `config` is the experiment as run, with `config.optimizer` the resolved optimizer
+/// run.json. The reader requires what every consumer needs (format, name, seed, status,
+/// config) and defaults the rest, so hand-written fixtures stay readable; the writers always
+/// fill every field. `config` is the experiment as run, with `config.optimizer` the resolved optimizer
 /// table (`{"name": "imported", ...}` for `bandwise analyze`); it stays a JSON tree because
 /// optimizers and targets are open sets.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunMeta {
     pub format: String,
+    #[serde(default)]
     pub bandwise_version: String,
     pub name: String,
     pub seed: u64,
@@ -139,20 +142,28 @@ pub struct RunMeta {
     pub fingerprint: Option<String>,
     /// "completed" or "diverged".
     pub status: String,
+    #[serde(default)]
     pub diverged: Option<Diverged>,
     /// Where the predictions came from: `{"kind": "trained", "by": "bandwise run"}` or the
     /// provenance of an import.
+    #[serde(default)]
     pub source: Value,
     pub config: Value,
+    #[serde(default)]
     pub conventions: Value,
-    pub target: TargetMeta,
-    pub model: ModelMeta,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetMeta>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelMeta>,
     /// Band layout conventions per analysed grid.
+    #[serde(default)]
     pub bands: Map<String, Value>,
-    pub summary: SummaryMeta,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<SummaryMeta>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timings: Option<Timings>,
     /// One line per file of the run directory.
+    #[serde(default)]
     pub files: Map<String, Value>,
     /// Further top-level entries (the 2D target description, `engine::run2d::describe_2d`:
     /// the hook for the dimension-generic path to type).
@@ -183,5 +194,97 @@ impl RunMeta {
                 path.display()
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::load::load_epochs;
+
+    fn row(epoch: u64, acc: f64, hypers: Vec<f64>) -> EpochRecord {
+        EpochRecord {
+            epoch,
+            step: 2 * epoch,
+            train_loss: 0.5,
+            test_loss: f64::NAN,
+            metrics: vec![acc],
+            hypers,
+            wall_s: 0.25,
+        }
+    }
+
+    #[test]
+    fn every_metric_and_hyperparameter_column_round_trips() {
+        let csv = EpochsCsv {
+            comments: vec!["test".into()],
+            metric_names: vec!["train_accuracy".into()],
+            hyper_names: vec!["lr".into(), "p".into(), "momentum".into()],
+            wall_clock: WallClock::Measured,
+        };
+        let rows = [
+            row(0, 0.1, vec![1e-3, f64::NAN, 0.9]),
+            row(5, 0.7, vec![5e-4, f64::NAN, 0.95]),
+        ];
+        let text = csv.render(&rows);
+        assert!(
+            text.contains("epoch,step,train_loss,test_loss,train_accuracy,lr,p,momentum,wall_s\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n5,10,0.5,,0.7,0.0005,,0.95,0.250000\n"),
+            "{text}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("epochs.csv");
+        std::fs::write(&path, text).unwrap();
+        let s = load_epochs(&path, Some(5)).unwrap();
+        assert_eq!(s.epoch, [0, 5]);
+        assert_eq!(s.metrics, [("train_accuracy".to_string(), vec![0.1, 0.7])]);
+        let names: Vec<&str> = s.hypers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["lr", "p", "momentum"]);
+        assert_eq!(s.hyper("momentum"), Some(&[0.9, 0.95][..]));
+        assert_eq!(s.lr(), [1e-3, 5e-4]);
+        assert!(s.p().iter().all(|p| p.is_nan()));
+    }
+
+    #[test]
+    fn given_wall_clock_is_written_exactly_and_empty_when_unknown() {
+        let csv = EpochsCsv {
+            comments: vec![],
+            metric_names: vec![],
+            hyper_names: vec!["lr".into(), "p".into()],
+            wall_clock: WallClock::Given,
+        };
+        let mut r = row(1, 0.0, vec![0.1, 0.5]);
+        r.metrics.clear();
+        let text = csv.render(&[
+            r.clone(),
+            EpochRecord {
+                wall_s: f64::NAN,
+                ..r
+            },
+        ]);
+        assert!(
+            text.contains("\n1,2,0.5,,0.1,0.5,0.25\n1,2,0.5,,0.1,0.5,\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn run_json_of_another_format_is_refused_with_the_file_named() {
+        let err = RunMeta::parse(Path::new("x/run.json"), r#"{"format": "bandwise-run/0"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("x/run.json") && err.contains("bandwise-run/1"),
+            "{err}"
+        );
+        let err = RunMeta::parse(
+            Path::new("x/run.json"),
+            r#"{"format": "bandwise-run/1", "name": "a"}"#,
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("schema"), "{err:#}");
     }
 }
