@@ -235,9 +235,9 @@ fn epochs_file_supplies_epochs_losses_and_lr() {
     assert_eq!(summary.notes.len(), 1, "budget taken from the predictions");
     let data = RunData::load(&out).unwrap();
     assert_eq!(data.epochs.epoch.last(), Some(&24));
-    assert_eq!(data.epochs.lr[3], 0.001);
+    assert_eq!(data.epochs.lr()[3], 0.001);
     assert_eq!(data.epochs.train_loss[1], 1.0 / 3.0);
-    assert!(data.epochs.p[0].is_nan());
+    assert!(data.epochs.p()[0].is_nan());
     assert_eq!(data.meta["config"]["train"]["epochs"], 24);
     assert_eq!(data.meta["config"]["optimizer"]["lr"], 0.001);
 
@@ -419,6 +419,6 @@ fn torch_script_writes_the_analyze_format() {
     let summary = analyze(&exp, &inp, &run).unwrap();
     assert_eq!(summary.epochs, (0..=10).collect::<Vec<u64>>());
     let data = RunData::load(&run).unwrap();
-    assert_eq!(data.epochs.lr[0], 0.05);
+    assert_eq!(data.epochs.lr()[0], 0.05);
     assert!(data.epochs.train_loss[10] < data.epochs.train_loss[0]);
 }

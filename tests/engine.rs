@@ -60,9 +60,9 @@ fn run_writes_a_complete_record() {
     assert_eq!(data.epochs.epoch, (0..=60).collect::<Vec<u64>>());
     assert_eq!(data.epochs.step[60], 60 * 4, "4 minibatches per epoch");
     // p(t) is the cosine schedule at each epoch's last step.
-    assert!((data.epochs.p[0] - 0.5).abs() < 1e-12);
+    assert!((data.epochs.p()[0] - 0.5).abs() < 1e-12);
     assert!(
-        (data.epochs.p[11] + 0.5).abs() < 1e-12,
+        (data.epochs.p()[11] + 0.5).abs() < 1e-12,
         "epoch 11 used the schedule at epoch index 10"
     );
     // Band energies sum to the train loss (MSE) at every epoch.

@@ -33,8 +33,11 @@ use crate::engine::train::{Evaluation, Observer};
 use crate::experiment::config::{Experiment, GridName};
 use crate::experiment::fingerprint;
 use crate::nn::model::MlpShape;
-use crate::optim::Registry;
-use crate::record::{num, write_atomic_with, Csv, Staging, Table, FORMAT};
+use crate::record::schema::{
+    Diverged, EpochRecord, EpochsCsv, ModelMeta, RunMeta, SummaryMeta, TargetMeta, WallClock,
+    FIXED_HYPERS,
+};
+use crate::record::{write_atomic_with, Staging, Table, FORMAT};
 use crate::task::grid::GridData;
 use crate::task::objective::mse::mse;
 use crate::task::target::Target;
@@ -61,15 +64,16 @@ pub fn load_task(path: &Path) -> Result<Experiment> {
 pub fn load_task_str(text: &str, origin: &str, default_name: &str) -> Result<Experiment> {
     let mut table: toml::Table = toml::from_str(text)
         .map_err(|e| anyhow::anyhow!("config {origin}: {}", e.to_string().trim_end()))?;
-    table.insert(
-        "optimizer".into(),
-        toml::Value::Table(toml::from_str("name = \"sgd\"\nlr = 1.0").expect("valid")),
-    );
+    // The optimizer ran elsewhere: whatever the table says is replaced by what run.json
+    // records for an import (`finish` adds its provenance), and validation skips it.
+    let mut imported = toml::Table::new();
+    imported.insert("name".into(), toml::Value::String("imported".into()));
+    table.insert("optimizer".into(), toml::Value::Table(imported));
     let mut exp = Experiment::from_toml_value(toml::Value::Table(table), origin)?;
     if exp.name.is_empty() {
         exp.name = default_name.to_string();
     }
-    exp.validate(&Registry::builtin())
+    exp.validate_task()
         .with_context(|| format!("config {origin}"))?;
     Ok(exp)
 }
@@ -754,30 +758,25 @@ impl TrajectoryWriter {
         ];
         comments.push("p form: denominator vh^p + eps (Adam at p = 0.5)".into());
         comments.push(format!("fingerprint: {fingerprint}"));
-        let mut csv = Csv::new(
+        let epochs = EpochsCsv {
             comments,
-            &[
-                "epoch",
-                "step",
-                "train_loss",
-                "test_loss",
-                "lr",
-                "p",
-                "wall_s",
-            ],
-        );
-        for r in &rows {
-            csv.row(&[
-                r.0.to_string(),
-                r.1.to_string(),
-                num(r.2),
-                num(r.3),
-                num(r.4),
-                num(r.5),
-                num(r.6),
-            ]);
-        }
-        staging.write("epochs.csv", &csv.render())?;
+            metric_names: Vec::new(),
+            hyper_names: FIXED_HYPERS.iter().map(|h| h.to_string()).collect(),
+            wall_clock: WallClock::Given,
+        };
+        let records: Vec<EpochRecord> = rows
+            .iter()
+            .map(|r| EpochRecord {
+                epoch: r.0,
+                step: r.1,
+                train_loss: r.2,
+                test_loss: r.3,
+                metrics: Vec::new(),
+                hypers: vec![r.4, r.5],
+                wall_s: r.6,
+            })
+            .collect();
+        staging.write("epochs.csv", &epochs.render(&records))?;
         write_spectral_records(&staging, &exp, &recorder)?;
 
         let description = source
@@ -808,38 +807,52 @@ impl TrajectoryWriter {
             .iter()
             .map(|(g, l)| (g.as_str().to_string(), l.conventions()))
             .collect();
-        let run = json!({
-            "format": FORMAT,
-            "bandwise_version": env!("CARGO_PKG_VERSION"),
-            "name": exp.name,
-            "seed": exp.seed,
-            "fingerprint": fingerprint,
-            "status": if diverged.is_some() { "diverged" } else { "completed" },
-            "diverged": diverged.as_ref().map(|(epoch, reason)| json!({"epoch": epoch, "reason": reason})),
-            "source": source,
-            "config": config,
-            "conventions": conventions(None),
-            "target": {
-                "components": target.components(),
-                "train_n": target.train.len(),
-                "test_n": target.test.len(),
-            },
-            "model": {"widths": shape.widths, "n_params": shape.n_params()},
-            "bands": bands,
-            "summary": {
-                "epochs_run": last,
-                "steps": last_row.1,
-                "final_train_loss": last_row.2,
-                "final_test_loss": if last_row.3.is_finite() { json!(last_row.3) } else { Value::Null },
-            },
-            "files": {
+        let meta = RunMeta {
+            format: FORMAT.into(),
+            bandwise_version: env!("CARGO_PKG_VERSION").into(),
+            name: exp.name.clone(),
+            seed: exp.seed,
+            fingerprint: Some(fingerprint),
+            status: if diverged.is_some() {
+                "diverged"
+            } else {
+                "completed"
+            }
+            .into(),
+            diverged: diverged.as_ref().map(|(epoch, reason)| Diverged {
+                epoch: *epoch,
+                reason: reason.clone(),
+            }),
+            source,
+            config,
+            conventions: conventions(None),
+            target: Some(TargetMeta {
+                components: serde_json::to_value(target.components())?,
+                train_n: target.train.len(),
+                test_n: target.test.len(),
+            }),
+            model: Some(ModelMeta {
+                widths: shape.widths.clone(),
+                n_params: shape.n_params(),
+            }),
+            bands,
+            summary: Some(SummaryMeta {
+                epochs_run: last,
+                steps: last_row.1,
+                final_train_loss: Some(last_row.2),
+                final_test_loss: Some(last_row.3).filter(|x| x.is_finite()),
+            }),
+            timings: None,
+            files: serde_json::from_value(json!({
                 "epochs.csv": "per recorded epoch: losses (computed or given) and given lr, p",
                 "bands.csv": "per analysed epoch and band: residual/target band energies, relative error, share",
                 "peaks.csv": "per analysed epoch and target component: F-Principle errors and Rahaman amplitude",
                 "convergence.csv": "per band and threshold: first epoch below the threshold",
                 "snapshots.csv": "predictions at snapshot epochs (training grid)",
-            },
-        });
+            }))?,
+            extra: Default::default(),
+        };
+        let run = meta.to_value()?;
         staging.write_json("run.json", &run)?;
         let dir = staging.commit()?;
         Ok(ImportSummary {

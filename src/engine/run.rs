@@ -5,6 +5,10 @@ use crate::engine::monitor::Recorder;
 use crate::engine::train::{train, EpochView, Status, TrainResult};
 use crate::experiment::config::{Dtype, Experiment, GridName};
 use crate::optim::{Registry, ResolvedOptimizer};
+use crate::record::schema::{
+    Diverged, EpochRecord, EpochsCsv, ModelMeta, RunMeta, SummaryMeta, TargetMeta, Timings,
+    WallClock, FIXED_HYPERS,
+};
 use crate::record::{csv_preamble, num, Csv, Staging, FORMAT};
 use crate::spectral::{band_first_crossings, measure_definitions, BandTable};
 use crate::task::objective::Mse;
@@ -165,38 +169,46 @@ fn write_run(
 ) -> Result<()> {
     let layouts = rec.band_tables();
     // epochs.csv
-    let mut header: Vec<&str> = vec!["epoch", "step", "train_loss", "test_loss", "lr", "p"];
-    let extra: Vec<&str> = opt
-        .scheduled()
-        .into_iter()
-        .filter(|n| *n != "lr" && *n != "p")
-        .collect();
-    header.extend(&extra);
-    header.extend(&result.metric_names);
-    header.push("wall_s");
     let mut comments = csv_preamble("per-epoch losses and hyperparameters", &exp.name);
     comments.push(if classification.is_some() {
         "train_loss/test_loss: mean softmax cross-entropy (nats) over the training/test points; train_accuracy/test_accuracy: fraction of points whose argmax logit is the label; lr, p: values used by the epoch's last step (p empty if the optimizer has none); p form: denominator vh^p + eps (Adam at p = 0.5)".into()
     } else {
         "train_loss/test_loss: MSE over the training/test grid; lr, p: values used by the epoch's last step (p empty if the optimizer has none); p form: denominator vh^p + eps (Adam at p = 0.5)".into()
     });
-    let mut epochs = Csv::new(comments, &header);
-    let idx = |name: &str| result.hyper_names.iter().position(|n| *n == name);
-    for r in &result.rows {
-        let mut cells = vec![
-            r.epoch.to_string(),
-            r.step.to_string(),
-            num(r.train_loss),
-            num(r.test_loss),
-        ];
-        for name in ["lr", "p"].iter().chain(&extra) {
-            cells.push(idx(name).map_or(String::new(), |i| num(r.hypers[i])));
-        }
-        cells.extend(r.metrics.iter().map(|&v| num(v)));
-        cells.push(format!("{:.6}", r.wall_s));
-        epochs.row(&cells);
-    }
-    staging.write("epochs.csv", &epochs.render())?;
+    // Recorded hyperparameters: lr, p and every scheduled one (constant extras are in run.json).
+    let mut columns: Vec<&str> = FIXED_HYPERS.to_vec();
+    columns.extend(
+        opt.scheduled()
+            .into_iter()
+            .filter(|n| !FIXED_HYPERS.contains(n)),
+    );
+    let at: Vec<Option<usize>> = columns
+        .iter()
+        .map(|c| result.hyper_names.iter().position(|n| n == c))
+        .collect();
+    let epochs = EpochsCsv {
+        comments,
+        metric_names: result.metric_names.iter().map(|m| m.to_string()).collect(),
+        hyper_names: columns.iter().map(|c| c.to_string()).collect(),
+        wall_clock: WallClock::Measured,
+    };
+    let rows: Vec<EpochRecord> = result
+        .rows
+        .iter()
+        .map(|r| EpochRecord {
+            epoch: r.epoch,
+            step: r.step,
+            train_loss: r.train_loss,
+            test_loss: r.test_loss,
+            metrics: r.metrics.clone(),
+            hypers: at
+                .iter()
+                .map(|i| i.map_or(f64::NAN, |i| r.hypers[i]))
+                .collect(),
+            wall_s: r.wall_s,
+        })
+        .collect();
+    staging.write("epochs.csv", &epochs.render(&rows))?;
 
     write_spectral_records(staging, exp, rec)?;
 
@@ -223,54 +235,69 @@ fn write_run(
     let mut config = serde_json::to_value(exp)?;
     config["optimizer"] = opt.to_json();
     let (status, diverged) = match &result.status {
-        Status::Completed => ("completed", Value::Null),
-        Status::Diverged { epoch, reason } => {
-            ("diverged", json!({"epoch": epoch, "reason": reason}))
-        }
+        Status::Completed => ("completed", None),
+        Status::Diverged { epoch, reason } => (
+            "diverged",
+            Some(Diverged {
+                epoch: *epoch,
+                reason: reason.clone(),
+            }),
+        ),
     };
     let bands: serde_json::Map<String, Value> = layouts
         .iter()
         .map(|(g, l)| (g.as_str().to_string(), l.conventions()))
         .collect();
     let last = result.rows.last();
-    let mut run = json!({
-        "format": FORMAT,
-        "bandwise_version": env!("CARGO_PKG_VERSION"),
-        "name": exp.name,
-        "seed": exp.seed,
-        "status": status,
-        "diverged": diverged,
-        "source": {"kind": "trained", "by": "bandwise run"},
-        "config": config,
-        "conventions": conventions(Some(opt)),
-        "target": {
-            "components": target.components(),
-            "train_n": target.train.len(),
-            "test_n": target.test.len(),
-        },
-        "model": {"widths": result.shape.widths, "n_params": result.shape.n_params()},
-        "bands": bands,
-        "summary": {
-            "epochs_run": last.map_or(0, |r| r.epoch),
-            "steps": result.steps,
-            "final_train_loss": last.map(|r| r.train_loss),
-            "final_test_loss": last.map(|r| r.test_loss),
-        },
-        "timings": {
-            "total_s": seconds,
-            "train_s": result.train_seconds,
-            "eval_s": result.eval_seconds,
-            "spectral_s": result.observe_seconds,
-            "us_per_step": if result.steps > 0 { 1e6 * result.train_seconds / result.steps as f64 } else { 0.0 },
-        },
-        "files": {
+    let meta = RunMeta {
+        format: FORMAT.into(),
+        bandwise_version: env!("CARGO_PKG_VERSION").into(),
+        name: exp.name.clone(),
+        seed: exp.seed,
+        fingerprint: None,
+        status: status.into(),
+        diverged,
+        source: json!({"kind": "trained", "by": "bandwise run"}),
+        config,
+        conventions: conventions(Some(opt)),
+        target: Some(TargetMeta {
+            components: serde_json::to_value(target.components())?,
+            train_n: target.train.len(),
+            test_n: target.test.len(),
+        }),
+        model: Some(ModelMeta {
+            widths: result.shape.widths.clone(),
+            n_params: result.shape.n_params(),
+        }),
+        bands,
+        summary: Some(SummaryMeta {
+            epochs_run: last.map_or(0, |r| r.epoch),
+            steps: result.steps,
+            final_train_loss: last.map(|r| r.train_loss),
+            final_test_loss: last.map(|r| r.test_loss),
+        }),
+        timings: Some(Timings {
+            total_s: seconds,
+            train_s: result.train_seconds,
+            eval_s: result.eval_seconds,
+            spectral_s: result.observe_seconds,
+            us_per_step: if result.steps > 0 {
+                1e6 * result.train_seconds / result.steps as f64
+            } else {
+                0.0
+            },
+        }),
+        files: serde_json::from_value(json!({
             "epochs.csv": "per evaluated epoch: losses and hyperparameter values",
             "bands.csv": "per analysed epoch and band: residual/target band energies, relative error, share",
             "peaks.csv": "per analysed epoch and target component: F-Principle errors and Rahaman amplitude",
             "convergence.csv": "per band and threshold: first epoch below the threshold",
             "snapshots.csv": "predictions at snapshot epochs (training grid)",
-        },
-    });
+        }))?,
+        extra: Default::default(),
+    };
+    let mut run = meta.to_value()?;
+    // Hook for the dimension-generic path: the 2D description is added to the typed tree.
     if let TargetKind::Waves2d(td) = &target.kind {
         describe_2d(&mut run, td);
     }

@@ -323,7 +323,7 @@ fn finite_range(v: &[f64]) -> (f64, f64) {
 /// lr(t) strip when the learning rate varies.
 pub fn strips(run: &RunData, epochs: &[u64]) -> Vec<Strip> {
     let mut out = Vec::new();
-    let p = at_epochs(run, &run.epochs.p, epochs);
+    let p = at_epochs(run, run.epochs.p(), epochs);
     let (plo, phi) = finite_range(&p);
     if plo.is_finite() && phi > plo {
         out.push(Strip {
@@ -332,7 +332,7 @@ pub fn strips(run: &RunData, epochs: &[u64]) -> Vec<Strip> {
             log: false,
         });
     }
-    let lr = at_epochs(run, &run.epochs.lr, epochs);
+    let lr = at_epochs(run, run.epochs.lr(), epochs);
     let finite = lr.iter().filter(|v| v.is_finite());
     let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
         (a.min(v), b.max(v))

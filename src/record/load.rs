@@ -6,17 +6,39 @@ use anyhow::{bail, Context, Result};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-/// epochs.csv as columns.
+/// epochs.csv as columns (layout in [`crate::record::schema`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EpochSeries {
     pub epoch: Vec<u64>,
     pub step: Vec<u64>,
     pub train_loss: Vec<f64>,
     pub test_loss: Vec<f64>,
-    pub lr: Vec<f64>,
-    /// NaN where the optimizer has no p.
-    pub p: Vec<f64>,
+    /// The objective's metrics (columns between test_loss and lr), by name.
+    pub metrics: Vec<(String, Vec<f64>)>,
+    /// Every hyperparameter column (lr, p, then any other scheduled one), by name; NaN where
+    /// the optimizer has none.
+    pub hypers: Vec<(String, Vec<f64>)>,
     pub wall_s: Vec<f64>,
+}
+
+impl EpochSeries {
+    /// The column of hyperparameter `name`, if the record has it.
+    pub fn hyper(&self, name: &str) -> Option<&[f64]> {
+        self.hypers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// The learning rate per epoch (every epochs.csv has the column).
+    pub fn lr(&self) -> &[f64] {
+        self.hyper("lr").unwrap_or(&[])
+    }
+
+    /// p per epoch; NaN where the optimizer has no p (every epochs.csv has the column).
+    pub fn p(&self) -> &[f64] {
+        self.hyper("p").unwrap_or(&[])
+    }
 }
 
 /// bands.csv of one grid as matrices [band][analysed epoch].
@@ -64,7 +86,7 @@ pub struct SnapshotData {
 #[derive(Debug, Clone)]
 pub struct RunData {
     pub dir: PathBuf,
-    /// run.json as written.
+    /// run.json as written (checked against [`crate::record::schema::RunMeta`] on load).
     pub meta: Value,
     pub epochs: EpochSeries,
     pub bands: Vec<GridBands>,
@@ -290,18 +312,36 @@ fn check_complete(path: &Path, groups: &[Grouped], item: &str) -> Result<()> {
     Ok(())
 }
 
-fn load_epochs(path: &Path, budget: Option<u64>) -> Result<EpochSeries> {
+pub(crate) fn load_epochs(path: &Path, budget: Option<u64>) -> Result<EpochSeries> {
     let t = Table::read(path)?;
     let ctx = || format!("in {}", path.display());
     let epoch = u64s(&t, "epoch").with_context(ctx)?;
     check_rows(path, None, &epoch, None, false, budget)?;
+    // Layout (record/schema.rs): epoch, step, train_loss, test_loss, metrics..., lr, p,
+    // other hyperparameters..., wall_s.
+    let col = |name: &str| t.col(name).with_context(ctx);
+    let (metrics_start, hyper_start, wall) = (col("test_loss")? + 1, col("lr")?, col("wall_s")?);
+    if !(metrics_start <= hyper_start && hyper_start < wall) {
+        bail!(
+            "{}: columns out of order ({}); expected epoch, step, train_loss, test_loss, metrics, lr, p, other hyperparameters, wall_s: re-run or re-import it",
+            path.display(),
+            t.header.join(",")
+        );
+    }
+    let named_columns = |t: &Table, names: &[String]| -> Result<Vec<(String, Vec<f64>)>> {
+        names
+            .iter()
+            .map(|n| Ok((n.clone(), t.f64s(n).with_context(ctx)?)))
+            .collect()
+    };
+    let metrics_names = &t.header[metrics_start..hyper_start];
     Ok(EpochSeries {
         epoch,
         step: u64s(&t, "step").with_context(ctx)?,
         train_loss: t.f64s("train_loss").with_context(ctx)?,
         test_loss: t.f64s("test_loss").with_context(ctx)?,
-        lr: t.f64s("lr").with_context(ctx)?,
-        p: t.f64s("p").with_context(ctx)?,
+        metrics: named_columns(&t, metrics_names)?,
+        hypers: named_columns(&t, &t.header[hyper_start..wall])?,
         wall_s: t.f64s("wall_s").with_context(ctx)?,
     })
 }

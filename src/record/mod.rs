@@ -16,6 +16,7 @@
 
 pub mod commit;
 pub mod load;
+pub mod schema;
 pub mod sweep_index;
 
 use anyhow::{bail, Context, Result};
@@ -226,16 +227,7 @@ pub fn read_run_json(dir: &Path) -> Result<Value> {
     if !path.is_file() {
         bail!("{} is not a bandwise run directory (no run.json); pass a directory written by `bandwise run`, `sweep` or `analyze`", dir.display());
     }
-    let v: Value = serde_json::from_str(&fs::read_to_string(&path)?)
-        .with_context(|| format!("{} is not valid JSON", path.display()))?;
-    if v["format"] != FORMAT {
-        bail!(
-            "{} has format {} but this bandwise reads {FORMAT}",
-            path.display(),
-            v["format"]
-        );
-    }
-    Ok(v)
+    Ok(schema::RunMeta::parse(&path, &fs::read_to_string(&path)?)?.to_value()?)
 }
 
 /// Every run directory at or below `root` (the root itself if it is one), sorted.

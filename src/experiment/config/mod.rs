@@ -196,6 +196,13 @@ impl Experiment {
 
     /// Check every field against what is allowed and resolve the optimizer.
     pub fn validate(&self, registry: &Registry) -> Result<ResolvedOptimizer> {
+        self.validate_task()?;
+        registry.resolve(&self.optimizer)
+    }
+
+    /// Check every field except the optimizer (the task of an imported run, whose optimizer
+    /// ran elsewhere).
+    pub fn validate_task(&self) -> Result<()> {
         budget::check(self)?;
         let t = &self.target;
         match &t.waves2d {
@@ -268,7 +275,7 @@ impl Experiment {
                     .with_context(|| format!("spectral.layout on the test grid (n = {n})"))?;
             }
         }
-        registry.resolve(&self.optimizer)
+        Ok(())
     }
 
     /// Epochs at which the spectral monitor runs (given eval cadence).
