@@ -5,6 +5,7 @@
 
 use super::{AnalysisMeta, AnalysisOutcome};
 use crate::app::figures::Analysis;
+use crate::base::stats::{mean_min_max, MeanCi};
 use crate::plot::accuracy::{accuracy_loss, accuracy_vs_loss, AccuracyData, AccuracySeries};
 use crate::plot::runs::{draw, Kind, PlotOptions};
 use crate::plot::{heatmap, ColourScale, HeatmapData};
@@ -12,6 +13,7 @@ use crate::record::load::RunData;
 use crate::record::sweep_index::SweepIndex;
 use crate::record::{write_atomic, Table};
 use anyhow::{bail, Context, Result};
+use serde_json::json;
 use std::path::Path;
 
 /// One run's accuracy record.
@@ -110,12 +112,8 @@ pub(super) fn render(
     }
     let last = |v: &[f64]| v.last().copied().unwrap_or(f64::NAN);
     let finals: Vec<f64> = accs.iter().map(|r| last(&r.series.test_accuracy)).collect();
-    let mean = finals.iter().sum::<f64>() / finals.len() as f64;
-    let (lo, hi) = finals
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
-            (l.min(v), h.max(v))
-        });
+    let (mean, lo, hi) = mean_min_max(&finals);
+    let ci = MeanCi::of(&finals);
     let mut figures = Vec::new();
     let data = AccuracyData {
         title: meta.title.clone(),
@@ -151,9 +149,11 @@ pub(super) fn render(
     }
     let gap = 100.0 * (mean - published);
     let finding = format!(
-        "final test accuracy {:.1}% (mean over {} seeds, range {:.1}-{:.1}%) against the published {:.0}%: {:+.1} points",
+        "final test accuracy {:.1}% (mean over {} seeds, 95% interval {:.1}-{:.1}%, range {:.1}-{:.1}%) against the published {:.0}%: {:+.1} points",
         100.0 * mean,
         finals.len(),
+        100.0 * ci.lo,
+        100.0 * ci.hi,
         100.0 * lo,
         100.0 * hi,
         100.0 * published,
@@ -186,6 +186,30 @@ pub(super) fn render(
     }
     let report = out.join("report.md");
     write_atomic(&report, md.as_bytes())?;
+    let json = json!({
+        "schema": "bandwise-anchor-accuracy/1",
+        "analysis": format!("analyses/{}", a.file),
+        "title": meta.title,
+        "protocol": protocol,
+        "measure": "final test accuracy: fraction of test points whose argmax logit is the label, at the last evaluated epoch",
+        "published": published,
+        "n_runs": n_runs,
+        "n_completed": finals.len(),
+        "n_diverged": n_runs - accs.len(),
+        "final_test_accuracy": {"mean": mean, "min": lo, "max": hi, "ci95": [ci.lo, ci.hi], "interval": "Student-t 95% over seeds"},
+        "gap_points": gap,
+        "seeds": accs.iter().map(|r| json!({
+            "seed": r.seed,
+            "final_train_accuracy": last(&r.series.train_accuracy),
+            "final_test_accuracy": last(&r.series.test_accuracy),
+            "final_train_loss": last(&r.series.train_loss),
+            "final_test_loss": last(&r.series.test_loss),
+        })).collect::<Vec<_>>(),
+    });
+    write_atomic(
+        &out.join("report.json"),
+        serde_json::to_string_pretty(&json)?.as_bytes(),
+    )?;
     Ok(AnalysisOutcome {
         name: out
             .file_name()
