@@ -74,6 +74,7 @@ fn filtering_heatmap(dir: &Path, path: &Path) -> Result<bool> {
             band_labels: labels,
             values,
             value_label: "relative error".into(),
+            row_label: "part and filter width delta (feature-space distance)".into(),
             strips: Vec::new(),
         },
         &ColourScale::linear(0.0, 1.2),
@@ -148,12 +149,15 @@ pub(super) fn render(
         }
     }
     let gap = 100.0 * (mean - published);
+    let interval = if finals.len() >= 2 {
+        format!(", 95% interval {:.1}-{:.1}%", 100.0 * ci.lo, 100.0 * ci.hi)
+    } else {
+        ", no interval from one seed".to_string()
+    };
     let finding = format!(
-        "final test accuracy {:.1}% (mean over {} seeds, 95% interval {:.1}-{:.1}%, range {:.1}-{:.1}%) against the published {:.0}%: {:+.1} points",
+        "final test accuracy {:.1}% (mean over {} seeds{interval}, range {:.1}-{:.1}%) against the published {:.0}%: {:+.1} points",
         100.0 * mean,
         finals.len(),
-        100.0 * ci.lo,
-        100.0 * ci.hi,
         100.0 * lo,
         100.0 * hi,
         100.0 * published,
