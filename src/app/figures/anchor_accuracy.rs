@@ -215,16 +215,7 @@ pub(super) fn render(
         serde_json::to_string_pretty(&json)?.as_bytes(),
     )?;
     Ok(AnalysisOutcome {
-        name: out
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        file: a.file,
-        title: meta.title.clone(),
-        claims: meta.claims.clone(),
-        lr_protocol: protocol.to_string(),
         figures,
-        report,
         headline: format!(
             "{:.1}% test accuracy (published {:.0}%)",
             100.0 * mean,
@@ -233,6 +224,6 @@ pub(super) fn render(
         findings: vec![finding],
         n_runs,
         n_diverged: n_runs - accs.len(),
-        verdicts: Vec::new(),
+        ..AnalysisOutcome::of(a, meta, protocol, out, report)
     })
 }
