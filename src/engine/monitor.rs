@@ -97,9 +97,7 @@ impl Recorder {
                     .into(),
                     None => {
                         let freqs: Vec<usize> = target.components().iter().map(|c| c.k).collect();
-                        BandLayout::build(&exp.spectral.layout, data.len(), &freqs)
-                            .map_err(|e| anyhow::anyhow!("{e}"))?
-                            .into()
+                        BandLayout::build(&exp.spectral.layout, data.len(), &freqs)?.into()
                     }
                 };
                 let monitor = SpectralMonitor::new(&data.y, layout, &peaks);
