@@ -8,6 +8,7 @@
 
 pub mod aggregate;
 pub mod claims;
+pub mod classification;
 pub mod guards;
 pub mod index;
 pub mod matched;

@@ -70,6 +70,36 @@ pub struct ClassObserver {
     pub class_rows: Vec<ClassRow>,
     pub filter_rows: Vec<FilterRow>,
     pub filter_seconds: f64,
+    /// The predicted class of every test point at each analysed epoch (for agreement.csv).
+    test_predictions: Vec<(u64, Vec<u16>)>,
+}
+
+/// The agreement thresholds whose first crossing run.json reports.
+pub const AGREEMENT_LEVELS: [f64; 2] = [0.9, 0.95];
+
+/// Decision-boundary agreement: per analysed epoch, the fraction of points whose predicted
+/// class equals their class at the last analysed epoch (1 at the last epoch by definition).
+pub fn agreement(predictions: &[(u64, Vec<u16>)]) -> Vec<(u64, f64)> {
+    let Some((_, last)) = predictions.last() else {
+        return Vec::new();
+    };
+    predictions
+        .iter()
+        .map(|(epoch, p)| {
+            let same = p.iter().zip(last).filter(|(a, b)| a == b).count();
+            (*epoch, same as f64 / last.len().max(1) as f64)
+        })
+        .collect()
+}
+
+/// The first epoch at which `agreement` reaches `level` and stays there until the end
+/// (None if it never does before the last epoch).
+pub fn first_stable_epoch(agreement: &[(u64, f64)], level: f64) -> Option<u64> {
+    let last_below = agreement.iter().rposition(|&(_, a)| a < level);
+    match last_below {
+        None => agreement.first().map(|&(e, _)| e),
+        Some(i) => agreement.get(i + 1).map(|&(e, _)| e),
+    }
 }
 
 /// Indices of `m` of `n` points, evenly strided.
@@ -145,6 +175,7 @@ impl ClassObserver {
             class_rows: Vec::new(),
             filter_rows: Vec::new(),
             filter_seconds: 0.0,
+            test_predictions: Vec::new(),
         })
     }
 
@@ -203,6 +234,14 @@ impl ClassObserver {
             "test_counts": counts(&self.test_labels),
             "features": target.train.dim(),
         });
+        let agree = agreement(&self.test_predictions);
+        v["agreement"] = json!({
+            "definition": "first analysed epoch from which the test points' predicted classes agree with the final ones on at least this fraction of points, to the end",
+            "first_epoch": AGREEMENT_LEVELS
+                .iter()
+                .map(|&l| (format!("{l}"), json!(first_stable_epoch(&agree, l))))
+                .collect::<serde_json::Map<_, _>>(),
+        });
         if let Some(f) = &self.filtering {
             v["filtering"] = json!({
                 "points": f.rows.len(),
@@ -230,6 +269,13 @@ impl ClassObserver {
             ]);
         }
         staging.write("class_accuracy.csv", &csv.render())?;
+        let mut comments = csv_preamble("decision-boundary agreement on the test points", name);
+        comments.push("agreement = fraction of test points whose predicted class (argmax of the logits) at this epoch equals their predicted class at the last analysed epoch (1 there by definition); the first epoch from which it stays at or above 0.9 / 0.95 is in run.json classification.agreement".into());
+        let mut csv = Csv::new(comments, &["epoch", "agreement"]);
+        for (epoch, a) in agreement(&self.test_predictions) {
+            csv.row(&[epoch.to_string(), num(a)]);
+        }
+        staging.write("agreement.csv", &csv.render())?;
         if let Some(f) = &self.filtering {
             let mut comments =
                 csv_preamble("F-Principle filtering method on the training set", name);
@@ -264,6 +310,8 @@ pub fn describe_run(run: &mut Value, classification: Value) {
     }
     let files = &mut run["files"];
     files["class_accuracy.csv"] = json!("per analysed epoch, split and class: accuracy and count");
+    files["agreement.csv"] =
+        json!("per analysed epoch: fraction of test points predicted as at the last epoch");
     if filtering {
         files["filtering.csv"] =
             json!("per analysed epoch and delta: e_low, e_high (F-Principle filtering method)");
@@ -313,6 +361,11 @@ impl Observer for ClassObserver {
                 });
             }
         }
+        if !self.test_labels.is_empty() {
+            let predicted = predict(ev.test_pred, k);
+            self.test_predictions
+                .push((ev.epoch, predicted.iter().map(|&c| c as u16).collect()));
+        }
         for (c, rec) in self.channels.iter_mut().enumerate() {
             let snaps = rec.snapshots.len();
             for (buf, h) in self.buf.iter_mut().zip([ev.train_pred, ev.test_pred]) {
@@ -353,5 +406,34 @@ impl Observer for ClassObserver {
             self.filter_seconds += t0.elapsed().as_secs_f64();
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agreement_counts_points_predicted_as_at_the_end() {
+        let p = vec![
+            (0, vec![0, 0, 0, 0]),
+            (5, vec![1, 0, 2, 3]),
+            (10, vec![1, 2, 2, 3]),
+            (15, vec![1, 2, 2, 3]),
+        ];
+        let a = agreement(&p);
+        assert_eq!(a, vec![(0, 0.0), (5, 0.75), (10, 1.0), (15, 1.0)]);
+        assert_eq!(first_stable_epoch(&a, 0.9), Some(10));
+        assert_eq!(first_stable_epoch(&a, 0.5), Some(5));
+        assert!(agreement(&[]).is_empty());
+    }
+
+    #[test]
+    fn first_stable_epoch_ignores_a_transient_crossing() {
+        // Reaches 0.95 at epoch 1, falls back at epoch 2: stable only from epoch 3.
+        let a = vec![(0, 0.5), (1, 0.96), (2, 0.8), (3, 0.97), (4, 1.0)];
+        assert_eq!(first_stable_epoch(&a, 0.95), Some(3));
+        assert_eq!(first_stable_epoch(&a, 0.4), Some(0));
+        assert_eq!(first_stable_epoch(&[(0, 0.5)], 0.9), None);
     }
 }
