@@ -45,6 +45,7 @@ pub const C6_CLASS_RULE: &str = "Guards as for C4. Per baseline (padam p = 0, an
 /// One run's classification record.
 #[derive(Debug, Clone)]
 pub struct ClassRun {
+    pub dir: std::path::PathBuf,
     pub seed: u64,
     pub diverged: bool,
     pub epochs: Vec<f64>,
@@ -70,6 +71,7 @@ impl ClassRun {
         };
         let first = &run.meta["classification"]["agreement"]["first_epoch"];
         Ok(ClassRun {
+            dir: run.dir.clone(),
             seed: run.seed(),
             diverged: run.status() == "diverged",
             epochs: run.epochs.epoch.iter().map(|&e| e as f64).collect(),
@@ -353,29 +355,31 @@ pub fn judge(configs: &[ClassConfig]) -> Vec<Verdict> {
     ];
     let mut out = Vec::new();
     for s in shapes {
-        if !failed.is_empty() || bases.is_empty() {
-            let mut ev = failed.clone();
-            if bases.is_empty() {
-                ev.push("no baseline configuration (padam p = 0 or a non-cyclic one)".into());
-            }
-            let outcome = if bases.is_empty() {
-                Outcome::NotEvaluated
-            } else {
-                Outcome::InvalidSetting
-            };
-            out.push(verdict(
-                s,
-                &r,
-                outcome,
-                ev,
-                json!({"guard_failures": failed}),
-            ));
+        if bases.is_empty() {
+            let ev = vec!["no baseline configuration (padam p = 0 or a non-cyclic one)".into()];
+            out.push(verdict(s, &r, Outcome::NotEvaluated, ev, json!({})));
             continue;
         }
-        let (outcome, evidence, data) = match s.claim {
+        let (outcome, mut evidence, mut data) = match s.claim {
             "C4" => c4(&r, &bases),
             "C5" => c5(&r, &bases),
             _ => c6(&r, &bases),
+        };
+        data["guard_failures"] = json!(failed);
+        let outcome = if failed.is_empty() {
+            outcome
+        } else {
+            // The comparison stays in the evidence, marked as descriptive.
+            evidence = failed
+                .iter()
+                .cloned()
+                .chain(
+                    evidence
+                        .into_iter()
+                        .map(|e| format!("descriptive only: {e}")),
+                )
+                .collect();
+            Outcome::InvalidSetting
         };
         out.push(verdict(s, &r, outcome, evidence, data));
     }
@@ -514,6 +518,7 @@ mod tests {
 
     fn run(seed: u64, loss: &[f64], acc: &[f64]) -> ClassRun {
         ClassRun {
+            dir: Default::default(),
             seed,
             diverged: false,
             epochs: (0..loss.len()).map(|e| 10.0 * e as f64).collect(),
