@@ -7,7 +7,7 @@
 //! learning rates are chosen this way; the protocol actually run is stated in the index and
 //! each report from the spec itself, see [`protocol_text`]), `figures` (panel, loss, curves, heatmap,
 //! snapshots, images for 2D runs, and the verdict quantities: index_vs_p, coverage, c6_loss,
-//! c6_time, p_lr_map; see docs/figures.md), optional `measure` and `clip` for heatmaps, optional `anchor_measure` and
+//! c6_time, p_lr_map, and kernel_order for the kernel theory overlay; see docs/figures.md), optional `measure` and `clip` for heatmaps, optional `anchor_measure` and
 //! `anchor_threshold` for the anchors' one-line finding, and `[analysis.quick]` (`seeds`, and
 //! `set` = spec paths to override) for the reduced `--quick` version.
 
@@ -28,6 +28,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 mod anchor_accuracy;
+mod kernel_order;
 
 /// One built-in analysis: its file name under analyses/ and its text.
 pub struct Analysis {
@@ -57,6 +58,7 @@ pub const BUILTIN: &[Analysis] = &[
     analysis!("c3_cyclic_coverage.toml"),
     analysis!("c6_quarter_cost.toml"),
     analysis!("p_lr_map.toml"),
+    analysis!("theory_kernel.toml"),
 ];
 
 #[derive(Debug, Deserialize)]
@@ -376,6 +378,7 @@ fn render_analysis(
         .collect::<Result<_>>()?;
     let rep = analysis::report_from_runs(&all, &ReportOptions::default(), &claims)?;
     let mut figures = Vec::new();
+    let mut theory = None;
     let safe = |id: &str| id.replace(['=', '/'], "_");
     for fig in &meta.figures {
         match fig.as_str() {
@@ -423,8 +426,14 @@ fn render_analysis(
                     }
                 }
             }
+            "kernel_order" => {
+                let k = kernel_order::render(&groups, out)
+                    .with_context(|| format!("analyses/{}: kernel_order", a.file))?;
+                figures.push(k.figure.clone());
+                theory = Some(k);
+            }
             "panel" | "loss" => {}
-            other => bail!("analyses/{}: [analysis].figures lists `{other}`; use panel, loss, curves, heatmap, snapshots, images, index_vs_p, coverage, c6_loss, c6_time or p_lr_map", a.file),
+            other => bail!("analyses/{}: [analysis].figures lists `{other}`; use panel, loss, curves, heatmap, snapshots, images, index_vs_p, coverage, c6_loss, c6_time, p_lr_map or kernel_order", a.file),
         }
     }
     let report_path = out.join("report.md");
@@ -462,6 +471,12 @@ fn render_analysis(
             let (line, short) = anchor_finding(mean, m, thr)?;
             findings.push(line);
             headline = short;
+        }
+    }
+    if let Some(k) = theory {
+        findings.push(k.finding);
+        if meta.claims.is_empty() {
+            headline = k.headline;
         }
     }
     if findings.is_empty() {

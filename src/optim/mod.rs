@@ -49,6 +49,7 @@
 
 mod adam;
 mod padam;
+mod precondition;
 mod registry;
 mod rmsprop;
 pub mod schedule;
@@ -57,6 +58,7 @@ pub mod transforms;
 
 pub use adam::{Adam, AdamW};
 pub use padam::{PAdam, PadamNormalize};
+pub use precondition::{preconditioner, OptimizerSnapshot, Preconditioner};
 pub use registry::{OptimizerConfig, Registry, ResolvedOptimizer};
 pub use rmsprop::RmsProp;
 pub use sgd::Sgd;
@@ -84,6 +86,12 @@ pub trait Optimizer<S: Scalar>: Send {
         grads: &[S],
         tensors: &[Range<usize>],
     );
+
+    /// The state vectors by name (each laid out like the parameter buffer), for checkpoints
+    /// and the kernel's preconditioner ([`preconditioner`]). Default: no state.
+    fn state(&self) -> Vec<(&'static str, &[S])> {
+        Vec::new()
+    }
 }
 
 /// The interval a float hyperparameter must stay in (every value a schedule can reach is
