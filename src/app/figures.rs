@@ -668,7 +668,9 @@ fn write_index(out: &Path, outcomes: &[AnalysisOutcome], quick: bool) -> Result<
         "| figures | analysis | claim | finding |\n|---|---|---|---|"
     );
     for o in outcomes {
-        let claim = if o.claims.is_empty() {
+        let claim = if o.file.starts_with("theory_") {
+            "theory (does the kernel predict the measured order?)".to_string()
+        } else if o.claims.is_empty() {
             "anchor (reproduces a known result)".to_string()
         } else {
             o.claims.join(", ").to_uppercase()

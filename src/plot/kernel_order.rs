@@ -10,7 +10,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::heatmap::draw_caption;
-use super::style::{self, bold, legend, perr, qualitative, text, LegendEntry, AXIS_PX, CAPTION_PX, TITLE_PX};
+use super::style::{
+    self, bold, legend, perr, qualitative, text, LegendEntry, AXIS_PX, CAPTION_PX, TITLE_PX,
+};
 use super::{render, Figure, Raster};
 
 /// One configuration's points: (predicted, measured) per band and run.
@@ -35,7 +37,7 @@ const W: u32 = 1000;
 const H: u32 = 700;
 const LEFT: i32 = 95;
 const TOP: i32 = 56;
-const LEGEND_W: i32 = 260;
+const LEGEND_W: i32 = 280;
 const X_AREA: i32 = 58;
 const CAPTION_AREA: i32 = 70;
 

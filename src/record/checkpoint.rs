@@ -28,8 +28,8 @@
 //! absent).
 
 use crate::nn::model::MlpShape;
-use crate::record::commit::write_atomic;
 use crate::optim::OptimizerSnapshot;
+use crate::record::commit::write_atomic;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;

@@ -322,8 +322,7 @@ impl Staging {
     pub fn write(&self, file: &str, contents: &str) -> Result<()> {
         let path = self.staging.join(file);
         if let Some(dir) = path.parent().filter(|d| !d.exists()) {
-            fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
+            fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         }
         fs::write(&path, contents).with_context(|| format!("cannot write {}", path.display()))
     }

@@ -122,4 +122,3 @@ pub fn analyse_checkpoint(
         prediction,
     })
 }
-

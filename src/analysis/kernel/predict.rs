@@ -143,4 +143,3 @@ pub fn predict(
         index: preference_index(&centres, &rates),
     })
 }
-

@@ -5,10 +5,10 @@ use super::*;
 use crate::base::linalg::Faer;
 use crate::nn::jacobian::jacobian;
 use crate::nn::model::{backward, forward, Activation, Init, MlpShape, Workspace};
-use crate::spectral::BandLayout;
-use crate::task::objective::{Mse, Objective};
 use crate::optim::{preconditioner, Optimizer, OptimizerDef, OptimizerSnapshot, Settings, Sgd};
+use crate::spectral::BandLayout;
 use crate::spectral::LayoutSpec;
+use crate::task::objective::{Mse, Objective};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 use std::collections::BTreeMap;
@@ -236,8 +236,8 @@ fn mlp_kernel_is_psd_trace_matches_and_tiny_lr_prediction_holds() {
 }
 #[test]
 fn checkpoint_analysis_end_to_end() {
-    use crate::record::checkpoint::{read_checkpoint, write_checkpoint};
     use crate::optim::PAdam;
+    use crate::record::checkpoint::{read_checkpoint, write_checkpoint};
     let n = 32;
     let t = grid(n);
     let y: Vec<f64> = t
@@ -294,8 +294,7 @@ fn checkpoint_analysis_end_to_end() {
         thresholds: vec![0.1],
         window_end: 50.0,
     };
-    let out =
-        analyse_checkpoint(&ckpt, Activation::Tanh, &t, &y, &mut m, &Faer, &horizon).unwrap();
+    let out = analyse_checkpoint(&ckpt, Activation::Tanh, &t, &y, &mut m, &Faer, &horizon).unwrap();
     assert_eq!(out.lr_eff, 2e-3);
     for spec in [&out.preconditioned, &out.plain] {
         let sum: f64 = spec.eigenvalues.iter().sum();
@@ -314,8 +313,7 @@ fn checkpoint_analysis_end_to_end() {
     // A plain params file is refused with the fix.
     let mut plain = ckpt.clone();
     plain.optimizer = None;
-    let err = analyse_checkpoint(&plain, Activation::Tanh, &t, &y, &mut m, &Faer, &horizon)
-        .unwrap_err();
+    let err =
+        analyse_checkpoint(&plain, Activation::Tanh, &t, &y, &mut m, &Faer, &horizon).unwrap_err();
     assert!(err.to_string().contains("record.checkpoints"), "{err}");
 }
-

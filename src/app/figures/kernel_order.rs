@@ -18,10 +18,15 @@ pub struct KernelOrderOutcome {
     pub headline: String,
 }
 
-/// `mean [lo, hi]` or the single value.
+/// `mean [lo, hi]` (the interval cut to the correlation's range [-1, 1]) or the single value.
 fn fmt_ci(c: &MeanCi) -> String {
     if c.n >= 2 {
-        format!("{:+.2} [{:+.2}, {:+.2}]", c.mean, c.lo, c.hi)
+        format!(
+            "{:+.2} [{:+.2}, {:+.2}]",
+            c.mean,
+            c.lo.max(-1.0),
+            c.hi.min(1.0)
+        )
     } else {
         format!("{:+.2}", c.mean)
     }
@@ -60,7 +65,11 @@ pub fn render(groups: &[(String, Vec<RunData>)], out: &Path) -> Result<KernelOrd
         all.extend(rhos.iter().copied());
         per_config.push(format!("{label} {} (n = {})", fmt_ci(&ci), ci.n));
         series.push(OrderSeries {
-            label: format!("{label}: rho {:+.2}", ci.mean),
+            label: format!(
+                "{}: rho {:+.2}",
+                label.trim_start_matches("optimizer="),
+                ci.mean
+            ),
             points,
         });
     }
@@ -68,12 +77,7 @@ pub fn render(groups: &[(String, Vec<RunData>)], out: &Path) -> Result<KernelOrd
     epochs.dedup();
     windows.sort_unstable();
     windows.dedup();
-    let list = |v: &[u64]| {
-        v.iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let list = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
     let overall = MeanCi::of(&all);
     let figure = out.join("kernel_order.png");
     kernel_order(
