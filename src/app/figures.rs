@@ -474,7 +474,7 @@ fn render_analysis(
         }
     }
     if let Some(k) = theory {
-        findings.push(k.finding);
+        findings.extend(k.findings);
         if meta.claims.is_empty() {
             headline = k.headline;
         }

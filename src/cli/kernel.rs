@@ -84,11 +84,11 @@ pub fn run(args: KernelArgs) -> Result<()> {
             );
         }
         outln!(
-            "band order: Spearman(predicted, measured decay rates) = {} over {} bands; preference index predicted {}, measured {} (crossings: first epoch with rel_error < {})",
-            short_num(cmp.order_spearman),
+            "band order: Spearman(predicted, measured decay rates) = {:+.2} over {} bands; preference index predicted {:+.3}, measured {:+.3} (crossings: first epoch with rel_error < {})",
+            cmp.order_spearman,
             cmp.n_bands,
-            short_num(cmp.predicted_index),
-            short_num(cmp.measured_index),
+            cmp.predicted_index,
+            cmp.measured_index,
             cmp.threshold
         );
         outln!("");

@@ -115,7 +115,7 @@ pub fn preconditioner(
             let eps = get("eps")?;
             let (_, vh) = moments(get("beta1")?, get("beta2")?)?;
             let diag = vh.iter().map(|v| 1.0 / (v.sqrt() + eps)).collect();
-            (diag, 1.0, format!("P = 1/(sqrt(vh) + eps), eps = {eps}"))
+            (diag, 1.0, format!("P = 1/(sqrt(vh) + eps), eps = {eps:e}"))
         }
         "padam" => {
             let (p, eps, floor) = (get("p")?, get("eps")?, get("v_floor")?);
@@ -137,7 +137,7 @@ pub fn preconditioner(
             (
                 diag,
                 1.0,
-                format!("P = 1/(vh^p + eps), p = {p}, eps = {eps}{norm}"),
+                format!("P = 1/(vh^p + eps), p = {p}, eps = {eps:e}{norm}"),
             )
         }
         "rmsprop" => {
@@ -154,7 +154,7 @@ pub fn preconditioner(
             (
                 diag,
                 1.0 / (1.0 - mu),
-                format!("P = 1/(sqrt(v) + eps), eps = {eps}, momentum {mu}"),
+                format!("P = 1/(sqrt(v) + eps), eps = {eps:e}, momentum {mu}"),
             )
         }
         other => bail!(
