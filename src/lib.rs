@@ -1,8 +1,10 @@
 //! bandwise: measure how an optimizer spreads learning across frequencies.
 //!
-//! Data flow: config -> [`config::Experiment`] -> [`target`] + [`model`] + [`optim`] ->
-//! [`train`] (per evaluated epoch: [`monitor`] runs the [`spectral`] measures) ->
-//! [`record`] (run directory on disk) -> [`plot`] (figures from records).
+//! Data flow: config -> [`experiment::config::Experiment`] -> [`task::target::Target`] +
+//! [`nn::model`] + [`optim`] -> [`engine::train`] (per evaluated epoch:
+//! [`engine::monitor`] runs the [`spectral`] measures) -> [`record`] (run directory on disk)
+//! -> [`analysis`] (reports, verdicts) and [`plot`] (figures from records); [`app`] combines
+//! runs (sweeps, protocol, the main job) and [`cli`] parses arguments.
 
 // Lints that flag deliberate idioms here (new in clippy 1.95): `!(x > 0.0)` is the NaN-rejecting
 // validation check, the fast-tanh coefficients are kept exactly as fitted, and a one-element
@@ -14,8 +16,10 @@
     clippy::single_range_in_vec_init
 )]
 
-// The layers, bottom to top. A module may use only layers above it in this list
-// (tests/layers.rs enforces it by scanning `use crate::` paths).
+// The layers, bottom to top: base, spectral, optim, nn, task, experiment, record, engine,
+// analysis, plot, app, cli (rustfmt sorts the declarations below alphabetically). A module may
+// use only its own layer and the layers below it; tests/layers.rs enforces it by scanning
+// `use crate::` paths.
 pub mod analysis;
 pub mod app;
 pub mod base;

@@ -70,6 +70,9 @@ class Task:
     without noise; ``test_*`` the same on the test grid (``test_targets`` noise-free).
     ``fingerprint`` names the task (target spec, seed, grids, input map); the Recorder and
     ``bandwise analyze`` refuse predictions of another task. ``config`` is the validated config.
+    Classification tasks (``target.classes``, or ``target.kind = "dataset"`` with labels) have
+    ``classes`` = K and ``labels`` / ``test_labels`` (int64 class indices, the targets as
+    integers); for regression ``classes`` is None. For datasets ``grid`` holds the feature rows.
     """
 
     def __init__(self, raw, config_text, origin):
@@ -81,6 +84,7 @@ class Task:
         self.dim = raw["dim"]
         self.dims = tuple(raw["dims"]) if raw["dims"] is not None else None
         self.frequencies = list(raw["frequencies"])
+        self.classes = raw["classes"]
         self.config = json.loads(raw["config_json"])
         w, d = raw["input_width"], self.dim
         for pre, attr in (("train_", ""), ("test_", "test_")):
@@ -90,6 +94,8 @@ class Task:
             setattr(self, attr + "inputs", _f64(raw[pre + "inputs"], (n, w)))
             setattr(self, attr + "targets", _f64(raw[pre + "y"]))
             setattr(self, attr + "targets_clean", _f64(raw[pre + "y_clean"]))
+            if self.classes is not None:
+                setattr(self, attr + "labels", _f64(raw[pre + "y"]).astype(np.int64))
 
     @property
     def hidden(self):

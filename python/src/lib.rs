@@ -94,10 +94,15 @@ fn task<'py>(
     if let Some(s) = seed {
         exp.seed = s;
     }
-    let target = Target::build(&exp.target, exp.seed);
+    // Classification tasks (target.classes, kind = "dataset"): class indices as targets.
+    let (target, classes) = match bandwise::task::classify::build(&exp.target, exp.seed).map_err(err)? {
+        Some((target, k)) => (target, Some(k)),
+        None => (Target::build(&exp.target, exp.seed), None),
+    };
     let dim = target.train.dim();
     let map = InputMap::new(&exp.model, dim, exp.seed);
     let d = PyDict::new(py);
+    d.set_item("classes", classes)?;
     d.set_item("name", &exp.name)?;
     d.set_item("seed", exp.seed)?;
     d.set_item("fingerprint", fingerprint(&exp, &target))?;

@@ -210,3 +210,31 @@ def test_report_plot_and_spectrum(cfg, tmp_path):
 def test_config_errors_name_the_problem(tmp_path):
     with pytest.raises(ValueError, match="frequencies"):
         bandwise.task({"target": {"n": 64, "frequencies": "x"}, "train": {"epochs": 3}})
+
+
+CONFIG_CLASSES = """
+name = "pyclass"
+seed = 2
+[target]
+n = 128
+frequencies = [1, 4]
+amplitudes = 1.0
+phases = "random"
+classes = 3
+[train]
+epochs = 4
+"""
+
+
+def test_classification_task_gives_labels(tmp_path):
+    t = bandwise.task(CONFIG_CLASSES)
+    assert t.classes == 3
+    assert t.labels.dtype == np.int64 and t.labels.shape == (128,)
+    # Labels are class indices, every class occurs, and they are the targets as integers.
+    assert set(np.unique(t.labels)) == {0, 1, 2}
+    np.testing.assert_array_equal(t.labels, t.targets.astype(np.int64))
+    assert t.test_labels.shape == t.test_targets.shape
+    # Another seed draws other phases, so other labels; regression tasks have no classes.
+    assert not np.array_equal(bandwise.task(CONFIG_CLASSES, seed=5).labels, t.labels)
+    assert bandwise.task(CONFIG_1D).classes is None
+    assert not hasattr(bandwise.task(CONFIG_1D), "labels")

@@ -131,6 +131,29 @@ pub struct AnalysisOutcome {
     pub verdicts: Vec<analysis::Verdict>,
 }
 
+impl AnalysisOutcome {
+    /// The outcome of analysis `a` drawn into `out`, with no figures, findings or runs yet.
+    fn of(a: &Analysis, meta: &AnalysisMeta, protocol: &str, out: &Path, report: PathBuf) -> Self {
+        AnalysisOutcome {
+            name: out
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            file: a.file,
+            title: meta.title.clone(),
+            claims: meta.claims.clone(),
+            lr_protocol: protocol.to_string(),
+            figures: Vec::new(),
+            report,
+            findings: Vec::new(),
+            headline: String::new(),
+            n_runs: 0,
+            n_diverged: 0,
+            verdicts: Vec::new(),
+        }
+    }
+}
+
 /// Parse an analysis into its `[analysis]` table and its sweep spec (quick overrides applied).
 fn prepare(a: &Analysis, quick: bool) -> Result<(AnalysisMeta, SweepSpec)> {
     let origin = format!("analyses/{}", a.file);
@@ -494,21 +517,13 @@ fn render_analysis(
         ));
     }
     Ok(AnalysisOutcome {
-        name: out
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        file: a.file,
-        title: meta.title.clone(),
-        claims: meta.claims.clone(),
-        lr_protocol: protocol.to_string(),
         figures,
-        report: report_path,
         findings,
         headline,
         n_runs,
         n_diverged,
         verdicts: rep.verdicts.clone(),
+        ..AnalysisOutcome::of(a, meta, protocol, out, report_path)
     })
 }
 

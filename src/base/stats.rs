@@ -123,6 +123,19 @@ pub fn geometric_mean(v: impl IntoIterator<Item = f64>) -> f64 {
     }
 }
 
+/// The smallest and largest finite, strictly positive values (the extent of a log axis);
+/// `None` if there is none.
+pub fn positive_min_max<'a>(values: impl IntoIterator<Item = &'a f64>) -> Option<(f64, f64)> {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for &v in values {
+        if v.is_finite() && v > 0.0 {
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+    }
+    lo.is_finite().then_some((lo, hi))
+}
+
 /// Mean, minimum and maximum of `v`; all NaN when empty.
 pub fn mean_min_max(v: &[f64]) -> (f64, f64, f64) {
     if v.is_empty() {

@@ -73,7 +73,7 @@ pub fn band_spectrum(
         );
     }
     let (spec, peaks) = parse_layout(layout)?;
-    let layout = BandLayout::build(&spec, n, &peaks).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let layout = BandLayout::build(&spec, n, &peaks)?;
     let bands = layout.bands.clone();
     let mut monitor = SpectralMonitor::new(target, layout, &[]);
     let mut out = monitor.new_epoch_spectrum();

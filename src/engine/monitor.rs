@@ -77,9 +77,7 @@ pub fn grid_layout(exp: &Experiment, target: &Target, points: usize) -> Result<L
         .into(),
         None => {
             let freqs: Vec<usize> = target.components().iter().map(|c| c.k).collect();
-            BandLayout::build(&exp.spectral.layout, points, &freqs)
-                .map_err(|e| anyhow::anyhow!("{e}"))?
-                .into()
+            BandLayout::build(&exp.spectral.layout, points, &freqs)?.into()
         }
     })
 }

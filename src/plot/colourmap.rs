@@ -10,6 +10,7 @@
 //! Missing values (NaN, or values that cannot be placed on a log scale: <= 0) are drawn in
 //! [`NAN_GREY`], a neutral light grey that viridis never produces (viridis has no grey).
 
+use crate::base::stats::positive_min_max;
 use plotters::style::RGBColor;
 
 /// The ten standard viridis stops at t = 0, 1/9, ..., 1.
@@ -98,16 +99,9 @@ impl ColourScale {
     /// A log scale spanning the finite positive values of `values` (decade-rounded), or
     /// [1e-6, 1] if there are none.
     pub fn log_fit<'a>(values: impl IntoIterator<Item = &'a f64>) -> Self {
-        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-        for &v in values {
-            if v.is_finite() && v > 0.0 {
-                lo = lo.min(v);
-                hi = hi.max(v);
-            }
-        }
-        if !lo.is_finite() {
+        let Some((lo, hi)) = positive_min_max(values) else {
             return Self::log(1e-6, 1.0);
-        }
+        };
         let lo = 10f64.powf(lo.log10().floor());
         let mut hi = 10f64.powf(hi.log10().ceil());
         if hi <= lo {
@@ -120,16 +114,9 @@ impl ColourScale {
     /// nearest 1-2-5 step (so it spans no decade the data do not occupy: data in
     /// [3e-3, 0.4] give [2e-3, 0.5]), or [1e-6, 1] if there are none.
     pub fn log_fit_125<'a>(values: impl IntoIterator<Item = &'a f64>) -> Self {
-        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-        for &v in values {
-            if v.is_finite() && v > 0.0 {
-                lo = lo.min(v);
-                hi = hi.max(v);
-            }
-        }
-        if !lo.is_finite() {
+        let Some((lo, hi)) = positive_min_max(values) else {
             return Self::log(1e-6, 1.0);
-        }
+        };
         let steps = [1.0, 2.0, 5.0, 10.0];
         let down = |v: f64| {
             let d = 10f64.powf(v.log10().floor());

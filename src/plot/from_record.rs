@@ -380,6 +380,7 @@ pub fn heatmap_data(
         band_labels: r.labels,
         values: r.values,
         value_label: measure.value_label().into(),
+        row_label: String::new(),
         strips: strips(run, &r.epochs),
     })
 }

@@ -46,6 +46,8 @@ pub struct HeatmapData {
     pub values: Vec<Vec<f64>>,
     /// Colour-bar label, e.g. "relative band error E_b(r)/E_b(y)".
     pub value_label: String,
+    /// Row-axis label; empty for the default "frequency band (cycles per unit length)".
+    pub row_label: String,
     /// Strips drawn above the heatmap (may be empty).
     pub strips: Vec<Strip>,
 }
@@ -401,7 +403,11 @@ pub(crate) fn draw_block<DB: DrawingBackend>(
     if s.y_desc {
         vtext(
             root,
-            "frequency band (cycles per unit length)",
+            if d.row_label.is_empty() {
+                "frequency band (cycles per unit length)"
+            } else {
+                &d.row_label
+            },
             AXIS_PX,
             (c.x0 - g.left + 14, (c.y0 + c.y1) / 2),
         )?;

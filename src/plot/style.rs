@@ -11,6 +11,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontTransform;
 
 use super::colourmap::viridis;
+use crate::base::stats::positive_min_max;
 
 /// Font family name under which the embedded font is registered.
 pub const FAMILY: &str = "sans-serif";
@@ -212,16 +213,7 @@ pub fn fmt_tick(v: f64) -> String {
 /// Finite, strictly positive min/max of the given values (for log axes), padded by a
 /// fraction of a decade; `None` if there is no such value.
 pub fn log_range<'a>(values: impl IntoIterator<Item = &'a f64>) -> Option<(f64, f64)> {
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for &v in values {
-        if v.is_finite() && v > 0.0 {
-            lo = lo.min(v);
-            hi = hi.max(v);
-        }
-    }
-    if !lo.is_finite() {
-        return None;
-    }
+    let (mut lo, mut hi) = positive_min_max(values)?;
     if hi / lo < 10.0 {
         let mid = (hi * lo).sqrt();
         lo = lo.min(mid / 10f64.sqrt());

@@ -229,7 +229,11 @@ pub fn read_run_json(dir: &Path) -> Result<Value> {
     if !path.is_file() {
         bail!("{} is not a bandwise run directory (no run.json); pass a directory written by `bandwise run`, `sweep` or `analyze`", dir.display());
     }
-    Ok(schema::RunMeta::parse(&path, &fs::read_to_string(&path)?)?.to_value()?)
+    // Checked against the typed schema, returned as written (nested entries the schema does
+    // not name, e.g. a 2D target's dims or a classification block, are kept).
+    let text = fs::read_to_string(&path)?;
+    schema::RunMeta::parse(&path, &text)?;
+    Ok(serde_json::from_str(&text)?)
 }
 
 /// Every run directory at or below `root` (the root itself if it is one), sorted.

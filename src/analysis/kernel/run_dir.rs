@@ -234,7 +234,7 @@ pub fn analyse_run(
             &horizon,
         )
         .with_context(|| format!("kernel analysis of {}", path.display()))?;
-        let comparison = compare(&kernel, &measured, &at, threshold, window_end);
+        let comparison = compare(&kernel, measured, &at, threshold, window_end);
         checkpoints.push(CheckpointReport {
             kernel,
             comparison,

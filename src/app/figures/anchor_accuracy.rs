@@ -5,6 +5,7 @@
 
 use super::{AnalysisMeta, AnalysisOutcome};
 use crate::app::figures::Analysis;
+use crate::base::stats::{mean_min_max, MeanCi};
 use crate::plot::accuracy::{accuracy_loss, accuracy_vs_loss, AccuracyData, AccuracySeries};
 use crate::plot::runs::{draw, Kind, PlotOptions};
 use crate::plot::{heatmap, ColourScale, HeatmapData};
@@ -12,6 +13,7 @@ use crate::record::load::RunData;
 use crate::record::sweep_index::SweepIndex;
 use crate::record::{write_atomic, Table};
 use anyhow::{bail, Context, Result};
+use serde_json::json;
 use std::path::Path;
 
 /// One run's accuracy record.
@@ -58,8 +60,8 @@ fn filtering_heatmap(dir: &Path, path: &Path) -> Result<bool> {
     let mut values = Vec::new();
     let mut labels = Vec::new();
     for (name, v) in [("low", &low), ("high", &high)] {
-        for l in 0..n_levels {
-            labels.push(format!("{name} d={:.2}", deltas[l]));
+        for (l, delta) in deltas.iter().take(n_levels).enumerate() {
+            labels.push(format!("{name} d={delta:.2}"));
             values.push(v.iter().skip(l).step_by(n_levels).copied().collect());
         }
     }
@@ -72,6 +74,7 @@ fn filtering_heatmap(dir: &Path, path: &Path) -> Result<bool> {
             band_labels: labels,
             values,
             value_label: "relative error".into(),
+            row_label: "part and filter width delta (feature-space distance)".into(),
             strips: Vec::new(),
         },
         &ColourScale::linear(0.0, 1.2),
@@ -110,12 +113,8 @@ pub(super) fn render(
     }
     let last = |v: &[f64]| v.last().copied().unwrap_or(f64::NAN);
     let finals: Vec<f64> = accs.iter().map(|r| last(&r.series.test_accuracy)).collect();
-    let mean = finals.iter().sum::<f64>() / finals.len() as f64;
-    let (lo, hi) = finals
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
-            (l.min(v), h.max(v))
-        });
+    let (mean, lo, hi) = mean_min_max(&finals);
+    let ci = MeanCi::of(&finals);
     let mut figures = Vec::new();
     let data = AccuracyData {
         title: meta.title.clone(),
@@ -150,8 +149,13 @@ pub(super) fn render(
         }
     }
     let gap = 100.0 * (mean - published);
+    let interval = if finals.len() >= 2 {
+        format!(", 95% interval {:.1}-{:.1}%", 100.0 * ci.lo, 100.0 * ci.hi)
+    } else {
+        ", no interval from one seed".to_string()
+    };
     let finding = format!(
-        "final test accuracy {:.1}% (mean over {} seeds, range {:.1}-{:.1}%) against the published {:.0}%: {:+.1} points",
+        "final test accuracy {:.1}% (mean over {} seeds{interval}, range {:.1}-{:.1}%) against the published {:.0}%: {:+.1} points",
         100.0 * mean,
         finals.len(),
         100.0 * lo,
@@ -186,17 +190,32 @@ pub(super) fn render(
     }
     let report = out.join("report.md");
     write_atomic(&report, md.as_bytes())?;
+    let json = json!({
+        "schema": "bandwise-anchor-accuracy/1",
+        "analysis": format!("analyses/{}", a.file),
+        "title": meta.title,
+        "protocol": protocol,
+        "measure": "final test accuracy: fraction of test points whose argmax logit is the label, at the last evaluated epoch",
+        "published": published,
+        "n_runs": n_runs,
+        "n_completed": finals.len(),
+        "n_diverged": n_runs - accs.len(),
+        "final_test_accuracy": {"mean": mean, "min": lo, "max": hi, "ci95": [ci.lo, ci.hi], "interval": "Student-t 95% over seeds"},
+        "gap_points": gap,
+        "seeds": accs.iter().map(|r| json!({
+            "seed": r.seed,
+            "final_train_accuracy": last(&r.series.train_accuracy),
+            "final_test_accuracy": last(&r.series.test_accuracy),
+            "final_train_loss": last(&r.series.train_loss),
+            "final_test_loss": last(&r.series.test_loss),
+        })).collect::<Vec<_>>(),
+    });
+    write_atomic(
+        &out.join("report.json"),
+        serde_json::to_string_pretty(&json)?.as_bytes(),
+    )?;
     Ok(AnalysisOutcome {
-        name: out
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        file: a.file,
-        title: meta.title.clone(),
-        claims: meta.claims.clone(),
-        lr_protocol: protocol.to_string(),
         figures,
-        report,
         headline: format!(
             "{:.1}% test accuracy (published {:.0}%)",
             100.0 * mean,
@@ -205,6 +224,6 @@ pub(super) fn render(
         findings: vec![finding],
         n_runs,
         n_diverged: n_runs - accs.len(),
-        verdicts: Vec::new(),
+        ..AnalysisOutcome::of(a, meta, protocol, out, report)
     })
 }
