@@ -31,7 +31,7 @@ eval_every = 2
 [spectral]
 layout = { kind = "peaks", half_width = 0 }
 [record]
-checkpoints = [0, 10]
+checkpoints = [0, 5, 10]
 "#;
 
 #[test]
@@ -43,9 +43,9 @@ fn checkpoints_are_written_and_the_kernel_analysis_reads_them() {
     let found = list_checkpoints(&dir).unwrap();
     assert_eq!(
         found.iter().map(|(e, _)| *e).collect::<Vec<_>>(),
-        vec![0, 10]
+        vec![0, 5, 10]
     );
-    let c10 = read_checkpoint(&found[1].1).unwrap();
+    let c10 = read_checkpoint(&found[2].1).unwrap();
     assert_eq!(c10.epoch, Some(10));
     let opt = c10.optimizer.unwrap();
     assert_eq!((opt.name.as_str(), opt.step), ("padam", 10));
@@ -56,7 +56,7 @@ fn checkpoints_are_written_and_the_kernel_analysis_reads_them() {
     assert!(c0.optimizer.unwrap().state["m"].iter().all(|m| *m == 0.0));
 
     let rk = analyse_run(&dir, &KernelOptions::default(), &Faer).unwrap();
-    assert_eq!(rk.checkpoints.len(), 2);
+    assert_eq!(rk.checkpoints.len(), 3);
     for c in &rk.checkpoints {
         for spec in [&c.kernel.preconditioned, &c.kernel.plain] {
             let sum: f64 = spec.eigenvalues.iter().sum();
@@ -70,7 +70,8 @@ fn checkpoints_are_written_and_the_kernel_analysis_reads_them() {
             }
         }
         let cmp = &c.comparison;
-        // Window: 10% of 80 epochs after the checkpoint.
+        // Window: 10% of 80 epochs after the checkpoint (epoch 5 is not an analysed epoch:
+        // the comparison starts at the next one, 6).
         assert_eq!(cmp.window_end, c.kernel.epoch + 8);
         let mass: f64 = cmp.bands.iter().map(|b| b.eigen_mass).sum();
         assert!((mass - 1.0).abs() < 1e-9, "eigen-mass sums to {mass}");
@@ -83,7 +84,7 @@ fn checkpoints_are_written_and_the_kernel_analysis_reads_them() {
     assert_eq!(v["format"], KERNEL_FORMAT);
     assert!(v["conventions"]["dft"].as_str().unwrap().contains("1/N^2"));
     assert!(v["conventions"]["bands"].is_object());
-    assert_eq!(v["checkpoints"][1]["epoch"], 10);
+    assert_eq!(v["checkpoints"][2]["epoch"], 10);
 
     // Only the asked epoch; a missing one is named with the ones that exist.
     let one = KernelOptions {
@@ -96,7 +97,7 @@ fn checkpoints_are_written_and_the_kernel_analysis_reads_them() {
         ..Default::default()
     };
     let err = analyse_run(&dir, &bad, &Faer).unwrap_err().to_string();
-    assert!(err.contains("epoch 7") && err.contains("0, 10"), "{err}");
+    assert!(err.contains("epoch 7") && err.contains("0, 5, 10"), "{err}");
 }
 
 #[test]
@@ -106,7 +107,7 @@ fn checkpoint_epochs_are_validated() {
         ("[0, 81]", "record.checkpoints[1] = 81"),
         ("[10, 10]", "strictly increasing"),
     ] {
-        let text = CONFIG.replace("checkpoints = [0, 10]", &format!("checkpoints = {set}"));
+        let text = CONFIG.replace("checkpoints = [0, 5, 10]", &format!("checkpoints = {set}"));
         let exp = Experiment::from_toml_str(&text, "test").unwrap();
         let err = exp.validate(&reg).err().unwrap().to_string();
         assert!(err.contains(needle), "{set}: {err}");

@@ -58,7 +58,8 @@ pub struct BandComparison {
     pub eigen_mass: f64,
     /// The effective rate of K_P in the band (`band_rate`).
     pub rate: f64,
-    /// Decay rates (decades per epoch, the report's area rate) over the window.
+    /// Decay rates (decades per epoch, the report's area rate) over the run's analysed epochs
+    /// in the window (both at the same epochs).
     pub predicted_decay: f64,
     pub measured_decay: f64,
     /// First epoch below the first threshold (None: not within the window).
@@ -270,7 +271,21 @@ fn compare(
             decay_rate(&m_epochs, &s, window_end as f64)
         })
         .collect();
-    let predicted_decay = k.prediction.decay_rate.clone();
+    // The predicted rates over exactly the measured epochs (the prediction may start one
+    // epoch earlier, at a checkpoint that is not an analysed epoch).
+    let offset = k.prediction.epochs.len() - m_epochs.len();
+    let predicted_decay: Vec<f64> = (0..n_bands)
+        .map(|b| {
+            if !k.bands[b].in_index() {
+                return f64::NAN;
+            }
+            let s: Vec<f64> = k.prediction.rel_error[offset..]
+                .iter()
+                .map(|row| row[b])
+                .collect();
+            decay_rate(&m_epochs, &s, window_end as f64)
+        })
+        .collect();
     let (pr, mr) = (
         ranks_desc(&predicted_decay, &mask),
         ranks_desc(&measured_decay, &mask),
