@@ -40,6 +40,9 @@
 //!   row-major), for rules that work per tensor (norms, RMS scaling). Update `params` in place;
 //!   do not allocate (the hot loop allocates nothing). State slot `j` belongs to parameter `j`,
 //!   so tensor `i`'s state is `state[tensors[i].clone()]`.
+//! - **state** (optional, `state()`): the state vectors by name, each laid out like the
+//!   parameters; runs write them into checkpoints (`record.checkpoints`). The kernel overlay
+//!   ([`preconditioner`]) knows the preconditioners of the built-ins only.
 //! - **Shared transforms** ([`transforms`]): coupled or decoupled weight decay
 //!   ([`transforms::WeightDecay`]), bias-corrected moments ([`transforms::Moments`]) and the
 //!   per-tensor RMS match ([`transforms::RmsMatch`]), so an optimizer file holds only its rule.
