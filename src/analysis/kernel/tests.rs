@@ -317,3 +317,55 @@ fn checkpoint_analysis_end_to_end() {
         analyse_checkpoint(&plain, Activation::Tanh, &t, &y, &mut m, &Faer, &horizon).unwrap_err();
     assert!(err.to_string().contains("record.checkpoints"), "{err}");
 }
+
+/// A 2-input network on an 8 x 8 grid with the monitor's radial rings: the same invariants as
+/// in 1D (PSD, trace, shares per eigenvector sum to 1), and at s = 0 the prediction is the
+/// checkpoint residual's own band errors.
+#[test]
+fn two_d_kernel_uses_the_ring_layout() {
+    use crate::spectral::RingLayout;
+    let (n, m) = (8usize, 8usize);
+    let mut inputs = Vec::new();
+    let mut y = Vec::new();
+    for j in 0..m {
+        for i in 0..n {
+            let (x1, x2) = (i as f64 / n as f64, j as f64 / m as f64);
+            inputs.extend([x1, x2]);
+            y.push((TAU * x1).sin() + 0.5 * (TAU * (2.0 * x1 + 3.0 * x2)).cos());
+        }
+    }
+    let shape = MlpShape::new(2, &[12], 1, Activation::Tanh);
+    let mut rng = Pcg64::seed_from_u64(4);
+    let params: Vec<f64> = shape.init_params(Init::Torch, &mut rng);
+    let layout = RingLayout::build(&LayoutSpec::Octave, n, m, 1, &[]).unwrap();
+    let mut meter = BandMeter::new(&y, layout);
+    let jac = jacobian(&shape, &params, &inputs);
+    let k = kernel_matrix(&jac, n * m, shape.n_params(), None);
+    let spec = spectrum(&k, n * m, &Faer, &mut meter).unwrap();
+    let sum: f64 = spec.eigenvalues.iter().sum();
+    assert!((sum - spec.trace).abs() < 1e-10 * spec.trace);
+    assert!(spec
+        .eigenvalues
+        .iter()
+        .all(|&l| l > -1e-12 * spec.eigenvalues[0]));
+    for row in &spec.shares {
+        assert_eq!(row.len(), meter.bands().len());
+        assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+    let r0 = residual(&shape, &params, &inputs, &y);
+    let horizon = Horizon {
+        start_epoch: 0,
+        epochs: vec![0, 5],
+        steps_per_epoch: 1,
+        thresholds: vec![0.1],
+        window_end: 5.0,
+    };
+    let pred = predict(&spec, &r0, 0.1, &horizon, &mut meter).unwrap();
+    let direct = meter.rel_error(&r0);
+    for (p, d) in pred.rel_error[0].iter().zip(&direct) {
+        assert!(
+            (p.is_nan() && d.is_nan()) || (p - d).abs() < 1e-10 * d.abs().max(1.0),
+            "{p} vs {d}"
+        );
+    }
+}
