@@ -5,12 +5,14 @@
 //! per run -> [`aggregate::aggregate`] (group by configuration, baselines) ->
 //! [`verdict::judge`] -> [`render`]. [`build`] does all of it; [`claim_verdicts`] is the entry
 //! point for other commands (e.g. `bandwise figures`) that need only the verdicts.
+//! [`kernel`]: the preconditioned-kernel theory overlay (`bandwise kernel`).
 
 pub mod aggregate;
 pub mod claims;
 pub mod classification;
 pub mod guards;
 pub mod index;
+pub mod kernel;
 pub mod matched;
 pub mod metrics;
 pub mod multiple;

@@ -7,7 +7,7 @@
 //! learning rates are chosen this way; the protocol actually run is stated in the index and
 //! each report from the spec itself, see [`protocol_text`]), `figures` (panel, loss, curves, heatmap,
 //! snapshots, images for 2D runs, and the verdict quantities: index_vs_p, coverage, c6_loss,
-//! c6_time, p_lr_map; see docs/figures.md), optional `measure` and `clip` for heatmaps, optional `anchor_measure` and
+//! c6_time, p_lr_map, and kernel_order for the kernel theory overlay; see docs/figures.md), optional `measure` and `clip` for heatmaps, optional `anchor_measure` and
 //! `anchor_threshold` for the anchors' one-line finding, and `[analysis.quick]` (`seeds`, and
 //! `set` = spec paths to override) for the reduced `--quick` version.
 
@@ -29,6 +29,7 @@ use std::path::{Path, PathBuf};
 
 mod anchor_accuracy;
 mod classification;
+mod kernel_order;
 
 /// One built-in analysis: its file name under analyses/ and its text.
 pub struct Analysis {
@@ -59,6 +60,7 @@ pub const BUILTIN: &[Analysis] = &[
     analysis!("c6_quarter_cost.toml"),
     analysis!("p_lr_map.toml"),
     analysis!("c4c5_mnist1d.toml"),
+    analysis!("theory_kernel.toml"),
 ];
 
 #[derive(Debug, Deserialize)]
@@ -412,6 +414,7 @@ fn render_analysis(
         .collect::<Result<_>>()?;
     let rep = analysis::report_from_runs(&all, &ReportOptions::default(), &claims)?;
     let mut figures = Vec::new();
+    let mut theory = None;
     let safe = |id: &str| id.replace(['=', '/'], "_");
     for fig in &meta.figures {
         match fig.as_str() {
@@ -459,8 +462,14 @@ fn render_analysis(
                     }
                 }
             }
+            "kernel_order" => {
+                let k = kernel_order::render(&groups, out)
+                    .with_context(|| format!("analyses/{}: kernel_order", a.file))?;
+                figures.push(k.figure.clone());
+                theory = Some(k);
+            }
             "panel" | "loss" => {}
-            other => bail!("analyses/{}: [analysis].figures lists `{other}`; use panel, loss, curves, heatmap, snapshots, images, index_vs_p, coverage, c6_loss, c6_time or p_lr_map", a.file),
+            other => bail!("analyses/{}: [analysis].figures lists `{other}`; use panel, loss, curves, heatmap, snapshots, images, index_vs_p, coverage, c6_loss, c6_time, p_lr_map or kernel_order", a.file),
         }
     }
     let report_path = out.join("report.md");
@@ -498,6 +507,12 @@ fn render_analysis(
             let (line, short) = anchor_finding(mean, m, thr)?;
             findings.push(line);
             headline = short;
+        }
+    }
+    if let Some(k) = theory {
+        findings.extend(k.findings);
+        if meta.claims.is_empty() {
+            headline = k.headline;
         }
     }
     if findings.is_empty() {
@@ -681,7 +696,9 @@ fn write_index(out: &Path, outcomes: &[AnalysisOutcome], quick: bool) -> Result<
         "| figures | analysis | claim | finding |\n|---|---|---|---|"
     );
     for o in outcomes {
-        let claim = if o.claims.is_empty() {
+        let claim = if o.file.starts_with("theory_") {
+            "theory (does the kernel predict the measured order?)".to_string()
+        } else if o.claims.is_empty() {
             "anchor (reproduces a known result)".to_string()
         } else {
             o.claims.join(", ").to_uppercase()

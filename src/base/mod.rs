@@ -2,12 +2,13 @@
 //!
 //! [`scalar`] (f32/f64 and the fast tanh), [`gemm`] (the matrix products of the MLP),
 //! [`rng`] (named deterministic streams), [`signal_io`] (NPY and CSV arrays),
-//! [`suggest`] ("did you mean" for misspelt names), [`hash`] (stable ids), [`stats`] (t quantile,
+//! [`suggest`] ("did you mean" for misspelt names), [`linalg`] (symmetric eigendecomposition, faer or LAPACK), [`hash`] (stable ids), [`stats`] (t quantile,
 //! intervals, means, Spearman, configuration keys), [`toml_path`] (dotted
 //! paths and `--set` assignments).
 
 pub mod gemm;
 pub mod hash;
+pub mod linalg;
 pub mod rng;
 pub mod scalar;
 pub mod signal_io;

@@ -21,6 +21,7 @@ mod analyze;
 mod bench;
 mod figures;
 mod images;
+mod kernel;
 mod plot;
 mod progress;
 mod protocol;
@@ -75,6 +76,9 @@ enum Command {
     Target(analyze::TargetArgs),
     /// Analyse per-epoch predictions made elsewhere (NPY) into a normal run directory.
     Analyze(analyze::AnalyzeArgs),
+    /// The preconditioned neural tangent kernel at a run's checkpoints: band structure and
+    /// predicted against measured band order (writes RUN_DIR/kernel.json).
+    Kernel(kernel::KernelArgs),
 }
 
 /// The clap definition of the whole command line (the docs test checks every documented
@@ -100,6 +104,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Command::Target(args) => analyze::target(args),
         Command::Analyze(args) => analyze::run(args),
         Command::Plot(args) => plot::run(args),
+        Command::Kernel(args) => kernel::run(args),
         Command::Optimizers => {
             write_stdout(format_args!("{}", optimizers_text(&registry))).map_err(Into::into)
         }

@@ -64,6 +64,24 @@ pub struct Recorder {
     pub snapshots: Vec<SnapshotRow>,
 }
 
+/// The band layout of a grid of `points` points of the experiment's target (1D bands or 2D
+/// rings), as the monitor uses it.
+pub fn grid_layout(exp: &Experiment, target: &Target, points: usize) -> Result<Layout> {
+    Ok(match &exp.target.waves2d {
+        Some(w) => crate::task::targets::waves2d::ring_layout(
+            &exp.spectral.layout,
+            exp.spectral.sectors,
+            &exp.target,
+            w,
+        )?
+        .into(),
+        None => {
+            let freqs: Vec<usize> = target.components().iter().map(|c| c.k).collect();
+            BandLayout::build(&exp.spectral.layout, points, &freqs)?.into()
+        }
+    })
+}
+
 /// Default snapshot epochs: 0, four roughly log-spaced epochs, and the last.
 pub fn default_snapshots(epochs: u64) -> Vec<u64> {
     let mut s = vec![0];
@@ -87,19 +105,7 @@ impl Recorder {
                     GridName::Train => &target.train,
                     GridName::Test => &target.test,
                 };
-                let layout: Layout = match &exp.target.waves2d {
-                    Some(w) => crate::task::targets::waves2d::ring_layout(
-                        &exp.spectral.layout,
-                        exp.spectral.sectors,
-                        &exp.target,
-                        w,
-                    )?
-                    .into(),
-                    None => {
-                        let freqs: Vec<usize> = target.components().iter().map(|c| c.k).collect();
-                        BandLayout::build(&exp.spectral.layout, data.len(), &freqs)?.into()
-                    }
-                };
+                let layout = grid_layout(exp, target, data.len())?;
                 let monitor = SpectralMonitor::new(&data.y, layout, &peaks);
                 let scratch = monitor.new_epoch_spectrum();
                 monitors.push(GridMonitor {

@@ -9,7 +9,7 @@ use crate::record::schema::{
     Diverged, EpochRecord, EpochsCsv, ModelMeta, RunMeta, SummaryMeta, TargetMeta, Timings,
     WallClock, FIXED_HYPERS,
 };
-use crate::record::{csv_preamble, num, Csv, Staging, FORMAT};
+use crate::record::{checkpoint, csv_preamble, num, Csv, Staging, FORMAT};
 use crate::spectral::{band_first_crossings, measure_definitions, BandTable};
 use crate::task::objective::Mse;
 use crate::task::target::{Target, TargetKind};
@@ -212,24 +212,38 @@ fn write_run(
 
     write_spectral_records(staging, exp, rec)?;
 
+    let dtype_trained = match exp.dtype {
+        Dtype::F32 => "f32",
+        Dtype::F64 => "f64",
+    };
     if save_params {
         for (file, values) in [
             ("params_init.json", &result.params_init),
             ("params_final.json", &result.params_final),
         ] {
-            let tensors: Vec<Value> = result
-                .shape
-                .tensors
-                .iter()
-                .map(|t| json!({"name": t.name, "shape": [t.rows, t.cols], "values": values[t.range.clone()]}))
-                .collect();
-            staging.write_json(file, &json!({
-                "format": "bandwise-params/1",
-                "layout": "one entry per tensor in order W0, b0, W1, b1, ...; W_l has shape [fan_in, fan_out] (row-major, rows = inputs), so y = x W + b; PyTorch's Linear.weight is its transpose",
-                "dtype_trained": match exp.dtype { Dtype::F32 => "f32", Dtype::F64 => "f64" },
-                "tensors": tensors,
-            }))?;
+            staging.write_json(
+                file,
+                &json!({
+                    "format": checkpoint::PARAMS_FORMAT,
+                    "layout": checkpoint::PARAMS_LAYOUT,
+                    "dtype_trained": dtype_trained,
+                    "tensors": checkpoint::tensors_json(&result.shape, values),
+                }),
+            )?;
         }
+    }
+    for c in &result.checkpoints {
+        let value = checkpoint::checkpoint_json(
+            &result.shape,
+            dtype_trained,
+            c.epoch,
+            &c.params,
+            &c.optimizer,
+        );
+        staging.write(
+            &checkpoint::checkpoint_file(c.epoch),
+            &serde_json::to_string(&value)?,
+        )?;
     }
 
     let mut config = serde_json::to_value(exp)?;
@@ -297,6 +311,9 @@ fn write_run(
         extra: Default::default(),
     };
     let mut run = meta.to_value()?;
+    if !result.checkpoints.is_empty() {
+        run["files"]["checkpoints/"] = json!("parameters and optimizer state at record.checkpoints epochs (format bandwise-checkpoint/1, one file per epoch; see docs/records.md)");
+    }
     // Hook for the dimension-generic path: the 2D description is added to the typed tree.
     if let TargetKind::Waves2d(td) = &target.kind {
         describe_2d(&mut run, td);

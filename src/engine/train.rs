@@ -13,7 +13,7 @@ use crate::base::scalar::Scalar;
 use crate::experiment::config::Experiment;
 use crate::nn::features::InputMap;
 use crate::nn::model::{backward, forward, predict_into, MlpShape, Workspace};
-use crate::optim::ResolvedOptimizer;
+use crate::optim::{HyperValues, Optimizer, OptimizerSnapshot, ResolvedOptimizer};
 use crate::task::objective::{Objective, Split};
 use crate::task::target::Target;
 use anyhow::Result;
@@ -80,12 +80,60 @@ pub struct TrainResult {
     pub metric_names: Vec<&'static str>,
     pub params_init: Vec<f64>,
     pub params_final: Vec<f64>,
+    /// Parameters and optimizer state at the `record.checkpoints` epochs reached.
+    pub checkpoints: Vec<SavedCheckpoint>,
     pub shape: MlpShape,
     pub steps: u64,
     /// Seconds spent in training steps, in evaluation forward passes, and in the observer.
     pub train_seconds: f64,
     pub eval_seconds: f64,
     pub observe_seconds: f64,
+}
+
+/// The state of training at the end of an epoch, for a checkpoint file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedCheckpoint {
+    /// Last completed epoch (0 = before training).
+    pub epoch: u64,
+    /// The parameters, widened to f64.
+    pub params: Vec<f64>,
+    pub optimizer: OptimizerSnapshot,
+}
+
+/// A snapshot of `optimizer` after `step` updates with this step's hyperparameters `hv`.
+fn snapshot<S: Scalar>(
+    opt: &ResolvedOptimizer,
+    optimizer: &dyn Optimizer<S>,
+    step: u64,
+    hv: &HyperValues,
+) -> OptimizerSnapshot {
+    OptimizerSnapshot {
+        name: opt.entry.name.to_string(),
+        step,
+        hyper: hv
+            .names()
+            .iter()
+            .zip(hv.values())
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect(),
+        settings: opt
+            .settings
+            .flags
+            .iter()
+            .map(|(k, b)| (k.to_string(), b.to_string()))
+            .chain(
+                opt.settings
+                    .choices
+                    .iter()
+                    .map(|(k, c)| (k.to_string(), c.clone())),
+            )
+            .collect(),
+        state: optimizer
+            .state()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.iter().map(|x| x.f64()).collect()))
+            .collect(),
+    }
 }
 
 /// An epoch row with the names of its hyperparameters and metrics, as progress sees it.
@@ -163,6 +211,7 @@ pub fn train<S: Scalar, O: Objective>(
     let mut initial_loss = f64::NAN;
     let (mut train_seconds, mut eval_seconds, mut observe_seconds) = (0.0, 0.0, 0.0);
     let start = Instant::now();
+    let mut checkpoints = Vec::new();
 
     opt.fill(&mut hv, 0, 0);
     for epoch in 0..=exp.train.epochs {
@@ -208,6 +257,13 @@ pub fn train<S: Scalar, O: Objective>(
         }
         let last = epoch == exp.train.epochs;
         let diverged = matches!(status, Status::Diverged { .. });
+        if !diverged && exp.record.checkpoints.contains(&epoch) {
+            checkpoints.push(SavedCheckpoint {
+                epoch,
+                params: params.iter().map(|x| x.f64()).collect(),
+                optimizer: snapshot(opt, optimizer.as_ref(), step, &hv),
+            });
+        }
         if !(epoch % exp.train.eval_every == 0 || last || diverged) {
             continue;
         }
@@ -282,6 +338,7 @@ pub fn train<S: Scalar, O: Objective>(
         metric_names,
         params_init,
         params_final: params.iter().map(|x| x.f64()).collect(),
+        checkpoints,
         shape,
         steps: step,
         train_seconds,

@@ -57,6 +57,10 @@ impl OptimizerDef for AdamW {
 }
 
 impl<S: Scalar> Optimizer<S> for Adam<S> {
+    fn state(&self) -> Vec<(&'static str, &[S])> {
+        vec![("m", &self.m), ("v", &self.v)]
+    }
+
     fn update(
         &mut self,
         step: u64,

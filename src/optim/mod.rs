@@ -40,6 +40,9 @@
 //!   row-major), for rules that work per tensor (norms, RMS scaling). Update `params` in place;
 //!   do not allocate (the hot loop allocates nothing). State slot `j` belongs to parameter `j`,
 //!   so tensor `i`'s state is `state[tensors[i].clone()]`.
+//! - **state** (optional, `state()`): the state vectors by name, each laid out like the
+//!   parameters; runs write them into checkpoints (`record.checkpoints`). The kernel overlay
+//!   ([`preconditioner`]) knows the preconditioners of the built-ins only.
 //! - **Shared transforms** ([`transforms`]): coupled or decoupled weight decay
 //!   ([`transforms::WeightDecay`]), bias-corrected moments ([`transforms::Moments`]) and the
 //!   per-tensor RMS match ([`transforms::RmsMatch`]), so an optimizer file holds only its rule.
@@ -49,6 +52,7 @@
 
 mod adam;
 mod padam;
+mod precondition;
 mod registry;
 mod rmsprop;
 pub mod schedule;
@@ -57,6 +61,7 @@ pub mod transforms;
 
 pub use adam::{Adam, AdamW};
 pub use padam::{PAdam, PadamNormalize};
+pub use precondition::{preconditioner, OptimizerSnapshot, Preconditioner};
 pub use registry::{OptimizerConfig, Registry, ResolvedOptimizer};
 pub use rmsprop::RmsProp;
 pub use sgd::Sgd;
@@ -84,6 +89,12 @@ pub trait Optimizer<S: Scalar>: Send {
         grads: &[S],
         tensors: &[Range<usize>],
     );
+
+    /// The state vectors by name (each laid out like the parameter buffer), for checkpoints
+    /// and the kernel's preconditioner ([`preconditioner`]). Default: no state.
+    fn state(&self) -> Vec<(&'static str, &[S])> {
+        Vec::new()
+    }
 }
 
 /// The interval a float hyperparameter must stay in (every value a schedule can reach is

@@ -68,7 +68,7 @@ impl OptimizerDef for PAdam<f64> {
 
 /// vh^p, with exact shortcuts (sqrt, 1, vh) for the common exponents.
 #[inline(always)]
-fn power<S: Scalar>(vh: S, p: f64, pf: S, floor: S) -> S {
+pub(super) fn power<S: Scalar>(vh: S, p: f64, pf: S, floor: S) -> S {
     if p == 0.5 {
         vh.sqrt()
     } else if p == 0.0 {
@@ -88,6 +88,10 @@ fn power<S: Scalar>(vh: S, p: f64, pf: S, floor: S) -> S {
 }
 
 impl<S: Scalar> Optimizer<S> for PAdam<S> {
+    fn state(&self) -> Vec<(&'static str, &[S])> {
+        vec![("m", &self.m), ("v", &self.v)]
+    }
+
     fn update(
         &mut self,
         step: u64,

@@ -31,6 +31,10 @@ impl OptimizerDef for RmsProp<f64> {
 }
 
 impl<S: Scalar> Optimizer<S> for RmsProp<S> {
+    fn state(&self) -> Vec<(&'static str, &[S])> {
+        vec![("v", &self.v), ("momentum_buffer", &self.buf)]
+    }
+
     fn update(
         &mut self,
         _step: u64,

@@ -40,6 +40,10 @@ impl OptimizerDef for Sgd<f64> {
 }
 
 impl<S: Scalar> Optimizer<S> for Sgd<S> {
+    fn state(&self) -> Vec<(&'static str, &[S])> {
+        vec![("momentum_buffer", &self.buf)]
+    }
+
     fn update(
         &mut self,
         step: u64,

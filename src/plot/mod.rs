@@ -3,7 +3,8 @@
 //! relative-error curves per band ([`curves`]), loss curves with shaded seed bands ([`loss`])
 //! and fit / residual-spectrum snapshots ([`snapshots`]), and the figures of the quantities
 //! claim verdicts are decided on: dot-and-whisker estimates per configuration
-//! ([`estimates`]) and maps over a parameter grid ([`grid_map`]). [`from_record`] turns run
+//! ([`estimates`]) and maps over a parameter grid ([`grid_map`]); predicted against measured
+//! band decay rates of the kernel theory overlay ([`kernel_order`]). [`from_record`] turns run
 //! records into these data structs, [`from_report`] turns a report into the verdict figures'
 //! data, and [`runs`] draws figure kinds straight from run directories.
 //!
@@ -21,6 +22,7 @@ pub mod from_report;
 pub mod grid_map;
 pub mod heatmap;
 pub mod images;
+pub mod kernel_order;
 pub mod loss;
 pub mod panel;
 pub mod runs;

@@ -317,8 +317,13 @@ impl Staging {
         })
     }
 
+    /// Write `file` (a name or a relative path such as `checkpoints/x.json`; missing
+    /// directories are created) into the staging directory.
     pub fn write(&self, file: &str, contents: &str) -> Result<()> {
         let path = self.staging.join(file);
+        if let Some(dir) = path.parent().filter(|d| !d.exists()) {
+            fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
         fs::write(&path, contents).with_context(|| format!("cannot write {}", path.display()))
     }
 

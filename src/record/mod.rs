@@ -7,13 +7,15 @@
 //! - peaks.csv: grid, epoch, k, amplitude, fp_rel_error, fp_rel_error_mag, rahaman_amplitude;
 //! - convergence.csv: grid, band, label, threshold, epoch (first epoch with rel_error < threshold; empty = never);
 //! - snapshots.csv: epoch, t, target, prediction (training grid, at snapshot epochs);
-//! - params_init.json, params_final.json (with `--save-params`).
+//! - params_init.json, params_final.json (with `--save-params`);
+//! - checkpoints/epoch_NNNNNN.json (at `record.checkpoints` epochs, see [`checkpoint`]).
 //!
 //! Every CSV starts with `#` comment lines stating its conventions (read with
 //! `pandas.read_csv(path, comment="#")`). A run directory is written atomically: all files go
 //! into a hidden staging directory beside it, which is renamed into place at the end, so a
 //! directory with a run.json is always complete (see [`crate::record::commit`]).
 
+pub mod checkpoint;
 pub mod commit;
 pub mod load;
 pub mod schema;

@@ -147,6 +147,10 @@ pub struct RecordSpec {
     /// Also write the initial and final parameters (params_init.json, params_final.json).
     #[serde(default)]
     pub save_params: bool,
+    /// Epochs (0 = before training) at which parameters and optimizer state are written to
+    /// checkpoints/epoch_NNNNNN.json, for `bandwise kernel`. Increasing, within 0..=train.epochs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checkpoints: Vec<u64>,
 }
 
 impl Experiment {
@@ -237,6 +241,16 @@ impl Experiment {
         }
         if tr.divergence_factor.is_nan() || tr.divergence_factor <= 1.0 {
             bail!("train.divergence_factor must be > 1");
+        }
+        let ck = &self.record.checkpoints;
+        if let Some((i, e)) = ck.iter().enumerate().find(|(_, &e)| e > tr.epochs) {
+            bail!("record.checkpoints[{i}] = {e} is beyond train.epochs = {}: checkpoint epochs must lie in 0..={}", tr.epochs, tr.epochs);
+        }
+        if let Some(i) = ck.windows(2).position(|w| w[1] <= w[0]) {
+            bail!("record.checkpoints must be strictly increasing: entry {} ({}) does not exceed entry {i} ({}); list each epoch once, in order", i + 1, ck[i + 1], ck[i]);
+        }
+        if !ck.is_empty() && (t.classes.is_some() || t.dataset.is_some()) {
+            bail!("record.checkpoints is for regression runs on a grid (the kernel analysis fits MSE); remove it for a classification or dataset target");
         }
         if let Some(snaps) = &self.record.snapshots {
             if let Some((i, e)) = snaps.iter().enumerate().find(|(_, &e)| e > tr.epochs) {
