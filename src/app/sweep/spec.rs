@@ -47,6 +47,30 @@ use std::path::Path;
 /// Ids longer than this are shortened and suffixed with a hash.
 pub const MAX_ID_LEN: usize = 96;
 
+/// Search seeds given as a count (or by default) start here, skipping evaluation seeds.
+pub const FIRST_SEARCH_SEED: u64 = 1000;
+
+/// The seeds of the evaluation runs: the spec's `seeds`, or the base config's `seed` (default
+/// 0) when the spec has no seed axis.
+fn evaluation_seeds(seeds: Option<&[u64]>, base: &toml::Table) -> Vec<u64> {
+    match seeds {
+        Some(s) => s.to_vec(),
+        None => vec![base
+            .get("seed")
+            .and_then(toml::Value::as_integer)
+            .and_then(|i| u64::try_from(i).ok())
+            .unwrap_or(0)],
+    }
+}
+
+/// `n` search seeds from [`FIRST_SEARCH_SEED`] up, skipping the evaluation seeds.
+fn disjoint_search_seeds(n: usize, eval_seeds: &[u64]) -> Vec<u64> {
+    (FIRST_SEARCH_SEED..)
+        .filter(|s| !eval_seeds.contains(s))
+        .take(n)
+        .collect()
+}
+
 /// The config id used when no axis other than the seed varies.
 pub const BASE_CONFIG_ID: &str = "base";
 
@@ -364,12 +388,30 @@ impl SweepSpec {
                 if l.grid.is_empty() || l.grid.iter().any(|x| !(x.is_finite() && *x > 0.0)) {
                     bail!("sweep spec {origin}: lr_search.grid must be a non-empty list of finite learning rates > 0");
                 }
+                let eval_seeds = evaluation_seeds(seeds.as_deref(), &base);
                 let seeds = match l.seeds {
+                    None => disjoint_search_seeds(2, &eval_seeds),
+                    Some(RawSeeds::Count(n)) if n >= 1 => {
+                        disjoint_search_seeds(n as usize, &eval_seeds)
+                    }
                     Some(s) => s
                         .expand("lr_search.seeds")
                         .with_context(|| format!("sweep spec {origin}"))?,
-                    None => vec![0, 1],
                 };
+                let shared: Vec<String> = seeds
+                    .iter()
+                    .filter(|s| eval_seeds.contains(s))
+                    .map(u64::to_string)
+                    .collect();
+                if !shared.is_empty() {
+                    bail!(
+                        "sweep spec {origin}: lr_search.seeds share seed(s) {} with the evaluation seeds ({}); the lr search must not see the runs it chooses for. Fix: list seeds not among the evaluation seeds (e.g. lr_search.seeds = [{}]), or give a count (lr_search.seeds = {}) for that many seeds from {FIRST_SEARCH_SEED} up, skipping the evaluation seeds",
+                        shared.join(", "),
+                        eval_seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
+                        disjoint_search_seeds(seeds.len(), &eval_seeds).iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
+                        seeds.len()
+                    );
+                }
                 let epochs = match l.epochs {
                     Some(0) => bail!("sweep spec {origin}: lr_search.epochs must be at least 1"),
                     Some(e) => e,
