@@ -56,6 +56,7 @@ pub const BUILTIN: &[Analysis] = &[
     analysis!("c2_family.toml"),
     analysis!("c3_cyclic_coverage.toml"),
     analysis!("c6_quarter_cost.toml"),
+    analysis!("c3c6_family.toml"),
     analysis!("p_lr_map.toml"),
 ];
 

@@ -1048,6 +1048,37 @@ mod tests {
     }
 
     #[test]
+    fn search_seeds_never_overlap_evaluation_seeds() {
+        let search = |extra: &str| spec(extra).map(|s| s.lr_search.unwrap().seeds);
+        // A count gives that many seeds from 1000 up, skipping evaluation seeds.
+        assert_eq!(
+            search("seeds = [0, 1000]\n[lr_search]\ngrid = [0.1]\nseeds = 2\n").unwrap(),
+            [1001, 1002]
+        );
+        // No seed axis: the evaluation seed is the base's seed (9 in BASE).
+        let e = format!(
+            "{:#}",
+            search("[lr_search]\ngrid = [0.1]\nseeds = [9, 10]\n").unwrap_err()
+        );
+        assert!(
+            e.contains("share seed(s) 9 with the evaluation seeds (9)"),
+            "{e}"
+        );
+        // An explicit list that overlaps is refused, naming the field, the seeds and a fix.
+        let e = err("seeds = 3\n[lr_search]\ngrid = [0.1]\nseeds = [2, 5]\n");
+        assert!(
+            e.contains("lr_search.seeds share seed(s) 2 with the evaluation seeds (0, 1, 2)")
+                && e.contains("lr_search.seeds = [1000, 1001]"),
+            "{e}"
+        );
+        // A disjoint list is kept as given.
+        assert_eq!(
+            search("seeds = 3\n[lr_search]\ngrid = [0.1]\nseeds = [7, 5]\n").unwrap(),
+            [7, 5]
+        );
+    }
+
+    #[test]
     fn mismatched_zip_lengths_are_an_error() {
         let e = err("[[axis]]\npath = \"optimizer.p\"\nvalues = [0.1, 0.2]\nzip = \"z\"\n[[axis]]\npath = \"optimizer.lr\"\nvalues = [0.1]\nzip = \"z\"\n");
         assert!(
@@ -1070,7 +1101,8 @@ mod tests {
         .unwrap();
         let s = SweepSpec::load(&tmp.path().join("sw.toml")).unwrap();
         assert_eq!(s.name, "sw");
-        assert_eq!(s.lr_search.as_ref().unwrap().seeds, [0, 1]);
+        // Default: two search seeds from 1000 up, disjoint from the evaluation seeds 0, 1.
+        assert_eq!(s.lr_search.as_ref().unwrap().seeds, [1000, 1001]);
         assert_eq!(
             s.lr_search.as_ref().unwrap().criterion,
             Criterion::FinalTrainLoss
