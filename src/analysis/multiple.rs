@@ -65,7 +65,13 @@ pub fn verdict_p(outcome: super::claims::Outcome, per_baseline: &[(f64, f64)]) -
     let support = per_baseline
         .iter()
         .map(|x| x.0)
-        .fold(f64::NEG_INFINITY, |m, p| if p.is_nan() || m.is_nan() { f64::NAN } else { m.max(p) });
+        .fold(f64::NEG_INFINITY, |m, p| {
+            if p.is_nan() || m.is_nan() {
+                f64::NAN
+            } else {
+                m.max(p)
+            }
+        });
     let against = per_baseline
         .iter()
         .filter(|x| !x.1.is_nan())

@@ -852,6 +852,9 @@ fn a_cyclic_configuration_that_does_not_learn_makes_c3_and_c6_invalid() {
         let v = r.verdicts.iter().find(|v| v.claim == claim).unwrap();
         assert_eq!(v.outcome, Outcome::InvalidSetting, "{claim}: {v:#?}");
         assert!(v.evidence[0].contains("did not learn"), "{:?}", v.evidence);
-        assert!(v.data["p_value"].is_null(), "an invalid setting is not tested");
+        assert!(
+            v.data["p_value"].is_null(),
+            "an invalid setting is not tested"
+        );
     }
 }

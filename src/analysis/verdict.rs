@@ -13,8 +13,8 @@ pub use super::claims::{Claim, Outcome, Verdict, C2_RULE, C3_RULE, C6_RULE};
 
 use super::aggregate::{median, ConfigSummary, Estimate, Report};
 use super::matched::DECISIVE_LEVEL;
-use super::multiple::{one_sided, sign_test_p, verdict_p, welch_p};
 use super::metrics::RunMetrics;
+use super::multiple::{one_sided, sign_test_p, verdict_p, welch_p};
 use crate::base::stats::spearman;
 use serde_json::{json, Value};
 
@@ -818,7 +818,16 @@ mod tests {
         let (b, a) = c6_sign_test(&all, 1.0);
         assert!((b - 1.0 / 256.0).abs() < 1e-12 && (a - 1.0).abs() < 1e-12);
         // Never reached counts as after (budget >= 0.25 B): 6 after of 8 -> 37/256.
-        let late = [None, None, None, None, Some(0.5), Some(0.6), Some(0.1), Some(0.2)];
+        let late = [
+            None,
+            None,
+            None,
+            None,
+            Some(0.5),
+            Some(0.6),
+            Some(0.1),
+            Some(0.2),
+        ];
         let (_, a) = c6_sign_test(&late, 1.0);
         assert!((a - 37.0 / 256.0).abs() < 1e-12, "{a}");
         // With a budget below 0.25 B a never-reached seed is left out.

@@ -531,7 +531,10 @@ mod tests {
         for s in [ProtocolSettings::standard(), ProtocolSettings::quick()] {
             assert!(s.search_seeds.iter().all(|x| !s.seeds.contains(x)), "{s:?}");
             let text = s.describe();
-            assert!(text.contains("disjoint from the evaluation seeds"), "{text}");
+            assert!(
+                text.contains("disjoint from the evaluation seeds"),
+                "{text}"
+            );
             assert!(text.contains(&format!("at {} epochs per search run", s.search_epochs)));
             assert_eq!(text.starts_with("SMOKE TEST"), s.smoke_test);
         }
