@@ -227,7 +227,7 @@ pub fn read_run_json(dir: &Path) -> Result<Value> {
     if !path.is_file() {
         bail!("{} is not a bandwise run directory (no run.json); pass a directory written by `bandwise run`, `sweep` or `analyze`", dir.display());
     }
-    Ok(schema::RunMeta::parse(&path, &fs::read_to_string(&path)?)?.to_value()?)
+    schema::RunMeta::parse(&path, &fs::read_to_string(&path)?)?.to_value()
 }
 
 /// Every run directory at or below `root` (the root itself if it is one), sorted.

@@ -58,8 +58,8 @@ fn filtering_heatmap(dir: &Path, path: &Path) -> Result<bool> {
     let mut values = Vec::new();
     let mut labels = Vec::new();
     for (name, v) in [("low", &low), ("high", &high)] {
-        for l in 0..n_levels {
-            labels.push(format!("{name} d={:.2}", deltas[l]));
+        for (l, delta) in deltas.iter().enumerate().take(n_levels) {
+            labels.push(format!("{name} d={delta:.2}"));
             values.push(v.iter().skip(l).step_by(n_levels).copied().collect());
         }
     }
