@@ -186,6 +186,29 @@ pub(super) fn render(
     }
     let report = out.join("report.md");
     write_atomic(&report, md.as_bytes())?;
+    // The same numbers, structured (every analysis writes report.json beside report.md).
+    let json = serde_json::json!({
+        "format": "bandwise-anchor-accuracy/1",
+        "analysis": a.file,
+        "protocol": protocol,
+        "conventions": "accuracies are fractions in [0, 1]; final = at the last recorded epoch; mean and range over the completed seeds; gap_points = 100 x (mean - published)",
+        "published_test_accuracy": published,
+        "final_test_accuracy": {"mean": mean, "min": lo, "max": hi, "n": finals.len()},
+        "gap_points": gap,
+        "n_runs": n_runs,
+        "n_diverged": n_runs - accs.len(),
+        "seeds": accs.iter().map(|r| serde_json::json!({
+            "seed": r.seed,
+            "final_train_accuracy": last(&r.series.train_accuracy),
+            "final_test_accuracy": last(&r.series.test_accuracy),
+            "final_train_loss": last(&r.series.train_loss),
+            "final_test_loss": last(&r.series.test_loss),
+        })).collect::<Vec<_>>(),
+    });
+    write_atomic(
+        &out.join("report.json"),
+        (serde_json::to_string_pretty(&json)? + "\n").as_bytes(),
+    )?;
     Ok(AnalysisOutcome {
         name: out
             .file_name()
