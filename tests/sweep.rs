@@ -328,7 +328,7 @@ fn fake_run(dir: &Path, status: &str, losses: &[f64], rel: &[f64]) {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(
         dir.join("run.json"),
-        serde_json::json!({"format": FORMAT, "status": status, "seed": 0}).to_string(),
+        serde_json::json!({"format": FORMAT, "name": "fake", "status": status, "seed": 0, "config": {}}).to_string(),
     )
     .unwrap();
     let mut e = String::from("# fake\nepoch,step,train_loss,test_loss,lr,p,wall_s\n");
