@@ -141,8 +141,9 @@ fn tiny() -> ProtocolSettings {
         epochs: 30,
         seeds: vec![0, 1],
         lr_grid: vec![1e-3, 1e-2],
-        search_seeds: vec![0],
+        search_seeds: vec![1000],
         search_epochs: 10,
+        smoke_test: true,
     }
 }
 

@@ -494,7 +494,7 @@ fn lr_search_picks_the_best_lr_and_reports_failures() {
         );
     }
     assert!(out
-        .join("lr_search/momentum=0.5/lr=0.05__seed=1/run.json")
+        .join("lr_search/momentum=0.5/lr=0.05__seed=1001/run.json")
         .is_file());
     let run: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("runs/momentum=0.5__seed=1/run.json")).unwrap(),

@@ -1,5 +1,8 @@
-//! Multiple comparisons across tasks: Welch's t-test p-value of the comparison that decides a
-//! C2 verdict, and the Holm-Bonferroni step-down adjustment over a family of such tests.
+//! Multiple comparisons across tasks: the p-value of the test behind each verdict (C2: Welch's
+//! t-test of the comparison that decides it; C3: one-sided Welch tests against each baseline;
+//! C6: exact sign tests of the time to L* against 0.25 B), how a verdict that needs several
+//! baselines combines them ([`verdict_p`]), and the Holm-Bonferroni step-down adjustment over
+//! the family of tasks of one claim.
 //!
 //! The two-sided p-value of Student's t with `df` degrees of freedom is
 //! `I_{df/(df+t^2)}(df/2, 1/2)`, the regularized incomplete beta function, evaluated with the
@@ -11,7 +14,77 @@ use super::aggregate::Estimate;
 pub const HOLM_ALPHA: f64 = 0.05;
 
 /// How the family is corrected, for reports and the index.
-pub const HOLM_METHOD: &str = "Holm-Bonferroni (step-down) at family-wise alpha = 0.05 over the C2 tasks with a valid verdict (not `invalid setting`, not evaluated), on the two-sided Welch t-test p-value of the matched-loss slope at the largest p vs at the smallest p (the comparison that decides C2). A supported or not-supported task verdict whose Holm-adjusted p-value exceeds 0.05 counts as inconclusive in the overall verdict.";
+pub const HOLM_METHOD: &str = "Holm-Bonferroni (step-down) at family-wise alpha = 0.05, separately for each claim, over that claim's task verdicts with a valid verdict (not `invalid setting`, not evaluated), on the p-value of the test behind each verdict (`data.p_value`): C2, the two-sided Welch t-test of the matched-loss slope at the largest p vs at the smallest p; C3, one-sided Welch t-tests of the coverage difference against each baseline; C6, exact one-sided sign tests of the per-seed time to L* (a seed that never reaches L*, or diverged, counts as later than 0.25 B) against 0.25 B for each baseline. Where a verdict needs every baseline (supported = better than all), its p-value is the largest of the per-baseline p-values (intersection-union test); where one baseline suffices (not supported), it is the smallest times the number of baselines (Bonferroni); an inconclusive verdict gets the smaller of the two. A supported or not-supported task verdict whose Holm-adjusted p-value exceeds 0.05 counts as inconclusive in the overall verdict.";
+
+/// One-sided p-values (P for "a < b", P for "a > b") from a two-sided p-value and the sign
+/// of the observed difference a - b: the observed direction gets p/2, the other 1 - p/2.
+/// NaN in, NaN out.
+pub fn one_sided(two_sided: f64, diff: f64) -> (f64, f64) {
+    if two_sided.is_nan() || diff.is_nan() {
+        return (f64::NAN, f64::NAN);
+    }
+    let half = two_sided / 2.0;
+    if diff < 0.0 {
+        (half, 1.0 - half)
+    } else if diff > 0.0 {
+        (1.0 - half, half)
+    } else {
+        (0.5, 0.5)
+    }
+}
+
+/// Exact one-sided sign test: P(X >= k) for X ~ Binomial(n, 1/2). NaN when n = 0.
+pub fn sign_test_p(k: usize, n: usize) -> f64 {
+    if n == 0 {
+        return f64::NAN;
+    }
+    // Sum of C(n, i) / 2^n for i = k..=n; the terms by the ratio C(n, i+1) / C(n, i), exact
+    // in f64 for the seed counts of an analysis.
+    let mut term = 0.5f64.powi(n as i32);
+    let mut p = 0.0;
+    for i in 0..=n {
+        if i >= k {
+            p += term;
+        }
+        term *= (n - i) as f64 / (i + 1) as f64;
+    }
+    p.min(1.0)
+}
+
+/// The p-value of a verdict judged against several baselines, from the per-baseline one-sided
+/// p-values `(p_support, p_against)` (evidence for the claim, evidence against it):
+/// supported needs every baseline, so its p-value is the largest p_support (intersection-union
+/// test); not supported needs one, so its p-value is the smallest p_against times the number
+/// of baselines (Bonferroni, capped at 1); an inconclusive verdict gets the smaller of the
+/// two. NaN when any needed p-value is undefined, and for invalid or not evaluated verdicts.
+pub fn verdict_p(outcome: super::claims::Outcome, per_baseline: &[(f64, f64)]) -> f64 {
+    use super::claims::Outcome;
+    if per_baseline.is_empty() {
+        return f64::NAN;
+    }
+    let support = per_baseline
+        .iter()
+        .map(|x| x.0)
+        .fold(f64::NEG_INFINITY, |m, p| {
+            if p.is_nan() || m.is_nan() {
+                f64::NAN
+            } else {
+                m.max(p)
+            }
+        });
+    let against = per_baseline
+        .iter()
+        .filter(|x| !x.1.is_nan())
+        .map(|x| x.1)
+        .fold(f64::NAN, f64::min);
+    let against = (against * per_baseline.len() as f64).min(1.0);
+    match outcome {
+        Outcome::Supported => support,
+        Outcome::NotSupported => against,
+        Outcome::Inconclusive | Outcome::WindowSensitive => support.min(against),
+        Outcome::InvalidSetting | Outcome::NotEvaluated => f64::NAN,
+    }
+}
 
 /// ln Gamma(x) for x > 0 (Lanczos, g = 7, 9 coefficients; relative error ~1e-15).
 fn ln_gamma(x: f64) -> f64 {
@@ -166,6 +239,35 @@ mod tests {
         assert!((adj[0] - 0.8).abs() < 1e-12 && adj[1].is_nan() && (adj[2] - 0.8).abs() < 1e-12);
         assert_eq!(holm(&[0.5, 0.9]), vec![1.0, 1.0]);
         assert!(holm(&[]).is_empty());
+    }
+
+    #[test]
+    fn sign_test_known_values() {
+        // 8 of 8 seeds on one side: 1/256; 7 of 8: 9/256; 0 of n: 1.
+        assert!((sign_test_p(8, 8) - 1.0 / 256.0).abs() < 1e-12);
+        assert!((sign_test_p(7, 8) - 9.0 / 256.0).abs() < 1e-12);
+        assert!((sign_test_p(0, 5) - 1.0).abs() < 1e-12);
+        // 2 of 2 (a quick-mode smoke test) can never be significant: 0.25.
+        assert!((sign_test_p(2, 2) - 0.25).abs() < 1e-12);
+        assert!(sign_test_p(0, 0).is_nan());
+    }
+
+    #[test]
+    fn one_sided_and_verdict_p() {
+        use super::super::claims::Outcome;
+        assert_eq!(one_sided(0.04, -1.0), (0.02, 0.98));
+        assert_eq!(one_sided(0.04, 2.0), (0.98, 0.02));
+        assert!(one_sided(f64::NAN, 1.0).0.is_nan());
+        let pb = [(0.01, 0.99), (0.03, 0.97)];
+        // Supported needs both: the larger support p.
+        assert_eq!(verdict_p(Outcome::Supported, &pb), 0.03);
+        // Not supported needs one: the smallest against p, Bonferroni over 2 baselines.
+        let pb2 = [(0.01, 0.99), (0.98, 0.02)];
+        assert!((verdict_p(Outcome::NotSupported, &pb2) - 0.04).abs() < 1e-12);
+        assert_eq!(verdict_p(Outcome::Inconclusive, &pb2), 0.04);
+        assert!(verdict_p(Outcome::InvalidSetting, &pb2).is_nan());
+        assert!(verdict_p(Outcome::Supported, &[(0.01, 0.99), (f64::NAN, f64::NAN)]).is_nan());
+        assert!(verdict_p(Outcome::Supported, &[]).is_nan());
     }
 
     #[test]

@@ -806,3 +806,55 @@ fn c2_subjects_name_what_sets_tasks_apart() {
         assert!((0.0..=1.0).contains(&p), "{p}");
     }
 }
+
+#[test]
+fn c3_and_c6_carry_the_p_value_holm_uses() {
+    let tmp = tempfile::tempdir().unwrap();
+    claim_fixture(tmp.path());
+    let r = report_of(&[tmp.path().to_path_buf()]);
+    let c6 = r.verdicts.iter().find(|v| v.claim == "C6").unwrap();
+    assert_eq!(c6.outcome, Outcome::Supported);
+    // All 3 seeds reach L* before 0.25 B against both baselines: the sign test's p is
+    // 1/2^3 = 0.125 per baseline, and a verdict that needs both takes the larger.
+    assert_eq!(c6.data["p_value"].as_f64(), Some(0.125), "{:#?}", c6.data);
+    assert_eq!(c6.data["comparisons"].as_array().unwrap().len(), 2);
+    let c3 = r.verdicts.iter().find(|v| v.claim == "C3").unwrap();
+    assert_eq!(c3.outcome, Outcome::Supported);
+    // Supported = every 95% Welch interval below 0, so every one-sided p < 0.025.
+    let p = c3.data["p_value"].as_f64().unwrap();
+    assert!(p > 0.0 && p < 0.025, "{p}");
+    // Both verdicts name their task (one task: no distinguishing fields).
+    for v in [c3, c6] {
+        assert!(v.data["task"].is_string() && v.data["task_description"] == "");
+    }
+}
+
+#[test]
+fn a_cyclic_configuration_that_does_not_learn_makes_c3_and_c6_invalid() {
+    let tmp = tempfile::tempdir().unwrap();
+    claim_fixture(tmp.path());
+    let cyc = json!({"name": "padam", "lr": 0.001, "p": {"kind": "cosine", "min": -0.5, "max": 0.5, "period": 50}});
+    for s in 1..=3u64 {
+        // Ends at 3/4 of its initial loss with no band below 0.1: it did not learn.
+        write_run(
+            &tmp.path().join("cyc").join(format!("s{s}")),
+            "cyc",
+            cyc.clone(),
+            s,
+            "completed",
+            400,
+            &bands_with([1e-4 + 1e-5 * s as f64, 2e-4, 3e-4, 4e-4]),
+            |e| 2.0 - e as f64 / 800.0,
+        );
+    }
+    let r = report_of(&[tmp.path().to_path_buf()]);
+    for claim in ["C3", "C6"] {
+        let v = r.verdicts.iter().find(|v| v.claim == claim).unwrap();
+        assert_eq!(v.outcome, Outcome::InvalidSetting, "{claim}: {v:#?}");
+        assert!(v.evidence[0].contains("did not learn"), "{:?}", v.evidence);
+        assert!(
+            v.data["p_value"].is_null(),
+            "an invalid setting is not tested"
+        );
+    }
+}

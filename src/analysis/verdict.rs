@@ -14,6 +14,7 @@ pub use super::claims::{Claim, Outcome, Verdict, C2_RULE, C3_RULE, C6_RULE};
 use super::aggregate::{median, ConfigSummary, Estimate, Report};
 use super::matched::DECISIVE_LEVEL;
 use super::metrics::RunMetrics;
+use super::multiple::{one_sided, sign_test_p, verdict_p, welch_p};
 use crate::base::stats::spearman;
 use serde_json::{json, Value};
 
@@ -223,6 +224,15 @@ fn guard_failures(configs: &[&ConfigSummary]) -> Vec<String> {
     out
 }
 
+/// A p-value for JSON: null when undefined.
+fn p_json(p: f64) -> Value {
+    if p.is_nan() {
+        Value::Null
+    } else {
+        json!(p)
+    }
+}
+
 fn estimate_json(e: &Estimate) -> Value {
     json!(e)
 }
@@ -244,7 +254,7 @@ fn c2(report: &Report) -> Vec<Verdict> {
         let failures = guard_failures(&fixed);
         // The comparison that decides: matched-loss slope at the largest vs the smallest p.
         let (lo_c, hi_c) = (fixed[0], fixed[fixed.len() - 1]);
-        let welch = super::multiple::welch_p(
+        let welch = welch_p(
             &hi_c.matched_at(DECISIVE_LEVEL),
             &lo_c.matched_at(DECISIVE_LEVEL),
         );
@@ -296,6 +306,8 @@ fn c2(report: &Report) -> Vec<Verdict> {
             "decided_by": "matched_loss_slope",
             "decisive_level": DECISIVE_LEVEL,
             "welch_p": if welch.is_nan() { Value::Null } else { json!(welch) },
+            "p_value": p_json(if failures.is_empty() { welch } else { f64::NAN }),
+            "p_value_test": "two-sided Welch t-test, matched-loss slope at the largest vs the smallest p",
             "rule_outcomes": {
                 "matched_loss_slope": o_matched,
                 "index_full_window": o_full,
@@ -412,6 +424,15 @@ fn c3(report: &Report) -> Vec<Verdict> {
             .iter()
             .map(|(b, _)| Estimate::welch_diff(&cov(c), &cov(b)))
             .collect();
+        // One-sided Welch p-values per baseline: (cyclic lower = supports, cyclic higher).
+        let tests: Vec<(f64, f64)> = baselines
+            .iter()
+            .zip(&diffs)
+            .map(|((b, _), d)| {
+                let p = welch_p(&Estimate::of(&cov(c)), &Estimate::of(&cov(b)));
+                one_sided(p, d.mean)
+            })
+            .collect();
         let mut all: Vec<&ConfigSummary> = vec![c];
         all.extend(baselines.iter().map(|(b, _)| *b));
         let failures = guard_failures(&all);
@@ -420,6 +441,7 @@ fn c3(report: &Report) -> Vec<Verdict> {
         } else {
             Outcome::InvalidSetting
         };
+        let p_value = verdict_p(outcome, &tests);
         let mut evidence: Vec<String> = failures
             .iter()
             .map(|f| format!("guard failed: {f}"))
@@ -430,18 +452,28 @@ fn c3(report: &Report) -> Vec<Verdict> {
             ci(&c.coverage),
             n_of(c)
         ));
-        for ((b, role), d) in baselines.iter().zip(&diffs) {
+        for (((b, role), d), t) in baselines.iter().zip(&diffs).zip(&tests) {
             evidence.push(format!(
-                "{role} {} ({}): {}; {}; cyclic - baseline: {} -> {}",
+                "{role} {} ({}): {}; {}; cyclic - baseline: {} -> {} (one-sided Welch p: lower {:.3e}, higher {:.3e})",
                 b.id,
                 b.label,
                 ci(&b.coverage),
                 n_of(b),
                 ci(d),
-                c3_rule(std::slice::from_ref(d)).as_str()
+                c3_rule(std::slice::from_ref(d)).as_str(),
+                t.0,
+                t.1
             ));
         }
+        evidence.push(format!(
+            "p-value of the verdict: {p_value:.3e} (uncorrected; Holm across tasks in figures/index.md)"
+        ));
+        let described = task_description(report, &c.task);
         let data = json!({
+            "task": c.task,
+            "task_description": described,
+            "p_value": p_json(p_value),
+            "p_value_test": "one-sided Welch t-tests of the coverage difference per baseline; supported: the largest p of 'cyclic lower'; not supported: the smallest p of 'cyclic higher' times the number of baselines",
             "config": c.id,
             "coverage": estimate_json(&c.coverage),
             "n": c.n_runs,
@@ -460,7 +492,8 @@ fn c3(report: &Report) -> Vec<Verdict> {
             claim: "C3",
             statement: Claim::C3.statement(),
             subject: format!(
-                "{} ({}) vs {}",
+                "{}{} ({}) vs {}",
+                task_prefix(&described),
                 c.id,
                 c.label,
                 baselines
@@ -527,6 +560,28 @@ fn time_to_target(
     Some((target, budget, fractions, ratio))
 }
 
+/// One-sided sign tests of per-seed fractions against 0.25 (`None` = never reached, which
+/// counts as after 0.25 when the cyclic budget is at least 0.25 B and is left out otherwise;
+/// a fraction of exactly 0.25 is left out): (p for "before", p for "after").
+pub fn c6_sign_test(fractions: &[Option<f64>], budget_ratio: f64) -> (f64, f64) {
+    let before = fractions.iter().flatten().filter(|f| **f < 0.25).count();
+    let mut after = fractions.iter().flatten().filter(|f| **f > 0.25).count();
+    if budget_ratio >= 0.25 {
+        after += fractions.iter().filter(|f| f.is_none()).count();
+    }
+    let n = before + after;
+    (sign_test_p(before, n), sign_test_p(after, n))
+}
+
+/// "task (what sets it apart): " for a subject, or "" with one task.
+fn task_prefix(described: &str) -> String {
+    if described.is_empty() {
+        String::new()
+    } else {
+        format!("task ({described}): ")
+    }
+}
+
 fn c6(report: &Report) -> Vec<Verdict> {
     let mut out = Vec::new();
     for c in report.configs.iter().filter(|c| c.cyclic) {
@@ -556,24 +611,40 @@ fn c6(report: &Report) -> Vec<Verdict> {
         } else {
             Outcome::InvalidSetting
         };
+        let ratio = |b: &ConfigSummary| time_to_target(report, c, b).map_or(0.0, |x| x.3);
+        let tests: Vec<(f64, f64)> = comps
+            .iter()
+            .map(|x| c6_sign_test(&x.4, ratio(x.0)))
+            .collect();
+        let p_value = verdict_p(outcome, &tests);
         let mut evidence: Vec<String> = failures
             .iter()
             .map(|f| format!("guard failed: {f}"))
             .collect();
         evidence.push(format!("cyclic {}: {}", c.label, n_of(c)));
-        for (b, role, target, budget, fractions, o, e) in &comps {
+        for ((b, role, target, budget, fractions, o, e), t) in comps.iter().zip(&tests) {
             evidence.push(format!(
-                "vs {role} {} ({}; {}): L* = {target:.4e}, B = {budget} epochs; reached L* in {}/{} seeds (diverged count as never); fraction of B over those: {} -> {}",
+                "vs {role} {} ({}; {}): L* = {target:.4e}, B = {budget} epochs; reached L* in {}/{} seeds (diverged count as never); fraction of B over those: {} -> {} (one-sided sign test p: before 0.25 B {:.3e}, after {:.3e})",
                 b.id,
                 b.label,
                 n_of(b),
                 fractions.iter().flatten().count(),
                 fractions.len(),
                 ci(e),
-                o.as_str()
+                o.as_str(),
+                t.0,
+                t.1
             ));
         }
+        evidence.push(format!(
+            "p-value of the verdict: {p_value:.3e} (uncorrected; Holm across tasks in figures/index.md)"
+        ));
+        let described = task_description(report, &c.task);
         let data = json!({
+            "task": c.task,
+            "task_description": described,
+            "p_value": p_json(p_value),
+            "p_value_test": "exact one-sided sign tests of the per-seed time to L* against 0.25 B per baseline (never reached or diverged = later); supported: the largest p of 'before'; not supported: the smallest p of 'after' times the number of baselines",
             "config": c.id,
             "n": c.n_runs,
             "n_diverged": c.n_diverged,
@@ -595,7 +666,8 @@ fn c6(report: &Report) -> Vec<Verdict> {
             claim: "C6",
             statement: Claim::C6.statement(),
             subject: format!(
-                "{} ({}) vs {}",
+                "{}{} ({}) vs {}",
+                task_prefix(&described),
                 c.id,
                 c.label,
                 comps
@@ -737,6 +809,30 @@ mod tests {
             c2_combine(Supported, NotSupported, NotSupported),
             Inconclusive
         );
+    }
+
+    #[test]
+    fn c6_sign_tests() {
+        // 8 seeds before 0.25 B: p(before) = 1/256, p(after) = 1.
+        let all = [Some(0.1); 8];
+        let (b, a) = c6_sign_test(&all, 1.0);
+        assert!((b - 1.0 / 256.0).abs() < 1e-12 && (a - 1.0).abs() < 1e-12);
+        // Never reached counts as after (budget >= 0.25 B): 6 after of 8 -> 37/256.
+        let late = [
+            None,
+            None,
+            None,
+            None,
+            Some(0.5),
+            Some(0.6),
+            Some(0.1),
+            Some(0.2),
+        ];
+        let (_, a) = c6_sign_test(&late, 1.0);
+        assert!((a - 37.0 / 256.0).abs() < 1e-12, "{a}");
+        // With a budget below 0.25 B a never-reached seed is left out.
+        let (b, _) = c6_sign_test(&[None, Some(0.1), Some(0.1)], 0.2);
+        assert!((b - 0.25).abs() < 1e-12);
     }
 
     #[test]

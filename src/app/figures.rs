@@ -58,6 +58,7 @@ pub const BUILTIN: &[Analysis] = &[
     analysis!("c2_family.toml"),
     analysis!("c3_cyclic_coverage.toml"),
     analysis!("c6_quarter_cost.toml"),
+    analysis!("c3c6_family.toml"),
     analysis!("p_lr_map.toml"),
     analysis!("c4c5_mnist1d.toml"),
     analysis!("theory_kernel.toml"),
@@ -763,7 +764,7 @@ fn write_index(out: &Path, outcomes: &[AnalysisOutcome], quick: bool) -> Result<
 }
 
 /// The rule that combines one claim's verdicts over tasks (analyses and tasks within them).
-pub const OVERALL_RULE: &str = "Verdicts resting on a configuration that failed a validity guard (`invalid setting`) or not evaluated are not evidence and are left out. Over the remaining verdicts: `supported on all tasks` if every one is supported; `not supported on any task` if none is supported and at least one is not supported; `inconclusive on all tasks` if all are inconclusive; `mixed` otherwise; `no valid setting` if none remains. Multiple comparisons: for C2, Holm-Bonferroni across the tasks (see the C2 section); a task verdict that is not significant after Holm counts as inconclusive here. C3 and C6 verdicts are not corrected (each uses its own 95% intervals), so with several tasks some disagreement is expected by chance.";
+pub const OVERALL_RULE: &str = "Verdicts resting on a configuration that failed a validity guard (`invalid setting`) or not evaluated are not evidence and are left out. Over the remaining verdicts: `supported on all tasks` if every one is supported; `not supported on any task` if none is supported and at least one is not supported; `inconclusive on all tasks` if all are inconclusive; `mixed` otherwise; `no valid setting` if none remains. Multiple comparisons: for each claim, Holm-Bonferroni across its task verdicts (method below); a supported or not-supported task verdict that is not significant after Holm counts as inconclusive here.";
 
 /// The overall verdict of one claim from its per-task outcomes (see [`OVERALL_RULE`]).
 pub fn overall(outcomes: &[Outcome]) -> &'static str {
@@ -785,7 +786,7 @@ pub fn overall(outcomes: &[Outcome]) -> &'static str {
     }
 }
 
-/// A task's outcome as the overall verdict counts it: with Holm applied (C2), a supported or
+/// A task's outcome as the overall verdict counts it: with Holm applied, a supported or
 /// not-supported verdict whose adjusted p-value is above alpha (or undefined) is inconclusive.
 pub fn after_holm(outcome: Outcome, corrected: bool, adjusted_p: f64) -> Outcome {
     match outcome {
@@ -831,31 +832,13 @@ fn claims_table(outcomes: &[AnalysisOutcome]) -> String {
             claim.name(),
             claim.statement()
         );
-        // Holm across the C2 tasks with a valid verdict (see report::multiple).
-        let is_c2 = claim == Claim::C2;
-        let welch: Vec<f64> = rows
-            .iter()
-            .map(|(_, v)| {
-                if is_c2 && !matches!(v.outcome, Outcome::InvalidSetting | Outcome::NotEvaluated) {
-                    v.data["welch_p"].as_f64().unwrap_or(f64::NAN)
-                } else {
-                    f64::NAN
-                }
-            })
-            .collect();
-        let adjusted = holm(&welch);
-        if is_c2 {
-            let _ = writeln!(md, "Multiple comparisons: {HOLM_METHOD}\n");
-            let _ = writeln!(
-                md,
-                "| analysis | subject | verdict | Welch p | Holm p | guards |\n|---|---|---|---|---|---|"
-            );
-        } else {
-            let _ = writeln!(
-                md,
-                "| analysis | subject | verdict | guards |\n|---|---|---|---|"
-            );
-        }
+        // Holm across this claim's task verdicts with a valid verdict (see analysis::multiple).
+        let raw = verdict_p_values(&rows.iter().map(|(_, v)| *v).collect::<Vec<_>>());
+        let adjusted = holm(&raw);
+        let _ = writeln!(
+            md,
+            "| analysis | subject | verdict | p | Holm p | counted as | guards |\n|---|---|---|---|---|---|---|"
+        );
         let fmt_p = |p: f64| {
             if p.is_nan() {
                 "-".to_string()
@@ -878,27 +861,105 @@ fn claims_table(outcomes: &[AnalysisOutcome]) -> String {
             } else {
                 format!("failed: {failures}")
             };
-            let tests = if is_c2 {
-                format!(" {} | {} |", fmt_p(welch[i]), fmt_p(adjusted[i]))
-            } else {
-                String::new()
-            };
             let _ = writeln!(
                 md,
-                "| `{}` | {} | **{}** |{tests} {} |",
+                "| `{}` | {} | **{}** | {} | {} | {} | {} |",
                 o.file,
                 v.subject.replace('|', "/"),
                 v.outcome.as_str(),
+                fmt_p(raw[i]),
+                fmt_p(adjusted[i]),
+                after_holm(v.outcome, true, adjusted[i]).as_str(),
                 guards.replace('|', "/")
             );
         }
         let all: Vec<Outcome> = rows
             .iter()
             .zip(&adjusted)
-            .map(|((_, v), adj)| after_holm(v.outcome, is_c2, *adj))
+            .map(|((_, v), adj)| after_holm(v.outcome, true, *adj))
             .collect();
         let _ = writeln!(md, "\nOverall: **{}**.\n", overall(&all));
     }
+    let _ = writeln!(md, "Multiple comparisons: {HOLM_METHOD}\n");
+    md.push_str(&claim_by_task_table(outcomes));
+    md
+}
+
+/// The p-value each verdict's Holm adjustment uses: `data.p_value` for a valid verdict, NaN
+/// (not counted) for invalid settings, verdicts not evaluated and verdicts without a test.
+pub fn verdict_p_values(verdicts: &[&analysis::Verdict]) -> Vec<f64> {
+    verdicts
+        .iter()
+        .map(|v| {
+            if matches!(v.outcome, Outcome::InvalidSetting | Outcome::NotEvaluated) {
+                f64::NAN
+            } else {
+                v.data["p_value"].as_f64().unwrap_or(f64::NAN)
+            }
+        })
+        .collect()
+}
+
+/// One row per task (analysis x task), one column per claim: the task's verdicts of that claim
+/// as the overall verdict counts them (after Holm within the claim), `-` where the claim was
+/// not tested on the task. Verdicts of one claim on one task (several cyclic schedules) are
+/// joined with `/`.
+fn claim_by_task_table(outcomes: &[AnalysisOutcome]) -> String {
+    // Holm per claim over all its verdicts, as in the per-claim tables.
+    let mut cells: Vec<(String, String, &'static str, Vec<&'static str>)> = Vec::new();
+    let mut order: Vec<(String, String)> = Vec::new();
+    for claim in Claim::ALL {
+        let rows: Vec<(&AnalysisOutcome, &analysis::Verdict)> = outcomes
+            .iter()
+            .flat_map(|o| o.verdicts.iter().map(move |v| (o, v)))
+            .filter(|(_, v)| v.claim == claim.name())
+            .collect();
+        let adjusted = holm(&verdict_p_values(
+            &rows.iter().map(|(_, v)| *v).collect::<Vec<_>>(),
+        ));
+        for ((o, v), adj) in rows.iter().zip(&adjusted) {
+            let task = v.data["task_description"]
+                .as_str()
+                .filter(|t| !t.is_empty())
+                .map_or_else(|| "single task".to_string(), str::to_string);
+            let key = (o.file.to_string(), task);
+            if !order.contains(&key) {
+                order.push(key.clone());
+            }
+            let counted = after_holm(v.outcome, true, *adj).as_str();
+            match cells
+                .iter_mut()
+                .find(|c| c.0 == key.0 && c.1 == key.1 && c.2 == claim.name())
+            {
+                Some(c) => c.3.push(counted),
+                None => cells.push((key.0, key.1, claim.name(), vec![counted])),
+            }
+        }
+    }
+    if order.is_empty() {
+        return String::new();
+    }
+    let mut md = String::from("## Claim x task\n\nEach cell: the task's verdicts of that claim as the overall verdict counts them (after Holm within the claim; several cyclic schedules on one task are joined with `/`); `-` = not tested on that task.\n\n| analysis | task |");
+    for claim in Claim::ALL {
+        let _ = write!(md, " {} |", claim.name());
+    }
+    md.push_str("\n|---|---|");
+    for _ in Claim::ALL {
+        md.push_str("---|");
+    }
+    md.push('\n');
+    for (file, task) in &order {
+        let _ = write!(md, "| `{file}` | {} |", task.replace('|', "/"));
+        for claim in Claim::ALL {
+            let cell = cells
+                .iter()
+                .find(|c| &c.0 == file && &c.1 == task && c.2 == claim.name())
+                .map_or("-".to_string(), |c| c.3.join(" / "));
+            let _ = write!(md, " {cell} |");
+        }
+        md.push('\n');
+    }
+    md.push('\n');
     md
 }
 

@@ -14,7 +14,8 @@
 //!   (SGD with EMA momentum) and `padam` p = -0.25 (a negative exponent; p = 0.5 would be Adam
 //!   again, bit for bit);
 //! - fair lr: every optimizer gets the lr of the grid 1e-4, 3e-4, ..., 1 with the lowest
-//!   median final training loss over search seeds 0, 1 after the full 1500 epochs (the sweep's
+//!   median final training loss over search seeds 1000, 1001 (disjoint from the evaluation
+//!   seeds) after the full 1500 epochs (the sweep's
 //!   `[lr_search]`, see [`crate::app::sweep::lr_search`]);
 //! - report: [`crate::analysis`] over the main runs (comparison table, index with 95% interval,
 //!   index minus SGD's with Welch's interval) and [`candidate_summary`]: the candidate against
@@ -22,7 +23,8 @@
 //!
 //! On disk (`OUT`, default `runs/protocol_<name>`): one sweep directory per optimizer
 //! (`OUT/<label>/`, resumable: rerunning the same command only trains what is missing),
-//! `OUT/protocol.json` (the settings and the optimizer tables), `OUT/report.md` and
+//! `OUT/protocol.json` (the settings and the optimizer tables), `OUT/report.md` (opening with
+//! [`ProtocolSettings::describe`]: the protocol as run; `--quick` says SMOKE TEST) and
 //! `OUT/report.json`.
 
 use crate::analysis::{report_from_runs, Report, ReportOptions};
@@ -54,6 +56,8 @@ pub struct ProtocolSettings {
     /// Seeds and budget of each search run.
     pub search_seeds: Vec<u64>,
     pub search_epochs: u64,
+    /// A reduced protocol (`--quick`): reports call themselves smoke tests.
+    pub smoke_test: bool,
 }
 
 impl ProtocolSettings {
@@ -66,8 +70,9 @@ impl ProtocolSettings {
             epochs: 1500,
             seeds: vec![0, 1, 2],
             lr_grid: vec![1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0],
-            search_seeds: vec![0, 1],
+            search_seeds: vec![1000, 1001],
             search_epochs: 1500,
+            smoke_test: false,
         }
     }
 
@@ -77,10 +82,37 @@ impl ProtocolSettings {
             epochs: 300,
             seeds: vec![0, 1],
             lr_grid: vec![1e-3, 3e-3, 1e-2, 3e-2, 1e-1],
-            search_seeds: vec![0, 1],
+            search_seeds: vec![1000, 1001],
             search_epochs: 300,
+            smoke_test: true,
             ..Self::standard()
         }
+    }
+
+    /// The protocol as run, in one paragraph: task, seeds, budgets, the lr search with its seeds
+    /// and budget, and "SMOKE TEST" for a reduced protocol.
+    pub fn describe(&self) -> String {
+        let list = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+        let disjoint = !self.search_seeds.iter().any(|s| self.seeds.contains(s));
+        format!(
+            "{}Protocol run: 1D target on N = {} points, frequencies {:?}, tanh MLP {:?}, full batch, f32; {} evaluation seeds ({}) of {} epochs per optimizer; lr per optimizer from the grid {} (lowest median final training loss, diverged = inf; an edge choice extends the grid, see lr_search.json) over search seeds {} ({} the evaluation seeds) at {} epochs per search run ({:.0}% of the evaluation budget).",
+            if self.smoke_test {
+                "SMOKE TEST (--quick: reduced budget, seeds and grid; numbers are indicative only, not evidence). "
+            } else {
+                ""
+            },
+            self.n,
+            self.frequencies,
+            self.hidden,
+            self.seeds.len(),
+            list(&self.seeds),
+            self.epochs,
+            self.lr_grid.iter().map(|x| format!("{x:e}")).collect::<Vec<_>>().join(", "),
+            list(&self.search_seeds),
+            if disjoint { "disjoint from" } else { "OVERLAPPING" },
+            self.search_epochs,
+            100.0 * self.search_epochs as f64 / self.epochs.max(1) as f64,
+        )
     }
 }
 
@@ -377,7 +409,8 @@ pub fn run_protocol_entries(
     write_atomic(
         &out_dir.join("report.md"),
         format!(
-            "{}\n## The candidate against each reference\n\n```text\n{}```\n",
+            "{}\n\n{}\n## The candidate against each reference\n\n```text\n{}```\n",
+            opts.settings.describe(),
             render(&report, Format::Markdown),
             candidate_summary(&report, entries, out_dir)
         )
@@ -491,5 +524,20 @@ mod tests {
         let runs = spec.expand(&r).unwrap();
         assert_eq!(runs.len(), 2);
         assert_eq!(spec.lr_search.as_ref().unwrap().grid.len(), 5);
+    }
+
+    #[test]
+    fn search_seeds_are_disjoint_and_reports_state_the_protocol() {
+        for s in [ProtocolSettings::standard(), ProtocolSettings::quick()] {
+            assert!(s.search_seeds.iter().all(|x| !s.seeds.contains(x)), "{s:?}");
+            let text = s.describe();
+            assert!(
+                text.contains("disjoint from the evaluation seeds"),
+                "{text}"
+            );
+            assert!(text.contains(&format!("at {} epochs per search run", s.search_epochs)));
+            assert_eq!(text.starts_with("SMOKE TEST"), s.smoke_test);
+        }
+        assert!(ProtocolSettings::quick().smoke_test && !ProtocolSettings::standard().smoke_test);
     }
 }

@@ -367,8 +367,9 @@ mod tests {
             epochs: 15,
             seeds: vec![0, 1],
             lr_grid: vec![1e-2, 1e-1],
-            search_seeds: vec![0],
+            search_seeds: vec![1000],
             search_epochs: 15,
+            smoke_test: true,
         };
         let opts = ProtocolOptions {
             settings,

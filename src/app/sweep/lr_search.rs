@@ -7,7 +7,9 @@
 //! ```toml
 //! [lr_search]
 //! grid = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
-//! seeds = 2                       # or a list; default 2 (seeds 0 and 1)
+//! seeds = 2                       # a count: that many seeds from 1000 up, skipping the
+//!                                 # evaluation seeds (default 2); or a list, which must not
+//!                                 # share a seed with the evaluation seeds (refused if it does)
 //! epochs = 200                    # budget of each search run; default: the base's train.epochs
 //! criterion = "final_train_loss"  # or "final_test_loss"
 //! ```

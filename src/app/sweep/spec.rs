@@ -47,6 +47,30 @@ use std::path::Path;
 /// Ids longer than this are shortened and suffixed with a hash.
 pub const MAX_ID_LEN: usize = 96;
 
+/// Search seeds given as a count (or by default) start here, skipping evaluation seeds.
+pub const FIRST_SEARCH_SEED: u64 = 1000;
+
+/// The seeds of the evaluation runs: the spec's `seeds`, or the base config's `seed` (default
+/// 0) when the spec has no seed axis.
+fn evaluation_seeds(seeds: Option<&[u64]>, base: &toml::Table) -> Vec<u64> {
+    match seeds {
+        Some(s) => s.to_vec(),
+        None => vec![base
+            .get("seed")
+            .and_then(toml::Value::as_integer)
+            .and_then(|i| u64::try_from(i).ok())
+            .unwrap_or(0)],
+    }
+}
+
+/// `n` search seeds from [`FIRST_SEARCH_SEED`] up, skipping the evaluation seeds.
+fn disjoint_search_seeds(n: usize, eval_seeds: &[u64]) -> Vec<u64> {
+    (FIRST_SEARCH_SEED..)
+        .filter(|s| !eval_seeds.contains(s))
+        .take(n)
+        .collect()
+}
+
 /// The config id used when no axis other than the seed varies.
 pub const BASE_CONFIG_ID: &str = "base";
 
@@ -364,12 +388,30 @@ impl SweepSpec {
                 if l.grid.is_empty() || l.grid.iter().any(|x| !(x.is_finite() && *x > 0.0)) {
                     bail!("sweep spec {origin}: lr_search.grid must be a non-empty list of finite learning rates > 0");
                 }
+                let eval_seeds = evaluation_seeds(seeds.as_deref(), &base);
                 let seeds = match l.seeds {
+                    None => disjoint_search_seeds(2, &eval_seeds),
+                    Some(RawSeeds::Count(n)) if n >= 1 => {
+                        disjoint_search_seeds(n as usize, &eval_seeds)
+                    }
                     Some(s) => s
                         .expand("lr_search.seeds")
                         .with_context(|| format!("sweep spec {origin}"))?,
-                    None => vec![0, 1],
                 };
+                let shared: Vec<String> = seeds
+                    .iter()
+                    .filter(|s| eval_seeds.contains(s))
+                    .map(u64::to_string)
+                    .collect();
+                if !shared.is_empty() {
+                    bail!(
+                        "sweep spec {origin}: lr_search.seeds share seed(s) {} with the evaluation seeds ({}); the lr search must not see the runs it chooses for. Fix: list seeds not among the evaluation seeds (e.g. lr_search.seeds = [{}]), or give a count (lr_search.seeds = {}) for that many seeds from {FIRST_SEARCH_SEED} up, skipping the evaluation seeds",
+                        shared.join(", "),
+                        eval_seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
+                        disjoint_search_seeds(seeds.len(), &eval_seeds).iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
+                        seeds.len()
+                    );
+                }
                 let epochs = match l.epochs {
                     Some(0) => bail!("sweep spec {origin}: lr_search.epochs must be at least 1"),
                     Some(e) => e,
@@ -1006,6 +1048,37 @@ mod tests {
     }
 
     #[test]
+    fn search_seeds_never_overlap_evaluation_seeds() {
+        let search = |extra: &str| spec(extra).map(|s| s.lr_search.unwrap().seeds);
+        // A count gives that many seeds from 1000 up, skipping evaluation seeds.
+        assert_eq!(
+            search("seeds = [0, 1000]\n[lr_search]\ngrid = [0.1]\nseeds = 2\n").unwrap(),
+            [1001, 1002]
+        );
+        // No seed axis: the evaluation seed is the base's seed (9 in BASE).
+        let e = format!(
+            "{:#}",
+            search("[lr_search]\ngrid = [0.1]\nseeds = [9, 10]\n").unwrap_err()
+        );
+        assert!(
+            e.contains("share seed(s) 9 with the evaluation seeds (9)"),
+            "{e}"
+        );
+        // An explicit list that overlaps is refused, naming the field, the seeds and a fix.
+        let e = err("seeds = 3\n[lr_search]\ngrid = [0.1]\nseeds = [2, 5]\n");
+        assert!(
+            e.contains("lr_search.seeds share seed(s) 2 with the evaluation seeds (0, 1, 2)")
+                && e.contains("lr_search.seeds = [1000, 1001]"),
+            "{e}"
+        );
+        // A disjoint list is kept as given.
+        assert_eq!(
+            search("seeds = 3\n[lr_search]\ngrid = [0.1]\nseeds = [7, 5]\n").unwrap(),
+            [7, 5]
+        );
+    }
+
+    #[test]
     fn mismatched_zip_lengths_are_an_error() {
         let e = err("[[axis]]\npath = \"optimizer.p\"\nvalues = [0.1, 0.2]\nzip = \"z\"\n[[axis]]\npath = \"optimizer.lr\"\nvalues = [0.1]\nzip = \"z\"\n");
         assert!(
@@ -1028,7 +1101,8 @@ mod tests {
         .unwrap();
         let s = SweepSpec::load(&tmp.path().join("sw.toml")).unwrap();
         assert_eq!(s.name, "sw");
-        assert_eq!(s.lr_search.as_ref().unwrap().seeds, [0, 1]);
+        // Default: two search seeds from 1000 up, disjoint from the evaluation seeds 0, 1.
+        assert_eq!(s.lr_search.as_ref().unwrap().seeds, [1000, 1001]);
         assert_eq!(
             s.lr_search.as_ref().unwrap().criterion,
             Criterion::FinalTrainLoss
