@@ -1,10 +1,10 @@
 //! The kernel overlay end to end: a run writes checkpoints at `record.checkpoints`, they read
-//! back with the optimizer state the run had, and `analyse_run` / kernel.json give a kernel
+//! back with the optimizer state the run had, and `analyze_run` / kernel.json give a kernel
 //! whose invariants hold (PSD, trace, shares) and a band-order comparison; config errors name
 //! the field.
 
 use bandwise::analysis::kernel::run_dir::{
-    analyse_run, write_kernel_json, KernelOptions, KERNEL_FORMAT,
+    analyze_run, write_kernel_json, KernelOptions, KERNEL_FORMAT,
 };
 use bandwise::base::linalg::Faer;
 use bandwise::engine::run::{run_experiment, RunOptions};
@@ -55,7 +55,7 @@ fn checkpoints_are_written_and_the_kernel_analysis_reads_them() {
     let c0 = read_checkpoint(&found[0].1).unwrap();
     assert!(c0.optimizer.unwrap().state["m"].iter().all(|m| *m == 0.0));
 
-    let rk = analyse_run(&dir, &KernelOptions::default(), &Faer).unwrap();
+    let rk = analyze_run(&dir, &KernelOptions::default(), &Faer).unwrap();
     assert_eq!(rk.checkpoints.len(), 3);
     for c in &rk.checkpoints {
         for spec in [&c.kernel.preconditioned, &c.kernel.plain] {
@@ -91,12 +91,12 @@ fn checkpoints_are_written_and_the_kernel_analysis_reads_them() {
         epochs: vec![10],
         ..Default::default()
     };
-    assert_eq!(analyse_run(&dir, &one, &Faer).unwrap().checkpoints.len(), 1);
+    assert_eq!(analyze_run(&dir, &one, &Faer).unwrap().checkpoints.len(), 1);
     let bad = KernelOptions {
         epochs: vec![7],
         ..Default::default()
     };
-    let err = analyse_run(&dir, &bad, &Faer).unwrap_err().to_string();
+    let err = analyze_run(&dir, &bad, &Faer).unwrap_err().to_string();
     assert!(err.contains("epoch 7") && err.contains("0, 5, 10"), "{err}");
 }
 

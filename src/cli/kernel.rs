@@ -2,7 +2,7 @@
 //! checkpoints, its band structure and linearised prediction against the measured band
 //! errors; writes RUN_DIR/kernel.json and prints a per-band table per checkpoint.
 
-use crate::analysis::kernel::run_dir::{analyse_run, write_kernel_json, KernelOptions};
+use crate::analysis::kernel::run_dir::{analyze_run, write_kernel_json, KernelOptions};
 use crate::base::linalg::default_solver;
 use anyhow::Result;
 use clap::Args;
@@ -43,7 +43,7 @@ pub fn run(args: KernelArgs) -> Result<()> {
         epochs: args.epochs,
         horizon_fraction: args.horizon,
     };
-    let rk = analyse_run(&args.run_dir, &opts, solver)?;
+    let rk = analyze_run(&args.run_dir, &opts, solver)?;
     let path = write_kernel_json(&rk, solver)?;
     for c in &rk.checkpoints {
         let k = &c.kernel;

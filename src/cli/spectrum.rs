@@ -77,7 +77,7 @@ pub fn band_spectrum(
     let bands = layout.bands.clone();
     let mut monitor = SpectralMonitor::new(target, layout, &[]);
     let mut out = monitor.new_epoch_spectrum();
-    monitor.analyse(signal, &mut out);
+    monitor.analyze(signal, &mut out);
     Ok((bands, out))
 }
 

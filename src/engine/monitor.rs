@@ -179,7 +179,7 @@ fn push_bands(
 impl Observer for Recorder {
     fn observe(&mut self, ev: &Evaluation) -> Result<()> {
         for m in &mut self.monitors {
-            m.monitor.analyse(prediction(m.grid, ev), &mut m.scratch);
+            m.monitor.analyze(prediction(m.grid, ev), &mut m.scratch);
             let s = &m.scratch;
             push_bands(
                 &mut self.bands,

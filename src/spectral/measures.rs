@@ -205,7 +205,7 @@ impl SpectralMonitor {
     /// # Panics
     /// If `prediction` has the wrong length or `out` was not made by this monitor's
     /// [`SpectralMonitor::new_epoch_spectrum`].
-    pub fn analyse(&mut self, prediction: &[f64], out: &mut EpochSpectrum) {
+    pub fn analyze(&mut self, prediction: &[f64], out: &mut EpochSpectrum) {
         let n = self.residual.len();
         assert_eq!(
             out.residual_energy.len(),
@@ -420,7 +420,7 @@ mod tests {
                         .iter()
                         .map(|t| 1.3 * (2.0 * PI * k as f64 * t + 0.4).cos())
                         .collect();
-                    mon.analyse(&add(&target, &residual), &mut out);
+                    mon.analyze(&add(&target, &residual), &mut out);
                     let on_bin_edge = k == 0 || 2 * k == n;
                     let expected = if on_bin_edge {
                         (1.3 * 0.4f64.cos()).powi(2)
@@ -461,7 +461,7 @@ mod tests {
             for (spec, freqs) in all_layouts(n) {
                 let mut mon = monitor(&target, &spec, &freqs);
                 let mut out = mon.new_epoch_spectrum();
-                mon.analyse(&prediction, &mut out);
+                mon.analyze(&prediction, &mut out);
                 let total: f64 = out.residual_energy.iter().sum();
                 let total_y: f64 = out.target_energy.iter().sum();
                 let shares: f64 = out.share.iter().sum();
@@ -488,7 +488,7 @@ mod tests {
             for (spec, freqs) in all_layouts(n) {
                 let mut mon = monitor(&target, &spec, &freqs);
                 let mut out = mon.new_epoch_spectrum();
-                mon.analyse(&prediction, &mut out);
+                mon.analyze(&prediction, &mut out);
                 let mut expected = vec![0.0; mon.layout().len()];
                 for (k, r_k) in slow.iter().enumerate() {
                     let w = if k == 0 || 2 * k == n { 1.0 } else { 2.0 };
@@ -516,7 +516,7 @@ mod tests {
             for (spec, freqs) in all_layouts(n) {
                 let mut mon = monitor(&target, &spec, &freqs);
                 let mut out = mon.new_epoch_spectrum();
-                mon.analyse(&constant, &mut out);
+                mon.analyze(&constant, &mut out);
                 let dc = mon.layout().band_of_bins()[0];
                 assert!(
                     (out.residual_energy[dc] - 0.64).abs() < 1e-12,
@@ -524,7 +524,7 @@ mod tests {
                 );
                 assert!((out.mse - 0.64).abs() < 1e-12);
                 if n % 2 == 0 {
-                    mon.analyse(&alternating, &mut out);
+                    mon.analyze(&alternating, &mut out);
                     let nyq = mon.layout().band_of_bins()[n / 2];
                     assert!(
                         (out.residual_energy[nyq] - 1.0).abs() < 1e-12,
@@ -554,7 +554,7 @@ mod tests {
                     let layout = BandLayout::build(&LayoutSpec::Octave, n, &[]).unwrap();
                     let mut mon = SpectralMonitor::new(&y, layout, &[Peak::new(&[k as i64], amp)]);
                     let mut out = mon.new_epoch_spectrum();
-                    mon.analyse(&h, &mut out);
+                    mon.analyze(&h, &mut out);
                     let aware = 2.0 * (PI * phi).sin().abs();
                     assert!(out.fp_rel_error_mag[0] < 1e-9, "n={n} k={k} phi={phi}");
                     assert!(
@@ -586,7 +586,7 @@ mod tests {
         let mut mon = SpectralMonitor::new(&y, layout, &components);
         let mut out = mon.new_epoch_spectrum();
 
-        mon.analyse(&y, &mut out);
+        mon.analyze(&y, &mut out);
         assert_eq!(out.mse, 0.0);
         for i in 0..parts.len() {
             assert!(
@@ -602,7 +602,7 @@ mod tests {
         );
         assert!(out.rel_error[..10].iter().all(|&e| e == 0.0));
 
-        mon.analyse(&vec![0.0; n], &mut out);
+        mon.analyze(&vec![0.0; n], &mut out);
         for i in 0..parts.len() {
             assert!(out.rahaman_amplitude[i].abs() < 1e-12);
             assert!((out.fp_rel_error[i] - 1.0).abs() < 1e-12);
@@ -614,7 +614,7 @@ mod tests {
         assert!(out.rel_error[10].is_nan());
 
         let half: Vec<f64> = y.iter().map(|v| 0.5 * v).collect();
-        mon.analyse(&half, &mut out);
+        mon.analyze(&half, &mut out);
         for i in 0..parts.len() {
             assert!((out.rahaman_amplitude[i] - 0.5).abs() < 1e-12);
             assert!((out.rel_error[i] - 0.25).abs() < 1e-12);
@@ -622,7 +622,7 @@ mod tests {
     }
 
     #[test]
-    fn analyse_does_not_reallocate() {
+    fn analyze_does_not_reallocate() {
         let n = 128;
         let y = sines(n, &[(3, 1.0, 0.0), (20, 0.5, 0.3)]);
         let layout = BandLayout::build(&LayoutSpec::Octave, n, &[]).unwrap();
@@ -646,7 +646,7 @@ mod tests {
         let mut rng = Pcg64::seed_from_u64(1);
         for _ in 0..20 {
             let h: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
-            mon.analyse(&h, &mut out);
+            mon.analyze(&h, &mut out);
             assert_eq!(fingerprint(&out), before);
             assert_eq!(mon.residual_spectrum(&h).as_ptr(), amp_ptr);
         }
@@ -654,7 +654,7 @@ mod tests {
     }
 
     #[test]
-    fn analyse_leaves_inputs_and_target_untouched() {
+    fn analyze_leaves_inputs_and_target_untouched() {
         let n = 33;
         let y = sines(n, &[(2, 1.0, 0.2)]);
         let layout = BandLayout::build(&LayoutSpec::Octave, n, &[]).unwrap();
@@ -663,8 +663,8 @@ mod tests {
         let h_copy = h.clone();
         let mut first = mon.new_epoch_spectrum();
         let mut second = mon.new_epoch_spectrum();
-        mon.analyse(&h, &mut first);
-        mon.analyse(&h, &mut second);
+        mon.analyze(&h, &mut first);
+        mon.analyze(&h, &mut second);
         assert_eq!(h, h_copy);
         assert_eq!(mon.target(), &y[..]);
         assert_eq!(first.residual_energy, second.residual_energy);
@@ -761,7 +761,7 @@ mod tests2d {
                     }
                     let res = wave(n, m, kx, ky, 1.3, 0.4);
                     let pred: Vec<f64> = target.iter().zip(&res).map(|(a, b)| a + b).collect();
-                    mon.analyse(&pred, &mut out);
+                    mon.analyze(&pred, &mut out);
                     let expected = 1.3 * 1.3 / 2.0;
                     assert!((out.mse - expected).abs() < 1e-12 * expected);
                     let (bx, by, _) = half_plane_bin(kx, ky, n, m);
@@ -809,7 +809,7 @@ mod tests2d {
                 let layout = RingLayout::build(&spec, n, m, sectors, &[]).unwrap();
                 let mut mon = SpectralMonitor::new(&target, layout, &[]);
                 let mut out = mon.new_epoch_spectrum();
-                mon.analyse(&pred, &mut out);
+                mon.analyze(&pred, &mut out);
                 let total: f64 = out.residual_energy.iter().sum();
                 let total_y: f64 = out.target_energy.iter().sum();
                 assert!((out.mse - mse).abs() < 1e-12 * mse, "{n}x{m}");
@@ -831,7 +831,7 @@ mod tests2d {
             let layout = RingLayout::build(&LayoutSpec::Octave, n, m, 2, &[]).unwrap();
             let mut mon = SpectralMonitor::new(&target, layout, &[]);
             let mut out = mon.new_epoch_spectrum();
-            mon.analyse(&pred, &mut out);
+            mon.analyze(&pred, &mut out);
             let mut want = vec![0.0; mon.layout().len()];
             for ky in 0..m / 2 + 1 {
                 for kx in 0..n {
@@ -862,13 +862,13 @@ mod tests2d {
         let mut mon = SpectralMonitor::new(&y, layout, &peaks);
         let mut out = mon.new_epoch_spectrum();
         let half: Vec<f64> = y.iter().map(|v| 0.5 * v).collect();
-        mon.analyse(&half, &mut out);
+        mon.analyze(&half, &mut out);
         assert!((out.rahaman_amplitude[0] - 0.5).abs() < 1e-12);
         assert!((out.fp_rel_error[0] - 0.5).abs() < 1e-12);
         assert!((out.rel_error[0] - 0.25).abs() < 1e-12);
         assert!(out.rel_error[1].is_nan(), "rest holds no target energy");
         let shifted = wave(n, m, 3, -2, 0.9, 0.2 + 2.0 * PI * 0.25);
-        mon.analyse(&shifted, &mut out);
+        mon.analyze(&shifted, &mut out);
         assert!(out.fp_rel_error_mag[0] < 1e-9);
         assert!((out.fp_rel_error[0] - 2.0 * (PI * 0.25).sin()).abs() < 1e-9);
         assert!((out.rahaman_amplitude[0] - 1.0).abs() < 1e-12);

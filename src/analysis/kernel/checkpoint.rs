@@ -35,7 +35,7 @@ pub struct CheckpointKernel {
 /// grid), residual against `target`, preconditioner from the stored optimizer state, K_P and
 /// K with their spectra and band shares, and the prediction over `horizon` (its
 /// `start_epoch` must be the checkpoint's epoch).
-pub fn analyse_checkpoint(
+pub fn analyze_checkpoint(
     ckpt: &Checkpoint,
     activation: Activation,
     inputs: &[f64],

@@ -72,7 +72,7 @@ impl BandMeter {
 
     /// `E_b(x)` per band (they sum to mean(x^2)).
     pub fn energies(&mut self, x: &[f64]) -> &[f64] {
-        self.monitor.analyse(x, &mut self.out);
+        self.monitor.analyze(x, &mut self.out);
         &self.out.residual_energy
     }
 

@@ -21,7 +21,7 @@ pub mod predict;
 pub mod run_dir;
 pub mod spectrum;
 
-pub use checkpoint::{analyse_checkpoint, CheckpointKernel};
+pub use checkpoint::{analyze_checkpoint, CheckpointKernel};
 pub use meter::{BandInfo, BandMeter};
 pub use predict::{evolve, predict, project, Horizon, Prediction};
 pub use spectrum::{kernel_matrix, spectrum, KernelSpectrum};

@@ -5,7 +5,7 @@
 //! [`KERNEL_FORMAT`], conventions inside) atomically into the run directory.
 
 use crate::analysis::index::{decay_rate, preference_index};
-use crate::analysis::kernel::checkpoint::{analyse_checkpoint, CheckpointKernel};
+use crate::analysis::kernel::checkpoint::{analyze_checkpoint, CheckpointKernel};
 use crate::analysis::kernel::meter::BandMeter;
 use crate::analysis::kernel::predict::Horizon;
 use crate::base::linalg::SymEigenSolver;
@@ -133,7 +133,7 @@ pub fn run_experiment_config(run: &RunData) -> Result<Experiment> {
 }
 
 /// Analyse the checkpoints of the run at `dir` with `solver`.
-pub fn analyse_run(
+pub fn analyze_run(
     dir: &Path,
     opts: &KernelOptions,
     solver: &dyn SymEigenSolver,
@@ -225,7 +225,7 @@ pub fn analyse_run(
             thresholds: exp.spectral.thresholds.clone(),
             window_end: window_end as f64,
         };
-        let kernel = analyse_checkpoint(
+        let kernel = analyze_checkpoint(
             &ckpt,
             exp.model.activation,
             &inputs,

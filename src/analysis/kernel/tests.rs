@@ -294,7 +294,7 @@ fn checkpoint_analysis_end_to_end() {
         thresholds: vec![0.1],
         window_end: 50.0,
     };
-    let out = analyse_checkpoint(&ckpt, Activation::Tanh, &t, &y, &mut m, &Faer, &horizon).unwrap();
+    let out = analyze_checkpoint(&ckpt, Activation::Tanh, &t, &y, &mut m, &Faer, &horizon).unwrap();
     assert_eq!(out.lr_eff, 2e-3);
     for spec in [&out.preconditioned, &out.plain] {
         let sum: f64 = spec.eigenvalues.iter().sum();
@@ -314,7 +314,7 @@ fn checkpoint_analysis_end_to_end() {
     let mut plain = ckpt.clone();
     plain.optimizer = None;
     let err =
-        analyse_checkpoint(&plain, Activation::Tanh, &t, &y, &mut m, &Faer, &horizon).unwrap_err();
+        analyze_checkpoint(&plain, Activation::Tanh, &t, &y, &mut m, &Faer, &horizon).unwrap_err();
     assert!(err.to_string().contains("record.checkpoints"), "{err}");
 }
 

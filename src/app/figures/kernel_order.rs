@@ -4,7 +4,7 @@
 //! latest checkpoint, per configuration) and a finding per checkpoint epoch that states the
 //! rank agreement, whatever it is.
 
-use crate::analysis::kernel::run_dir::{analyse_run, KernelOptions};
+use crate::analysis::kernel::run_dir::{analyze_run, KernelOptions};
 use crate::base::linalg::default_solver;
 use crate::base::stats::MeanCi;
 use crate::plot::kernel_order::{kernel_order, KernelOrderData, OrderSeries};
@@ -62,7 +62,7 @@ pub fn render(groups: &[(String, Vec<RunData>)], out: &Path) -> Result<KernelOrd
     let mut rows = Vec::new();
     for (ci, (_, runs)) in groups.iter().enumerate() {
         for r in runs.iter().filter(|r| r.status() == "completed") {
-            for c in analyse_run(&r.dir, &opts, solver)?.checkpoints {
+            for c in analyze_run(&r.dir, &opts, solver)?.checkpoints {
                 let cmp = &c.comparison;
                 rows.push(Row {
                     config: ci,
