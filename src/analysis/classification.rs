@@ -18,6 +18,7 @@
 use crate::analysis::aggregate::{median, Estimate};
 use crate::analysis::claims::{Outcome, Verdict};
 use crate::analysis::metrics::{fixed_p, is_cyclic};
+use crate::analysis::multiple::{one_sided, sign_test_p, verdict_p, welch_p};
 use crate::base::stats::config_key;
 use crate::record::load::RunData;
 use anyhow::{bail, Result};
@@ -390,6 +391,7 @@ fn c4(r: &Roles, bases: &[(&str, &ClassConfig)]) -> (Outcome, Vec<String>, Value
     let mut ev = Vec::new();
     let mut outcomes = Vec::new();
     let mut comps = Vec::new();
+    let mut ps = Vec::new();
     let cyc = r.cyclic.accuracy_at_loss(C4_LEVEL);
     let completed = r.cyclic.runs.len() - r.cyclic.n_diverged();
     for level in LOSS_LEVELS {
@@ -419,6 +421,9 @@ fn c4(r: &Roles, bases: &[(&str, &ClassConfig)]) -> (Outcome, Vec<String>, Value
         ));
         comps.push(json!({"baseline": role, "label": b.label, "baseline_accuracy": est_json(&Estimate::of(&bv)), "difference": est_json(&d), "outcome": o.as_str()}));
         outcomes.push(o);
+        // (evidence for: cyclic higher; against: cyclic lower), one-sided Welch.
+        let (lower, higher) = one_sided(welch_p(&Estimate::of(&cyc), &Estimate::of(&bv)), d.mean);
+        ps.push((higher, lower));
     }
     for c in std::iter::once(r.cyclic).chain(bases.iter().map(|(_, b)| *b)) {
         let first = |i: usize| {
@@ -435,7 +440,7 @@ fn c4(r: &Roles, bases: &[(&str, &ClassConfig)]) -> (Outcome, Vec<String>, Value
     (
         o,
         ev,
-        json!({"level": C4_LEVEL, "cyclic_accuracy": est_json(&Estimate::of(&cyc)), "comparisons": comps}),
+        json!({"level": C4_LEVEL, "cyclic_accuracy": est_json(&Estimate::of(&cyc)), "comparisons": comps, "p_value": verdict_p(o, &ps), "p_value_test": "one-sided Welch t-tests of the accuracy at 75% loss against each baseline"}),
     )
 }
 
@@ -450,6 +455,7 @@ fn c5(r: &Roles, bases: &[(&str, &ClassConfig)]) -> (Outcome, Vec<String>, Value
     )];
     let mut outcomes = Vec::new();
     let mut comps = Vec::new();
+    let mut ps = Vec::new();
     for (role, b) in bases {
         let be = b.final_errors();
         let d = Estimate::welch_diff(&cyc, &be);
@@ -463,11 +469,17 @@ fn c5(r: &Roles, bases: &[(&str, &ClassConfig)]) -> (Outcome, Vec<String>, Value
         ));
         comps.push(json!({"baseline": role, "label": b.label, "baseline_error": est_json(&Estimate::of(&be)), "difference": est_json(&d), "outcome": o.as_str()}));
         outcomes.push(o);
+        // (evidence for: cyclic error lower; against: higher), one-sided Welch.
+        ps.push(one_sided(
+            welch_p(&Estimate::of(&cyc), &Estimate::of(&be)),
+            d.mean,
+        ));
     }
+    let o = combine(&outcomes);
     (
-        combine(&outcomes),
+        o,
         ev,
-        json!({"cyclic_error": est_json(&Estimate::of(&cyc)), "comparisons": comps}),
+        json!({"cyclic_error": est_json(&Estimate::of(&cyc)), "comparisons": comps, "p_value": verdict_p(o, &ps), "p_value_test": "one-sided Welch t-tests of the final test error against each baseline"}),
     )
 }
 
@@ -475,6 +487,7 @@ fn c6(r: &Roles, bases: &[(&str, &ClassConfig)]) -> (Outcome, Vec<String>, Value
     let mut ev = Vec::new();
     let mut outcomes = Vec::new();
     let mut comps = Vec::new();
+    let mut ps = Vec::new();
     for (role, b) in bases {
         let target = b.median_final_accuracy();
         let budget = median(&b.runs.iter().map(|x| x.budget).collect::<Vec<_>>());
@@ -508,8 +521,19 @@ fn c6(r: &Roles, bases: &[(&str, &ClassConfig)]) -> (Outcome, Vec<String>, Value
         ));
         comps.push(json!({"baseline": role, "label": b.label, "target_accuracy": target, "budget": budget, "reached": reached.len(), "seeds": f.len(), "fraction": est_json(&e), "outcome": o.as_str()}));
         outcomes.push(o);
+        // Exact sign tests against 0.25 B (never reached counts as later).
+        let early = f.iter().filter(|x| x.is_some_and(|v| v <= 0.25)).count();
+        ps.push((
+            sign_test_p(early, f.len()),
+            sign_test_p(f.len() - early, f.len()),
+        ));
     }
-    (combine(&outcomes), ev, json!({"comparisons": comps}))
+    let o = combine(&outcomes);
+    (
+        o,
+        ev,
+        json!({"comparisons": comps, "p_value": verdict_p(o, &ps), "p_value_test": "exact one-sided sign tests of the per-seed time to A* against 0.25 B for each baseline"}),
+    )
 }
 
 #[cfg(test)]

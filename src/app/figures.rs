@@ -413,7 +413,11 @@ fn render_analysis(
         .iter()
         .map(|c| Claim::parse(c))
         .collect::<Result<_>>()?;
-    let rep = analysis::report_from_runs(&all, &ReportOptions::default(), &claims)?;
+    let mut rep = analysis::report_from_runs(&all, &ReportOptions::default(), &claims)?;
+    if claims.is_empty() {
+        // Anchors and the theory overlay judge no claim.
+        rep.verdicts.clear();
+    }
     let mut figures = Vec::new();
     let mut theory = None;
     let safe = |id: &str| id.replace(['=', '/'], "_");
@@ -797,6 +801,10 @@ pub fn after_holm(outcome: Outcome, corrected: bool, adjusted_p: f64) -> Outcome
     }
 }
 
+/// Every claim a verdict can name: the regression ones and the classification ones (C4, C5;
+/// C6 is judged on both).
+const ALL_CLAIMS: [&str; 5] = ["C2", "C3", "C4", "C5", "C6"];
+
 /// Per claim: one row per verdict (analysis x task or configuration) with the guards applied,
 /// and the overall verdict with its rule.
 fn claims_table(outcomes: &[AnalysisOutcome]) -> String {
@@ -816,22 +824,16 @@ fn claims_table(outcomes: &[AnalysisOutcome]) -> String {
 ",
         analysis::guards::describe(&analysis::guards::Guards::default())
     );
-    for claim in Claim::ALL {
+    for claim in ALL_CLAIMS {
         let rows: Vec<(&AnalysisOutcome, &analysis::Verdict)> = outcomes
             .iter()
             .flat_map(|o| o.verdicts.iter().map(move |v| (o, v)))
-            .filter(|(_, v)| v.claim == claim.name())
+            .filter(|(_, v)| v.claim == claim)
             .collect();
-        if rows.is_empty() {
+        let Some((_, first)) = rows.first() else {
             continue;
-        }
-        let _ = writeln!(
-            md,
-            "### {}: {}
-",
-            claim.name(),
-            claim.statement()
-        );
+        };
+        let _ = writeln!(md, "### {claim}: {}\n", first.statement);
         // Holm across this claim's task verdicts with a valid verdict (see analysis::multiple).
         let raw = verdict_p_values(&rows.iter().map(|(_, v)| *v).collect::<Vec<_>>());
         let adjusted = holm(&raw);
@@ -908,11 +910,11 @@ fn claim_by_task_table(outcomes: &[AnalysisOutcome]) -> String {
     // Holm per claim over all its verdicts, as in the per-claim tables.
     let mut cells: Vec<(String, String, &'static str, Vec<&'static str>)> = Vec::new();
     let mut order: Vec<(String, String)> = Vec::new();
-    for claim in Claim::ALL {
+    for claim in ALL_CLAIMS {
         let rows: Vec<(&AnalysisOutcome, &analysis::Verdict)> = outcomes
             .iter()
             .flat_map(|o| o.verdicts.iter().map(move |v| (o, v)))
-            .filter(|(_, v)| v.claim == claim.name())
+            .filter(|(_, v)| v.claim == claim)
             .collect();
         let adjusted = holm(&verdict_p_values(
             &rows.iter().map(|(_, v)| *v).collect::<Vec<_>>(),
@@ -929,10 +931,10 @@ fn claim_by_task_table(outcomes: &[AnalysisOutcome]) -> String {
             let counted = after_holm(v.outcome, true, *adj).as_str();
             match cells
                 .iter_mut()
-                .find(|c| c.0 == key.0 && c.1 == key.1 && c.2 == claim.name())
+                .find(|c| c.0 == key.0 && c.1 == key.1 && c.2 == claim)
             {
                 Some(c) => c.3.push(counted),
-                None => cells.push((key.0, key.1, claim.name(), vec![counted])),
+                None => cells.push((key.0, key.1, claim, vec![counted])),
             }
         }
     }
@@ -940,20 +942,20 @@ fn claim_by_task_table(outcomes: &[AnalysisOutcome]) -> String {
         return String::new();
     }
     let mut md = String::from("## Claim x task\n\nEach cell: the task's verdicts of that claim as the overall verdict counts them (after Holm within the claim; several cyclic schedules on one task are joined with `/`); `-` = not tested on that task.\n\n| analysis | task |");
-    for claim in Claim::ALL {
-        let _ = write!(md, " {} |", claim.name());
+    for claim in ALL_CLAIMS {
+        let _ = write!(md, " {} |", claim);
     }
     md.push_str("\n|---|---|");
-    for _ in Claim::ALL {
+    for _ in ALL_CLAIMS {
         md.push_str("---|");
     }
     md.push('\n');
     for (file, task) in &order {
         let _ = write!(md, "| `{file}` | {} |", task.replace('|', "/"));
-        for claim in Claim::ALL {
+        for claim in ALL_CLAIMS {
             let cell = cells
                 .iter()
-                .find(|c| &c.0 == file && &c.1 == task && c.2 == claim.name())
+                .find(|c| &c.0 == file && &c.1 == task && c.2 == claim)
                 .map_or("-".to_string(), |c| c.3.join(" / "));
             let _ = write!(md, " {cell} |");
         }

@@ -292,7 +292,15 @@ pub fn draw_report(
                 );
             }
             for (i, f) in figs.iter().enumerate() {
-                let p = name(i, &format!("vs_{}", f.baseline));
+                // One figure per (task, baseline): the baseline's label alone repeats across
+                // the tasks of a family, so the figure number joins it there.
+                let repeated = figs.iter().filter(|g| g.baseline == f.baseline).count() > 1;
+                let tag = if repeated {
+                    format!("fig{}_vs_{}", i + 1, f.baseline)
+                } else {
+                    format!("vs_{}", f.baseline)
+                };
+                let p = name(i, &tag);
                 if kind == Kind::C6Loss {
                     super::loss(&p, &f.loss)?;
                 } else {
