@@ -77,7 +77,7 @@ impl ClassRun {
             diverged: run.status() == "diverged",
             epochs: run.epochs.epoch.iter().map(|&e| e as f64).collect(),
             train_loss: run.epochs.train_loss.clone(),
-            test_accuracy: acc.clone(),
+            test_accuracy: acc.to_vec(),
             budget: run.meta["config"]["train"]["epochs"]
                 .as_f64()
                 .or_else(|| run.epochs.epoch.last().map(|&e| e as f64))

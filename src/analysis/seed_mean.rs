@@ -4,8 +4,8 @@ use crate::base::stats::{self, geometric_mean};
 use crate::record::load::RunData;
 
 /// The average record of the completed seeds of one configuration: geometric mean of the
-/// error-like measures (relative errors, energies), arithmetic mean of losses, shares and
-/// amplitudes. Used for panels and per-configuration heatmaps; the caption says so.
+/// error-like measures (relative errors, energies), arithmetic mean of losses, the objective's
+/// metrics (e.g. accuracies), shares and amplitudes. Used for panels and per-configuration heatmaps; the caption says so.
 pub fn mean_run(runs: &[&RunData]) -> Option<RunData> {
     let first = *runs.first()?;
     let mut mean = first.clone();
@@ -24,6 +24,10 @@ pub fn mean_run(runs: &[&RunData]) -> Option<RunData> {
     for (i, _) in first.epochs.epoch.iter().enumerate() {
         mean.epochs.train_loss[i] = arith(&|r| r.epochs.train_loss.get(i).copied());
         mean.epochs.test_loss[i] = arith(&|r| r.epochs.test_loss.get(i).copied());
+        for (m, (name, _)) in first.epochs.metrics.iter().enumerate() {
+            mean.epochs.metrics[m].1[i] =
+                arith(&|r| r.epochs.metric(name).and_then(|v| v.get(i)).copied());
+        }
     }
     for (g, gb) in first.bands.iter().enumerate() {
         for b in 0..gb.labels.len() {

@@ -11,6 +11,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::style::{bold, font, perr, qualitative, text, TITLE_PX};
 use super::{render, Figure, Raster};
+use crate::record::load::RunData;
 
 /// One run (or seed mean): accuracies and losses per evaluated epoch.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -21,6 +22,28 @@ pub struct AccuracySeries {
     pub test_accuracy: Vec<f64>,
     pub train_loss: Vec<f64>,
     pub test_loss: Vec<f64>,
+}
+
+impl AccuracySeries {
+    /// The series of a loaded classification run (or seed mean); errors name the run when its
+    /// epochs.csv has no accuracy columns.
+    pub fn from_run(run: &RunData, label: String) -> Result<AccuracySeries> {
+        let col = |name: &str| match run.epochs.metric(name) {
+            Some(v) => Ok(v.to_vec()),
+            None => bail!(
+                "{}: not a classification run (epochs.csv has no {name} column)",
+                run.dir.display()
+            ),
+        };
+        Ok(AccuracySeries {
+            label,
+            epochs: run.epochs.epoch.iter().map(|&e| e as f64).collect(),
+            train_accuracy: col("train_accuracy")?,
+            test_accuracy: col("test_accuracy")?,
+            train_loss: run.epochs.train_loss.clone(),
+            test_loss: run.epochs.test_loss.clone(),
+        })
+    }
 }
 
 /// Everything an accuracy figure shows.

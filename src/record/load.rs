@@ -22,6 +22,14 @@ pub struct EpochSeries {
 }
 
 impl EpochSeries {
+    /// The column of the objective's metric `name` (e.g. `test_accuracy`), if the record has it.
+    pub fn metric(&self, name: &str) -> Option<&[f64]> {
+        self.metrics
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+    }
+
     /// The column of hyperparameter `name`, if the record has it.
     pub fn hyper(&self, name: &str) -> Option<&[f64]> {
         self.hypers

@@ -3,14 +3,13 @@
 //! `loss`, `accuracy` (accuracy and loss on twin axes, and accuracy against loss) and
 //! `filtering` (the filtering method's e_low/e_high per delta against epoch, first seed).
 
-use super::{AnalysisMeta, AnalysisOutcome};
+use super::{load_groups, AnalysisMeta, AnalysisOutcome};
 use crate::app::figures::Analysis;
 use crate::base::stats::{mean_min_max, MeanCi};
 use crate::plot::accuracy::{accuracy_loss, accuracy_vs_loss, AccuracyData, AccuracySeries};
 use crate::plot::runs::{draw, Kind, PlotOptions};
 use crate::plot::{heatmap, ColourScale, HeatmapData};
 use crate::record::load::RunData;
-use crate::record::sweep_index::SweepIndex;
 use crate::record::{write_atomic, Table};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
@@ -20,30 +19,6 @@ use std::path::Path;
 struct Acc {
     seed: u64,
     series: AccuracySeries,
-}
-
-fn load_acc(dir: &Path, seed: u64) -> Result<Acc> {
-    let path = dir.join("epochs.csv");
-    let t = Table::read(&path)?;
-    let col = |name: &str| {
-        t.f64s(name).with_context(|| {
-            format!(
-                "{}: not a classification run (no {name} column)",
-                path.display()
-            )
-        })
-    };
-    Ok(Acc {
-        seed,
-        series: AccuracySeries {
-            label: format!("seed {seed}"),
-            epochs: col("epoch")?,
-            train_accuracy: col("train_accuracy")?,
-            test_accuracy: col("test_accuracy")?,
-            train_loss: col("train_loss")?,
-            test_loss: col("test_loss")?,
-        },
-    })
 }
 
 /// The filtering heatmap of one run: rows e_low and e_high per delta, columns epochs.
@@ -93,20 +68,20 @@ pub(super) fn render(
     let published = meta.anchor_threshold.with_context(|| {
         format!("analyses/{}: a test_accuracy anchor needs [analysis].anchor_threshold (the published accuracy, e.g. 0.68)", a.file)
     })?;
-    let index = SweepIndex::load(sweep_dir)?;
-    let mut runs = Vec::new();
-    let mut accs = Vec::new();
-    for config in index.config_ids() {
-        for r in index.runs_of(config) {
-            let run = RunData::load(&r.dir)
-                .with_context(|| format!("cannot load {}", r.dir.display()))?;
-            if run.status() == "completed" {
-                let seed = run.meta["seed"].as_u64().unwrap_or(0);
-                accs.push(load_acc(&r.dir, seed)?);
-            }
-            runs.push(run);
-        }
-    }
+    let runs: Vec<RunData> = load_groups(sweep_dir)?
+        .into_iter()
+        .flat_map(|(_, runs)| runs)
+        .collect();
+    let accs = runs
+        .iter()
+        .filter(|r| r.status() == "completed")
+        .map(|r| {
+            Ok(Acc {
+                seed: r.seed(),
+                series: AccuracySeries::from_run(r, format!("seed {}", r.seed()))?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     let n_runs = runs.len();
     if accs.is_empty() {
         bail!("analysis {}: no completed run", a.file);

@@ -6,44 +6,21 @@
 //! predicted class still differs from the final one, against epoch) and `accuracy`
 //! (accuracy and loss on twin axes, seed means).
 
-use super::{AnalysisMeta, AnalysisOutcome};
+use super::{load_groups, AnalysisMeta, AnalysisOutcome};
 use crate::analysis::aggregate::Estimate;
 use crate::analysis::claims::Verdict;
 use crate::analysis::classification::{configs, judge, ClassConfig, LOSS_LEVELS};
+use crate::analysis::seed_mean::mean_run;
 use crate::app::figures::Analysis;
 use crate::plot::accuracy::{accuracy_loss, accuracy_vs_loss, AccuracyData, AccuracySeries};
 use crate::plot::estimates::{estimates, EstimatePoint, EstimatesData, Layout};
 use crate::plot::loss::{loss, LossData, LossSeries};
 use crate::record::load::RunData;
-use crate::record::sweep_index::SweepIndex;
 use crate::record::{write_atomic, Table};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 use std::fmt::Write as _;
 use std::path::Path;
-
-/// Per-epoch mean over the completed seeds of `col` (seeds share their analysed epochs).
-fn seed_mean(runs: &[&RunData], col: impl Fn(&RunData) -> Vec<f64>) -> (Vec<f64>, Vec<f64>) {
-    let cols: Vec<Vec<f64>> = runs.iter().map(|r| col(r)).collect();
-    let n = cols.iter().map(Vec::len).min().unwrap_or(0);
-    let epochs: Vec<f64> = runs
-        .first()
-        .map(|r| r.epochs.epoch.iter().take(n).map(|&e| e as f64).collect())
-        .unwrap_or_default();
-    let mean = (0..n)
-        .map(|i| cols.iter().map(|c| c[i]).sum::<f64>() / cols.len() as f64)
-        .collect();
-    (epochs, mean)
-}
-
-fn metric(run: &RunData, name: &str) -> Vec<f64> {
-    run.epochs
-        .metrics
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default()
-}
 
 fn point(label: &str, series: &str, e: &Estimate, c: &ClassConfig, never: usize) -> EstimatePoint {
     EstimatePoint {
@@ -77,16 +54,10 @@ pub(super) fn render(
     out: &Path,
 ) -> Result<AnalysisOutcome> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let index = SweepIndex::load(sweep_dir)?;
-    let mut runs = Vec::new();
-    for config in index.config_ids() {
-        for r in index.runs_of(config) {
-            runs.push(
-                RunData::load(&r.dir)
-                    .with_context(|| format!("cannot load {}", r.dir.display()))?,
-            );
-        }
-    }
+    let runs: Vec<RunData> = load_groups(sweep_dir)?
+        .into_iter()
+        .flat_map(|(_, runs)| runs)
+        .collect();
     if runs.is_empty() {
         bail!("analysis {}: no runs", a.file);
     }
@@ -107,22 +78,8 @@ pub(super) fn render(
     let series: Vec<AccuracySeries> = cs
         .iter()
         .zip(&by_config)
-        .filter(|(_, rs)| !rs.is_empty())
-        .map(|(c, rs)| {
-            let (epochs, train_accuracy) = seed_mean(rs, |r| metric(r, "train_accuracy"));
-            let (_, test_accuracy) = seed_mean(rs, |r| metric(r, "test_accuracy"));
-            let (_, train_loss) = seed_mean(rs, |r| r.epochs.train_loss.clone());
-            let (_, test_loss) = seed_mean(rs, |r| r.epochs.test_loss.clone());
-            AccuracySeries {
-                label: c.label.clone(),
-                epochs,
-                train_accuracy,
-                test_accuracy,
-                train_loss,
-                test_loss,
-            }
-        })
-        .collect();
+        .filter_map(|(c, rs)| mean_run(rs).map(|m| AccuracySeries::from_run(&m, c.label.clone())))
+        .collect::<Result<_>>()?;
     let wants = |f: &str| meta.figures.iter().any(|x| x == f);
     if wants("accuracy") {
         let p = out.join("accuracy.png");
