@@ -1,6 +1,6 @@
 //! The training hot loop allocates nothing: the number of heap allocations of a run does not
 //! depend on how many steps it trains (the matrix products use bandwise's own allocation-free
-//! kernel, src/gemm.rs). Checked for full-batch and minibatch training, f32 and f64, and every
+//! kernel, src/base/gemm.rs). Checked for full-batch and minibatch training, f32 and f64, and every
 //! built-in optimizer.
 
 use bandwise::engine::train::{train, EpochView, NoObserver};

@@ -59,6 +59,7 @@ pub const BUILTIN: &[Analysis] = &[
     analysis!("c3_cyclic_coverage.toml"),
     analysis!("c6_quarter_cost.toml"),
     analysis!("c3c6_family.toml"),
+    analysis!("c2c3c6_2d.toml"),
     analysis!("p_lr_map.toml"),
     analysis!("c4c5_mnist1d.toml"),
     analysis!("theory_kernel.toml"),

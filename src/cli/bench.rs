@@ -1,6 +1,8 @@
 //! `bandwise bench`: time the engine on the reference task and compare with the PyTorch peer.
 
-use crate::app::bench::{bench, BenchResult};
+use crate::app::bench::peak::{flops_per_step, fma_peak_gflops};
+use crate::app::bench::peer::{alternate, PeerPlan};
+use crate::app::bench::{bench, BenchResult, REFERENCE_WIDTHS};
 use crate::experiment::config::Dtype;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -19,9 +21,23 @@ pub struct BenchArgs {
     /// Only f32 (the peer comparison) instead of f32 and f64.
     #[arg(long)]
     f32_only: bool,
-    /// JSON lines written by benches/torch_peer.py, to print speed ratios.
-    #[arg(long)]
+    /// JSON lines written by benches/torch_peer.py, to print speed ratios (times measured at
+    /// another moment: prefer --peer-cmd).
+    #[arg(long, conflicts_with = "peer_cmd")]
     peer: Option<PathBuf>,
+    /// Time bandwise and this peer command alternately (A B, B A, ...) on the same work and
+    /// report the median of the pairs' speed ratios, e.g.
+    /// --peer-cmd "python3 benches/torch_peer.py" (bandwise appends --n, --dtype, --steps,
+    /// --repeats 1 and --json FILE). No ratio is reported if the machine was busy.
+    #[arg(long)]
+    peer_cmd: Option<String>,
+    /// Pairs of the alternating protocol (--peer-cmd).
+    #[arg(long, default_value_t = 5)]
+    pairs: usize,
+    /// Largest share of all cores other processes may use before a pair (--peer-cmd): above
+    /// it the machine counts as busy and no ratio is reported.
+    #[arg(long, default_value_t = 0.1)]
+    max_busy: f64,
     /// Epochs of the 2D line (64 x 64 grid, 2-128-128-1, full batch): the 2D spectral
     /// analysis per epoch against the epoch's training time; 0 skips it.
     #[arg(long, default_value_t = 100)]
@@ -68,6 +84,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         "vs PyTorch"
     );
     let mut lines = String::new();
+    let mut results: Vec<BenchResult> = Vec::new();
     for &n in &args.n {
         for &dtype in dtypes {
             let r: BenchResult = bench(n, dtype, args.steps, args.repeats)?;
@@ -92,9 +109,95 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 ratio
             );
             lines += &(serde_json::to_string(&r)? + "\n");
+            results.push(r);
         }
     }
     outln!("eval/step: forward passes on train and test grids per epoch, relative to a training step; spectral: band + peak analysis per epoch, relative to a training step.");
+    // The arithmetic limit: the matrix products' work at this core's measured FMA rate.
+    for &dtype in dtypes {
+        let peak = match dtype {
+            Dtype::F32 => fma_peak_gflops::<f32>(0.3, 3),
+            Dtype::F64 => fma_peak_gflops::<f64>(0.3, 3),
+        };
+        outln!(
+            "{} FMA peak of one core: {:.1} GFLOP/s (measured: 128 independent fused multiply-adds per iteration)",
+            dtype.name(),
+            peak
+        );
+        for r in results.iter().filter(|r| r.dtype == dtype.name()) {
+            let flops = flops_per_step(&REFERENCE_WIDTHS, r.n);
+            let limit_us = flops / (peak * 1e3);
+            outln!(
+                "  N = {:>5}: {:.1} MFLOP per step (matrix products) -> limit {:.0} us/step; bandwise {:.0} us/step = {:.2}x the limit",
+                r.n,
+                flops / 1e6,
+                limit_us,
+                r.us_per_step_median,
+                r.us_per_step_median / limit_us
+            );
+            lines += &(serde_json::json!({
+                "limit": "arithmetic", "n": r.n, "dtype": r.dtype, "fma_peak_gflops": peak,
+                "mflop_per_step": flops / 1e6, "limit_us_per_step": limit_us,
+                "bandwise_us_per_step": r.us_per_step_median,
+                "times_the_limit": r.us_per_step_median / limit_us,
+            })
+            .to_string()
+                + "\n");
+        }
+    }
+    if let Some(cmd) = &args.peer_cmd {
+        let plan = PeerPlan {
+            peer_cmd: cmd.clone(),
+            n: args.n.clone(),
+            dtypes: dtypes.to_vec(),
+            steps: args.steps,
+            pairs: args.pairs,
+            max_busy: args.max_busy,
+        };
+        let scratch = std::env::temp_dir().join(format!("bandwise-peer-{}", std::process::id()));
+        std::fs::create_dir_all(&scratch)
+            .with_context(|| format!("cannot make {} for the peer's JSON", scratch.display()))?;
+        outln!(
+            "alternating protocol: {} pairs (bandwise first in odd pairs, the peer first in even ones), {} steps per side, against `{cmd}`",
+            plan.pairs,
+            plan.steps
+        );
+        let out = alternate(&plan, &scratch);
+        let _ = std::fs::remove_dir_all(&scratch);
+        let out = out?;
+        for s in &out.samples {
+            outln!(
+                "  pair {} N = {:>5} {} ({} first): bandwise {:.0} us/step, peer {:.0} us/step, ratio {:.2}; background {} of all cores, load average {}",
+                s.pair + 1,
+                s.n,
+                s.dtype,
+                s.first,
+                s.bandwise_us_per_step,
+                s.peer_us_per_step,
+                s.ratio,
+                s.busy_share.map_or("unknown".into(), |b| format!("{:.0}%", 100.0 * b)),
+                s.load_avg_1m.map_or("unknown".into(), |l| format!("{l:.2}"))
+            );
+            lines += &(serde_json::to_string(s)? + "\n");
+        }
+        for m in &out.summaries {
+            outln!(
+                "N = {:>5} {}: bandwise {:.0} us/step, peer {:.0} us/step (medians of {} pairs); speed-up {} (pairs range {:.2}-{:.2})",
+                m.n,
+                m.dtype,
+                m.bandwise_us_median,
+                m.peer_us_median,
+                m.pairs,
+                m.ratio_median.map_or("withheld".into(), |r| format!("{r:.2}x (median of pair ratios)")),
+                m.ratio_min,
+                m.ratio_max
+            );
+            lines += &(serde_json::to_string(m)? + "\n");
+        }
+        if let Some(why) = &out.refused {
+            outln!("no speed ratio reported: {why}");
+        }
+    }
     if args.epochs_2d > 0 {
         let r = crate::app::bench::bench_2d(Dtype::F32, args.epochs_2d)?;
         outln!(

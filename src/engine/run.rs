@@ -212,10 +212,7 @@ fn write_run(
 
     write_spectral_records(staging, exp, rec)?;
 
-    let dtype_trained = match exp.dtype {
-        Dtype::F32 => "f32",
-        Dtype::F64 => "f64",
-    };
+    let dtype_trained = exp.dtype.name();
     if save_params {
         for (file, values) in [
             ("params_init.json", &result.params_init),

@@ -65,15 +65,19 @@ impl Csv {
         self.text.push('\n');
     }
 
-    pub fn render(&self) -> String {
+    /// The comment lines and the header line, without the rows (to stream rows after it).
+    pub fn head(&self) -> String {
         let mut out = String::new();
         for c in &self.comments {
             let _ = writeln!(out, "# {c}");
         }
         out.push_str(&self.header.join(","));
         out.push('\n');
-        out.push_str(&self.text);
         out
+    }
+
+    pub fn render(&self) -> String {
+        self.head() + &self.text
     }
 }
 

@@ -19,9 +19,12 @@
 use super::{SweepIndex, SWEEP_FORMAT};
 use crate::base::stats::{mean_min_max, MeanCi};
 use crate::record::load::RunData;
-use crate::record::{is_run_dir, num, write_atomic, Csv};
+use crate::record::{is_run_dir, num, write_atomic, write_atomic_with, Csv};
 use anyhow::{Context, Result};
+use rayon::prelude::*;
 use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 
 /// The aggregation convention, as stated in file headers and sweep.json.
@@ -92,8 +95,161 @@ fn push(series: &mut Series, epochs: &[u64], values: &[f64]) {
     }
 }
 
+/// The rows one config id contributes to each file.
+struct ConfigRows {
+    status: ConfigStatus,
+    epochs: String,
+    bands: String,
+    config: Vec<String>,
+}
+
+/// The column names of the statistics of one row.
+const STATS_COLS: [&str; 7] = [
+    "n_seeds",
+    "n_diverged",
+    "mean",
+    "min",
+    "max",
+    "ci95_lo",
+    "ci95_hi",
+];
+
+fn epochs_header() -> Vec<&'static str> {
+    [&["config_id", "epoch", "quantity"][..], &STATS_COLS].concat()
+}
+
+fn bands_header() -> Vec<&'static str> {
+    [
+        &["config_id", "grid", "band", "label", "epoch", "quantity"][..],
+        &STATS_COLS,
+    ]
+    .concat()
+}
+
+/// Load the runs of one config id and format its rows of the three files.
+fn aggregate_config(
+    index: &SweepIndex,
+    config_id: &str,
+    axis_paths: &[String],
+) -> Result<ConfigRows> {
+    let mut status = ConfigStatus {
+        config_id: config_id.to_string(),
+        planned: 0,
+        completed: 0,
+        diverged: 0,
+        pending: 0,
+    };
+    let (mut train, mut test) = (Series::new(), Series::new());
+    // (grid, band) -> (label, rel_error series, residual_energy series)
+    let mut bands: BTreeMap<(String, usize), (String, Series, Series)> = BTreeMap::new();
+    let mut grid_order: Vec<String> = Vec::new();
+    for run in index.runs_of(config_id) {
+        status.planned += 1;
+        if !is_run_dir(&run.dir) {
+            status.pending += 1;
+            continue;
+        }
+        let data =
+            RunData::load(&run.dir).with_context(|| format!("aggregating run `{}`", run.id))?;
+        if data.status() != "completed" {
+            status.diverged += 1;
+            continue;
+        }
+        status.completed += 1;
+        push(&mut train, &data.epochs.epoch, &data.epochs.train_loss);
+        push(&mut test, &data.epochs.epoch, &data.epochs.test_loss);
+        for g in &data.bands {
+            if !grid_order.contains(&g.grid) {
+                grid_order.push(g.grid.clone());
+            }
+            for (b, label) in g.labels.iter().enumerate() {
+                let entry = bands
+                    .entry((g.grid.clone(), b))
+                    .or_insert_with(|| (label.clone(), Series::new(), Series::new()));
+                push(&mut entry.1, &g.epochs, &g.rel_error[b]);
+                push(&mut entry.2, &g.epochs, &g.residual_energy[b]);
+            }
+        }
+    }
+    let nd = status.diverged.to_string();
+    let mut epochs_csv = Csv::new(Vec::new(), &epochs_header());
+    for (epoch, tr) in &train {
+        for (quantity, values) in [("train_loss", tr), ("test_loss", &test[epoch])] {
+            let s = Stats::of(values);
+            epochs_csv.row(
+                &[
+                    &[
+                        config_id.to_string(),
+                        epoch.to_string(),
+                        quantity.to_string(),
+                        s.cells()[0].clone(),
+                        nd.clone(),
+                    ][..],
+                    &s.cells()[1..],
+                ]
+                .concat(),
+            );
+        }
+    }
+    let mut bands_csv = Csv::new(Vec::new(), &bands_header());
+    for grid in &grid_order {
+        for ((g, b), (label, rel, energy)) in bands.iter().filter(|((g, _), _)| g == grid) {
+            for (quantity, series) in [("rel_error", rel), ("residual_energy", energy)] {
+                for (epoch, values) in series {
+                    let s = Stats::of(values);
+                    bands_csv.row(
+                        &[
+                            &[
+                                config_id.to_string(),
+                                g.clone(),
+                                b.to_string(),
+                                label.clone(),
+                                epoch.to_string(),
+                                quantity.to_string(),
+                                s.cells()[0].clone(),
+                                nd.clone(),
+                            ][..],
+                            &s.cells()[1..],
+                        ]
+                        .concat(),
+                    );
+                }
+            }
+        }
+    }
+    let first = index
+        .runs_of(config_id)
+        .next()
+        .expect("a config id has runs");
+    let mut config = vec![
+        config_id.to_string(),
+        status.planned.to_string(),
+        status.completed.to_string(),
+        status.diverged.to_string(),
+        status.pending.to_string(),
+    ];
+    for p in axis_paths {
+        let v = first
+            .values
+            .get(p)
+            .and_then(|v| toml::Value::try_from(v).ok());
+        config.push(v.map(|v| super::spec::format_value(&v)).unwrap_or_default());
+    }
+    Ok(ConfigRows {
+        status,
+        epochs: epochs_csv.text,
+        bands: bands_csv.text,
+        config,
+    })
+}
+
 /// (Re)compute `DIR/aggregate/{epochs,bands,configs}.csv` from the runs of the sweep at `dir`
 /// that are on disk.
+///
+/// Config ids are aggregated in parallel on the current rayon pool (the sweep's `--jobs`
+/// pool when called from a sweep), a batch of two per thread at a time, and bands.csv (the
+/// large file) is streamed to disk batch by batch, so memory holds one batch's runs and rows,
+/// whatever the number of runs. The rows come out in config-id order, as from one thread.
 pub fn aggregate(dir: &Path) -> Result<AggregateSummary> {
     let index = SweepIndex::load(dir)?;
     let header_comments = |what: &str| {
@@ -108,19 +264,10 @@ pub fn aggregate(dir: &Path) -> Result<AggregateSummary> {
                 .to_string(),
         ]
     };
-    let stats_cols = [
-        "n_seeds",
-        "n_diverged",
-        "mean",
-        "min",
-        "max",
-        "ci95_lo",
-        "ci95_hi",
-    ];
-    let mut epochs_csv = Csv::new(header_comments("per-epoch losses over seeds (quantity: train_loss, test_loss = MSE on the training/test grid, from each run's epochs.csv)"), &[&["config_id", "epoch", "quantity"][..], &stats_cols].concat());
-    let mut bands_csv = Csv::new(
+    let mut epochs_csv = Csv::new(header_comments("per-epoch losses over seeds (quantity: train_loss, test_loss = MSE on the training/test grid, from each run's epochs.csv)"), &epochs_header());
+    let bands_csv = Csv::new(
         header_comments("per-band measures over seeds (quantity: rel_error = E_b(r)/E_b(y), residual_energy = E_b(r), from each run's bands.csv; band definitions in each run's bands.csv/run.json)"),
-        &[&["config_id", "grid", "band", "label", "epoch", "quantity"][..], &stats_cols].concat(),
+        &bands_header(),
     );
     let axis_paths: Vec<String> = index
         .runs
@@ -139,114 +286,29 @@ pub fn aggregate(dir: &Path) -> Result<AggregateSummary> {
     let mut summary = AggregateSummary {
         configs: Vec::new(),
     };
-    for config_id in index.config_ids() {
-        let mut status = ConfigStatus {
-            config_id: config_id.to_string(),
-            planned: 0,
-            completed: 0,
-            diverged: 0,
-            pending: 0,
-        };
-        let (mut train, mut test) = (Series::new(), Series::new());
-        // (grid, band) -> (label, rel_error series, residual_energy series)
-        let mut bands: BTreeMap<(String, usize), (String, Series, Series)> = BTreeMap::new();
-        let mut grid_order: Vec<String> = Vec::new();
-        for run in index.runs_of(config_id) {
-            status.planned += 1;
-            if !is_run_dir(&run.dir) {
-                status.pending += 1;
-                continue;
-            }
-            let data =
-                RunData::load(&run.dir).with_context(|| format!("aggregating run `{}`", run.id))?;
-            if data.status() != "completed" {
-                status.diverged += 1;
-                continue;
-            }
-            status.completed += 1;
-            push(&mut train, &data.epochs.epoch, &data.epochs.train_loss);
-            push(&mut test, &data.epochs.epoch, &data.epochs.test_loss);
-            for g in &data.bands {
-                if !grid_order.contains(&g.grid) {
-                    grid_order.push(g.grid.clone());
-                }
-                for (b, label) in g.labels.iter().enumerate() {
-                    let entry = bands
-                        .entry((g.grid.clone(), b))
-                        .or_insert_with(|| (label.clone(), Series::new(), Series::new()));
-                    push(&mut entry.1, &g.epochs, &g.rel_error[b]);
-                    push(&mut entry.2, &g.epochs, &g.residual_energy[b]);
-                }
-            }
-        }
-        let nd = status.diverged.to_string();
-        for (epoch, tr) in &train {
-            for (quantity, values) in [("train_loss", tr), ("test_loss", &test[epoch])] {
-                let s = Stats::of(values);
-                epochs_csv.row(
-                    &[
-                        &[
-                            config_id.to_string(),
-                            epoch.to_string(),
-                            quantity.to_string(),
-                            s.cells()[0].clone(),
-                            nd.clone(),
-                        ][..],
-                        &s.cells()[1..],
-                    ]
-                    .concat(),
-                );
-            }
-        }
-        for grid in &grid_order {
-            for ((g, b), (label, rel, energy)) in bands.iter().filter(|((g, _), _)| g == grid) {
-                for (quantity, series) in [("rel_error", rel), ("residual_energy", energy)] {
-                    for (epoch, values) in series {
-                        let s = Stats::of(values);
-                        bands_csv.row(
-                            &[
-                                &[
-                                    config_id.to_string(),
-                                    g.clone(),
-                                    b.to_string(),
-                                    label.clone(),
-                                    epoch.to_string(),
-                                    quantity.to_string(),
-                                    s.cells()[0].clone(),
-                                    nd.clone(),
-                                ][..],
-                                &s.cells()[1..],
-                            ]
-                            .concat(),
-                        );
-                    }
-                }
-            }
-        }
-        let first = index
-            .runs_of(config_id)
-            .next()
-            .expect("a config id has runs");
-        let mut cells = vec![
-            config_id.to_string(),
-            status.planned.to_string(),
-            status.completed.to_string(),
-            status.diverged.to_string(),
-            status.pending.to_string(),
-        ];
-        for p in &axis_paths {
-            let v = first
-                .values
-                .get(p)
-                .and_then(|v| toml::Value::try_from(v).ok());
-            cells.push(v.map(|v| super::spec::format_value(&v)).unwrap_or_default());
-        }
-        configs_csv.row(&cells);
-        summary.configs.push(status);
-    }
+    let ids: Vec<&str> = index.config_ids();
+    let batch = 2 * rayon::current_num_threads().max(1);
     let out = dir.join("aggregate");
+    write_atomic_with(&out.join("bands.csv"), |tmp| {
+        let mut file = BufWriter::new(File::create(tmp)?);
+        file.write_all(bands_csv.head().as_bytes())?;
+        for chunk in ids.chunks(batch) {
+            let rows: Vec<Result<ConfigRows>> = chunk
+                .par_iter()
+                .map(|id| aggregate_config(&index, id, &axis_paths))
+                .collect();
+            for rows in rows {
+                let rows = rows?;
+                file.write_all(rows.bands.as_bytes())?;
+                epochs_csv.text.push_str(&rows.epochs);
+                configs_csv.row(&rows.config);
+                summary.configs.push(rows.status);
+            }
+        }
+        file.flush()?;
+        Ok(())
+    })?;
     write_atomic(&out.join("epochs.csv"), epochs_csv.render().as_bytes())?;
-    write_atomic(&out.join("bands.csv"), bands_csv.render().as_bytes())?;
     write_atomic(&out.join("configs.csv"), configs_csv.render().as_bytes())?;
     Ok(summary)
 }

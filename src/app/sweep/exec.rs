@@ -1,7 +1,8 @@
 //! Running a sweep: parallel execution across runs, resume, shards, and the sweep index.
 //!
 //! - Parallelism: a rayon pool of `jobs` threads, one run per thread at a time; a run is
-//!   single-threaded and deterministic, so the records do not depend on `jobs`.
+//!   single-threaded and deterministic, so the records do not depend on `jobs`; aggregation
+//!   over seeds runs on the same pool.
 //! - Resume: a run whose directory holds a run.json is complete (run directories are renamed
 //!   into place only when finished) and is skipped. Hidden staging entries
 //!   (`.<name>.partial-<host>-<pid>`, `.<name>.tmp-<host>-<pid>`) left by an interrupted
@@ -387,7 +388,8 @@ pub fn run_sweep_with(
     // An aggregation failure (e.g. a full disk) must not hide which runs failed: both are
     // reported by the caller.
     if opts.stage == Stage::All {
-        if let Err(e) = super::aggregate(out) {
+        // On the sweep's pool: aggregation uses `--jobs` threads too.
+        if let Err(e) = pool.install(|| super::aggregate(out)) {
             report.aggregate_error = Some(format!("{e:#}"));
         }
     }

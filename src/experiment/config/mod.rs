@@ -44,6 +44,16 @@ pub enum Dtype {
     F64,
 }
 
+impl Dtype {
+    /// The name configs and records write: "f32" or "f64".
+    pub fn name(self) -> &'static str {
+        match self {
+            Dtype::F32 => "f32",
+            Dtype::F64 => "f64",
+        }
+    }
+}
+
 /// `[train]`: the budget and the evaluation cadence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

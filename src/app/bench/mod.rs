@@ -1,7 +1,8 @@
 //! Speed benchmark of the engine on the reference task, mirroring benches/torch_peer.py:
 //! 1 -> 64 -> 64 -> 1 tanh MLP, full-batch Adam (lr 1e-3), target sum of sin(2 pi k t) for
 //! k in {1, 2, 4, 8, 16}, one thread. Also measures what the per-epoch evaluation and the
-//! spectral monitor cost relative to training.
+//! spectral monitor cost relative to training. [`peak`] measures the core's FMA rate and the
+//! arithmetic limit it sets; [`peer`] times bandwise and a peer command alternately.
 
 use crate::engine::monitor::Recorder;
 use crate::engine::train::{train, EpochView, NoObserver, Observer, TrainResult};
@@ -11,6 +12,9 @@ use crate::task::objective::Mse;
 use crate::task::target::Target;
 use anyhow::Result;
 use serde::Serialize;
+
+pub mod peak;
+pub mod peer;
 
 /// One measured configuration.
 #[derive(Debug, Clone, Serialize)]
@@ -26,6 +30,9 @@ pub struct BenchResult {
     /// Spectral analysis (bands + peaks on the training grid) relative to a training step.
     pub spectral_fraction: f64,
 }
+
+/// Layer widths of the reference network (1 -> 64 -> 64 -> 1).
+pub const REFERENCE_WIDTHS: [usize; 4] = [1, 64, 64, 1];
 
 fn reference_experiment(
     n: usize,
@@ -55,10 +62,7 @@ eval_every = {eval_every}
 enabled = {spectral}
 layout = {{ kind = "octave" }}
 "#,
-        match dtype {
-            Dtype::F32 => "f32",
-            Dtype::F64 => "f64",
-        }
+        dtype.name()
     );
     Experiment::from_toml_str(&text, "bench")
 }
@@ -73,14 +77,20 @@ fn run_once(exp: &Experiment, observer: &mut dyn Observer) -> Result<TrainResult
     }
 }
 
-/// Time `steps` training steps `repeats` times (after a warm-up of steps/10).
-pub fn bench(n: usize, dtype: Dtype, steps: u64, repeats: usize) -> Result<BenchResult> {
+/// Microseconds per training step of the reference task, one value per repeat of `steps`
+/// steps, after a warm-up of steps/10 (no evaluation, no spectral monitor).
+pub fn us_per_step(n: usize, dtype: Dtype, steps: u64, repeats: usize) -> Result<Vec<f64>> {
     let warm = reference_experiment(n, dtype, (steps / 10).max(1), steps, false)?;
     run_once(&warm, &mut NoObserver)?;
     let exp = reference_experiment(n, dtype, steps, steps, false)?;
-    let mut times: Vec<f64> = (0..repeats.max(1))
+    (0..repeats.max(1))
         .map(|_| run_once(&exp, &mut NoObserver).map(|r| 1e6 * r.train_seconds / r.steps as f64))
-        .collect::<Result<_>>()?;
+        .collect()
+}
+
+/// Time `steps` training steps `repeats` times (after a warm-up of steps/10).
+pub fn bench(n: usize, dtype: Dtype, steps: u64, repeats: usize) -> Result<BenchResult> {
+    let mut times = us_per_step(n, dtype, steps, repeats)?;
     times.sort_by(f64::total_cmp);
     // Evaluation and spectral cost: every epoch evaluated and analysed.
     let every = reference_experiment(n, dtype, steps / 2, 1, true)?;
@@ -89,10 +99,7 @@ pub fn bench(n: usize, dtype: Dtype, steps: u64, repeats: usize) -> Result<Bench
     let r = run_once(&every, &mut recorder)?;
     Ok(BenchResult {
         n,
-        dtype: match dtype {
-            Dtype::F32 => "f32",
-            Dtype::F64 => "f64",
-        },
+        dtype: dtype.name(),
         steps,
         repeats: times.len(),
         us_per_step_median: times[times.len() / 2],
@@ -143,10 +150,7 @@ layout = {{ kind = "octave" }}
 [record]
 snapshots = []
 "#,
-        match dtype {
-            Dtype::F32 => "f32",
-            Dtype::F64 => "f64",
-        }
+        dtype.name()
     );
     let exp = Experiment::from_toml_str(&text, "bench2d")?;
     let target = Target::build(&exp.target, exp.seed);
@@ -157,10 +161,7 @@ snapshots = []
     let per_eval = |s: f64| 1e6 * s / (epochs + 1) as f64;
     Ok(Bench2dResult {
         dims: [64, 64],
-        dtype: match dtype {
-            Dtype::F32 => "f32",
-            Dtype::F64 => "f64",
-        },
+        dtype: dtype.name(),
         epochs,
         us_train_per_epoch: per(r.train_seconds),
         us_spectral_per_epoch: per_eval(r.observe_seconds),
