@@ -1,7 +1,8 @@
-//! The training hot loop allocates nothing: the number of heap allocations of a run does not
-//! depend on how many steps it trains (the matrix products use bandwise's own allocation-free
-//! kernel, src/base/gemm.rs). Checked for full-batch and minibatch training, f32 and f64, and every
-//! built-in optimizer.
+//! The training hot loop does no avoidable per-step work: its heap allocations grow with the
+//! number of steps only through the matrix products (matrixmultiply, src/base/gemm.rs, packs
+//! its operands into a buffer it allocates per product; chosen because it is faster, see
+//! docs/benchmarks.md). The bound: at most one allocation per matrix product per step.
+//! Checked for full-batch and minibatch training, f32 and f64, and every built-in optimizer.
 
 use bandwise::engine::train::{train, EpochView, NoObserver};
 use bandwise::experiment::config::Experiment;
@@ -51,7 +52,7 @@ fn allocations(optimizer: &str, epochs: u64, batch: usize, dtype: &str) -> usize
 }
 
 #[test]
-fn allocation_count_does_not_grow_with_steps() {
+fn allocations_per_step_are_bounded_by_the_matrix_products() {
     let optimizers = [
         "name = \"sgd\"\nlr = 0.01\nmomentum = 0.9\nnesterov = true",
         "name = \"adam\"\nlr = 1e-3",
@@ -60,14 +61,31 @@ fn allocation_count_does_not_grow_with_steps() {
         "name = \"padam\"\nlr = 1e-3\np = { kind = \"cosine\", min = -0.5, max = 0.5, period = 7 }",
         "name = \"padam\"\nlr = 1e-3\np = -0.25\nnormalize = \"rms\"",
     ];
+    // The 1 -> 16 -> 16 -> 1 network has one hidden-to-hidden layer: one product forward and
+    // two backward (weight and input gradient); the first and last layers are computed
+    // without a matrix product.
+    const PRODUCTS_PER_STEP: usize = 3;
     for opt in optimizers {
         for (batch, dtype) in [(0, "f32"), (16, "f32"), (0, "f64"), (10, "f64")] {
-            let short = allocations(opt, 5, batch, dtype);
-            let long = allocations(opt, 60, batch, dtype);
-            assert_eq!(
-                short, long,
-                "{opt} batch {batch} {dtype}: {short} allocations for 5 epochs, {long} for 60"
-            );
+            let steps_per_epoch = if batch == 0 {
+                1
+            } else {
+                64usize.div_ceil(batch)
+            };
+            let [a5, a30, a60] = [5, 30, 60].map(|e| allocations(opt, e, batch, dtype));
+            // A few one-off allocations (lazy initialisation in a library, the test harness's
+            // own threads, which the global counter also sees) are allowed: the bound is on
+            // growth, per step.
+            const SLACK: usize = 8;
+            for (grown, steps) in [
+                (a30 - a5, 25 * steps_per_epoch),
+                (a60 - a30, 30 * steps_per_epoch),
+            ] {
+                assert!(
+                    grown <= PRODUCTS_PER_STEP * steps + SLACK,
+                    "{opt} batch {batch} {dtype}: {grown} allocations over {steps} steps ({a5}, {a30}, {a60} for 5, 30, 60 epochs), more than one per matrix product ({PRODUCTS_PER_STEP} per step)"
+                );
+            }
         }
     }
 }
