@@ -38,7 +38,7 @@
 //!   gradient of the mean squared error of the batch); `tensors` gives the range of each
 //!   parameter tensor in them, in the order W0, b0, W1, b1, ... (W_l is fan_in x fan_out,
 //!   row-major), for rules that work per tensor (norms, RMS scaling). Update `params` in place;
-//!   do not allocate (the hot loop allocates nothing). State slot `j` belongs to parameter `j`,
+//!   do not allocate (the hot loop does no avoidable per-step work). State slot `j` belongs to parameter `j`,
 //!   so tensor `i`'s state is `state[tensors[i].clone()]`.
 //! - **state** (optional, `state()`): the state vectors by name, each laid out like the
 //!   parameters; runs write them into checkpoints (`record.checkpoints`). The kernel overlay
