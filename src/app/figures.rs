@@ -470,7 +470,7 @@ fn render_analysis(
             "kernel_order" => {
                 let k = kernel_order::render(&groups, out)
                     .with_context(|| format!("analyses/{}: kernel_order", a.file))?;
-                figures.push(k.figure.clone());
+                figures.extend(k.figures.iter().cloned());
                 theory = Some(k);
             }
             "panel" | "loss" => {}

@@ -260,21 +260,31 @@ pub fn runs(xs: &[f64], ys: &[f64], keep: impl Fn(f64) -> bool) -> Vec<Vec<(f64,
     out
 }
 
-/// The axes and grid of an epoch (linear x) against log-y chart, styled alike in the curves
-/// and loss figures.
-pub fn draw_epoch_log_mesh<DB: DrawingBackend>(
-    chart: &mut ChartContext<
-        '_,
-        DB,
-        Cartesian2d<
-            plotters::coord::types::RangedCoordf64,
-            plotters::coord::combinators::LogCoord<f64>,
-        >,
-    >,
-) -> Result<()> {
+/// A chart with a linear x axis and a log y axis.
+pub type LogYChart<'a, DB> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::combinators::LogCoord<f64>>,
+>;
+
+/// The linear-x, log-y chart every log-y figure uses (curves, loss, the kernel figures): built
+/// on `area` with `x_area` px under it for ticks and `x_desc`, `y_area` px left of it for the
+/// ticks (the caller draws the y title with [`vtext`]), and the shared mesh style.
+pub fn log_y_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    (xlo, xhi): (f64, f64),
+    (ylo, yhi): (f64, f64),
+    x_desc: &str,
+    (x_area, y_area): (u32, u32),
+) -> Result<LogYChart<'a, DB>> {
+    let mut chart = ChartBuilder::on(area)
+        .x_label_area_size(x_area)
+        .y_label_area_size(y_area)
+        .build_cartesian_2d(xlo..xhi, (ylo..yhi).log_scale())
+        .map_err(perr)?;
     chart
         .configure_mesh()
-        .x_desc("epoch")
+        .x_desc(x_desc)
         .x_labels(8)
         .y_labels(8)
         .x_label_formatter(&|v| fmt_tick(*v))
@@ -284,7 +294,8 @@ pub fn draw_epoch_log_mesh<DB: DrawingBackend>(
         .light_line_style(RGBColor(245, 245, 245))
         .bold_line_style(RGBColor(220, 220, 220))
         .draw()
-        .map_err(perr)
+        .map_err(perr)?;
+    Ok(chart)
 }
 
 #[cfg(test)]

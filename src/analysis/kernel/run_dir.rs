@@ -354,6 +354,28 @@ pub fn kernel_conventions(band_conventions: &Value) -> Value {
     })
 }
 
+/// Read the run's kernel.json (checking its format tag).
+pub fn read_kernel_json(dir: &Path) -> Result<Value> {
+    let path = dir.join(KERNEL_JSON);
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "cannot read {}; run `bandwise kernel {}` first",
+            path.display(),
+            dir.display()
+        )
+    })?;
+    let v: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not valid JSON", path.display()))?;
+    if v["format"].as_str() != Some(KERNEL_FORMAT) {
+        bail!(
+            "{}: `format` is {} but this version reads {KERNEL_FORMAT}; rerun `bandwise kernel`",
+            path.display(),
+            v["format"]
+        );
+    }
+    Ok(v)
+}
+
 /// Write `kernel.json` into the run directory (atomically); returns its path.
 pub fn write_kernel_json(rk: &RunKernel, solver: &dyn SymEigenSolver) -> Result<PathBuf> {
     let value = json!({

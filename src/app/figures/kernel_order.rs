@@ -1,20 +1,30 @@
 //! The kernel theory overlay of `bandwise figures` (`figures = ["kernel_order"]`): at each
 //! completed run's checkpoints, the linearised prediction of K_P against the measured band
-//! decay rates over the following window; one figure (predicted against measured rates at the
-//! latest checkpoint, per configuration) and a finding per checkpoint epoch that states the
-//! rank agreement, whatever it is.
+//! decay rates over the following window. Figures at the latest checkpoint: predicted
+//! against measured rates (kernel_order), the eigenvalue spectra coloured by dominant band
+//! (kernel_spectrum), the band x eigen-index share maps (kernel_shares), predicted against
+//! measured band errors per configuration (kernel_prediction_*; first completed seed) and
+//! the predicted against measured preference index across p (kernel_index_vs_p); a finding
+//! per checkpoint epoch states the rank agreement, whatever it is, and one the index.
 
 use crate::analysis::kernel::run_dir::{analyze_run, KernelOptions};
+use crate::analysis::metrics::fixed_p;
 use crate::base::linalg::default_solver;
 use crate::base::stats::MeanCi;
+use crate::plot::band_prediction::band_prediction;
+use crate::plot::estimates::{estimates, BaselineBand, EstimatePoint, EstimatesData, Layout};
+use crate::plot::from_kernel::{self, ROUND_OFF_RATIO};
 use crate::plot::kernel_order::{kernel_order, KernelOrderData, OrderSeries};
+use crate::plot::kernel_spectrum::{kernel_spectrum, KernelSpectrumData};
+use crate::plot::{panel, ColourScale};
 use crate::record::load::RunData;
 use anyhow::{bail, Result};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-/// What the overlay produced: the figure, findings lines and a headline.
+/// What the overlay produced: the figures, findings lines and a headline.
 pub struct KernelOrderOutcome {
-    pub figure: PathBuf,
+    pub figures: Vec<PathBuf>,
     pub findings: Vec<String>,
     pub headline: String,
 }
@@ -40,6 +50,8 @@ struct Row {
     window: u64,
     rho: f64,
     points: Vec<(f64, f64)>,
+    /// Preference index of the predicted and the measured decay rates.
+    index: (f64, f64),
 }
 
 fn verdict(mean: f64) -> &'static str {
@@ -60,9 +72,20 @@ pub fn render(groups: &[(String, Vec<RunData>)], out: &Path) -> Result<KernelOrd
     let solver = default_solver();
     let opts = KernelOptions::default();
     let mut rows = Vec::new();
+    // Per configuration: the first completed run and its checkpoint entries (kernel.json form).
+    let mut shown: Vec<Option<(&RunData, Vec<Value>)>> = vec![None; groups.len()];
     for (ci, (_, runs)) in groups.iter().enumerate() {
         for r in runs.iter().filter(|r| r.status() == "completed") {
-            for c in analyze_run(&r.dir, &opts, solver)?.checkpoints {
+            let rk = analyze_run(&r.dir, &opts, solver)?;
+            if shown[ci].is_none() {
+                let entries = rk
+                    .checkpoints
+                    .iter()
+                    .map(serde_json::to_value)
+                    .collect::<Result<Vec<Value>, _>>()?;
+                shown[ci] = Some((r, entries));
+            }
+            for c in rk.checkpoints {
                 let cmp = &c.comparison;
                 rows.push(Row {
                     config: ci,
@@ -75,6 +98,7 @@ pub fn render(groups: &[(String, Vec<RunData>)], out: &Path) -> Result<KernelOrd
                         .filter(|b| b.in_index)
                         .map(|b| (b.predicted_decay, b.measured_decay))
                         .collect(),
+                    index: (cmp.predicted_index, cmp.measured_index),
                 });
             }
         }
@@ -151,9 +175,167 @@ pub fn render(groups: &[(String, Vec<RunData>)], out: &Path) -> Result<KernelOrd
         .map(|&e| format!("theory order rho {} at epoch {e}", fmt_ci(&rhos(None, e))))
         .collect::<Vec<_>>()
         .join("; ");
+    let mut figures = vec![figure];
+    figures.extend(kernel_figures(groups, &shown, last, out)?);
+    let (index_figure, index_finding) = index_vs_p(groups, &rows, last, out)?;
+    figures.extend(index_figure);
+    findings.push(index_finding);
     Ok(KernelOrderOutcome {
-        figure,
+        figures,
         findings,
         headline,
     })
+}
+
+/// File-name-safe configuration id.
+fn safe(id: &str) -> String {
+    id.replace(['=', '/'], "_")
+}
+
+/// The spectrum, share-map and band-prediction figures at checkpoint epoch `epoch` of each
+/// configuration's first completed run.
+fn kernel_figures(
+    groups: &[(String, Vec<RunData>)],
+    shown: &[Option<(&RunData, Vec<Value>)>],
+    epoch: u64,
+    out: &Path,
+) -> Result<Vec<PathBuf>> {
+    let label = |i: usize| groups[i].0.trim_start_matches("optimizer=").to_string();
+    let mut panels = Vec::new();
+    let mut maps = Vec::new();
+    let mut figures = Vec::new();
+    let mut band_list = Vec::new();
+    for (i, s) in shown.iter().enumerate() {
+        let Some((run, entries)) = s else { continue };
+        let Some(ckpt) = entries.iter().find(|c| from_kernel::epoch(c) == epoch) else {
+            continue;
+        };
+        let name = format!("{}, seed {}", label(i), run.seed());
+        band_list = from_kernel::bands(ckpt)?;
+        panels.push(from_kernel::spectrum_panel(&name, ckpt)?);
+        maps.push(from_kernel::share_map(&name, ckpt)?);
+        let path = out.join(format!("kernel_prediction_{}.png", safe(&groups[i].0)));
+        band_prediction(
+            &path,
+            &from_kernel::band_prediction(
+                &format!("Kernel theory: predicted vs measured band errors, {name}, checkpoint epoch {epoch}"),
+                ckpt,
+                run,
+            )?,
+        )?;
+        figures.push(path);
+    }
+    if panels.is_empty() {
+        return Ok(figures);
+    }
+    let spectrum = out.join("kernel_spectrum.png");
+    kernel_spectrum(
+        &spectrum,
+        &KernelSpectrumData {
+            title: format!("Kernel theory: eigenvalues of K_P and K at checkpoint epoch {epoch}"),
+            caption: format!(
+                "Dots: eigenvalues of K_P = J P J^T / N (the optimizer's preconditioner P at the checkpoint), largest first, coloured by the band holding the largest share of the eigenvector's energy. Rings: K = J J^T / N (P = I) of the same parameters. Eigenvalues below {ROUND_OFF_RATIO:.0e} x the largest (round-off) are not drawn. First completed seed of each configuration."
+            ),
+            band_labels: band_list.iter().map(|b| b.label.clone()).collect(),
+            rest_band: band_list.iter().position(|b| b.rest),
+            floor_ratio: ROUND_OFF_RATIO,
+            panels,
+        },
+    )?;
+    let shares = out.join("kernel_shares.png");
+    panel(
+        &shares,
+        &maps,
+        &ColourScale::linear(0.0, 1.0),
+        &format!("Kernel theory: band shares of the eigenvectors of K_P, checkpoint epoch {epoch}"),
+    )?;
+    figures.splice(0..0, [spectrum, shares]);
+    Ok(figures)
+}
+
+/// The predicted against measured preference index across p at checkpoint `epoch` (PAdam
+/// configurations at their p, the others as bands) and its finding line.
+fn index_vs_p(
+    groups: &[(String, Vec<RunData>)],
+    rows: &[Row],
+    epoch: u64,
+    out: &Path,
+) -> Result<(Option<PathBuf>, String)> {
+    let label = |i: usize| groups[i].0.trim_start_matches("optimizer=").to_string();
+    let of = |i: usize, pick: &dyn Fn(&Row) -> f64| -> MeanCi {
+        let v: Vec<f64> = rows
+            .iter()
+            .filter(|r| r.config == i && r.epoch == epoch)
+            .map(pick)
+            .filter(|x| x.is_finite())
+            .collect();
+        MeanCi::of(&v)
+    };
+    let mut points = Vec::new();
+    let mut bands = Vec::new();
+    let mut parts = Vec::new();
+    for (i, (_, runs)) in groups.iter().enumerate() {
+        let Some(first) = runs.first() else { continue };
+        let (pred, meas) = (of(i, &|r| r.index.0), of(i, &|r| r.index.1));
+        parts.push(format!(
+            "{} predicted {} measured {} (n = {})",
+            label(i),
+            fmt_ci(&pred),
+            fmt_ci(&meas),
+            meas.n
+        ));
+        let n_diverged = runs.iter().filter(|r| r.status() != "completed").count();
+        match fixed_p(first.optimizer()) {
+            Some(p) => {
+                for (series, c) in [("measured", &meas), ("predicted", &pred)] {
+                    points.push(EstimatePoint {
+                        label: String::new(),
+                        series: series.into(),
+                        x: p,
+                        mean: c.mean,
+                        lo: if c.n >= 2 { c.lo } else { f64::NAN },
+                        hi: if c.n >= 2 { c.hi } else { f64::NAN },
+                        n: c.n,
+                        n_diverged,
+                        never: 0,
+                    });
+                }
+            }
+            None => {
+                for (series, c) in [("measured", &meas), ("predicted", &pred)] {
+                    if c.n >= 1 {
+                        bands.push(BaselineBand {
+                            label: format!("{} {series}", label(i)),
+                            mean: c.mean,
+                            lo: if c.n >= 2 { c.lo } else { c.mean },
+                            hi: if c.n >= 2 { c.hi } else { c.mean },
+                        });
+                    }
+                }
+            }
+        }
+    }
+    let finding = format!(
+        "kernel theory, preference index of the band decay rates over the window after the epoch-{epoch} checkpoint, mean [95% interval over seeds]: {}",
+        parts.join("; ")
+    );
+    if points.is_empty() {
+        return Ok((None, finding));
+    }
+    let path = out.join("kernel_index_vs_p.png");
+    estimates(
+        &path,
+        &EstimatesData {
+            title: format!("Kernel theory: predicted vs measured preference index vs p (checkpoint epoch {epoch})"),
+            caption: "Preference index (+ = low frequencies first) of the band decay rates over the window after the checkpoint: measured from bands.csv, predicted by the linearised kernel r <- (I - lr_eff K_P) r. Points: mean over completed seeds; whiskers: 95% Student-t interval (none with < 2 seeds). Bands: the other optimizers (dashed: mean).".into(),
+            layout: Layout::Numeric,
+            position_label: "p (fixed exponent of PAdam)".into(),
+            value_label: "preference index (dimensionless)".into(),
+            points,
+            bands,
+            reference: None,
+            floor: None,
+        },
+    )?;
+    Ok((Some(path), finding))
 }
