@@ -1,10 +1,10 @@
 //! `bandwise kernel RUN_DIR`: the preconditioned neural tangent kernel at the run's
 //! checkpoints, its band structure and linearised prediction against the measured band
-//! errors; writes RUN_DIR/kernel.json and prints a per-band table per checkpoint; with
+//! errors; writes RUN_DIR/kernel.json and kernel.csv and prints a per-band table per checkpoint; with
 //! `--plot`, draws the kernel figures of kernel.json into RUN_DIR/figures/.
 
 use crate::analysis::kernel::run_dir::{
-    analyze_run, read_kernel_json, write_kernel_json, KernelOptions,
+    analyze_run, read_kernel_json, write_kernel_csv, write_kernel_json, KernelOptions,
 };
 use crate::base::linalg::default_solver;
 use crate::plot::runs::kernel_set;
@@ -104,6 +104,7 @@ pub fn run(args: KernelArgs) -> Result<()> {
         outln!("");
     }
     outln!("wrote {}", path.display());
+    outln!("wrote {}", write_kernel_csv(&rk)?.display());
     if args.plot {
         let run = RunData::load(&args.run_dir)?;
         let dir = args.run_dir.join("figures");

@@ -5,9 +5,12 @@
 //! (kernel_spectrum), the band x eigen-index share maps (kernel_shares), predicted against
 //! measured band errors per configuration (kernel_prediction_*; first completed seed) and
 //! the predicted against measured preference index across p (kernel_index_vs_p); a finding
-//! per checkpoint epoch states the rank agreement, whatever it is, and one the index.
+//! per checkpoint epoch states the rank agreement, whatever it is, and one the index. Each
+//! analysed run gets its kernel.json and kernel.csv (so its report shows predicted epochs).
 
-use crate::analysis::kernel::run_dir::{analyze_run, KernelOptions};
+use crate::analysis::kernel::run_dir::{
+    analyze_run, write_kernel_csv, write_kernel_json, KernelOptions,
+};
 use crate::analysis::metrics::fixed_p;
 use crate::base::linalg::default_solver;
 use crate::base::stats::MeanCi;
@@ -77,6 +80,9 @@ pub fn render(groups: &[(String, Vec<RunData>)], out: &Path) -> Result<KernelOrd
     for (ci, (_, runs)) in groups.iter().enumerate() {
         for r in runs.iter().filter(|r| r.status() == "completed") {
             let rk = analyze_run(&r.dir, &opts, solver)?;
+            // The run's kernel records (the report reads the predicted epochs from them).
+            write_kernel_json(&rk, solver)?;
+            write_kernel_csv(&rk)?;
             if shown[ci].is_none() {
                 let entries = rk
                     .checkpoints
