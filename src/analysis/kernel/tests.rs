@@ -369,3 +369,43 @@ fn two_d_kernel_uses_the_ring_layout() {
         );
     }
 }
+
+/// A kernel built from two known Fourier eigenvectors: the spectrum finds them in order, each
+/// with all of its energy in its own band (dominant band and share row known exactly).
+#[test]
+fn dominant_band_and_shares_of_known_eigenvectors() {
+    let n = 32;
+    let t = grid(n);
+    let unit = |k: f64| -> Vec<f64> {
+        let v: Vec<f64> = t.iter().map(|&t| (TAU * k * t).cos()).collect();
+        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        v.iter().map(|x| x / norm).collect()
+    };
+    let (c1, c8) = (unit(1.0), unit(8.0));
+    let mut k = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..n {
+            k[i * n + j] = 3.0 * c1[i] * c1[j] + 1.0 * c8[i] * c8[j];
+        }
+    }
+    let y: Vec<f64> = c1.iter().zip(&c8).map(|(a, b)| a + b).collect();
+    let mut m = meter(
+        &y,
+        LayoutSpec::Edges {
+            edges: vec![0.5, 1.5, 7.5, 8.5],
+        },
+    );
+    let labels: Vec<String> = m.bands().iter().map(|b| b.label.clone()).collect();
+    let low = labels.iter().position(|l| l == "1 cyc").unwrap();
+    let high = labels.iter().position(|l| l == "8 cyc").unwrap();
+    let spec = spectrum(&k, n, &Faer, &mut m).unwrap();
+    assert!((spec.eigenvalues[0] - 3.0).abs() < 1e-12);
+    assert!((spec.eigenvalues[1] - 1.0).abs() < 1e-12);
+    assert_eq!(spec.dominant_band[0], low);
+    assert_eq!(spec.dominant_band[1], high);
+    assert!((spec.shares[0][low] - 1.0).abs() < 1e-12, "{:?}", spec.shares[0]);
+    assert!((spec.shares[1][high] - 1.0).abs() < 1e-12, "{:?}", spec.shares[1]);
+    for row in &spec.shares {
+        assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+}
