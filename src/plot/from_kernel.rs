@@ -109,13 +109,8 @@ pub fn share_map(title: &str, ckpt: &Value) -> Result<HeatmapData> {
     }
     let m = numerical_rank(&eig, ROUND_OFF_RATIO);
     Ok(HeatmapData {
-        title: title.to_string(),
-        caption: format!(
-            "Colour: share of eigenvector i's energy in each band (Parseval band energies of the unit eigenvector, the monitor's bands; each column sums to 1). Eigenvectors of K_P ordered by eigenvalue, largest first; the {} with eigenvalue >= 1e-12 x the largest are shown ({} of {}; the rest are round-off).",
-            m,
-            m,
-            eig.len()
-        ),
+        title: format!("{title} ({m} of {})", eig.len()),
+        caption: "Colour: share of eigenvector i's energy in each band (Parseval band energies of the unit eigenvector, the monitor's bands; each column sums to 1). Eigenvectors of K_P ordered by eigenvalue, largest first; only those with eigenvalue >= 1e-12 x the largest are shown (their count of all N is in the title; the others are round-off).".into(),
         epochs: (1..=m).map(|i| i as f64).collect(),
         band_labels: band_list.iter().map(|b| b.label.clone()).collect(),
         values: (0..band_list.len())

@@ -90,6 +90,14 @@ impl Figure for OrderFigure<'_> {
         let area = root
             .clone()
             .shrink((0, TOP), ((LEFT + plot_w) as u32, plot_h as u32));
+        // Ticks at round-off distance from 0 (e.g. -2.2e-16) read as 0.
+        let snap = |v: &f64| {
+            if v.abs() < 1e-9 * (hi - lo) {
+                "0".to_string()
+            } else {
+                style::fmt_tick(*v)
+            }
+        };
         let mut chart = ChartBuilder::on(&area)
             .x_label_area_size(X_AREA as u32)
             .y_label_area_size(LEFT as u32)
@@ -100,8 +108,8 @@ impl Figure for OrderFigure<'_> {
             .x_desc(d.x_label.as_str())
             .label_style(style::font(AXIS_PX))
             .axis_desc_style(style::font(AXIS_PX))
-            .x_label_formatter(&|v| style::fmt_tick(*v))
-            .y_label_formatter(&|v| style::fmt_tick(*v))
+            .x_label_formatter(&snap)
+            .y_label_formatter(&snap)
             .draw()
             .map_err(perr)?;
         let grey = RGBColor(120, 120, 120);

@@ -13,8 +13,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::heatmap::draw_caption;
 use super::style::{
-    self, bold, fit_bold, legend, perr, series_colour, text, LegendEntry, AXIS_PX, CAPTION_PX,
-    TITLE_PX,
+    self, bold, fit_bold, font, perr, series_colour, text, AXIS_PX, CAPTION_PX, TITLE_PX,
 };
 use super::{render, Figure, Raster};
 
@@ -58,6 +57,8 @@ const LEGEND_W: i32 = 200;
 const CAPTION_AREA: i32 = 74;
 const REST_GREY: RGBColor = RGBColor(150, 150, 150);
 const PLAIN_GREY: RGBColor = RGBColor(40, 40, 40);
+const DOT_R: i32 = 4;
+const RING_R: i32 = 6;
 
 /// Colour of band `b` of `n` (the rest band grey).
 pub fn band_colour(b: usize, n: usize, rest: Option<usize>) -> RGBColor {
@@ -200,19 +201,24 @@ impl Figure for SpectrumFigure<'_> {
                 .draw_series(
                     plain
                         .iter()
-                        .map(|&(x, y)| Circle::new((x, y), 5, PLAIN_GREY.stroke_width(1))),
+                        .map(|&(x, y)| Circle::new((x, y), RING_R, PLAIN_GREY.stroke_width(1))),
                 )
                 .map_err(perr)?;
             chart
                 .draw_series(kp.iter().map(|&(x, y)| {
                     let b = p.dominant[x as usize - 1];
-                    Circle::new((x, y), 3, band_colour(b, n_bands, d.rest_band).filled())
+                    Circle::new((x, y), DOT_R, band_colour(b, n_bands, d.rest_band).filled())
                 }))
                 .map_err(perr)?;
         }
         // The shared y title, centred on the grid.
         let grid_mid = TOP + rows as i32 * (CELL_H + GAP_Y) / 2;
-        style::vtext(root, "eigenvalue (log scale)", AXIS_PX, (14, grid_mid))?;
+        style::vtext(
+            root,
+            "eigenvalue λ (fall per update: lr_eff·λ)",
+            AXIS_PX,
+            (14, grid_mid),
+        )?;
         let lx = LEFT + cols as i32 * CELL_W + 8;
         text(
             root,
@@ -222,21 +228,37 @@ impl Figure for SpectrumFigure<'_> {
             HPos::Left,
             VPos::Top,
         )?;
-        let mut entries: Vec<LegendEntry> = (0..n_bands)
-            .map(|b| LegendEntry {
-                label: d.band_labels[b].clone(),
-                colour: band_colour(b, n_bands, d.rest_band),
-                dashed: false,
-                shaded: false,
-            })
-            .collect();
-        entries.push(LegendEntry {
-            label: "K (P = I): rings".into(),
-            colour: PLAIN_GREY,
-            dashed: true,
-            shaded: false,
-        });
-        legend(root, &entries, (lx, TOP + PANEL_TITLE + 24))?;
+        // Marker legend: a dot per band (K_P), a ring for K.
+        let row = (CAPTION_PX * 1.5) as i32;
+        let y0 = TOP + PANEL_TITLE + 24;
+        for b in 0..n_bands {
+            let cy = y0 + row * b as i32 + row / 2;
+            root.draw(&Circle::new(
+                (lx + 8, cy),
+                DOT_R,
+                band_colour(b, n_bands, d.rest_band).filled(),
+            ))
+            .map_err(perr)?;
+            text(
+                root,
+                &d.band_labels[b],
+                &font(CAPTION_PX),
+                (lx + 24, cy),
+                HPos::Left,
+                VPos::Center,
+            )?;
+        }
+        let cy = y0 + row * n_bands as i32 + row;
+        root.draw(&Circle::new((lx + 8, cy), RING_R, PLAIN_GREY.stroke_width(1)))
+            .map_err(perr)?;
+        text(
+            root,
+            "K (P = I)",
+            &font(CAPTION_PX),
+            (lx + 24, cy),
+            HPos::Left,
+            VPos::Center,
+        )?;
         draw_caption(
             root,
             &d.caption,

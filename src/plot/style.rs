@@ -282,11 +282,14 @@ pub fn log_y_chart<'a, DB: DrawingBackend>(
         .y_label_area_size(y_area)
         .build_cartesian_2d(xlo..xhi, (ylo..yhi).log_scale())
         .map_err(perr)?;
+    // Under ~1.5 decades a budget of 8 labels gets only the powers of 10 (often one):
+    // a larger budget makes plotters label 2, 3, ..., 9 x 10^k as well.
+    let y_labels = if yhi / ylo < 30.0 { 30 } else { 8 };
     chart
         .configure_mesh()
         .x_desc(x_desc)
         .x_labels(8)
-        .y_labels(8)
+        .y_labels(y_labels)
         .x_label_formatter(&|v| fmt_tick(*v))
         .y_label_formatter(&|v| fmt_tick(*v))
         .label_style(font(TICK_PX))

@@ -55,6 +55,15 @@ struct Row {
     points: Vec<(f64, f64)>,
     /// Preference index of the predicted and the measured decay rates.
     index: (f64, f64),
+    /// `lr_eff x lambda_max(K_P)`: the linearised map `I - lr_eff K_P` is stable below 2.
+    step: f64,
+    seed: u64,
+}
+
+impl Row {
+    fn stable(&self) -> bool {
+        self.step < 2.0
+    }
 }
 
 fn verdict(mean: f64) -> &'static str {
@@ -105,6 +114,9 @@ pub fn render(groups: &[(String, Vec<RunData>)], out: &Path) -> Result<KernelOrd
                         .map(|b| (b.predicted_decay, b.measured_decay))
                         .collect(),
                     index: (cmp.predicted_index, cmp.measured_index),
+                    step: c.kernel.lr_eff
+                        * c.kernel.preconditioned.eigenvalues.first().copied().unwrap_or(0.0),
+                    seed: r.seed(),
                 });
             }
         }
@@ -150,13 +162,27 @@ pub fn render(groups: &[(String, Vec<RunData>)], out: &Path) -> Result<KernelOrd
         ));
     }
     let series = (0..groups.len())
-        .map(|i| OrderSeries {
-            label: format!("{}: rho {:+.2}", label(i), rhos(Some(i), last).mean),
-            points: rows
+        .map(|i| {
+            let unstable = rows
                 .iter()
-                .filter(|r| r.config == i && r.epoch == last)
-                .flat_map(|r| r.points.iter().copied())
-                .collect(),
+                .filter(|r| r.config == i && r.epoch == last && !r.stable())
+                .count();
+            OrderSeries {
+                label: if unstable > 0 {
+                    format!(
+                        "{}: rho {:+.2} ({unstable} unstable, not drawn)",
+                        label(i),
+                        rhos(Some(i), last).mean
+                    )
+                } else {
+                    format!("{}: rho {:+.2}", label(i), rhos(Some(i), last).mean)
+                },
+                points: rows
+                    .iter()
+                    .filter(|r| r.config == i && r.epoch == last && r.stable())
+                    .flat_map(|r| r.points.iter().copied())
+                    .collect(),
+            }
         })
         .collect();
     let window = rows
@@ -169,7 +195,7 @@ pub fn render(groups: &[(String, Vec<RunData>)], out: &Path) -> Result<KernelOrd
         &KernelOrderData {
             title: format!("Kernel theory: predicted vs measured band decay (checkpoint epoch {last})"),
             caption: format!(
-                "One point per band and run: decay rate (decades/epoch, the report's area rate) over the {window} epochs after the checkpoint, predicted by r <- (I - lr_eff K_P) r from the checkpoint (x) and measured in bands.csv (y). rho: Spearman correlation of the two over bands, mean over runs."
+                "One point per band and run: decay rate (decades/epoch, the report's area rate) over the {window} epochs after the checkpoint, predicted by r <- (I - lr_eff K_P) r from the checkpoint (x) and measured in bands.csv (y). rho: Spearman correlation of the two over bands, mean over runs (all runs). Runs whose linearised map is unstable (lr_eff x largest eigenvalue of K_P > 2: the prediction grows without bound) are not drawn; the legend counts them."
             ),
             x_label: "predicted decay rate (decades/epoch)".into(),
             y_label: "measured decay rate (decades/epoch)".into(),
@@ -181,6 +207,21 @@ pub fn render(groups: &[(String, Vec<RunData>)], out: &Path) -> Result<KernelOrd
         .map(|&e| format!("theory order rho {} at epoch {e}", fmt_ci(&rhos(None, e))))
         .collect::<Vec<_>>()
         .join("; ");
+    let unstable: Vec<String> = rows
+        .iter()
+        .filter(|r| !r.stable())
+        .map(|r| format!("{} seed {} at epoch {} ({:.1})", label(r.config), r.seed, r.epoch, r.step))
+        .collect();
+    findings.push(if unstable.is_empty() {
+        "kernel theory: the linearised map I - lr_eff K_P is stable (lr_eff x largest eigenvalue < 2) at every analysed checkpoint".to_string()
+    } else {
+        format!(
+            "kernel theory: the linear prediction FAILS where the linearised map I - lr_eff K_P is unstable (lr_eff x largest eigenvalue of K_P > 2, so the predicted residual grows while the measured one falls: training runs beyond the linear regime): {} of {} checkpoints: {}",
+            unstable.len(),
+            rows.len(),
+            unstable.join("; ")
+        )
+    });
     let mut figures = vec![figure];
     figures.extend(kernel_figures(groups, &shown, last, out)?);
     let (index_figure, index_finding) = index_vs_p(groups, &rows, last, out)?;
@@ -282,11 +323,16 @@ fn index_vs_p(
     let mut parts = Vec::new();
     for (i, (_, runs)) in groups.iter().enumerate() {
         let Some(first) = runs.first() else { continue };
-        let (pred, meas) = (of(i, &|r| r.index.0), of(i, &|r| r.index.1));
+        // An unstable linear map predicts every band to grow alike: no index to compare.
+        let (pred, meas) = (
+            of(i, &|r| if r.stable() { r.index.0 } else { f64::NAN }),
+            of(i, &|r| r.index.1),
+        );
         parts.push(format!(
-            "{} predicted {} measured {} (n = {})",
+            "{} predicted {} (n = {}) measured {} (n = {})",
             label(i),
             fmt_ci(&pred),
+            pred.n,
             fmt_ci(&meas),
             meas.n
         ));
@@ -333,7 +379,7 @@ fn index_vs_p(
         &path,
         &EstimatesData {
             title: format!("Kernel theory: predicted vs measured preference index vs p (checkpoint epoch {epoch})"),
-            caption: "Preference index (+ = low frequencies first) of the band decay rates over the window after the checkpoint: measured from bands.csv, predicted by the linearised kernel r <- (I - lr_eff K_P) r. Points: mean over completed seeds; whiskers: 95% Student-t interval (none with < 2 seeds). Bands: the other optimizers (dashed: mean).".into(),
+            caption: "Preference index (+ = low frequencies first) of the band decay rates over the window after the checkpoint: measured from bands.csv, predicted by the linearised kernel r <- (I - lr_eff K_P) r, over the runs whose linearised map is stable (lr_eff x largest eigenvalue < 2; n beside each point). Points: mean over completed seeds; whiskers: 95% Student-t interval (none with < 2 seeds). Bands: the other optimizers (dashed: mean).".into(),
             layout: Layout::Numeric,
             position_label: "p (fixed exponent of PAdam)".into(),
             value_label: "preference index (dimensionless)".into(),
