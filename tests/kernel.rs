@@ -8,14 +8,14 @@ use bandwise::analysis::kernel::run_dir::{
     KERNEL_CSV_FORMAT, KERNEL_FORMAT,
 };
 use bandwise::analysis::{build, ReportOptions};
-use bandwise::plot::runs::kernel_set;
-use bandwise::plot::Format;
-use bandwise::record::load::RunData;
 use bandwise::base::linalg::Faer;
 use bandwise::engine::run::{run_experiment, RunOptions};
 use bandwise::experiment::config::Experiment;
 use bandwise::optim::Registry;
+use bandwise::plot::runs::kernel_set;
+use bandwise::plot::Format;
 use bandwise::record::checkpoint::{list_checkpoints, read_checkpoint};
+use bandwise::record::load::RunData;
 
 const CONFIG: &str = r#"
 name = "k"
@@ -187,7 +187,10 @@ fn kernel_csv_figures_and_the_reports_predicted_column() {
         }
     }
     let md = bandwise::analysis::render::markdown(&rep);
-    assert!(md.contains("| predicted |") || md.contains("predicted |"), "{md}");
+    assert!(
+        md.contains("| predicted |") || md.contains("predicted |"),
+        "{md}"
+    );
     assert!(md.contains("Predicted from the checkpoint at epoch 0 (window to epoch 8)"));
     let csv = bandwise::analysis::render::csv(&rep);
     assert!(csv.contains("predicted_epochs_to_threshold"));

@@ -126,23 +126,28 @@ fn kernel_crossings(
     config_thresholds: &[f64],
     n_bands: usize,
 ) -> Result<Option<KernelCrossings>> {
-    if !dir.join(crate::analysis::kernel::run_dir::KERNEL_JSON).is_file() {
+    if !dir
+        .join(crate::analysis::kernel::run_dir::KERNEL_JSON)
+        .is_file()
+    {
         return Ok(None);
     }
     let k = crate::analysis::kernel::run_dir::read_kernel_json(dir)?;
     let path = dir.join(crate::analysis::kernel::run_dir::KERNEL_JSON);
-    let Some(first) = k["checkpoints"]
-        .as_array()
-        .and_then(|c| c.iter().min_by_key(|c| c["epoch"].as_u64().unwrap_or(u64::MAX)))
-    else {
+    let Some(first) = k["checkpoints"].as_array().and_then(|c| {
+        c.iter()
+            .min_by_key(|c| c["epoch"].as_u64().unwrap_or(u64::MAX))
+    }) else {
         return Ok(None);
     };
-    let table = first["prediction"]["to_threshold"].as_array().with_context(|| {
-        format!(
-            "{}: checkpoint has no `prediction.to_threshold`; rerun `bandwise kernel`",
-            path.display()
-        )
-    })?;
+    let table = first["prediction"]["to_threshold"]
+        .as_array()
+        .with_context(|| {
+            format!(
+                "{}: checkpoint has no `prediction.to_threshold`; rerun `bandwise kernel`",
+                path.display()
+            )
+        })?;
     if table.len() != n_bands {
         bail!(
             "{}: {} bands in `prediction.to_threshold` but bands.csv has {}; rerun `bandwise kernel`",

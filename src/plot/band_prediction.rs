@@ -93,10 +93,7 @@ impl Figure for PredictionFigure<'_> {
                 .filter(positive)
         };
         let ys: Vec<f64> = all().map(|p| p.1).collect();
-        let xs: Vec<f64> = all()
-            .map(|p| p.0)
-            .chain([d.window.0, d.window.1])
-            .collect();
+        let xs: Vec<f64> = all().map(|p| p.0).chain([d.window.0, d.window.1]).collect();
         let (ylo, yhi) = style::log_range(&ys).unwrap_or((1e-3, 1.0));
         let (xlo, xhi) = style::lin_range(&xs).unwrap_or((0.0, 1.0));
         let xlo = if xs.iter().all(|&x| x >= 0.0) {

@@ -44,9 +44,9 @@ pub struct KernelBand {
 
 /// The bands of a checkpoint entry (`bands`).
 pub fn bands(ckpt: &Value) -> Result<Vec<KernelBand>> {
-    let list = ckpt["bands"]
-        .as_array()
-        .context("kernel.json: checkpoint has no `bands` array; was it written by `bandwise kernel`?")?;
+    let list = ckpt["bands"].as_array().context(
+        "kernel.json: checkpoint has no `bands` array; was it written by `bandwise kernel`?",
+    )?;
     Ok(list
         .iter()
         .map(|b| {
@@ -78,7 +78,10 @@ pub fn spectrum_panel(title: &str, ckpt: &Value) -> Result<SpectrumPanel> {
         .context("kernel.json: `preconditioned.dominant_band` holds a non-integer")?;
     Ok(SpectrumPanel {
         title: title.to_string(),
-        preconditioned: f64s(&ckpt["preconditioned"]["eigenvalues"], "preconditioned.eigenvalues")?,
+        preconditioned: f64s(
+            &ckpt["preconditioned"]["eigenvalues"],
+            "preconditioned.eigenvalues",
+        )?,
         dominant,
         plain: f64s(&ckpt["plain"]["eigenvalues"], "plain.eigenvalues")?,
     })
@@ -99,7 +102,10 @@ pub fn numerical_rank(eigenvalues: &[f64], ratio: f64) -> usize {
 pub fn share_map(title: &str, ckpt: &Value) -> Result<HeatmapData> {
     let band_list = bands(ckpt)?;
     let shares = matrix(&ckpt["preconditioned"]["shares"], "preconditioned.shares")?;
-    let eig = f64s(&ckpt["preconditioned"]["eigenvalues"], "preconditioned.eigenvalues")?;
+    let eig = f64s(
+        &ckpt["preconditioned"]["eigenvalues"],
+        "preconditioned.eigenvalues",
+    )?;
     if shares.len() != eig.len() || shares.iter().any(|r| r.len() != band_list.len()) {
         bail!(
             "kernel.json: `preconditioned.shares` is not {} eigenvectors x {} bands",
@@ -150,7 +156,11 @@ pub fn band_prediction(title: &str, ckpt: &Value, run: &RunData) -> Result<BandP
     let p_epochs = f64s(&ckpt["prediction"]["epochs"], "prediction.epochs")?;
     let p_err = matrix(&ckpt["prediction"]["rel_error"], "prediction.rel_error")?;
     if p_err.len() != p_epochs.len() {
-        bail!("kernel.json: `prediction.rel_error` has {} rows but `prediction.epochs` has {}", p_err.len(), p_epochs.len());
+        bail!(
+            "kernel.json: `prediction.rel_error` has {} rows but `prediction.epochs` has {}",
+            p_err.len(),
+            p_epochs.len()
+        );
     }
     let bands = band_list
         .iter()

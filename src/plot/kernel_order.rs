@@ -1,6 +1,6 @@
 //! Predicted against measured band decay rates (the kernel theory overlay): one point per band
-//! and run, coloured by configuration, with the identity line; the legend gives each
-//! configuration's rank correlation.
+//! and run, coloured by configuration (later series smaller, so coinciding points nest), with
+//! the identity line; the legend gives each configuration's rank correlation.
 
 use std::path::Path;
 
@@ -106,6 +106,7 @@ impl Figure for OrderFigure<'_> {
         chart
             .configure_mesh()
             .x_desc(d.x_label.as_str())
+            .x_labels(6)
             .label_style(style::font(AXIS_PX))
             .axis_desc_style(style::font(AXIS_PX))
             .x_label_formatter(&snap)
@@ -124,12 +125,15 @@ impl Figure for OrderFigure<'_> {
         let mut entries = Vec::new();
         for (i, s) in d.series.iter().enumerate() {
             let colour = qualitative(i);
+            // Each series a little smaller than the one under it: coinciding points (e.g.
+            // Adam and PAdam p = 0.5) stay visible as nested dots.
+            let radius = (7 - i as i32).max(3);
             chart
                 .draw_series(
                     s.points
                         .iter()
                         .filter(|(x, y)| x.is_finite() && y.is_finite())
-                        .map(|&(x, y)| Circle::new((x, y), 5, colour.filled())),
+                        .map(|&(x, y)| Circle::new((x, y), radius, colour.filled())),
                 )
                 .map_err(perr)?;
             entries.push(LegendEntry {

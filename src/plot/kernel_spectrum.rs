@@ -66,7 +66,11 @@ pub fn band_colour(b: usize, n: usize, rest: Option<usize>) -> RGBColor {
         return REST_GREY;
     }
     let n_coloured = n - usize::from(rest.is_some_and(|r| r < n));
-    let i = if rest.is_some_and(|r| r < b) { b - 1 } else { b };
+    let i = if rest.is_some_and(|r| r < b) {
+        b - 1
+    } else {
+        b
+    };
     series_colour(i, n_coloured)
 }
 
@@ -249,8 +253,12 @@ impl Figure for SpectrumFigure<'_> {
             )?;
         }
         let cy = y0 + row * n_bands as i32 + row;
-        root.draw(&Circle::new((lx + 8, cy), RING_R, PLAIN_GREY.stroke_width(1)))
-            .map_err(perr)?;
+        root.draw(&Circle::new(
+            (lx + 8, cy),
+            RING_R,
+            PLAIN_GREY.stroke_width(1),
+        ))
+        .map_err(perr)?;
         text(
             root,
             "K (P = I)",

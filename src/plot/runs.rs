@@ -419,7 +419,10 @@ pub fn kernel_set(
         let path = dir.join(format!("kernel_shares_e{e}.{ext}"));
         super::heatmap(
             &path,
-            &from_kernel::share_map(&format!("Band shares of the eigenvectors of K_P: {title}"), c)?,
+            &from_kernel::share_map(
+                &format!("Band shares of the eigenvectors of K_P: {title}"),
+                c,
+            )?,
             &super::ColourScale::linear(0.0, 1.0),
         )?;
         out.push(path);

@@ -264,7 +264,10 @@ pub fn runs(xs: &[f64], ys: &[f64], keep: impl Fn(f64) -> bool) -> Vec<Vec<(f64,
 pub type LogYChart<'a, DB> = ChartContext<
     'a,
     DB,
-    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::combinators::LogCoord<f64>>,
+    Cartesian2d<
+        plotters::coord::types::RangedCoordf64,
+        plotters::coord::combinators::LogCoord<f64>,
+    >,
 >;
 
 /// The linear-x, log-y chart every log-y figure uses (curves, loss, the kernel figures): built

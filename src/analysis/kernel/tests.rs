@@ -403,8 +403,16 @@ fn dominant_band_and_shares_of_known_eigenvectors() {
     assert!((spec.eigenvalues[1] - 1.0).abs() < 1e-12);
     assert_eq!(spec.dominant_band[0], low);
     assert_eq!(spec.dominant_band[1], high);
-    assert!((spec.shares[0][low] - 1.0).abs() < 1e-12, "{:?}", spec.shares[0]);
-    assert!((spec.shares[1][high] - 1.0).abs() < 1e-12, "{:?}", spec.shares[1]);
+    assert!(
+        (spec.shares[0][low] - 1.0).abs() < 1e-12,
+        "{:?}",
+        spec.shares[0]
+    );
+    assert!(
+        (spec.shares[1][high] - 1.0).abs() < 1e-12,
+        "{:?}",
+        spec.shares[1]
+    );
     for row in &spec.shares {
         assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12);
     }

@@ -46,6 +46,15 @@ fn fmt_ci(c: &MeanCi) -> String {
     }
 }
 
+/// `mean [lo, hi]` (uncut: the preference index is not bounded) or the single value.
+fn fmt_index(c: &MeanCi) -> String {
+    if c.n >= 2 {
+        format!("{:+.2} [{:+.2}, {:+.2}]", c.mean, c.lo, c.hi)
+    } else {
+        format!("{:+.2}", c.mean)
+    }
+}
+
 /// One run's comparison at one checkpoint: configuration, epoch, window, Spearman, points.
 struct Row {
     config: usize,
@@ -115,7 +124,12 @@ pub fn render(groups: &[(String, Vec<RunData>)], out: &Path) -> Result<KernelOrd
                         .collect(),
                     index: (cmp.predicted_index, cmp.measured_index),
                     step: c.kernel.lr_eff
-                        * c.kernel.preconditioned.eigenvalues.first().copied().unwrap_or(0.0),
+                        * c.kernel
+                            .preconditioned
+                            .eigenvalues
+                            .first()
+                            .copied()
+                            .unwrap_or(0.0),
                     seed: r.seed(),
                 });
             }
@@ -170,7 +184,7 @@ pub fn render(groups: &[(String, Vec<RunData>)], out: &Path) -> Result<KernelOrd
             OrderSeries {
                 label: if unstable > 0 {
                     format!(
-                        "{}: rho {:+.2} ({unstable} unstable, not drawn)",
+                        "{}: rho {:+.2}, {unstable} unstable",
                         label(i),
                         rhos(Some(i), last).mean
                     )
@@ -195,7 +209,7 @@ pub fn render(groups: &[(String, Vec<RunData>)], out: &Path) -> Result<KernelOrd
         &KernelOrderData {
             title: format!("Kernel theory: predicted vs measured band decay (checkpoint epoch {last})"),
             caption: format!(
-                "One point per band and run: decay rate (decades/epoch, the report's area rate) over the {window} epochs after the checkpoint, predicted by r <- (I - lr_eff K_P) r from the checkpoint (x) and measured in bands.csv (y). rho: Spearman correlation of the two over bands, mean over runs (all runs). Runs whose linearised map is unstable (lr_eff x largest eigenvalue of K_P > 2: the prediction grows without bound) are not drawn; the legend counts them."
+                "One point per band and run: decay rate (decades/epoch, the report's area rate) over the {window} epochs after the checkpoint, predicted by r <- (I - lr_eff K_P) r from the checkpoint (x) and measured in bands.csv (y). rho: Spearman correlation over bands, mean over all runs. Runs whose linearised map is unstable (lr_eff x largest eigenvalue of K_P > 2) are not drawn (counted in the legend). Later series are drawn smaller, on top."
             ),
             x_label: "predicted decay rate (decades/epoch)".into(),
             y_label: "measured decay rate (decades/epoch)".into(),
@@ -210,7 +224,15 @@ pub fn render(groups: &[(String, Vec<RunData>)], out: &Path) -> Result<KernelOrd
     let unstable: Vec<String> = rows
         .iter()
         .filter(|r| !r.stable())
-        .map(|r| format!("{} seed {} at epoch {} ({:.1})", label(r.config), r.seed, r.epoch, r.step))
+        .map(|r| {
+            format!(
+                "{} seed {} at epoch {} ({:.1})",
+                label(r.config),
+                r.seed,
+                r.epoch,
+                r.step
+            )
+        })
         .collect();
     findings.push(if unstable.is_empty() {
         "kernel theory: the linearised map I - lr_eff K_P is stable (lr_eff x largest eigenvalue < 2) at every analysed checkpoint".to_string()
@@ -331,9 +353,9 @@ fn index_vs_p(
         parts.push(format!(
             "{} predicted {} (n = {}) measured {} (n = {})",
             label(i),
-            fmt_ci(&pred),
+            fmt_index(&pred),
             pred.n,
-            fmt_ci(&meas),
+            fmt_index(&meas),
             meas.n
         ));
         let n_diverged = runs.iter().filter(|r| r.status() != "completed").count();
@@ -368,7 +390,7 @@ fn index_vs_p(
         }
     }
     let finding = format!(
-        "kernel theory, preference index of the band decay rates over the window after the epoch-{epoch} checkpoint, mean [95% interval over seeds]: {}",
+        "kernel theory, preference index of the band decay rates over the window after the epoch-{epoch} checkpoint, mean [95% interval over seeds; predicted over the runs with a stable linearised map]: {}",
         parts.join("; ")
     );
     if points.is_empty() {
