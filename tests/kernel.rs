@@ -174,14 +174,14 @@ fn kernel_csv_figures_and_the_reports_predicted_column() {
     let rep = build(std::slice::from_ref(&dir), &ReportOptions::default(), &[]).unwrap();
     let c = &rep.configs[0];
     let k = c.kernel.as_ref().expect("kernel window");
-    assert_eq!((k.checkpoint, k.window_end), (0, 8));
+    assert_eq!((k.checkpoint, k.window_end), (0, 80), "predicted to the last epoch");
     let first = &rk.checkpoints[0].kernel.prediction;
     let thresholds = &exp.spectral.thresholds;
     for (b, band) in c.bands.iter().enumerate() {
         let predicted = band.predicted_to_threshold.as_ref().unwrap();
         for t in predicted {
             let i = thresholds.iter().position(|&x| x == t.threshold).unwrap();
-            let want = first.to_threshold[b][i];
+            let want = first.to_threshold_budget[b][i];
             assert_eq!(t.epochs.reached, usize::from(want.is_some()));
             assert_eq!(t.epochs.min, want);
         }
@@ -191,7 +191,7 @@ fn kernel_csv_figures_and_the_reports_predicted_column() {
         md.contains("| predicted |") || md.contains("predicted |"),
         "{md}"
     );
-    assert!(md.contains("Predicted from the checkpoint at epoch 0 (window to epoch 8)"));
+    assert!(md.contains("Predicted from the checkpoint at epoch 0 (to epoch 80)"));
     let csv = bandwise::analysis::render::csv(&rep);
     assert!(csv.contains("predicted_epochs_to_threshold"));
 }

@@ -107,7 +107,7 @@ pub struct BandMetrics {
 pub struct KernelCrossings {
     /// Epoch of the checkpoint the prediction starts from.
     pub checkpoint: u64,
-    /// Last epoch of the prediction window.
+    /// Last epoch the prediction was evaluated at (the run's last analysed epoch).
     pub window_end: u64,
     /// `to_threshold[b][t]`: first predicted epoch below threshold t of
     /// [`RunMetrics::thresholds`] (largest first); None = not within the window.
@@ -115,7 +115,7 @@ pub struct KernelCrossings {
 }
 
 /// What `predicted` means in the report tables.
-pub const PREDICTED_DEFINITION: &str = "predicted: first epoch with predicted rel_error < threshold of the linearised kernel prediction r <- (I - lr_eff K_P) r from the run's first checkpoint (kernel.json, `bandwise kernel`), at the run's analysed epochs within the prediction window; `> W` = not within the window (ending at epoch W); median and range over seeds as for the measured epochs";
+pub const PREDICTED_DEFINITION: &str = "predicted: first epoch with predicted rel_error < threshold of the linearised kernel prediction r <- (I - lr_eff K_P) r from the run's first checkpoint (kernel.json `prediction.to_threshold_budget`, `bandwise kernel`), at the run's analysed epochs up to the end of the budget (the kernel held fixed: beyond the lazy regime this is an extrapolation); `> W` = not by epoch W, the last analysed epoch; median and range over seeds as for the measured epochs";
 
 /// The predicted crossings of the run at `dir` from its kernel.json (None without one).
 /// `thresholds` are the report's (largest first), `config_thresholds` the config's order,
@@ -140,11 +140,11 @@ fn kernel_crossings(
     }) else {
         return Ok(None);
     };
-    let table = first["prediction"]["to_threshold"]
+    let table = first["prediction"]["to_threshold_budget"]
         .as_array()
         .with_context(|| {
             format!(
-                "{}: checkpoint has no `prediction.to_threshold`; rerun `bandwise kernel`",
+                "{}: checkpoint has no `prediction.to_threshold_budget`; rerun `bandwise kernel` with this version",
                 path.display()
             )
         })?;
@@ -173,7 +173,7 @@ fn kernel_crossings(
         .collect();
     Ok(Some(KernelCrossings {
         checkpoint: first["epoch"].as_u64().unwrap_or(0),
-        window_end: first["comparison"]["window_end"].as_u64().unwrap_or(0),
+        window_end: first["prediction"]["budget_end"].as_u64().unwrap_or(0),
         to_threshold,
     }))
 }

@@ -17,8 +17,8 @@
 //!   `final_rel_error` (Spread), `coverage` (Spread), `decay_rate` (Estimate), `plateau`
 //!   ({`converged`, `stalled`, `improving`, `worsening`, `undefined`} seed counts),
 //!   `plateau_change` (Spread); only when every completed seed has a kernel.json:
-//!   `predicted_to_threshold` (as `to_threshold`, the kernel's linearised prediction, `null`
-//!   median = not within the prediction window) on each band and `kernel` ({`checkpoint`,
+//!   `predicted_to_threshold` (as `to_threshold`, the kernel's linearised prediction to the
+//!   end of the budget, `null` median = not reached) on each band and `kernel` ({`checkpoint`,
 //!   `window_end`, `definition`}) on the configuration (after `config`);
 //! - Estimate = {`mean`, `ci_lo`, `ci_hi`, `sd`, `n`}; Spread = {`median`, `min`, `max`, `n`};
 //! - `verdicts`: array of {`claim`, `statement`, `subject`, `measured`, `comparison`, `rule`,
@@ -119,8 +119,8 @@ pub fn fmt_epochs(s: &EpochStat) -> String {
     }
 }
 
-/// A predicted epochs-to-threshold cell: as [`fmt_epochs`], with `> W` for "not within the
-/// prediction window ending at epoch W" instead of "never".
+/// A predicted epochs-to-threshold cell: as [`fmt_epochs`], with `> W` for "not by epoch W,
+/// the last predicted epoch" instead of "never".
 pub fn fmt_predicted(s: &EpochStat, window_end: u64) -> String {
     fmt_epochs(s).replace("never", &format!("> {window_end}"))
 }
@@ -369,7 +369,7 @@ pub fn markdown(report: &Report) -> String {
         if let Some(k) = &c.kernel {
             let _ = writeln!(
                 out,
-                "\nPredicted from the checkpoint at epoch {} (window to epoch {}): {}.",
+                "\nPredicted from the checkpoint at epoch {} (to epoch {}): {}.",
                 k.checkpoint, k.window_end, k.definition
             );
         }

@@ -229,6 +229,12 @@ pub fn analyze_run(
             steps_per_epoch,
             thresholds: exp.spectral.thresholds.clone(),
             window_end: window_end as f64,
+            beyond: measured
+                .epochs
+                .iter()
+                .copied()
+                .filter(|&e| e > window_end)
+                .collect(),
         };
         let kernel = analyze_checkpoint(
             &ckpt,
@@ -354,7 +360,7 @@ pub fn kernel_conventions(band_conventions: &Value) -> Value {
         "shares": "shares[i][b] = E_b(u_i) / sum_b E_b(u_i) for the unit eigenvector u_i; each row sums to 1; dominant_band[i] = argmax_b shares[i][b]",
         "band_rate": "sum_i lambda_i shares[i][b] / sum_i shares[i][b] (1/update)",
         "eigen_mass": "sum_i lambda_i shares[i][b] / sum_i lambda_i (the band's part of the trace of K_P)",
-        "prediction": "r_s = sum_i <u_i, r_0> (1 - lr_eff lambda_i)^s u_i after s = (epoch - checkpoint) x steps_per_epoch updates; rel_error[e][b] = E_b(r_s)/E_b(y) at the run's analysed epochs in the window; to_threshold[b][t] = first such epoch below spectral.thresholds[t]; decay_rate: the report's area rate (decades per epoch) over the window; index: the report's preference index of those rates",
+        "prediction": "r_s = sum_i <u_i, r_0> (1 - lr_eff lambda_i)^s u_i after s = (epoch - checkpoint) x steps_per_epoch updates; rel_error[e][b] = E_b(r_s)/E_b(y) at the run's analysed epochs in the window; to_threshold[b][t] = first such epoch below spectral.thresholds[t]; to_threshold_budget[b][t] = the same over the run's analysed epochs from the checkpoint to the end of the budget (budget_end = the last of them; the report's `predicted` column); decay_rate: the report's area rate (decades per epoch) over the window; index: the report's preference index of those rates",
         "comparison": "measured values from bands.csv (train grid) at the same epochs; order_spearman = Spearman correlation of predicted and measured decay rates over the index bands (target energy > 0, not rest); ranks: 1 = fastest-decaying band",
     })
 }

@@ -157,6 +157,7 @@ fn two_mode_toy_band_order_and_preconditioner_flip() {
         steps_per_epoch: 1,
         thresholds: vec![0.1, 0.01],
         window_end: 400.0,
+        beyond: Vec::new(),
     };
     let k = kernel_matrix(&jac, n, shape.n_params(), None);
     let spec = spectrum(&k, n, &Faer, &mut m).unwrap();
@@ -172,6 +173,16 @@ fn two_mode_toy_band_order_and_preconditioner_flip() {
     );
     assert!(spec.band_rate[low] > 5.0 * spec.band_rate[high]);
     let plain = predict(&spec, &r0, 0.5, &horizon, &mut m).unwrap();
+    // Crossings over a short window plus the later epochs equal those over the whole span.
+    let split = Horizon {
+        epochs: (0..=50).collect(),
+        beyond: (51..=400).collect(),
+        ..horizon.clone()
+    };
+    let short = predict(&spec, &r0, 0.5, &split, &mut m).unwrap();
+    assert_eq!(short.to_threshold_budget, plain.to_threshold);
+    assert_eq!(short.budget_end, 400);
+    assert_eq!(short.rel_error.len(), 51, "the window's curves stay the window's");
     let (lo_t, hi_t) = (plain.to_threshold[low][1], plain.to_threshold[high][1]);
     assert!(lo_t.unwrap() < hi_t.unwrap(), "{lo_t:?} {hi_t:?}");
     assert!(plain.index.index > 0.0, "{:?}", plain.index);
@@ -293,6 +304,7 @@ fn checkpoint_analysis_end_to_end() {
         steps_per_epoch: 1,
         thresholds: vec![0.1],
         window_end: 50.0,
+        beyond: Vec::new(),
     };
     let out = analyze_checkpoint(&ckpt, Activation::Tanh, &t, &y, &mut m, &Faer, &horizon).unwrap();
     assert_eq!(out.lr_eff, 2e-3);
@@ -359,6 +371,7 @@ fn two_d_kernel_uses_the_ring_layout() {
         steps_per_epoch: 1,
         thresholds: vec![0.1],
         window_end: 5.0,
+        beyond: Vec::new(),
     };
     let pred = predict(&spec, &r0, 0.1, &horizon, &mut meter).unwrap();
     let direct = meter.rel_error(&r0);
