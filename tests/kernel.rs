@@ -174,7 +174,11 @@ fn kernel_csv_figures_and_the_reports_predicted_column() {
     let rep = build(std::slice::from_ref(&dir), &ReportOptions::default(), &[]).unwrap();
     let c = &rep.configs[0];
     let k = c.kernel.as_ref().expect("kernel window");
-    assert_eq!((k.checkpoint, k.window_end), (0, 80), "predicted to the last epoch");
+    assert_eq!(
+        (k.checkpoint, k.window_end),
+        (0, 80),
+        "predicted to the last epoch"
+    );
     let first = &rk.checkpoints[0].kernel.prediction;
     let thresholds = &exp.spectral.thresholds;
     for (b, band) in c.bands.iter().enumerate() {

@@ -127,7 +127,7 @@ impl Figure for OrderFigure<'_> {
             let colour = qualitative(i);
             // Each series a little smaller than the one under it: coinciding points (e.g.
             // Adam and PAdam p = 0.5) stay visible as nested dots.
-            let radius = (7 - i as i32).max(3);
+            let radius = (8 - i as i32).max(3);
             chart
                 .draw_series(
                     s.points

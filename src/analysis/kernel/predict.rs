@@ -119,7 +119,9 @@ pub fn predict(
     }
     if let (Some(&last), Some(&first)) = (horizon.epochs.last(), horizon.beyond.first()) {
         if first <= last || horizon.beyond.windows(2).any(|w| w[1] <= w[0]) {
-            bail!("kernel prediction: the epochs beyond the window must increase after epoch {last}");
+            bail!(
+                "kernel prediction: the epochs beyond the window must increase after epoch {last}"
+            );
         }
     }
     let mut long_error = rel_error.clone();

@@ -182,7 +182,11 @@ fn two_mode_toy_band_order_and_preconditioner_flip() {
     let short = predict(&spec, &r0, 0.5, &split, &mut m).unwrap();
     assert_eq!(short.to_threshold_budget, plain.to_threshold);
     assert_eq!(short.budget_end, 400);
-    assert_eq!(short.rel_error.len(), 51, "the window's curves stay the window's");
+    assert_eq!(
+        short.rel_error.len(),
+        51,
+        "the window's curves stay the window's"
+    );
     let (lo_t, hi_t) = (plain.to_threshold[low][1], plain.to_threshold[high][1]);
     assert!(lo_t.unwrap() < hi_t.unwrap(), "{lo_t:?} {hi_t:?}");
     assert!(plain.index.index > 0.0, "{:?}", plain.index);
