@@ -136,14 +136,24 @@ impl SpectrumFigure<'_> {
         let cols = n.clamp(1, COLS_MAX);
         (cols, n.div_ceil(cols))
     }
+
+    /// Panel cell size: one panel alone gets a larger cell (room for title and caption).
+    fn cell(&self) -> (i32, i32) {
+        if self.0.panels.len() == 1 {
+            (640, 420)
+        } else {
+            (CELL_W, CELL_H)
+        }
+    }
 }
 
 impl Figure for SpectrumFigure<'_> {
     fn size(&self) -> (u32, u32) {
         let (cols, rows) = self.grid();
+        let (cell_w, cell_h) = self.cell();
         (
-            (LEFT + cols as i32 * CELL_W + LEGEND_W) as u32,
-            (TOP + rows as i32 * (CELL_H + GAP_Y) + CAPTION_AREA) as u32,
+            (LEFT + cols as i32 * cell_w + LEGEND_W) as u32,
+            (TOP + rows as i32 * (cell_h + GAP_Y) + CAPTION_AREA) as u32,
         )
     }
 
@@ -151,6 +161,7 @@ impl Figure for SpectrumFigure<'_> {
         let d = self.0;
         let (w, h) = self.size();
         let (cols, rows) = self.grid();
+        let (cell_w, cell_h) = self.cell();
         text(
             root,
             &d.title,
@@ -181,18 +192,18 @@ impl Figure for SpectrumFigure<'_> {
         let n_bands = d.band_labels.len();
         for (k, (p, (kp, plain))) in d.panels.iter().zip(&pts).enumerate() {
             let (c, r) = ((k % cols) as i32, (k / cols) as i32);
-            let (x0, y0) = (LEFT + c * CELL_W, TOP + r * (CELL_H + GAP_Y));
+            let (x0, y0) = (LEFT + c * cell_w, TOP + r * (cell_h + GAP_Y));
             text(
                 root,
                 &p.title,
-                &fit_bold(root, &p.title, CAPTION_PX + 1.0, (CELL_W - 20) as u32),
-                (x0 + Y_AREA as i32 + (CELL_W - Y_AREA as i32) / 2, y0 + 4),
+                &fit_bold(root, &p.title, CAPTION_PX + 1.0, (cell_w - 20) as u32),
+                (x0 + Y_AREA as i32 + (cell_w - Y_AREA as i32) / 2, y0 + 4),
                 HPos::Center,
                 VPos::Top,
             )?;
             let area = root.clone().shrink(
                 (x0, y0 + PANEL_TITLE),
-                ((CELL_W - 14) as u32, (CELL_H - PANEL_TITLE) as u32),
+                ((cell_w - 14) as u32, (cell_h - PANEL_TITLE) as u32),
             );
             let mut chart = style::log_y_chart(
                 &area,
@@ -216,14 +227,14 @@ impl Figure for SpectrumFigure<'_> {
                 .map_err(perr)?;
         }
         // The shared y title, centred on the grid.
-        let grid_mid = TOP + rows as i32 * (CELL_H + GAP_Y) / 2;
+        let grid_mid = TOP + rows as i32 * (cell_h + GAP_Y) / 2;
         style::vtext(
             root,
-            "eigenvalue λ (fall per update: lr_eff·λ)",
+            "eigenvalue λ (fall per update lr_eff·λ)",
             AXIS_PX,
             (14, grid_mid),
         )?;
-        let lx = LEFT + cols as i32 * CELL_W + 8;
+        let lx = LEFT + cols as i32 * cell_w + 8;
         text(
             root,
             "K_P, dominant band",
