@@ -44,6 +44,9 @@ pub struct KernelSpectrumData {
     pub panels: Vec<SpectrumPanel>,
 }
 
+/// (1-based eigen-index, eigenvalue) points of one spectrum.
+type Points = Vec<(f64, f64)>;
+
 const COLS_MAX: usize = 3;
 const CELL_W: i32 = 330;
 const CELL_H: i32 = 330;
@@ -170,7 +173,8 @@ impl Figure for SpectrumFigure<'_> {
             HPos::Center,
             VPos::Top,
         )?;
-        let pts: Vec<(Vec<(f64, f64)>, Vec<(f64, f64)>)> = d
+        // Per panel: the drawn (index, eigenvalue) points of K_P and of K.
+        let pts: Vec<(Points, Points)> = d
             .panels
             .iter()
             .map(|p| {
