@@ -4,13 +4,18 @@
 //! the field.
 
 use bandwise::analysis::kernel::run_dir::{
-    analyze_run, write_kernel_json, KernelOptions, KERNEL_FORMAT,
+    analyze_run, read_kernel_json, write_kernel_csv, write_kernel_json, KernelOptions,
+    KERNEL_CSV_FORMAT, KERNEL_FORMAT,
 };
+use bandwise::analysis::{build, ReportOptions};
 use bandwise::base::linalg::Faer;
 use bandwise::engine::run::{run_experiment, RunOptions};
 use bandwise::experiment::config::Experiment;
 use bandwise::optim::Registry;
+use bandwise::plot::runs::kernel_set;
+use bandwise::plot::Format;
 use bandwise::record::checkpoint::{list_checkpoints, read_checkpoint};
+use bandwise::record::load::RunData;
 
 const CONFIG: &str = r#"
 name = "k"
@@ -112,4 +117,85 @@ fn checkpoint_epochs_are_validated() {
         let err = exp.validate(&reg).err().unwrap().to_string();
         assert!(err.contains(needle), "{set}: {err}");
     }
+}
+
+/// kernel.csv, the kernel figures and the report's predicted column from one small run.
+#[test]
+fn kernel_csv_figures_and_the_reports_predicted_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("r");
+    let exp = Experiment::from_toml_str(CONFIG, "test").unwrap();
+    run_experiment(&exp, &Registry::builtin(), &dir, RunOptions::default()).unwrap();
+    // Without kernel.json the report has no predicted column.
+    let plain = build(std::slice::from_ref(&dir), &ReportOptions::default(), &[]).unwrap();
+    assert!(plain.configs[0].kernel.is_none());
+    assert!(!bandwise::analysis::render::markdown(&plain).contains("predicted"));
+
+    let rk = analyze_run(&dir, &KernelOptions::default(), &Faer).unwrap();
+    write_kernel_json(&rk, &Faer).unwrap();
+    let csv = std::fs::read_to_string(write_kernel_csv(&rk).unwrap()).unwrap();
+    assert!(csv.starts_with("# bandwise ") && csv.contains(KERNEL_CSV_FORMAT));
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let n = 64;
+    assert_eq!(rows.len(), 3 * n, "one row per checkpoint and eigen-index");
+    for r in &rows {
+        let shares: Vec<f64> = r[5..].iter().map(|s| s.parse().unwrap()).collect();
+        assert!((shares.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{r:?}");
+        let argmax = (0..shares.len())
+            .max_by(|&a, &b| shares[a].total_cmp(&shares[b]))
+            .unwrap();
+        assert_eq!(r[4].parse::<usize>().unwrap(), argmax);
+    }
+    // The first row of each checkpoint holds the largest eigenvalue of K_P.
+    let top: f64 = rows[0][2].parse().unwrap();
+    assert_eq!(top, rk.checkpoints[0].kernel.preconditioned.eigenvalues[0]);
+
+    // Figures: three per checkpoint, real PNG files.
+    let run = RunData::load(&dir).unwrap();
+    let figs = kernel_set(
+        &read_kernel_json(&dir).unwrap(),
+        &run,
+        &tmp.path().join("figs"),
+        Format::Png,
+    )
+    .unwrap();
+    assert_eq!(figs.len(), 9);
+    for f in &figs {
+        let bytes = std::fs::read(f).unwrap();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{}", f.display());
+    }
+
+    // The report: predicted epochs equal the first checkpoint's prediction in kernel.json.
+    let rep = build(std::slice::from_ref(&dir), &ReportOptions::default(), &[]).unwrap();
+    let c = &rep.configs[0];
+    let k = c.kernel.as_ref().expect("kernel window");
+    assert_eq!(
+        (k.checkpoint, k.window_end),
+        (0, 80),
+        "predicted to the last epoch"
+    );
+    let first = &rk.checkpoints[0].kernel.prediction;
+    let thresholds = &exp.spectral.thresholds;
+    for (b, band) in c.bands.iter().enumerate() {
+        let predicted = band.predicted_to_threshold.as_ref().unwrap();
+        for t in predicted {
+            let i = thresholds.iter().position(|&x| x == t.threshold).unwrap();
+            let want = first.to_threshold_budget[b][i];
+            assert_eq!(t.epochs.reached, usize::from(want.is_some()));
+            assert_eq!(t.epochs.min, want);
+        }
+    }
+    let md = bandwise::analysis::render::markdown(&rep);
+    assert!(
+        md.contains("| predicted |") || md.contains("predicted |"),
+        "{md}"
+    );
+    assert!(md.contains("Predicted from the checkpoint at epoch 0 (to epoch 80)"));
+    let csv = bandwise::analysis::render::csv(&rep);
+    assert!(csv.contains("predicted_epochs_to_threshold"));
 }

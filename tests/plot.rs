@@ -65,6 +65,7 @@ pub fn synthetic_heatmap(n_epochs: usize, n_bands: usize, strips: bool) -> Heatm
         values,
         value_label: "relative band error E_b(r)/E_b(y)".into(),
         row_label: String::new(),
+        col_label: String::new(),
         strips,
     }
 }

@@ -216,6 +216,20 @@ pub struct BandSummary {
     pub decay_rate: Estimate,
     pub plateau: PlateauCounts,
     pub plateau_change: Spread,
+    /// The kernel's predicted epochs to each threshold (same order as `to_threshold`), when
+    /// every completed seed has a kernel.json (see [`super::metrics::PREDICTED_DEFINITION`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predicted_to_threshold: Option<Vec<ThresholdStat>>,
+}
+
+/// Where the kernel's predicted epochs of a configuration come from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KernelWindow {
+    /// Checkpoint epoch the prediction starts from (first checkpoint of kernel.json).
+    pub checkpoint: u64,
+    /// Last epoch of the prediction window (largest over seeds).
+    pub window_end: u64,
+    pub definition: &'static str,
 }
 
 /// The matched-loss slope of one configuration at one loss level.
@@ -272,6 +286,10 @@ pub struct ConfigSummary {
     pub runs: Vec<String>,
     /// run.json `config` without seed and name.
     pub config: Value,
+    /// Where the bands' `predicted_to_threshold` come from (only when every completed seed
+    /// has a kernel.json).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<KernelWindow>,
     #[serde(skip)]
     pub key: String,
     #[serde(skip)]
@@ -383,6 +401,11 @@ fn summarise(members: &[&RunMetrics], g: &Guards) -> ConfigSummary {
     let done: Vec<&RunMetrics> = members.iter().copied().filter(|r| !r.diverged).collect();
     let coll = |f: &dyn Fn(&RunMetrics) -> f64| -> Vec<f64> { done.iter().map(|r| f(r)).collect() };
     let template = done.first().map(|r| r.bands.clone()).unwrap_or_default();
+    let kernels: Option<Vec<&super::metrics::KernelCrossings>> = if done.is_empty() {
+        None
+    } else {
+        done.iter().map(|r| r.kernel.as_ref()).collect()
+    };
     let bands = template
         .iter()
         .enumerate()
@@ -418,6 +441,24 @@ fn summarise(members: &[&RunMetrics], g: &Guards) -> ConfigSummary {
                 plateau_change: Spread::of(
                     &per.iter().map(|m| m.plateau_change).collect::<Vec<_>>(),
                 ),
+                predicted_to_threshold: kernels.as_ref().map(|ks| {
+                    thresholds
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &threshold)| ThresholdStat {
+                            threshold,
+                            epochs: EpochStat::of(
+                                &ks.iter()
+                                    .map(|k| {
+                                        k.to_threshold
+                                            .get(b)
+                                            .and_then(|row| row.get(i).copied().flatten())
+                                    })
+                                    .collect::<Vec<_>>(),
+                            ),
+                        })
+                        .collect()
+                }),
             }
         })
         .collect();
@@ -457,7 +498,13 @@ fn summarise(members: &[&RunMetrics], g: &Guards) -> ConfigSummary {
         done.iter().filter(|r| r.band_below_threshold).count(),
         lr_search.as_ref(),
     );
+    let kernel = kernels.map(|ks| KernelWindow {
+        checkpoint: ks.iter().map(|k| k.checkpoint).min().unwrap_or(0),
+        window_end: ks.iter().map(|k| k.window_end).max().unwrap_or(0),
+        definition: super::metrics::PREDICTED_DEFINITION,
+    });
     ConfigSummary {
+        kernel,
         id: String::new(),
         label: first.label.clone(),
         task: String::new(),

@@ -23,7 +23,7 @@ use super::matched::{matched_points, MatchedPoint};
 use crate::base::stats::config_key;
 use crate::record::load::RunData;
 use crate::spectral::convergence::first_crossing;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -102,6 +102,82 @@ pub struct BandMetrics {
     pub decay_rate: f64,
 }
 
+/// The kernel's predicted convergence epochs of one run (its kernel.json, first checkpoint).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelCrossings {
+    /// Epoch of the checkpoint the prediction starts from.
+    pub checkpoint: u64,
+    /// Last epoch the prediction was evaluated at (the run's last analysed epoch).
+    pub window_end: u64,
+    /// `to_threshold[b][t]`: first predicted epoch below threshold t of
+    /// [`RunMetrics::thresholds`] (largest first); None = not within the window.
+    pub to_threshold: Vec<Vec<Option<u64>>>,
+}
+
+/// What `predicted` means in the report tables.
+pub const PREDICTED_DEFINITION: &str = "predicted: first epoch with predicted rel_error < threshold of the linearised kernel prediction r <- (I - lr_eff K_P) r from the run's first checkpoint (kernel.json `prediction.to_threshold_budget`, `bandwise kernel`), at the run's analysed epochs up to the end of the budget (the kernel held fixed: beyond the lazy regime this is an extrapolation); `> W` = not by epoch W, the last analysed epoch; median and range over seeds as for the measured epochs";
+
+/// The predicted crossings of the run at `dir` from its kernel.json (None without one).
+/// `thresholds` are the report's (largest first), `config_thresholds` the config's order,
+/// which kernel.json follows.
+fn kernel_crossings(
+    dir: &std::path::Path,
+    thresholds: &[f64],
+    config_thresholds: &[f64],
+    n_bands: usize,
+) -> Result<Option<KernelCrossings>> {
+    if !dir
+        .join(crate::analysis::kernel::run_dir::KERNEL_JSON)
+        .is_file()
+    {
+        return Ok(None);
+    }
+    let k = crate::analysis::kernel::run_dir::read_kernel_json(dir)?;
+    let path = dir.join(crate::analysis::kernel::run_dir::KERNEL_JSON);
+    let Some(first) = k["checkpoints"].as_array().and_then(|c| {
+        c.iter()
+            .min_by_key(|c| c["epoch"].as_u64().unwrap_or(u64::MAX))
+    }) else {
+        return Ok(None);
+    };
+    let table = first["prediction"]["to_threshold_budget"]
+        .as_array()
+        .with_context(|| {
+            format!(
+                "{}: checkpoint has no `prediction.to_threshold_budget`; rerun `bandwise kernel` with this version",
+                path.display()
+            )
+        })?;
+    if table.len() != n_bands {
+        bail!(
+            "{}: {} bands in `prediction.to_threshold` but bands.csv has {}; rerun `bandwise kernel`",
+            path.display(),
+            table.len(),
+            n_bands
+        );
+    }
+    let to_threshold = table
+        .iter()
+        .map(|row| {
+            thresholds
+                .iter()
+                .map(|t| {
+                    config_thresholds
+                        .iter()
+                        .position(|c| c == t)
+                        .and_then(|i| row.get(i))
+                        .and_then(Value::as_u64)
+                })
+                .collect()
+        })
+        .collect();
+    Ok(Some(KernelCrossings {
+        checkpoint: first["epoch"].as_u64().unwrap_or(0),
+        window_end: first["prediction"]["budget_end"].as_u64().unwrap_or(0),
+        to_threshold,
+    }))
+}
+
 /// Everything the report needs from one run.
 #[derive(Debug, Clone)]
 pub struct RunMetrics {
@@ -138,6 +214,8 @@ pub struct RunMetrics {
     pub matched: Vec<MatchedPoint>,
     /// The sweep's lr search for this run's configuration, if any.
     pub lr: Option<LrInfo>,
+    /// The kernel's predicted crossings (train grid, runs with kernel.json only).
+    pub kernel: Option<KernelCrossings>,
 }
 
 /// The fixed p of a padam optimizer table (a number, or a constant schedule).
@@ -168,10 +246,11 @@ pub fn run_metrics(run: &RunData, opts: &ReportOptions) -> Result<RunMetrics> {
         .as_u64()
         .or_else(|| run.epochs.epoch.last().copied())
         .unwrap_or(0);
-    let mut thresholds: Vec<f64> = meta["config"]["spectral"]["thresholds"]
+    let config_thresholds: Vec<f64> = meta["config"]["spectral"]["thresholds"]
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_f64).collect())
         .unwrap_or_else(|| vec![0.1, 0.01]);
+    let mut thresholds = config_thresholds.clone();
     thresholds.sort_by(|a, b| b.total_cmp(a));
     let final_test_loss = run.epochs.test_loss.last().copied().unwrap_or(f64::NAN);
     let mut m = RunMetrics {
@@ -196,6 +275,7 @@ pub fn run_metrics(run: &RunData, opts: &ReportOptions) -> Result<RunMetrics> {
         band_below_threshold: false,
         matched: Vec::new(),
         lr: lr_info(&run.dir),
+        kernel: None,
     };
     if diverged {
         return Ok(m);
@@ -290,6 +370,9 @@ pub fn run_metrics(run: &RunData, opts: &ReportOptions) -> Result<RunMetrics> {
                 f64::NAN
             },
         });
+    }
+    if opts.grid == "train" {
+        m.kernel = kernel_crossings(&run.dir, &m.thresholds, &config_thresholds, m.bands.len())?;
     }
     let used: Vec<&BandMetrics> = m.bands.iter().filter(|b| b.in_index).collect();
     let centres: Vec<f64> = used.iter().map(|b| b.centre).collect();

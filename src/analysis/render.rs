@@ -16,7 +16,10 @@
 //!   never), `half_life` ({`n`, `reached`, `median`, `median_reached`, `min`, `max`}),
 //!   `final_rel_error` (Spread), `coverage` (Spread), `decay_rate` (Estimate), `plateau`
 //!   ({`converged`, `stalled`, `improving`, `worsening`, `undefined`} seed counts),
-//!   `plateau_change` (Spread);
+//!   `plateau_change` (Spread); only when every completed seed has a kernel.json:
+//!   `predicted_to_threshold` (as `to_threshold`, the kernel's linearised prediction to the
+//!   end of the budget, `null` median = not reached) on each band and `kernel` ({`checkpoint`,
+//!   `window_end`, `definition`}) on the configuration (after `config`);
 //! - Estimate = {`mean`, `ci_lo`, `ci_hi`, `sd`, `n`}; Spread = {`median`, `min`, `max`, `n`};
 //! - `verdicts`: array of {`claim`, `statement`, `subject`, `measured`, `comparison`, `rule`,
 //!   `evidence` (strings), `outcome` ("supported"|"not_supported"|"inconclusive"|"not_evaluated")}.
@@ -114,6 +117,12 @@ pub fn fmt_epochs(s: &EpochStat) -> String {
         }
         _ => "n/a".into(),
     }
+}
+
+/// A predicted epochs-to-threshold cell: as [`fmt_epochs`], with `> W` for "not by epoch W,
+/// the last predicted epoch" instead of "never".
+pub fn fmt_predicted(s: &EpochStat, window_end: u64) -> String {
+    fmt_epochs(s).replace("never", &format!("> {window_end}"))
 }
 
 fn fmt_spread_sci(s: &Spread) -> String {
@@ -306,9 +315,16 @@ pub fn markdown(report: &Report) -> String {
             .first()
             .map(|b| b.to_threshold.iter().map(|t| t.threshold).collect())
             .unwrap_or_default();
+        // With kernel.json in every seed: the kernel's predicted epochs beside the measured.
+        let window = c.kernel.as_ref().map(|k| k.window_end);
         let mut rows = vec![{
             let mut h = vec!["band".to_string(), "in index".into()];
-            h.extend(thresholds.iter().map(|t| format!("epochs to rel<{t}")));
+            for t in &thresholds {
+                h.push(format!("epochs to rel<{t}"));
+                if window.is_some() {
+                    h.push("predicted".into());
+                }
+            }
             h.extend([
                 "half-life".into(),
                 "final rel. error".into(),
@@ -327,7 +343,17 @@ pub fn markdown(report: &Report) -> String {
                     "no".into()
                 },
             ];
-            r.extend(b.to_threshold.iter().map(|t| fmt_epochs(&t.epochs)));
+            for (i, t) in b.to_threshold.iter().enumerate() {
+                r.push(fmt_epochs(&t.epochs));
+                if let Some(w) = window {
+                    r.push(
+                        b.predicted_to_threshold
+                            .as_ref()
+                            .and_then(|p| p.get(i))
+                            .map_or("n/a".into(), |p| fmt_predicted(&p.epochs, w)),
+                    );
+                }
+            }
             r.push(fmt_epochs(&b.half_life));
             r.push(fmt_spread_sci(&b.final_rel_error));
             r.push(f3(b.coverage.median));
@@ -340,6 +366,13 @@ pub fn markdown(report: &Report) -> String {
             rows.push(r);
         }
         out.push_str(&md_table(&rows));
+        if let Some(k) = &c.kernel {
+            let _ = writeln!(
+                out,
+                "\nPredicted from the checkpoint at epoch {} (to epoch {}): {}.",
+                k.checkpoint, k.window_end, k.definition
+            );
+        }
     }
     if !report.verdicts.is_empty() {
         out.push_str("\n## Claim verdicts\n");
@@ -508,6 +541,15 @@ pub fn csv(report: &Report) -> String {
                     &mut row,
                     &b.label,
                     "epochs_to_threshold",
+                    &num(t.threshold),
+                    &t.epochs,
+                );
+            }
+            for t in b.predicted_to_threshold.iter().flatten() {
+                epochs(
+                    &mut row,
+                    &b.label,
+                    "predicted_epochs_to_threshold",
                     &num(t.threshold),
                     &t.epochs,
                 );

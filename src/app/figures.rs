@@ -414,11 +414,15 @@ fn render_analysis(
         .iter()
         .map(|c| Claim::parse(c))
         .collect::<Result<_>>()?;
-    let mut rep = analysis::report_from_runs(&all, &ReportOptions::default(), &claims)?;
-    if claims.is_empty() {
-        // Anchors and the theory overlay judge no claim.
-        rep.verdicts.clear();
-    }
+    let build_report = || -> Result<analysis::Report> {
+        let mut rep = analysis::report_from_runs(&all, &ReportOptions::default(), &claims)?;
+        if claims.is_empty() {
+            // Anchors and the theory overlay judge no claim.
+            rep.verdicts.clear();
+        }
+        Ok(rep)
+    };
+    let mut rep = build_report()?;
     let mut figures = Vec::new();
     let mut theory = None;
     let safe = |id: &str| id.replace(['=', '/'], "_");
@@ -471,12 +475,17 @@ fn render_analysis(
             "kernel_order" => {
                 let k = kernel_order::render(&groups, out)
                     .with_context(|| format!("analyses/{}: kernel_order", a.file))?;
-                figures.push(k.figure.clone());
+                figures.extend(k.figures.iter().cloned());
                 theory = Some(k);
             }
             "panel" | "loss" => {}
             other => bail!("analyses/{}: [analysis].figures lists `{other}`; use panel, loss, curves, heatmap, snapshots, images, index_vs_p, coverage, c6_loss, c6_time, p_lr_map or kernel_order", a.file),
         }
+    }
+    if theory.is_some() {
+        // The overlay wrote kernel.json into every analysed run: the report now has the
+        // kernel's predicted epochs beside the measured ones.
+        rep = build_report()?;
     }
     let report_path = out.join("report.md");
     let mut md = format!(

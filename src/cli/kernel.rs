@@ -1,9 +1,15 @@
 //! `bandwise kernel RUN_DIR`: the preconditioned neural tangent kernel at the run's
 //! checkpoints, its band structure and linearised prediction against the measured band
-//! errors; writes RUN_DIR/kernel.json and prints a per-band table per checkpoint.
+//! errors; writes RUN_DIR/kernel.json and kernel.csv and prints a per-band table per checkpoint; with
+//! `--plot`, draws the kernel figures of kernel.json into RUN_DIR/figures/.
 
-use crate::analysis::kernel::run_dir::{analyze_run, write_kernel_json, KernelOptions};
+use crate::analysis::kernel::run_dir::{
+    analyze_run, read_kernel_json, write_kernel_csv, write_kernel_json, KernelOptions,
+};
 use crate::base::linalg::default_solver;
+use crate::plot::runs::kernel_set;
+use crate::plot::Format;
+use crate::record::load::RunData;
 use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
@@ -18,6 +24,10 @@ pub struct KernelArgs {
     /// Prediction window after each checkpoint, as a fraction of the run's budget.
     #[arg(long, default_value_t = 0.1, value_name = "FRACTION")]
     horizon: f64,
+    /// Also draw the kernel figures (eigenvalue spectrum, band share map, predicted against
+    /// measured band errors, per checkpoint) into RUN_DIR/figures/.
+    #[arg(long)]
+    plot: bool,
 }
 
 /// A number for the table: 3 significant digits, `-` for undefined.
@@ -94,5 +104,13 @@ pub fn run(args: KernelArgs) -> Result<()> {
         outln!("");
     }
     outln!("wrote {}", path.display());
+    outln!("wrote {}", write_kernel_csv(&rk)?.display());
+    if args.plot {
+        let run = RunData::load(&args.run_dir)?;
+        let dir = args.run_dir.join("figures");
+        for f in kernel_set(&read_kernel_json(&args.run_dir)?, &run, &dir, Format::Png)? {
+            outln!("wrote {}", f.display());
+        }
+    }
     Ok(())
 }

@@ -118,17 +118,18 @@ impl Figure for CurvesFigure<'_> {
         let area = root
             .clone()
             .shrink((0, TOP), ((LEFT + plot_w) as u32, plot_h as u32));
-        let mut chart = ChartBuilder::on(&area)
-            .x_label_area_size(X_AREA as u32)
-            .y_label_area_size(LEFT as u32)
-            .build_cartesian_2d(xlo..xhi, (ylo..yhi).log_scale())
-            .map_err(perr)?;
+        let mut chart = style::log_y_chart(
+            &area,
+            (xlo, xhi),
+            (ylo, yhi),
+            "epoch",
+            (X_AREA as u32, LEFT as u32),
+        )?;
         let y_label = if d.y_label.is_empty() {
             "relative error"
         } else {
             &d.y_label
         };
-        super::style::draw_epoch_log_mesh(&mut chart)?;
         let n = d.curves.len();
         let mut entries = Vec::new();
         for (i, c) in d.curves.iter().enumerate() {

@@ -381,6 +381,7 @@ pub fn heatmap_data(
         values: r.values,
         value_label: measure.value_label().into(),
         row_label: String::new(),
+        col_label: String::new(),
         strips: strips(run, &r.epochs),
     })
 }

@@ -507,6 +507,7 @@ mod tests {
             band_below_threshold: true,
             matched: Vec::new(),
             lr: None,
+            kernel: None,
         }
     }
 

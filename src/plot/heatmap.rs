@@ -48,6 +48,9 @@ pub struct HeatmapData {
     pub value_label: String,
     /// Row-axis label; empty for the default "frequency band (cycles per unit length)".
     pub row_label: String,
+    /// Column-axis label; empty for the default "epoch" (columns need not be epochs, e.g.
+    /// the kernel's eigen-index).
+    pub col_label: String,
     /// Strips drawn above the heatmap (may be empty).
     pub strips: Vec<Strip>,
 }
@@ -376,7 +379,11 @@ pub(crate) fn draw_block<DB: DrawingBackend>(
         .label_style(font(TICK_PX))
         .axis_desc_style(font(AXIS_PX));
     if s.x_desc {
-        mesh.x_desc("epoch");
+        mesh.x_desc(if d.col_label.is_empty() {
+            "epoch"
+        } else {
+            &d.col_label
+        });
     }
     mesh.draw().map_err(perr)?;
     frame(root, c)?;

@@ -1,6 +1,6 @@
 //! Predicted against measured band decay rates (the kernel theory overlay): one point per band
-//! and run, coloured by configuration, with the identity line; the legend gives each
-//! configuration's rank correlation.
+//! and run, coloured by configuration (later series smaller, so coinciding points nest), with
+//! the identity line; the legend gives each configuration's rank correlation.
 
 use std::path::Path;
 
@@ -90,6 +90,14 @@ impl Figure for OrderFigure<'_> {
         let area = root
             .clone()
             .shrink((0, TOP), ((LEFT + plot_w) as u32, plot_h as u32));
+        // Ticks at round-off distance from 0 (e.g. -2.2e-16) read as 0.
+        let snap = |v: &f64| {
+            if v.abs() < 1e-9 * (hi - lo) {
+                "0".to_string()
+            } else {
+                style::fmt_tick(*v)
+            }
+        };
         let mut chart = ChartBuilder::on(&area)
             .x_label_area_size(X_AREA as u32)
             .y_label_area_size(LEFT as u32)
@@ -98,10 +106,11 @@ impl Figure for OrderFigure<'_> {
         chart
             .configure_mesh()
             .x_desc(d.x_label.as_str())
+            .x_labels(6)
             .label_style(style::font(AXIS_PX))
             .axis_desc_style(style::font(AXIS_PX))
-            .x_label_formatter(&|v| style::fmt_tick(*v))
-            .y_label_formatter(&|v| style::fmt_tick(*v))
+            .x_label_formatter(&snap)
+            .y_label_formatter(&snap)
             .draw()
             .map_err(perr)?;
         let grey = RGBColor(120, 120, 120);
@@ -116,12 +125,15 @@ impl Figure for OrderFigure<'_> {
         let mut entries = Vec::new();
         for (i, s) in d.series.iter().enumerate() {
             let colour = qualitative(i);
+            // Each series a little smaller than the one under it: coinciding points (e.g.
+            // Adam and PAdam p = 0.5) stay visible as nested dots.
+            let radius = (8 - i as i32).max(3);
             chart
                 .draw_series(
                     s.points
                         .iter()
                         .filter(|(x, y)| x.is_finite() && y.is_finite())
-                        .map(|&(x, y)| Circle::new((x, y), 5, colour.filled())),
+                        .map(|&(x, y)| Circle::new((x, y), radius, colour.filled())),
                 )
                 .map_err(perr)?;
             entries.push(LegendEntry {

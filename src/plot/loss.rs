@@ -166,17 +166,18 @@ impl Figure for LossFigure<'_> {
         let area = root
             .clone()
             .shrink((0, TOP), ((LEFT + plot_w) as u32, plot_h as u32));
-        let mut chart = ChartBuilder::on(&area)
-            .x_label_area_size(X_AREA as u32)
-            .y_label_area_size(LEFT as u32)
-            .build_cartesian_2d(xlo..xhi, (ylo..yhi).log_scale())
-            .map_err(perr)?;
+        let mut chart = style::log_y_chart(
+            &area,
+            (xlo, xhi),
+            (ylo, yhi),
+            "epoch",
+            (X_AREA as u32, LEFT as u32),
+        )?;
         let y_label = if d.y_label.is_empty() {
             "loss (MSE)"
         } else {
             &d.y_label
         };
-        super::style::draw_epoch_log_mesh(&mut chart)?;
         let ok = |v: f64| v.is_finite() && v > 0.0;
         // Bands first so every line stays visible on top of them.
         for s in &d.series {

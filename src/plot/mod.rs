@@ -4,9 +4,11 @@
 //! and fit / residual-spectrum snapshots ([`snapshots`]), and the figures of the quantities
 //! claim verdicts are decided on: dot-and-whisker estimates per configuration
 //! ([`estimates`]) and maps over a parameter grid ([`grid_map`]); predicted against measured
-//! band decay rates of the kernel theory overlay ([`kernel_order`]). [`from_record`] turns run
-//! records into these data structs, [`from_report`] turns a report into the verdict figures'
-//! data, and [`runs`] draws figure kinds straight from run directories.
+//! band decay rates of the kernel theory overlay ([`kernel_order`]), its eigenvalue spectra
+//! ([`kernel_spectrum`]) and predicted against measured band errors ([`band_prediction`]).
+//! [`from_record`] turns run records into these data structs, [`from_kernel`] a run's
+//! kernel.json, [`from_report`] a report into the verdict figures' data, and [`runs`] draws
+//! figure kinds straight from run directories.
 //!
 //! The output format follows the path's extension: `.png` (bitmap, encoded with `png`) or
 //! `.svg` (vector; heatmap cells are embedded as one PNG image instead of one `<rect>` per
@@ -14,15 +16,18 @@
 //! font library is needed.
 
 pub mod accuracy;
+pub mod band_prediction;
 pub mod colourmap;
 pub mod curves;
 pub mod estimates;
+pub mod from_kernel;
 pub mod from_record;
 pub mod from_report;
 pub mod grid_map;
 pub mod heatmap;
 pub mod images;
 pub mod kernel_order;
+pub mod kernel_spectrum;
 pub mod loss;
 pub mod panel;
 pub mod runs;

@@ -1,6 +1,8 @@
 //! Figures straight from run records: [`draw`] one figure kind for some runs into a file, or
-//! [`standard_set`] (heatmap, curves, loss, snapshots) of one run into a directory. This is
-//! the library side of `bandwise plot`; the data conversion lives in [`super::from_record`].
+//! [`standard_set`] (heatmap, curves, loss, snapshots) of one run into a directory, or
+//! [`kernel_set`] (the kernel theory figures of a run's kernel.json). This is the library side
+//! of `bandwise plot` and `bandwise kernel --plot`; the data conversion lives in
+//! [`super::from_record`] and [`super::from_kernel`].
 
 use std::path::{Path, PathBuf};
 
@@ -372,6 +374,68 @@ pub fn standard_set(
                 path.display()
             )),
         }
+    }
+    Ok(out)
+}
+
+/// The kernel theory figures of one run from its kernel.json (as JSON) into `dir`, per
+/// checkpoint epoch E: `kernel_spectrum_eE` (K_P and K eigenvalues coloured by dominant band),
+/// `kernel_shares_eE` (band x eigen-index share map) and `kernel_prediction_eE` (predicted
+/// against measured band errors), in `format`; returns the paths written.
+pub fn kernel_set(
+    kernel: &serde_json::Value,
+    run: &RunData,
+    dir: &Path,
+    format: Format,
+) -> Result<Vec<PathBuf>> {
+    use super::from_kernel::{self, ROUND_OFF_RATIO};
+    use super::kernel_spectrum::{kernel_spectrum, KernelSpectrumData};
+    let Some(entries) = kernel["checkpoints"].as_array() else {
+        bail!(
+            "{}: kernel.json has no `checkpoints` array; rerun `bandwise kernel` on the run",
+            run.dir.display()
+        );
+    };
+    let ext = extension(format);
+    let name = run.name().to_string();
+    let mut out = Vec::new();
+    for c in entries {
+        let e = from_kernel::epoch(c);
+        let bands = from_kernel::bands(c)?;
+        let title = format!("{name}, checkpoint epoch {e}");
+        let path = dir.join(format!("kernel_spectrum_e{e}.{ext}"));
+        kernel_spectrum(
+            &path,
+            &KernelSpectrumData {
+                title: format!("Eigenvalues of K_P and K: {title}"),
+                caption: format!("Dots: eigenvalues of K_P = J P J^T / N (P: the optimizer's preconditioner at the checkpoint), largest first, coloured by the band holding the largest share of the eigenvector's energy. Rings: K = J J^T / N (P = I). Eigenvalues below {ROUND_OFF_RATIO:.0e} x the largest (round-off) are not drawn."),
+                band_labels: bands.iter().map(|b| b.label.clone()).collect(),
+                rest_band: bands.iter().position(|b| b.rest),
+                floor_ratio: ROUND_OFF_RATIO,
+                panels: vec![from_kernel::spectrum_panel(&run.optimizer_label(), c)?],
+            },
+        )?;
+        out.push(path);
+        let path = dir.join(format!("kernel_shares_e{e}.{ext}"));
+        super::heatmap(
+            &path,
+            &from_kernel::share_map(
+                &format!("Band shares of the eigenvectors of K_P: {title}"),
+                c,
+            )?,
+            &super::ColourScale::linear(0.0, 1.0),
+        )?;
+        out.push(path);
+        let path = dir.join(format!("kernel_prediction_e{e}.{ext}"));
+        super::band_prediction::band_prediction(
+            &path,
+            &from_kernel::band_prediction(
+                &format!("Predicted vs measured band errors: {title}"),
+                c,
+                run,
+            )?,
+        )?;
+        out.push(path);
     }
     Ok(out)
 }

@@ -260,23 +260,82 @@ pub fn runs(xs: &[f64], ys: &[f64], keep: impl Fn(f64) -> bool) -> Vec<Vec<(f64,
     out
 }
 
-/// The axes and grid of an epoch (linear x) against log-y chart, styled alike in the curves
-/// and loss figures.
-pub fn draw_epoch_log_mesh<DB: DrawingBackend>(
-    chart: &mut ChartContext<
-        '_,
-        DB,
-        Cartesian2d<
-            plotters::coord::types::RangedCoordf64,
-            plotters::coord::combinators::LogCoord<f64>,
-        >,
+/// A chart with a linear x axis and a log y axis (ticks from [`log_ticks`]).
+pub type LogYChart<'a, DB> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<
+        plotters::coord::types::RangedCoordf64,
+        plotters::coord::combinators::WithKeyPoints<plotters::coord::combinators::LogCoord<f64>>,
     >,
-) -> Result<()> {
+>;
+
+/// Labelled (bold) and grid-only (light) ticks of a log axis over `[lo, hi]`: powers of 10
+/// (every k-th decade, at most about 9 labels) with 2..9 x 10^k as light lines; under 1.5
+/// decades, where at most one power of 10 falls inside, 1-2-5 x 10^k labelled (1..9 x 10^k
+/// under half a decade).
+pub fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
+    if !(lo > 0.0 && hi > lo && hi.is_finite()) {
+        return (Vec::new(), Vec::new());
+    }
+    let decades = (hi / lo).log10();
+    let (k0, k1) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+    // m x 10^k rounded once (0.6, not 6 x 0.1 = 0.6000000000000001).
+    let pow10 = |m: f64, k: i32| {
+        if k < 0 {
+            m / 10f64.powi(-k)
+        } else {
+            m * 10f64.powi(k)
+        }
+    };
+    let inside = |v: &f64| *v >= lo * (1.0 - 1e-12) && *v <= hi * (1.0 + 1e-12);
+    let multiples = |ms: &[f64]| -> Vec<f64> {
+        (k0..=k1)
+            .flat_map(|k| ms.iter().map(move |&m| pow10(m, k)))
+            .filter(inside)
+            .collect()
+    };
+    let light = multiples(&[2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
+    if decades < 0.5 {
+        let all = multiples(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
+        return (all, Vec::new());
+    }
+    if decades < 1.5 {
+        return (multiples(&[1.0, 2.0, 5.0]), light);
+    }
+    let powers: Vec<i32> = (k0..=k1).filter(|&k| inside(&pow10(1.0, k))).collect();
+    let step = powers.len().div_ceil(9).max(1);
+    let bold = powers
+        .iter()
+        .step_by(step)
+        .map(|&k| pow10(1.0, k))
+        .collect();
+    (bold, if decades < 6.0 { light } else { Vec::new() })
+}
+
+/// The linear-x, log-y chart every log-y figure uses (curves, loss, the kernel figures): built
+/// on `area` with `x_area` px under it for ticks and `x_desc`, `y_area` px left of it for the
+/// ticks (the caller draws the y title with [`vtext`]), and the shared mesh style.
+pub fn log_y_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    (xlo, xhi): (f64, f64),
+    (ylo, yhi): (f64, f64),
+    x_desc: &str,
+    (x_area, y_area): (u32, u32),
+) -> Result<LogYChart<'a, DB>> {
+    use plotters::coord::combinators::BindKeyPoints;
+    use plotters::coord::combinators::LogCoord;
+    let (bold, light) = log_ticks(ylo, yhi);
+    let y: LogCoord<f64> = (ylo..yhi).log_scale().into();
+    let mut chart = ChartBuilder::on(area)
+        .x_label_area_size(x_area)
+        .y_label_area_size(y_area)
+        .build_cartesian_2d(xlo..xhi, y.with_key_points(bold).with_light_points(light))
+        .map_err(perr)?;
     chart
         .configure_mesh()
-        .x_desc("epoch")
+        .x_desc(x_desc)
         .x_labels(8)
-        .y_labels(8)
         .x_label_formatter(&|v| fmt_tick(*v))
         .y_label_formatter(&|v| fmt_tick(*v))
         .label_style(font(TICK_PX))
@@ -284,7 +343,8 @@ pub fn draw_epoch_log_mesh<DB: DrawingBackend>(
         .light_line_style(RGBColor(245, 245, 245))
         .bold_line_style(RGBColor(220, 220, 220))
         .draw()
-        .map_err(perr)
+        .map_err(perr)?;
+    Ok(chart)
 }
 
 #[cfg(test)]
@@ -306,6 +366,22 @@ mod tests {
             v.is_finite()
         });
         assert_eq!(r, vec![vec![(0., 1.)], vec![(2., 2.), (3., 3.)]]);
+    }
+
+    #[test]
+    fn log_ticks_label_decades_or_1_2_5_on_narrow_ranges() {
+        let (bold, light) = log_ticks(1e-4, 1.0);
+        assert_eq!(bold, vec![1e-4, 1e-3, 1e-2, 1e-1, 1.0]);
+        assert!(light.contains(&2e-4) && light.contains(&0.5));
+        let (bold, _) = log_ticks(0.27, 3.4);
+        assert_eq!(bold, vec![0.5, 1.0, 2.0]);
+        let (bold, _) = log_ticks(0.55, 1.3);
+        assert_eq!(bold, vec![0.6, 0.7, 0.8, 0.9, 1.0]);
+        // Twelve decades: every other one labelled, no light lines.
+        let (bold, light) = log_ticks(1e-12, 1.0);
+        assert_eq!(bold.len(), 7);
+        assert!(light.is_empty());
+        assert_eq!(log_ticks(0.0, 1.0), (vec![], vec![]));
     }
 
     #[test]

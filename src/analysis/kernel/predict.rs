@@ -1,5 +1,6 @@
 //! The linearised prediction `r_s = sum_i a_i (1 - lr_eff lambda_i)^s u_i` of the residual
-//! from a checkpoint, and what it predicts per band (relative errors, first crossings, decay
+//! from a checkpoint, and what it predicts per band (relative errors, first crossings within
+//! the window and, for the report's predicted column, up to the end of the budget, decay
 //! rates, the preference index) by the report's own rules.
 
 use crate::analysis::index::{decay_rate, preference_index, IndexValue};
@@ -23,6 +24,10 @@ pub struct Horizon {
     pub thresholds: Vec<f64>,
     /// Last epoch of the decay-rate window (window_fraction x budget).
     pub window_end: f64,
+    /// Later epochs (increasing, after `epochs`, e.g. the run's analysed epochs to the end of
+    /// its budget) at which the prediction is evaluated for the first crossings only
+    /// ([`Prediction::to_threshold_budget`]).
+    pub beyond: Vec<u64>,
 }
 
 /// Predicted band dynamics from one checkpoint.
@@ -36,6 +41,11 @@ pub struct Prediction {
     /// `to_threshold[b][t]`: first predicted epoch below threshold t (None: not within the
     /// horizon).
     pub to_threshold: Vec<Vec<Option<u64>>>,
+    /// `to_threshold_budget[b][t]`: as `to_threshold`, over `epochs` and the later
+    /// [`Horizon::beyond`] epochs (None: not by the last of them).
+    pub to_threshold_budget: Vec<Vec<Option<u64>>>,
+    /// The last epoch the crossings of `to_threshold_budget` were looked for at.
+    pub budget_end: u64,
     /// Per band, the predicted decay rate (decades per epoch; NaN outside the index).
     pub decay_rate: Vec<f64>,
     /// The predicted preference index.
@@ -107,18 +117,40 @@ pub fn predict(
         mse.push(r.iter().map(|x| x * x).sum::<f64>() / r.len() as f64);
         rel_error.push(meter.rel_error(&r));
     }
+    if let (Some(&last), Some(&first)) = (horizon.epochs.last(), horizon.beyond.first()) {
+        if first <= last || horizon.beyond.windows(2).any(|w| w[1] <= w[0]) {
+            bail!(
+                "kernel prediction: the epochs beyond the window must increase after epoch {last}"
+            );
+        }
+    }
+    let mut long_error = rel_error.clone();
+    for &e in &horizon.beyond {
+        let steps = (e - horizon.start_epoch) * horizon.steps_per_epoch;
+        long_error.push(meter.rel_error(&evolve(&spec.eig, &coef, lr_eff, steps)));
+    }
+    let long_epochs: Vec<u64> = horizon
+        .epochs
+        .iter()
+        .chain(&horizon.beyond)
+        .copied()
+        .collect();
     let bands = meter.bands().to_vec();
     let series = |b: usize| -> Vec<f64> { rel_error.iter().map(|row| row[b]).collect() };
-    let to_threshold = (0..bands.len())
-        .map(|b| {
-            let s = series(b);
-            horizon
-                .thresholds
-                .iter()
-                .map(|&t| first_crossing(&horizon.epochs, &s, t))
-                .collect()
-        })
-        .collect();
+    let crossings = |epochs: &[u64], rows: &[Vec<f64>]| -> Vec<Vec<Option<u64>>> {
+        (0..bands.len())
+            .map(|b| {
+                let s: Vec<f64> = rows.iter().map(|row| row[b]).collect();
+                horizon
+                    .thresholds
+                    .iter()
+                    .map(|&t| first_crossing(epochs, &s, t))
+                    .collect()
+            })
+            .collect()
+    };
+    let to_threshold = crossings(&horizon.epochs, &rel_error);
+    let to_threshold_budget = crossings(&long_epochs, &long_error);
     let decay: Vec<f64> = (0..bands.len())
         .map(|b| {
             if bands[b].target_energy > 0.0 {
@@ -139,6 +171,8 @@ pub fn predict(
         rel_error,
         mse,
         to_threshold,
+        to_threshold_budget,
+        budget_end: long_epochs.last().copied().unwrap_or(horizon.start_epoch),
         decay_rate: decay,
         index: preference_index(&centres, &rates),
     })

@@ -2,7 +2,9 @@
 //! `checkpoints/`, the training grid rebuilt from run.json's config, the prediction evaluated
 //! at the run's own analysed epochs, and the comparison with the measured band errors of
 //! bands.csv (train grid). [`write_kernel_json`] writes `kernel.json` (format
-//! [`KERNEL_FORMAT`], conventions inside) atomically into the run directory.
+//! [`KERNEL_FORMAT`], conventions inside) and [`write_kernel_csv`] `kernel.csv` (format
+//! [`KERNEL_CSV_FORMAT`]: the spectra and band shares per eigen-index, conventions in its
+//! header) atomically into the run directory.
 
 use crate::analysis::index::{decay_rate, preference_index};
 use crate::analysis::kernel::checkpoint::{analyze_checkpoint, CheckpointKernel};
@@ -27,6 +29,9 @@ use std::path::{Path, PathBuf};
 pub const KERNEL_FORMAT: &str = "bandwise-kernel/1";
 /// File name of the kernel record in a run directory.
 pub const KERNEL_JSON: &str = "kernel.json";
+/// Format tag and file name of the per-eigen-index table.
+pub const KERNEL_CSV_FORMAT: &str = "bandwise-kernel-csv/1";
+pub const KERNEL_CSV: &str = "kernel.csv";
 
 /// What to analyse.
 #[derive(Debug, Clone, PartialEq)]
@@ -224,6 +229,12 @@ pub fn analyze_run(
             steps_per_epoch,
             thresholds: exp.spectral.thresholds.clone(),
             window_end: window_end as f64,
+            beyond: measured
+                .epochs
+                .iter()
+                .copied()
+                .filter(|&e| e > window_end)
+                .collect(),
         };
         let kernel = analyze_checkpoint(
             &ckpt,
@@ -349,9 +360,31 @@ pub fn kernel_conventions(band_conventions: &Value) -> Value {
         "shares": "shares[i][b] = E_b(u_i) / sum_b E_b(u_i) for the unit eigenvector u_i; each row sums to 1; dominant_band[i] = argmax_b shares[i][b]",
         "band_rate": "sum_i lambda_i shares[i][b] / sum_i shares[i][b] (1/update)",
         "eigen_mass": "sum_i lambda_i shares[i][b] / sum_i lambda_i (the band's part of the trace of K_P)",
-        "prediction": "r_s = sum_i <u_i, r_0> (1 - lr_eff lambda_i)^s u_i after s = (epoch - checkpoint) x steps_per_epoch updates; rel_error[e][b] = E_b(r_s)/E_b(y) at the run's analysed epochs in the window; to_threshold[b][t] = first such epoch below spectral.thresholds[t]; decay_rate: the report's area rate (decades per epoch) over the window; index: the report's preference index of those rates",
+        "prediction": "r_s = sum_i <u_i, r_0> (1 - lr_eff lambda_i)^s u_i after s = (epoch - checkpoint) x steps_per_epoch updates; rel_error[e][b] = E_b(r_s)/E_b(y) at the run's analysed epochs in the window; to_threshold[b][t] = first such epoch below spectral.thresholds[t]; to_threshold_budget[b][t] = the same over the run's analysed epochs from the checkpoint to the end of the budget (budget_end = the last of them; the report's `predicted` column); decay_rate: the report's area rate (decades per epoch) over the window; index: the report's preference index of those rates",
         "comparison": "measured values from bands.csv (train grid) at the same epochs; order_spearman = Spearman correlation of predicted and measured decay rates over the index bands (target energy > 0, not rest); ranks: 1 = fastest-decaying band",
     })
+}
+
+/// Read the run's kernel.json (checking its format tag).
+pub fn read_kernel_json(dir: &Path) -> Result<Value> {
+    let path = dir.join(KERNEL_JSON);
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "cannot read {}; run `bandwise kernel {}` first",
+            path.display(),
+            dir.display()
+        )
+    })?;
+    let v: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not valid JSON", path.display()))?;
+    if v["format"].as_str() != Some(KERNEL_FORMAT) {
+        bail!(
+            "{}: `format` is {} but this version reads {KERNEL_FORMAT}; rerun `bandwise kernel`",
+            path.display(),
+            v["format"]
+        );
+    }
+    Ok(v)
 }
 
 /// Write `kernel.json` into the run directory (atomically); returns its path.
@@ -365,5 +398,68 @@ pub fn write_kernel_json(rk: &RunKernel, solver: &dyn SymEigenSolver) -> Result<
     });
     let path = rk.dir.join(KERNEL_JSON);
     write_atomic(&path, (serde_json::to_string(&value)? + "\n").as_bytes())?;
+    Ok(path)
+}
+
+/// The text of kernel.csv: one row per checkpoint and eigen-index, header comments stating
+/// the conventions.
+pub fn kernel_csv(rk: &RunKernel) -> String {
+    use crate::record::num;
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let bands = rk
+        .checkpoints
+        .first()
+        .map(|c| c.kernel.bands.clone())
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "# bandwise {} kernel spectra of run `{}` ({KERNEL_CSV_FORMAT}; companion of {KERNEL_JSON}, {KERNEL_FORMAT}, which holds the predictions and the full conventions)",
+        env!("CARGO_PKG_VERSION"),
+        rk.name
+    );
+    let _ = writeln!(out, "# K_P = J P J^T / N on the training grid (P: the optimizer's diagonal preconditioner at the checkpoint), K = J J^T / N (P = I); empty cell = undefined");
+    let _ = writeln!(out, "# eigenvalue_kp / eigenvalue_k: the eigen_index-th largest eigenvalue of K_P / of K (each kernel sorted on its own: a row pairs ranks, not eigenvectors; values below ~1e-12 x the largest are round-off)");
+    let _ = writeln!(out, "# share_b = E_b(u)/sum_b E_b(u) for K_P's unit eigenvector u of that rank (Parseval band energies with the monitor's bands and normalisation; each row's shares sum to 1); dominant_band = the band index with the largest share");
+    let _ = writeln!(
+        out,
+        "# bands (cycles [lo, hi)): {}",
+        bands
+            .iter()
+            .enumerate()
+            .map(|(i, b)| format!("{i}:[{},{}) {}", b.f_lo, b.f_hi, b.label))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    out.push_str("checkpoint_epoch,eigen_index,eigenvalue_kp,eigenvalue_k,dominant_band");
+    for i in 0..bands.len() {
+        let _ = write!(out, ",share_{i}");
+    }
+    out.push('\n');
+    for c in &rk.checkpoints {
+        let (kp, k) = (&c.kernel.preconditioned, &c.kernel.plain);
+        for i in 0..kp.eigenvalues.len() {
+            let _ = write!(
+                out,
+                "{},{},{},{},{}",
+                c.kernel.epoch,
+                i + 1,
+                num(kp.eigenvalues[i]),
+                num(k.eigenvalues.get(i).copied().unwrap_or(f64::NAN)),
+                kp.dominant_band[i]
+            );
+            for s in &kp.shares[i] {
+                let _ = write!(out, ",{}", num(*s));
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Write `kernel.csv` into the run directory (atomically); returns its path.
+pub fn write_kernel_csv(rk: &RunKernel) -> Result<PathBuf> {
+    let path = rk.dir.join(KERNEL_CSV);
+    write_atomic(&path, kernel_csv(rk).as_bytes())?;
     Ok(path)
 }

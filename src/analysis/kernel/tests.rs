@@ -157,6 +157,7 @@ fn two_mode_toy_band_order_and_preconditioner_flip() {
         steps_per_epoch: 1,
         thresholds: vec![0.1, 0.01],
         window_end: 400.0,
+        beyond: Vec::new(),
     };
     let k = kernel_matrix(&jac, n, shape.n_params(), None);
     let spec = spectrum(&k, n, &Faer, &mut m).unwrap();
@@ -172,6 +173,20 @@ fn two_mode_toy_band_order_and_preconditioner_flip() {
     );
     assert!(spec.band_rate[low] > 5.0 * spec.band_rate[high]);
     let plain = predict(&spec, &r0, 0.5, &horizon, &mut m).unwrap();
+    // Crossings over a short window plus the later epochs equal those over the whole span.
+    let split = Horizon {
+        epochs: (0..=50).collect(),
+        beyond: (51..=400).collect(),
+        ..horizon.clone()
+    };
+    let short = predict(&spec, &r0, 0.5, &split, &mut m).unwrap();
+    assert_eq!(short.to_threshold_budget, plain.to_threshold);
+    assert_eq!(short.budget_end, 400);
+    assert_eq!(
+        short.rel_error.len(),
+        51,
+        "the window's curves stay the window's"
+    );
     let (lo_t, hi_t) = (plain.to_threshold[low][1], plain.to_threshold[high][1]);
     assert!(lo_t.unwrap() < hi_t.unwrap(), "{lo_t:?} {hi_t:?}");
     assert!(plain.index.index > 0.0, "{:?}", plain.index);
@@ -293,6 +308,7 @@ fn checkpoint_analysis_end_to_end() {
         steps_per_epoch: 1,
         thresholds: vec![0.1],
         window_end: 50.0,
+        beyond: Vec::new(),
     };
     let out = analyze_checkpoint(&ckpt, Activation::Tanh, &t, &y, &mut m, &Faer, &horizon).unwrap();
     assert_eq!(out.lr_eff, 2e-3);
@@ -359,6 +375,7 @@ fn two_d_kernel_uses_the_ring_layout() {
         steps_per_epoch: 1,
         thresholds: vec![0.1],
         window_end: 5.0,
+        beyond: Vec::new(),
     };
     let pred = predict(&spec, &r0, 0.1, &horizon, &mut meter).unwrap();
     let direct = meter.rel_error(&r0);
@@ -367,5 +384,53 @@ fn two_d_kernel_uses_the_ring_layout() {
             (p.is_nan() && d.is_nan()) || (p - d).abs() < 1e-10 * d.abs().max(1.0),
             "{p} vs {d}"
         );
+    }
+}
+
+/// A kernel built from two known Fourier eigenvectors: the spectrum finds them in order, each
+/// with all of its energy in its own band (dominant band and share row known exactly).
+#[test]
+fn dominant_band_and_shares_of_known_eigenvectors() {
+    let n = 32;
+    let t = grid(n);
+    let unit = |k: f64| -> Vec<f64> {
+        let v: Vec<f64> = t.iter().map(|&t| (TAU * k * t).cos()).collect();
+        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        v.iter().map(|x| x / norm).collect()
+    };
+    let (c1, c8) = (unit(1.0), unit(8.0));
+    let mut k = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..n {
+            k[i * n + j] = 3.0 * c1[i] * c1[j] + 1.0 * c8[i] * c8[j];
+        }
+    }
+    let y: Vec<f64> = c1.iter().zip(&c8).map(|(a, b)| a + b).collect();
+    let mut m = meter(
+        &y,
+        LayoutSpec::Edges {
+            edges: vec![0.5, 1.5, 7.5, 8.5],
+        },
+    );
+    let labels: Vec<String> = m.bands().iter().map(|b| b.label.clone()).collect();
+    let low = labels.iter().position(|l| l == "1 cyc").unwrap();
+    let high = labels.iter().position(|l| l == "8 cyc").unwrap();
+    let spec = spectrum(&k, n, &Faer, &mut m).unwrap();
+    assert!((spec.eigenvalues[0] - 3.0).abs() < 1e-12);
+    assert!((spec.eigenvalues[1] - 1.0).abs() < 1e-12);
+    assert_eq!(spec.dominant_band[0], low);
+    assert_eq!(spec.dominant_band[1], high);
+    assert!(
+        (spec.shares[0][low] - 1.0).abs() < 1e-12,
+        "{:?}",
+        spec.shares[0]
+    );
+    assert!(
+        (spec.shares[1][high] - 1.0).abs() < 1e-12,
+        "{:?}",
+        spec.shares[1]
+    );
+    for row in &spec.shares {
+        assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12);
     }
 }

@@ -50,6 +50,7 @@ fn filtering_heatmap(dir: &Path, path: &Path) -> Result<bool> {
             values,
             value_label: "relative error".into(),
             row_label: "part and filter width delta (feature-space distance)".into(),
+            col_label: String::new(),
             strips: Vec::new(),
         },
         &ColourScale::linear(0.0, 1.2),
