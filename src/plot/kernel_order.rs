@@ -1,6 +1,10 @@
 //! Predicted against measured band decay rates (the kernel theory overlay): one point per band
 //! and run, coloured by configuration (later series smaller, so coinciding points nest), with
 //! the identity line; the legend gives each configuration's rank correlation.
+//!
+//! The axes span the bulk of the points (2nd to 98th percentile of all coordinates, see
+//! [`bulk_range`]), so that a few large rates do not squeeze the rest into a corner; points
+//! beyond are drawn at the edge as hollow triangles, and the figure says how many.
 
 use std::path::Path;
 
@@ -58,6 +62,19 @@ pub fn kernel_order(path: &Path, data: &KernelOrderData) -> Result<()> {
     render(path, &OrderFigure(data))
 }
 
+/// The axis range (same for x and y) covering the bulk of `values`: from the 2nd to the 98th
+/// percentile, widened to include 0 and padded by 5%; all values when there are fewer than 50.
+pub fn bulk_range(values: &[f64]) -> (f64, f64) {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.len() < 50 {
+        return style::lin_range(&v).unwrap_or((0.0, 1.0));
+    }
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+    let (lo, hi) = (at(0.02).min(0.0), at(0.98).max(0.0));
+    style::lin_range(&[lo, hi]).unwrap_or((0.0, 1.0))
+}
+
 struct OrderFigure<'a>(&'a KernelOrderData);
 
 impl Figure for OrderFigure<'_> {
@@ -84,7 +101,10 @@ impl Figure for OrderFigure<'_> {
         let xs: Vec<f64> = pts().map(|p| p.0).collect();
         let ys: Vec<f64> = pts().map(|p| p.1).collect();
         let both: Vec<f64> = xs.iter().chain(&ys).copied().collect();
-        let (lo, hi) = style::lin_range(&both).unwrap_or((0.0, 1.0));
+        let (lo, hi) = bulk_range(&both);
+        let outside = pts()
+            .filter(|(x, y)| !(lo..=hi).contains(x) || !(lo..=hi).contains(y))
+            .count();
         let plot_w = W as i32 - LEFT - LEGEND_W;
         let plot_h = H as i32 - TOP - CAPTION_AREA;
         let area = root
@@ -128,17 +148,39 @@ impl Figure for OrderFigure<'_> {
             // Each series a little smaller than the one under it: coinciding points (e.g.
             // Adam and PAdam p = 0.5) stay visible as nested dots.
             let radius = (8 - i as i32).max(3);
+            let finite = || {
+                s.points
+                    .iter()
+                    .filter(|(x, y)| x.is_finite() && y.is_finite())
+            };
+            let inside = |x: f64, y: f64| (lo..=hi).contains(&x) && (lo..=hi).contains(&y);
             chart
                 .draw_series(
-                    s.points
-                        .iter()
-                        .filter(|(x, y)| x.is_finite() && y.is_finite())
+                    finite()
+                        .filter(|&&(x, y)| inside(x, y))
                         .map(|&(x, y)| Circle::new((x, y), radius, colour.filled())),
                 )
+                .map_err(perr)?;
+            chart
+                .draw_series(finite().filter(|&&(x, y)| !inside(x, y)).map(|&(x, y)| {
+                    TriangleMarker::new(
+                        (x.clamp(lo, hi), y.clamp(lo, hi)),
+                        radius + 2,
+                        colour.stroke_width(2),
+                    )
+                }))
                 .map_err(perr)?;
             entries.push(LegendEntry {
                 label: s.label.clone(),
                 colour,
+                dashed: false,
+                shaded: false,
+            });
+        }
+        if outside > 0 {
+            entries.push(LegendEntry {
+                label: format!("{outside} beyond the axes (triangles at the edge)"),
+                colour: grey,
                 dashed: false,
                 shaded: false,
             });
@@ -168,5 +210,23 @@ impl Figure for OrderFigure<'_> {
             W as i32 - 40,
         )?;
         Ok(vec![])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bulk_range_leaves_out_the_few_largest() {
+        // 100 values in [0, 1e-3] and two at 0.02: the range stops near 1e-3.
+        let mut v: Vec<f64> = (0..100).map(|i| i as f64 * 1e-5).collect();
+        v.extend([0.02, 0.015]);
+        let (lo, hi) = bulk_range(&v);
+        assert!(lo < 0.0 && lo > -1e-4, "{lo}");
+        assert!(hi > 9e-4 && hi < 1.2e-3, "{hi}");
+        // Few values: all of them.
+        let (lo, hi) = bulk_range(&[0.0, 1.0, 5.0]);
+        assert!(lo < 0.0 && hi > 5.0);
     }
 }
