@@ -2,9 +2,9 @@
 //! and run, coloured by configuration (later series smaller, so coinciding points nest), with
 //! the identity line; the legend gives each configuration's rank correlation.
 //!
-//! The axes span the bulk of the points (2nd to 98th percentile of all coordinates, see
-//! [`bulk_range`]), so that a few large rates do not squeeze the rest into a corner; points
-//! beyond are drawn at the edge as hollow triangles, and the figure says how many.
+//! Both axes have a symmetric-log scale ([`SymLog`]: linear within +-s of 0, logarithmic
+//! beyond, s the median absolute rate), so that a few large rates do not squeeze the rest into
+//! a corner and negative rates (bands that grow) stay visible.
 
 use std::path::Path;
 
@@ -37,13 +37,13 @@ pub struct KernelOrderData {
     pub series: Vec<OrderSeries>,
 }
 
-const W: u32 = 1000;
-const H: u32 = 700;
+const W: u32 = 1060;
+const H: u32 = 730;
 const LEFT: i32 = 95;
 const TOP: i32 = 56;
-const LEGEND_W: i32 = 280;
+const LEGEND_W: i32 = 320;
 const X_AREA: i32 = 58;
-const CAPTION_AREA: i32 = 70;
+const CAPTION_AREA: i32 = 96;
 
 /// Draw `data` into `path` (.png or .svg). Errors when there is no finite point.
 pub fn kernel_order(path: &Path, data: &KernelOrderData) -> Result<()> {
@@ -62,17 +62,79 @@ pub fn kernel_order(path: &Path, data: &KernelOrderData) -> Result<()> {
     render(path, &OrderFigure(data))
 }
 
-/// The axis range (same for x and y) covering the bulk of `values`: from the 2nd to the 98th
-/// percentile, widened to include 0 and padded by 5%; all values when there are fewer than 50.
-pub fn bulk_range(values: &[f64]) -> (f64, f64) {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.len() < 50 {
-        return style::lin_range(&v).unwrap_or((0.0, 1.0));
+/// The symmetric-log map t = asinh(v / s): linear for |v| << s, log10-like beyond.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SymLog {
+    pub s: f64,
+}
+
+impl SymLog {
+    /// s = the median of the nonzero absolute values (1 when there are none).
+    pub fn fit(values: &[f64]) -> SymLog {
+        let mut a: Vec<f64> = values
+            .iter()
+            .filter(|v| v.is_finite() && **v != 0.0)
+            .map(|v| v.abs())
+            .collect();
+        a.sort_by(f64::total_cmp);
+        SymLog {
+            s: a.get(a.len() / 2).copied().unwrap_or(1.0),
+        }
     }
-    v.sort_by(f64::total_cmp);
-    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
-    let (lo, hi) = (at(0.02).min(0.0), at(0.98).max(0.0));
-    style::lin_range(&[lo, hi]).unwrap_or((0.0, 1.0))
+    pub fn to(self, v: f64) -> f64 {
+        (v / self.s).asinh()
+    }
+    pub fn from(self, t: f64) -> f64 {
+        self.s * t.sinh()
+    }
+    /// Tick values in data units inside [lo, hi] (data units): 0 and +-10^e, with 2 and 5
+    /// multiples when fewer than 4 powers fit.
+    pub fn ticks(self, lo: f64, hi: f64) -> Vec<f64> {
+        let big = lo.abs().max(hi.abs());
+        let (e0, e1) = (
+            (self.s.log10().floor() as i32) - 1,
+            big.log10().ceil() as i32,
+        );
+        let powers = |mults: &[f64]| {
+            let mut out = vec![0.0];
+            for e in e0..=e1 {
+                for m in mults {
+                    let v = m * 10f64.powi(e);
+                    out.extend([v, -v]);
+                }
+            }
+            out.retain(|v| (lo..=hi).contains(v));
+            out.sort_by(f64::total_cmp);
+            out
+        };
+        let t = powers(&[1.0]);
+        if t.len() >= 4 {
+            t
+        } else {
+            powers(&[1.0, 2.0, 5.0])
+        }
+    }
+}
+
+/// Ticks (positions on the axis, sorted, including 0) at least `gap` apart: kept greedily
+/// outward from 0, so the round values nearest 0 go first when they crowd.
+pub fn spaced(ticks: Vec<f64>, gap: f64) -> Vec<f64> {
+    let mut out = vec![0.0];
+    let (mut last_pos, mut last_neg) = (0.0f64, 0.0f64);
+    for &t in ticks.iter().filter(|t| **t > 0.0) {
+        if t - last_pos >= gap {
+            out.push(t);
+            last_pos = t;
+        }
+    }
+    for &t in ticks.iter().filter(|t| **t < 0.0).rev() {
+        if last_neg - t >= gap {
+            out.push(t);
+            last_neg = t;
+        }
+    }
+    out.sort_by(f64::total_cmp);
+    out
 }
 
 struct OrderFigure<'a>(&'a KernelOrderData);
@@ -101,38 +163,80 @@ impl Figure for OrderFigure<'_> {
         let xs: Vec<f64> = pts().map(|p| p.0).collect();
         let ys: Vec<f64> = pts().map(|p| p.1).collect();
         let both: Vec<f64> = xs.iter().chain(&ys).copied().collect();
-        let (lo, hi) = bulk_range(&both);
-        let outside = pts()
-            .filter(|(x, y)| !(lo..=hi).contains(x) || !(lo..=hi).contains(y))
-            .count();
+        let scale = SymLog::fit(&both);
+        let (vlo, vhi) = style::lin_range(&both).unwrap_or((0.0, 1.0));
+        let (lo, hi) = (scale.to(vlo), scale.to(vhi));
+        let pad = 0.04 * (hi - lo);
+        let (lo, hi) = (lo - pad, hi + pad);
+        let keys = spaced(
+            scale
+                .ticks(scale.from(lo), scale.from(hi))
+                .into_iter()
+                .map(|v| scale.to(v))
+                .collect(),
+            0.07 * (hi - lo),
+        );
         let plot_w = W as i32 - LEFT - LEGEND_W;
         let plot_h = H as i32 - TOP - CAPTION_AREA;
         let area = root
             .clone()
             .shrink((0, TOP), ((LEFT + plot_w) as u32, plot_h as u32));
-        // Ticks at round-off distance from 0 (e.g. -2.2e-16) read as 0.
-        let snap = |v: &f64| {
-            if v.abs() < 1e-9 * (hi - lo) {
-                "0".to_string()
-            } else {
-                style::fmt_tick(*v)
-            }
-        };
         let mut chart = ChartBuilder::on(&area)
             .x_label_area_size(X_AREA as u32)
             .y_label_area_size(LEFT as u32)
             .build_cartesian_2d(lo..hi, lo..hi)
             .map_err(perr)?;
+        // The mesh's own ticks would sit at round values of t, not of the rate: draw the grid
+        // lines and labels at the round rates by hand.
         chart
             .configure_mesh()
-            .x_desc(d.x_label.as_str())
-            .x_labels(6)
-            .label_style(style::font(AXIS_PX))
+            .disable_mesh()
+            .x_labels(0)
+            .y_labels(0)
+            .x_desc(format!("{} (symmetric log)", d.x_label))
             .axis_desc_style(style::font(AXIS_PX))
-            .x_label_formatter(&snap)
-            .y_label_formatter(&snap)
             .draw()
             .map_err(perr)?;
+        let line = RGBColor(220, 220, 220);
+        for &t in &keys {
+            chart
+                .draw_series(LineSeries::new(
+                    vec![(t, lo), (t, hi)],
+                    line.stroke_width(1),
+                ))
+                .map_err(perr)?;
+            chart
+                .draw_series(LineSeries::new(
+                    vec![(lo, t), (hi, t)],
+                    line.stroke_width(1),
+                ))
+                .map_err(perr)?;
+            let v = scale.from(t);
+            let label = if v.abs() < 1e-9 * scale.s {
+                "0".to_string()
+            } else {
+                style::fmt_tick(v)
+            };
+            let (x, _) = chart.backend_coord(&(t, lo));
+            let (_, y) = chart.backend_coord(&(lo, t));
+            let (_, bottom) = chart.backend_coord(&(lo, lo));
+            text(
+                root,
+                &label,
+                &style::font(AXIS_PX),
+                (x, bottom + 6),
+                HPos::Center,
+                VPos::Top,
+            )?;
+            text(
+                root,
+                &label,
+                &style::font(AXIS_PX),
+                (LEFT - 8, y),
+                HPos::Right,
+                VPos::Center,
+            )?;
+        }
         let grey = RGBColor(120, 120, 120);
         chart
             .draw_series(DashedLineSeries::new(
@@ -148,39 +252,19 @@ impl Figure for OrderFigure<'_> {
             // Each series a little smaller than the one under it: coinciding points (e.g.
             // Adam and PAdam p = 0.5) stay visible as nested dots.
             let radius = (8 - i as i32).max(3);
-            let finite = || {
-                s.points
-                    .iter()
-                    .filter(|(x, y)| x.is_finite() && y.is_finite())
-            };
-            let inside = |x: f64, y: f64| (lo..=hi).contains(&x) && (lo..=hi).contains(&y);
             chart
                 .draw_series(
-                    finite()
-                        .filter(|&&(x, y)| inside(x, y))
-                        .map(|&(x, y)| Circle::new((x, y), radius, colour.filled())),
+                    s.points
+                        .iter()
+                        .filter(|(x, y)| x.is_finite() && y.is_finite())
+                        .map(|&(x, y)| {
+                            Circle::new((scale.to(x), scale.to(y)), radius, colour.filled())
+                        }),
                 )
-                .map_err(perr)?;
-            chart
-                .draw_series(finite().filter(|&&(x, y)| !inside(x, y)).map(|&(x, y)| {
-                    TriangleMarker::new(
-                        (x.clamp(lo, hi), y.clamp(lo, hi)),
-                        radius + 2,
-                        colour.stroke_width(2),
-                    )
-                }))
                 .map_err(perr)?;
             entries.push(LegendEntry {
                 label: s.label.clone(),
                 colour,
-                dashed: false,
-                shaded: false,
-            });
-        }
-        if outside > 0 {
-            entries.push(LegendEntry {
-                label: format!("{outside} beyond the axes (triangles at the edge)"),
-                colour: grey,
                 dashed: false,
                 shaded: false,
             });
@@ -192,7 +276,12 @@ impl Figure for OrderFigure<'_> {
             shaded: false,
         });
         let (px, py) = chart.plotting_area().get_pixel_range();
-        style::vtext(root, &d.y_label, AXIS_PX, (16, (py.start + py.end) / 2))?;
+        style::vtext(
+            root,
+            &format!("{} (symmetric log)", d.y_label),
+            AXIS_PX,
+            (16, (py.start + py.end) / 2),
+        )?;
         text(
             root,
             "configuration",
@@ -218,15 +307,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bulk_range_leaves_out_the_few_largest() {
-        // 100 values in [0, 1e-3] and two at 0.02: the range stops near 1e-3.
-        let mut v: Vec<f64> = (0..100).map(|i| i as f64 * 1e-5).collect();
-        v.extend([0.02, 0.015]);
-        let (lo, hi) = bulk_range(&v);
-        assert!(lo < 0.0 && lo > -1e-4, "{lo}");
-        assert!(hi > 9e-4 && hi < 1.2e-3, "{hi}");
-        // Few values: all of them.
-        let (lo, hi) = bulk_range(&[0.0, 1.0, 5.0]);
-        assert!(lo < 0.0 && hi > 5.0);
+    fn symlog_round_trips_and_ticks_are_round_values() {
+        let v = [1e-4, -2e-4, 3e-4, 5e-4, 0.02, 0.0];
+        let sl = SymLog::fit(&v);
+        assert_eq!(sl.s, 3e-4); // median of the five nonzero |v|
+        for x in v {
+            assert!((sl.from(sl.to(x)) - x).abs() <= 1e-15 * x.abs().max(1e-3));
+        }
+        // Odd and monotone.
+        assert_eq!(sl.to(-0.01), -sl.to(0.01));
+        assert!(sl.to(1e-3) < sl.to(2e-3));
+        let ticks = sl.ticks(-2e-4, 0.02);
+        assert!(ticks.contains(&0.0) && ticks.contains(&1e-3) && ticks.contains(&1e-2));
+        assert!(ticks.iter().all(|t| (-2e-4..=0.02).contains(t)));
+        // Crowded ticks thin out from 0: positions 0, 0.1, 0.15, 1 with gap 0.3 keep 0 and 1.
+        assert_eq!(
+            spaced(vec![-0.5, -0.1, 0.0, 0.1, 0.15, 1.0], 0.3),
+            vec![-0.5, 0.0, 1.0]
+        );
     }
 }

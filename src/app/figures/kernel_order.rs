@@ -209,7 +209,7 @@ pub fn render(groups: &[(String, Vec<RunData>)], out: &Path) -> Result<KernelOrd
         &KernelOrderData {
             title: format!("Kernel theory: predicted vs measured band decay (checkpoint epoch {last})"),
             caption: format!(
-                "One point per band and run: decay rate (decades/epoch, the report's area rate) over the {window} epochs after the checkpoint, predicted by r <- (I - lr_eff K_P) r from the checkpoint (x) and measured in bands.csv (y). rho: Spearman correlation over bands, mean over all runs. Runs whose linearised map is unstable (lr_eff x largest eigenvalue of K_P > 2) are not drawn (counted in the legend). Later series are drawn smaller, on top. The axes span the 2nd to 98th percentile of the rates; points beyond are drawn at the edge as triangles."
+                "One point per band and run: decay rate (decades/epoch, the report's area rate) over the {window} epochs after the checkpoint, predicted by r <- (I - lr_eff K_P) r from the checkpoint (x) and measured in bands.csv (y). rho: Spearman correlation over bands, mean over all runs. Runs whose linearised map is unstable (lr_eff x largest eigenvalue of K_P > 2) are not drawn (counted in the legend). Later series are drawn smaller, on top. Both axes are symmetric-log (linear near 0, logarithmic beyond the median absolute rate)."
             ),
             x_label: "predicted decay rate (decades/epoch)".into(),
             y_label: "measured decay rate (decades/epoch)".into(),
