@@ -9,7 +9,7 @@ use bandwise::engine::train::{train, Evaluation, Observer};
 use bandwise::experiment::config::Experiment;
 use bandwise::optim::Registry;
 use bandwise::record::load::RunData;
-use bandwise::task::objective::Mse;
+use bandwise::task::objective::{CrossEntropy, Mse};
 use bandwise::task::target::Target;
 use ndarray::{Array1, Array2, ShapeBuilder};
 use ndarray_npy::{read_npy, write_npy};
@@ -100,6 +100,11 @@ fn cells(path: &Path) -> Vec<Vec<String>> {
 
 /// Equal cell by cell: numbers to 1e-12 relative, everything else exactly.
 fn assert_same_csv(a: &Path, b: &Path) {
+    assert_close_csv(a, b, 1e-12, 0.0);
+}
+
+/// Equal cell by cell: numbers to `rel` relative or `abs` absolute, everything else exactly.
+fn assert_close_csv(a: &Path, b: &Path, rel: f64, abs: f64) {
     let (x, y) = (cells(a), cells(b));
     assert_eq!(x.len(), y.len(), "{} vs {}", a.display(), b.display());
     for (i, (r, s)) in x.iter().zip(&y).enumerate() {
@@ -107,7 +112,7 @@ fn assert_same_csv(a: &Path, b: &Path) {
         for (u, v) in r.iter().zip(s) {
             match (u.parse::<f64>(), v.parse::<f64>()) {
                 (Ok(p), Ok(q)) => assert!(
-                    p == q || (p - q).abs() <= 1e-12 * p.abs().max(q.abs()),
+                    p == q || (p - q).abs() <= (rel * p.abs().max(q.abs())).max(abs),
                     "{} line {i}: {u} vs {v}",
                     a.display()
                 ),
@@ -115,6 +120,113 @@ fn assert_same_csv(a: &Path, b: &Path) {
             }
         }
     }
+}
+
+/// A classification task's logits, analysed, give the records `bandwise run` writes for the
+/// same network: losses (softmax cross-entropy), accuracies, class accuracy, decision-boundary
+/// agreement and the summed-channel band energies. The trainer hands its observer softmax(z);
+/// log softmax(z) are logits of the same softmax, so they stand in for z (equal to round-off).
+#[test]
+fn analyze_reproduces_a_classification_run_from_its_logits() {
+    let exp = Experiment::from_toml_str(
+        r#"
+name = "cls"
+seed = 3
+dtype = "f64"
+[target]
+n = 64
+frequencies = [1, 3]
+classes = 3
+[model]
+hidden = [16]
+[optimizer]
+name = "adam"
+lr = 1e-2
+[train]
+epochs = 20
+[spectral]
+layout = { kind = "octave" }
+grids = ["train", "test"]
+thresholds = [0.5]
+"#,
+        "cls.toml",
+    )
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let trained = tmp.path().join("trained");
+    run_experiment(&exp, &Registry::builtin(), &trained, RunOptions::default()).unwrap();
+    let opt = exp.validate(&Registry::builtin()).unwrap();
+    let (target, k) = bandwise::task::classify::build(&exp.target, exp.seed)
+        .unwrap()
+        .unwrap();
+    assert_eq!(k, 3);
+    let mut cap = Capture::default();
+    train::<f64, _>(
+        &exp,
+        &target,
+        &CrossEntropy { classes: k },
+        &opt,
+        &mut cap,
+        &mut |_| {},
+    )
+    .unwrap();
+    let logits = |rows: &[Vec<f64>], n: usize| {
+        let flat: Vec<f64> = rows.iter().flatten().map(|h| h.ln()).collect();
+        ndarray::Array3::from_shape_vec((rows.len(), n, k), flat).unwrap()
+    };
+    let (p, q) = (
+        tmp.path().join("logits.npy"),
+        tmp.path().join("test_logits.npy"),
+    );
+    write_npy(&p, &logits(&cap.train, target.train.len())).unwrap();
+    write_npy(&q, &logits(&cap.test, target.test.len())).unwrap();
+    let out = tmp.path().join("imported");
+    analyze(&exp, &inputs(p.clone(), Some(q)), &out).unwrap();
+    for f in [
+        "epochs.csv",
+        "bands.csv",
+        "class_accuracy.csv",
+        "agreement.csv",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    for f in ["class_accuracy.csv", "agreement.csv", "convergence.csv"] {
+        assert_same_csv(&trained.join(f), &out.join(f));
+    }
+    assert_close_csv(
+        &trained.join("bands.csv"),
+        &out.join("bands.csv"),
+        1e-9,
+        1e-15,
+    );
+    let (a, b) = (
+        RunData::load(&trained).unwrap(),
+        RunData::load(&out).unwrap(),
+    );
+    for (x, y) in a.epochs.train_loss.iter().zip(&b.epochs.train_loss) {
+        assert!((x - y).abs() <= 1e-12 * x.abs(), "{x} vs {y}");
+    }
+    for m in ["train_accuracy", "test_accuracy"] {
+        assert_eq!(a.epochs.metric(m), b.epochs.metric(m), "{m}");
+    }
+    assert_eq!(b.meta["classification"]["classes"], 3);
+    assert_eq!(b.meta["model"]["widths"], serde_json::json!([1, 16, 3]));
+    // Without test logits, or with one logit too few per point, nothing is written.
+    let e = analyze(&exp, &inputs(p, None), &tmp.path().join("x"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("test-grid logits"), "{e}");
+    let short = tmp.path().join("short.npy");
+    write_npy(
+        &short,
+        &ndarray::Array3::<f64>::zeros((2, target.train.len(), 2)),
+    )
+    .unwrap();
+    let e = analyze(&exp, &inputs(short, None), &tmp.path().join("y"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("short.npy") && e.contains(", 3)"), "{e}");
+    assert!(!tmp.path().join("x").exists() && !tmp.path().join("y").exists());
 }
 
 fn inputs(pred: PathBuf, test: Option<PathBuf>) -> ImportInputs {

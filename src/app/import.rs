@@ -16,6 +16,12 @@
 //! - P a directory: one 1D array of length N per epoch, the epoch number being the last group
 //!   of digits in the file name (`pred_00000.npy`, `pred_00001.npy`, ...); other files ignored.
 //!
+//! Classification tasks (`target.classes`, or `kind = "dataset"` with labels): the
+//! predictions are the K logits per point, a 3D array of shape (epochs, N, K), or per-epoch 2D
+//! arrays of shape (N, K); the losses (softmax cross-entropy), accuracies, class-accuracy,
+//! decision-boundary agreement and (data tasks) the filtering method are computed from them
+//! exactly as `bandwise run` computes them for its own classification runs.
+//!
 //! Epoch numbers: the file names; else an `epoch` column of `--epochs`; else 0, 1, 2, ...
 //! (epoch 0 = before training, as in bandwise's own runs). `--epochs epochs.csv` (optional,
 //! `#` comment lines allowed) may hold the columns epoch, step, train_loss, test_loss, lr, p,
@@ -27,6 +33,7 @@
 //! shape; the run directory appears only complete (staging directory renamed into place).
 
 use crate::base::signal_io::describe_npy_error;
+use crate::engine::classify::{describe_run, ClassObserver};
 use crate::engine::monitor::Recorder;
 use crate::engine::run::{conventions, write_spectral_records};
 use crate::engine::train::{Evaluation, Observer};
@@ -40,6 +47,7 @@ use crate::record::schema::{
 use crate::record::{write_atomic_with, Staging, Table, FORMAT};
 use crate::task::grid::GridData;
 use crate::task::objective::mse::mse;
+use crate::task::objective::{CrossEntropy, Objective, Split};
 use crate::task::target::Target;
 use anyhow::{bail, Context, Result};
 use ndarray::{Array1, Array2};
@@ -105,9 +113,10 @@ pub fn grid_array(grid: &GridData, input_range: [f64; 2]) -> Array2<f64> {
     a
 }
 
-/// Write the training grid (and optionally the test grid) of `exp` as (N, 3) NPY arrays.
+/// Write the training grid (and optionally the test grid) of `exp` as (N, 3) NPY arrays (for
+/// a classification task, y is the class label).
 pub fn write_grid(exp: &Experiment, out: &Path, test_out: Option<&Path>) -> Result<Target> {
-    let target = Target::build(&exp.target, exp.seed);
+    let (target, _) = task_of(exp)?;
     let write = |path: &Path, grid: &GridData| -> Result<()> {
         write_atomic_with(path, |tmp| {
             Ok(write_npy(tmp, &grid_array(grid, exp.model.input_range))?)
@@ -196,7 +205,9 @@ fn epoch_of_name(stem: &str) -> Option<u64> {
     stem[start..end].parse().ok()
 }
 
-fn read_trajectory(path: &Path, n: usize, grid: &str) -> Result<Trajectory> {
+/// Read one grid's predictions: `width` values per point (1 for regression, K logits for
+/// classification), each epoch's row flattened point-major (`[n, width]` row-major).
+fn read_trajectory(path: &Path, n: usize, width: usize, grid: &str) -> Result<Trajectory> {
     if path.is_dir() {
         let mut files: Vec<(u64, PathBuf)> = Vec::new();
         for e in
@@ -235,24 +246,39 @@ fn read_trajectory(path: &Path, n: usize, grid: &str) -> Result<Trajectory> {
         let mut rows = Vec::with_capacity(files.len());
         let mut dtype = "";
         for (i, (epoch, p)) in files.iter().enumerate() {
-            let expected = format!("a 1D float32/float64 array of shape ({n},) (epoch {epoch} on the {grid} grid of {n} points)");
+            let expected = if width == 1 {
+                format!("a 1D float32/float64 array of shape ({n},) (epoch {epoch} on the {grid} grid of {n} points)")
+            } else {
+                format!("a 2D float32/float64 array of shape ({n}, {width}): the {width} logits of each of the {n} points of the {grid} grid at epoch {epoch}")
+            };
             crate::base::signal_io::check_npy_size(p)
                 .map_err(|e| anyhow::anyhow!("{e:#}; expected {expected}"))?;
-            let (a, dt): (Array1<f64>, _) = read_float(p).map_err(|e| {
+            let described = |e: ReadNpyError| {
                 anyhow::anyhow!(
                     "{}: {}; expected {expected}",
                     p.display(),
                     describe_npy_error(&e)
                 )
-            })?;
-            if a.len() != n {
+            };
+            let (a, dt): (Array2<f64>, _) = if width == 1 {
+                let (a, dt): (Array1<f64>, _) = read_float(p).map_err(described)?;
+                let len = a.len();
+                (a.into_shape_with_order((len, 1)).expect("a column"), dt)
+            } else {
+                read_float(p).map_err(described)?
+            };
+            if a.dim() != (n, width) {
+                let found = if width == 1 {
+                    format!("{} values", a.dim().0)
+                } else {
+                    format!("shape ({}, {})", a.dim().0, a.dim().1)
+                };
                 bail!(
-                    "{}: has {} values but the {grid} grid has {n} points; expected {expected} (make the predictions on the grid written by `bandwise target`)",
-                    p.display(),
-                    a.len()
+                    "{}: has {found} but expected {expected} (make the predictions on the grid written by `bandwise target`)",
+                    p.display()
                 );
             }
-            let row = a.to_vec();
+            let row: Vec<f64> = a.iter().copied().collect();
             check_finite(p, i, Some(*epoch), &row)?;
             rows.push(row);
             dtype = dt;
@@ -262,13 +288,17 @@ fn read_trajectory(path: &Path, n: usize, grid: &str) -> Result<Trajectory> {
             epochs: Some(files.iter().map(|f| f.0).collect()),
             provenance: json!({
                 "path": path.display().to_string(),
-                "layout": "directory of per-epoch 1D NPY files",
+                "layout": if width == 1 { "directory of per-epoch 1D NPY files" } else { "directory of per-epoch 2D NPY files (points x logits)" },
                 "files": files.len(),
                 "dtype": dtype,
             }),
         })
     } else {
-        let expected = format!("a 2D float32/float64 array of shape (epochs, {n}): one row per recorded epoch, one column per point of the {grid} grid");
+        let expected = if width == 1 {
+            format!("a 2D float32/float64 array of shape (epochs, {n}): one row per recorded epoch, one column per point of the {grid} grid")
+        } else {
+            format!("a 3D float32/float64 array of shape (epochs, {n}, {width}): per recorded epoch, the {width} logits of each point of the {grid} grid")
+        };
         if !path.is_file() {
             bail!(
                 "{} does not exist; expected {expected} (or a directory of per-epoch files)",
@@ -277,31 +307,54 @@ fn read_trajectory(path: &Path, n: usize, grid: &str) -> Result<Trajectory> {
         }
         crate::base::signal_io::check_npy_size(path)
             .map_err(|e| anyhow::anyhow!("{e:#}; expected {expected}"))?;
-        let (a, dtype): (Array2<f64>, _) = read_float(path).map_err(|e| {
+        let described = |e: ReadNpyError| {
             anyhow::anyhow!(
                 "{}: {}; expected {expected}",
                 path.display(),
                 describe_npy_error(&e)
             )
-        })?;
-        let (rows_n, cols) = a.dim();
-        if cols != n {
-            let hint = if rows_n == n && cols == 3 {
-                " (this looks like the grid file written by `bandwise target`, not predictions)"
-            } else if rows_n == n {
-                " (it looks transposed: save predictions.T)"
-            } else {
-                " (make the predictions on the grid written by `bandwise target`)"
-            };
-            bail!(
-                "{}: has shape ({rows_n}, {cols}) but the {grid} grid has {n} points; expected {expected}{hint}",
-                path.display()
-            );
-        }
-        if rows_n == 0 {
+        };
+        let (rows, shape, dtype): (Vec<Vec<f64>>, Vec<usize>, _) = if width == 1 {
+            let (a, dtype): (Array2<f64>, _) = read_float(path).map_err(described)?;
+            let (rows_n, cols) = a.dim();
+            if cols != n {
+                let hint = if rows_n == n && cols == 3 {
+                    " (this looks like the grid file written by `bandwise target`, not predictions)"
+                } else if rows_n == n {
+                    " (it looks transposed: save predictions.T)"
+                } else {
+                    " (make the predictions on the grid written by `bandwise target`)"
+                };
+                bail!(
+                    "{}: has shape ({rows_n}, {cols}) but the {grid} grid has {n} points; expected {expected}{hint}",
+                    path.display()
+                );
+            }
+            (
+                a.outer_iter().map(|r| r.to_vec()).collect(),
+                vec![rows_n, cols],
+                dtype,
+            )
+        } else {
+            let (a, dtype): (ndarray::Array3<f64>, _) = read_float(path).map_err(described)?;
+            let (e, rows_n, k) = a.dim();
+            if (rows_n, k) != (n, width) {
+                bail!(
+                    "{}: has shape ({e}, {rows_n}, {k}) but expected {expected}",
+                    path.display()
+                );
+            }
+            (
+                a.outer_iter()
+                    .map(|m| m.iter().copied().collect())
+                    .collect(),
+                vec![e, rows_n, k],
+                dtype,
+            )
+        };
+        if rows.is_empty() {
             bail!("{}: has no rows; expected {expected}", path.display());
         }
-        let rows: Vec<Vec<f64>> = a.outer_iter().map(|r| r.to_vec()).collect();
         for (i, r) in rows.iter().enumerate() {
             check_finite(path, i, None, r)?;
         }
@@ -310,8 +363,8 @@ fn read_trajectory(path: &Path, n: usize, grid: &str) -> Result<Trajectory> {
             epochs: None,
             provenance: json!({
                 "path": path.display().to_string(),
-                "layout": "2D array (epochs x points)",
-                "shape": [rows_n, cols],
+                "layout": if width == 1 { "2D array (epochs x points)" } else { "3D array (epochs x points x logits)" },
+                "shape": shape,
                 "dtype": dtype,
             }),
         })
@@ -416,12 +469,16 @@ pub fn analyze(exp: &Experiment, inputs: &ImportInputs, out: &Path) -> Result<Im
     let mut notes = Vec::new();
     let mut warnings = Vec::new();
     let found_fingerprint = declared_fingerprint(inputs)?;
-    let target = Target::build(&exp.target, exp.seed);
-    let train = read_trajectory(&inputs.predictions, target.train.len(), "training")?;
+    let (target, classes) = task_of(&exp)?;
+    let width = classes.unwrap_or(1);
+    let train = read_trajectory(&inputs.predictions, target.train.len(), width, "training")?;
     let test = match &inputs.test_predictions {
-        Some(p) => Some(read_trajectory(p, target.test.len(), "test")?),
+        Some(p) => Some(read_trajectory(p, target.test.len(), width, "test")?),
         None => None,
     };
+    if let (Some(k), None) = (classes, &test) {
+        bail!("a classification task ({k} classes) needs test-grid logits too (--test-predictions, shape (epochs, {}, {k})): test accuracy, the decision-boundary agreement and the C4-C6 verdicts are read on the test split", target.test.len());
+    }
     if exp.spectral.enabled && exp.spectral.grids.contains(&GridName::Test) && test.is_none() {
         bail!("the config analyses the test grid (spectral.grids contains \"test\") but no --test-predictions were given: pass them (shape (epochs, {})) or set spectral.grids = [\"train\"]", target.test.len());
     }
@@ -551,7 +608,7 @@ pub fn analyze(exp: &Experiment, inputs: &ImportInputs, out: &Path) -> Result<Im
         "predictions": train.provenance,
         "test_predictions": test.as_ref().map(|t| t.provenance.clone()),
         "epochs_csv": inputs.epochs_csv.as_ref().map(|p| json!({"path": p.display().to_string(), "columns": given})),
-        "losses": if given_train.is_some() { "train_loss from the epochs file" } else { "computed from the predictions" },
+        "losses": if given_train.is_some() { "train_loss from the epochs file" } else if classes.is_some() { "computed from the logits (softmax cross-entropy)" } else { "computed from the predictions" },
     });
     let mut summary = writer.finish(source)?;
     notes.append(&mut summary.notes);
@@ -590,6 +647,10 @@ pub struct TrajectoryWriter {
     target: Target,
     staging: Staging,
     recorder: Recorder,
+    /// Classification tasks: K, and the observer that records what `bandwise run` records.
+    classes: Option<(usize, ClassObserver)>,
+    /// Per row: train and test accuracy (classification; empty for regression).
+    metrics: Vec<Vec<f64>>,
     has_test: bool,
     rows: Vec<Row>,
     losses_given: bool,
@@ -608,18 +669,35 @@ impl TrajectoryWriter {
         overwrite: bool,
         has_test: bool,
     ) -> Result<TrajectoryWriter> {
-        let target = Target::build(&exp.target, exp.seed);
+        let (target, k) = task_of(exp)?;
+        if let (Some(k), false) = (k, has_test) {
+            bail!("a classification task ({k} classes) needs test-grid logits too: test accuracy, the decision-boundary agreement and the C4-C6 verdicts are read on the test split; give them ({} points x {k} logits per epoch)", target.test.len());
+        }
         if exp.spectral.enabled && exp.spectral.grids.contains(&GridName::Test) && !has_test {
             bail!("the config analyses the test grid (spectral.grids contains \"test\") but no test predictions are given: give them ({} points per epoch) or set spectral.grids = [\"train\"]", target.test.len());
         }
         let staging = Staging::new(out, overwrite)?;
-        let recorder = Recorder::new(exp, &target)?;
+        let classes = match k {
+            Some(k) => Some((k, ClassObserver::new(exp, &target, k)?)),
+            None => None,
+        };
+        // A classification run's recorder comes from its observer at the end.
+        let recorder = if classes.is_some() {
+            let mut off = exp.clone();
+            off.spectral.enabled = false;
+            off.record.snapshots = Some(Vec::new());
+            Recorder::new(&off, &target)?
+        } else {
+            Recorder::new(exp, &target)?
+        };
         let fingerprint = fingerprint::fingerprint(exp, &target);
         Ok(TrajectoryWriter {
             exp: exp.clone(),
             target,
             staging,
             recorder,
+            classes,
+            metrics: Vec::new(),
             has_test,
             rows: Vec::new(),
             losses_given: false,
@@ -638,17 +716,26 @@ impl TrajectoryWriter {
         if let Some((epoch, _)) = &self.diverged {
             bail!("epoch {}: the run was marked diverged at epoch {epoch}; nothing can be logged after that", e.epoch);
         }
-        let (n, m) = (self.target.train.len(), self.target.test.len());
+        let width = self.classes.as_ref().map_or(1, |c| c.0);
+        let (n, m) = (
+            self.target.train.len() * width,
+            self.target.test.len() * width,
+        );
+        let per = if width == 1 {
+            String::new()
+        } else {
+            format!(" ({width} logits per point)")
+        };
         if e.train_pred.len() != n {
             bail!(
-                "epoch {}: {} training predictions but the training grid has {n} points; predict on the grid of the task, in its order",
+                "epoch {}: {} training predictions but the training grid needs {n}{per}; predict on the grid of the task, in its order",
                 e.epoch,
                 e.train_pred.len()
             );
         }
         match (e.test_pred, self.has_test) {
             (Some(t), true) if t.len() != m => bail!(
-                "epoch {}: {} test predictions but the test grid has {m} points",
+                "epoch {}: {} test predictions but the test grid needs {m}{per}",
                 e.epoch,
                 t.len()
             ),
@@ -679,24 +766,62 @@ impl TrajectoryWriter {
                 &nan_test
             }
         };
+        let computed = |pred: &[f64], y: &[f64]| match &self.classes {
+            Some((k, _)) => CrossEntropy { classes: *k }.loss(Split { pred, y }),
+            None => mse(pred, y),
+        };
         let train_loss = e
             .train_loss
-            .unwrap_or_else(|| mse(e.train_pred, &self.target.train.y));
+            .unwrap_or_else(|| computed(e.train_pred, &self.target.train.y));
         self.losses_given |= e.train_loss.is_some();
         let test_loss = match (e.test_loss, e.test_pred) {
             (Some(v), _) => v,
-            (None, Some(t)) => mse(t, &self.target.test.y),
+            (None, Some(t)) => computed(t, &self.target.test.y),
             (None, None) => f64::NAN,
         };
         let step = e.step.unwrap_or(e.epoch);
-        self.recorder.observe(&Evaluation {
-            epoch: e.epoch,
-            step,
-            train_loss,
-            test_loss,
-            train_pred: e.train_pred,
-            test_pred,
-        })?;
+        match &mut self.classes {
+            Some((k, obs)) => {
+                // As in training: the observer sees softmax(z) (the monitored output).
+                let ce = CrossEntropy { classes: *k };
+                let mut metrics = Vec::new();
+                ce.metrics(
+                    Split {
+                        pred: e.train_pred,
+                        y: &self.target.train.y,
+                    },
+                    Split {
+                        pred: test_pred,
+                        y: &self.target.test.y,
+                    },
+                    &mut metrics,
+                );
+                if e.test_pred.is_none() {
+                    metrics[1] = f64::NAN;
+                }
+                self.metrics.push(metrics);
+                let mut h_train = vec![0.0; e.train_pred.len()];
+                let mut h_test = vec![0.0; test_pred.len()];
+                ce.monitored_output(e.train_pred, &mut h_train);
+                ce.monitored_output(test_pred, &mut h_test);
+                obs.observe(&Evaluation {
+                    epoch: e.epoch,
+                    step,
+                    train_loss,
+                    test_loss,
+                    train_pred: &h_train,
+                    test_pred: &h_test,
+                })?;
+            }
+            None => self.recorder.observe(&Evaluation {
+                epoch: e.epoch,
+                step,
+                train_loss,
+                test_loss,
+                train_pred: e.train_pred,
+                test_pred,
+            })?,
+        }
         self.rows
             .push((e.epoch, step, train_loss, test_loss, e.lr, e.p, e.wall_s));
         Ok(())
@@ -716,13 +841,18 @@ impl TrajectoryWriter {
             mut exp,
             target,
             staging,
-            recorder,
+            mut recorder,
+            mut classes,
+            metrics,
             rows,
             losses_given,
             fingerprint,
             diverged,
             ..
         } = self;
+        if let Some((_, obs)) = &mut classes {
+            recorder = obs.take_recorder(&exp, &target)?;
+        }
         let mut notes = Vec::new();
         let Some(last_row) = rows.last().copied() else {
             bail!(
@@ -749,10 +879,10 @@ impl TrajectoryWriter {
             "conventions: full block in run.json (\"conventions\"); empty cell = undefined".into(),
             format!(
                 "imported: train_loss/test_loss {}; lr, p, wall_s as given (empty if not); step = epoch unless given",
-                if losses_given {
-                    "as given in the epochs file"
-                } else {
-                    "computed from the predictions (MSE over the grid)"
+                match (losses_given, &classes) {
+                    (true, _) => "as given in the epochs file",
+                    (false, Some(_)) => "computed from the logits (mean softmax cross-entropy)",
+                    (false, None) => "computed from the predictions (MSE over the grid)",
                 }
             ),
         ];
@@ -760,18 +890,22 @@ impl TrajectoryWriter {
         comments.push(format!("fingerprint: {fingerprint}"));
         let epochs = EpochsCsv {
             comments,
-            metric_names: Vec::new(),
+            metric_names: match &classes {
+                Some(_) => vec!["train_accuracy".into(), "test_accuracy".into()],
+                None => Vec::new(),
+            },
             hyper_names: FIXED_HYPERS.iter().map(|h| h.to_string()).collect(),
             wall_clock: WallClock::Given,
         };
         let records: Vec<EpochRecord> = rows
             .iter()
-            .map(|r| EpochRecord {
+            .enumerate()
+            .map(|(i, r)| EpochRecord {
                 epoch: r.0,
                 step: r.1,
                 train_loss: r.2,
                 test_loss: r.3,
-                metrics: Vec::new(),
+                metrics: metrics.get(i).cloned().unwrap_or_default(),
                 hypers: vec![r.4, r.5],
                 wall_s: r.6,
             })
@@ -801,7 +935,12 @@ impl TrajectoryWriter {
         }
         let mut config = serde_json::to_value(&exp)?;
         config["optimizer"] = optimizer;
-        let shape = MlpShape::new(1, &exp.model.hidden, 1, exp.model.activation);
+        let shape = MlpShape::new(
+            target.train.dim(),
+            &exp.model.hidden,
+            classes.as_ref().map_or(1, |c| c.0),
+            exp.model.activation,
+        );
         let bands: serde_json::Map<String, Value> = recorder
             .band_tables()
             .iter()
@@ -852,7 +991,11 @@ impl TrajectoryWriter {
             }))?,
             extra: Default::default(),
         };
-        let run = meta.to_value()?;
+        let mut run = meta.to_value()?;
+        if let Some((_, obs)) = &classes {
+            describe_run(&mut run, obs.describe(&target));
+            obs.write(&staging, &exp.name)?;
+        }
         staging.write_json("run.json", &run)?;
         let dir = staging.commit()?;
         Ok(ImportSummary {
@@ -863,6 +1006,15 @@ impl TrajectoryWriter {
             warnings: Vec::new(),
         })
     }
+}
+
+/// The task of `exp`: its target (a classification task's labels as the values) and K for a
+/// classification task (None for regression), as `bandwise run` builds it.
+fn task_of(exp: &Experiment) -> Result<(Target, Option<usize>)> {
+    Ok(match crate::task::classify::build(&exp.target, exp.seed)? {
+        Some((target, k)) => (target, Some(k)),
+        None => (Target::build(&exp.target, exp.seed), None),
+    })
 }
 
 /// The fingerprint a trajectory declares: the `--fingerprint` value, else a comment line

@@ -89,7 +89,8 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     config: PathBuf,
     /// Training-grid predictions: a 2D NPY array (epochs x N, float32/float64), or a directory
-    /// of per-epoch 1D NPY files whose names end in the epoch number (pred_00012.npy).
+    /// of per-epoch 1D NPY files whose names end in the epoch number (pred_00012.npy). For a
+    /// classification task, the K logits per point: epochs x N x K, or per-epoch N x K files.
     #[arg(long)]
     predictions: PathBuf,
     /// Test-grid predictions in the same layout (needed if spectral.grids contains "test").
