@@ -12,11 +12,13 @@
 //! Configurations are the runs' configs without the seed; the cyclic configuration is the
 //! PAdam one whose p follows a schedule; baselines are fixed p = 0 (the paper's) and the
 //! strongest non-cyclic configuration (highest median final test accuracy). Guards as for the
-//! regression claims: a configuration counts only if it learned and at most
-//! [`MAX_DIVERGED_SHARE`] of its seeds diverged; diverged seeds stay in n as failures.
+//! regression claims: a configuration counts only if it learned, its lr (when an lr search
+//! chose it) is not at an edge of the searched grid, and at most [`MAX_DIVERGED_SHARE`] of its
+//! seeds diverged; diverged seeds stay in n as failures.
 
 use crate::analysis::aggregate::{median, Estimate};
 use crate::analysis::claims::{Outcome, Verdict};
+use crate::analysis::guards::{lr_info, LrInfo};
 use crate::analysis::metrics::{fixed_p, is_cyclic};
 use crate::analysis::multiple::{one_sided, sign_test_p, verdict_p, welch_p};
 use crate::base::stats::config_key;
@@ -35,7 +37,7 @@ pub const C4_LEVEL: f64 = 0.75;
 pub const MAX_DIVERGED_SHARE: f64 = 0.2;
 
 /// Rule of C4.
-pub const C4_RULE: &str = "Guards first: the cyclic configuration and each baseline must have learned (median final train loss <= 50% of its initial value and median final test accuracy >= 2/K) with at most 20% of seeds diverged; otherwise `invalid setting`. Per seed, the test accuracy at the first analysed epoch whose train cross-entropy is <= 75% of the initial one (a seed that never gets there counts as missing, and more than half missing is `inconclusive`). Cyclic minus baseline with a Welch 95% interval, against the paper's baseline (padam p = 0) and the strongest non-cyclic configuration: supported if both intervals lie entirely above 0, not supported if any lies entirely below 0, inconclusive otherwise. The 50% and 25% levels and the first epochs of 90%/95% agreement with the final predictions are reported, not decisive.";
+pub const C4_RULE: &str = "Guards first: the cyclic configuration and each baseline must have learned (median final train loss <= 50% of its initial value and median final test accuracy >= 2/K) with at most 20% of seeds diverged and, when an lr search chose its lr, that lr not at an edge of the searched grid; otherwise `invalid setting`. Per seed, the test accuracy at the first analysed epoch whose train cross-entropy is <= 75% of the initial one (a seed that never gets there counts as missing, and more than half missing is `inconclusive`). Cyclic minus baseline with a Welch 95% interval, against the paper's baseline (padam p = 0) and the strongest non-cyclic configuration: supported if both intervals lie entirely above 0, not supported if any lies entirely below 0, inconclusive otherwise. The 50% and 25% levels and the first epochs of 90%/95% agreement with the final predictions are reported, not decisive.";
 
 /// Rule of C5.
 pub const C5_RULE: &str = "Guards as for C4. Final test error (1 - final test accuracy) per completed seed; cyclic minus baseline with a Welch 95% interval against the paper's baseline (padam p = 0) and the strongest non-cyclic configuration: supported if both intervals lie entirely below 0, not supported if any lies entirely above 0, inconclusive otherwise.";
@@ -114,6 +116,8 @@ pub struct ClassConfig {
     pub optimizer: Value,
     pub classes: usize,
     pub runs: Vec<ClassRun>,
+    /// The sweep's lr search for this configuration (None: lr as configured).
+    pub lr: Option<LrInfo>,
 }
 
 impl ClassConfig {
@@ -179,6 +183,21 @@ impl ClassConfig {
                 2.0 * chance
             ));
         }
+        if let Some((edge, l)) = self
+            .lr
+            .as_ref()
+            .and_then(|l| Some((l.at_edge.as_ref()?, l)))
+        {
+            out.push(format!(
+                "lr {} chosen at the {edge} edge of the searched grid{}",
+                l.chosen_lr.map_or("?".into(), |x| format!("{x:e}")),
+                if l.extended_with.is_empty() {
+                    String::new()
+                } else {
+                    " (still there after extending the grid)".into()
+                }
+            ));
+        }
         out
     }
 }
@@ -199,6 +218,7 @@ pub fn configs(runs: &[RunData]) -> Result<Vec<ClassConfig>> {
                     optimizer: run.optimizer().clone(),
                     classes: run.meta["classification"]["classes"].as_u64().unwrap_or(2) as usize,
                     runs: vec![r],
+                    lr: lr_info(&run.dir),
                 },
             )),
         }
@@ -343,7 +363,11 @@ pub fn judge(configs: &[ClassConfig]) -> Vec<Verdict> {
         },
         Shape {
             claim: "C5",
-            statement: "cyclic p reduces test error at identical learning-rate strategies",
+            statement: if configs.iter().any(|c| c.lr.is_some()) {
+                "cyclic p reduces test error (here under the fair-lr protocol: each configuration at the lr of its own search)"
+            } else {
+                "cyclic p reduces test error at identical learning-rate strategies"
+            },
             measured: "final test error",
             rule: C5_RULE,
         },
@@ -559,6 +583,7 @@ mod tests {
             optimizer: json!({"name": "padam", "lr": 0.01, "p": p}),
             classes: 10,
             runs,
+            lr: None,
         }
     }
 
@@ -631,6 +656,32 @@ mod tests {
         let v = judge(&cs);
         assert!(v.iter().all(|v| v.outcome == Outcome::InvalidSetting));
         assert!(v[0].evidence.iter().any(|e| e.contains("did not learn")));
+    }
+
+    #[test]
+    fn an_lr_at_the_edge_of_its_search_gives_invalid_setting() {
+        let mut cs = family(0.0);
+        cs[1].lr = Some(LrInfo {
+            config_id: "p0".into(),
+            chosen_lr: Some(1.0),
+            at_edge: Some("upper".into()),
+            extended_with: vec![3.16],
+            stable_at_half_budget: Some(true),
+            seeds_disjoint: Some(true),
+            search_epochs: Some(10),
+        });
+        let v = judge(&cs);
+        assert!(v.iter().all(|v| v.outcome == Outcome::InvalidSetting));
+        assert!(v[1]
+            .evidence
+            .iter()
+            .any(|e| e.contains("lr 1e0 chosen at the upper edge") && e.contains("extending")));
+        assert!(v[1].statement.contains("fair-lr"), "{}", v[1].statement);
+        // The same search with an interior choice: the verdicts of the family stand.
+        cs[1].lr.as_mut().unwrap().at_edge = None;
+        let v = judge(&cs);
+        assert_eq!(v[1].outcome, Outcome::Supported, "{:?}", v[1].evidence);
+        assert!(judge(&family(0.0))[1].statement.contains("identical"));
     }
 
     #[test]
