@@ -546,7 +546,11 @@ fn lr_search_runs_drop_snapshot_epochs_past_their_budget() {
     let out = tmp.path().join("s");
     let report = run_sweep(&s, &Registry::builtin(), &out, &opts(2)).unwrap();
     assert!(report.failed.is_empty(), "{:?}", report.failed);
-    assert_eq!((report.search_ran, report.completed), (3, 1));
+    // Three grid points, and possibly extensions beyond the edge the choice sits at.
+    assert!(
+        report.search_ran >= 3 && report.completed == 1,
+        "{report:?}"
+    );
     let read = |p: &str| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(out.join(p)).unwrap()).unwrap()
     };
