@@ -312,7 +312,7 @@ mod tests {
                 let px = r.x0 + ((a as f64 + 0.5) * PANEL as f64 / n as f64) as i32;
                 let py = r.y0 + (((m - 1 - b) as f64 + 0.5) * PANEL as f64 / m as f64) as i32;
                 let o = (py as usize * info.width as usize + px as usize) * 3;
-                let c = qualitative(((a * m + b) % 3) as usize);
+                let c = qualitative((a * m + b) % 3);
                 assert_eq!(
                     &buf[o..o + 3],
                     &[c.0, c.1, c.2],
