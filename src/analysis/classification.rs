@@ -37,7 +37,7 @@ pub const C4_LEVEL: f64 = 0.75;
 pub const MAX_DIVERGED_SHARE: f64 = 0.2;
 
 /// Rule of C4.
-pub const C4_RULE: &str = "Guards first: the cyclic configuration and each baseline must have learned (median final train loss <= 50% of its initial value and median final test accuracy >= 2/K) with at most 20% of seeds diverged and, when an lr search chose its lr, that lr not at an edge of the searched grid; otherwise `invalid setting`. Per seed, the test accuracy at the first analysed epoch whose train cross-entropy is <= 75% of the initial one (a seed that never gets there counts as missing, and more than half missing is `inconclusive`). Cyclic minus baseline with a Welch 95% interval, against the paper's baseline (padam p = 0) and the strongest non-cyclic configuration: supported if both intervals lie entirely above 0, not supported if any lies entirely below 0, inconclusive otherwise. The 50% and 25% levels and the first epochs of 90%/95% agreement with the final predictions are reported, not decisive.";
+pub const C4_RULE: &str = "Guards first: the cyclic configuration and each baseline must have learned (median final train loss <= 50% of its initial value and median final test accuracy >= 2/K) with at most 20% of seeds diverged and, when an lr search chose its lr, that lr not at an edge of the searched grid; otherwise `invalid setting`. Per seed, the test accuracy at the first analysed epoch whose train cross-entropy is <= 75% of the initial one (a seed that never gets there counts as missing, and more than half missing is `inconclusive`). Cyclic minus baseline with a Welch 95% interval, against the paper's baseline (padam p = 0) and the strongest non-cyclic configuration: supported if both intervals lie entirely above 0, not supported if any lies entirely below 0, inconclusive otherwise. The 50% and 25% levels, the train loss at the compared epochs (how closely the evaluation stride matches the level) and the first epochs of 90%/95% agreement with the final predictions are reported, not decisive.";
 
 /// Rule of C5.
 pub const C5_RULE: &str = "Guards as for C4. Final test error (1 - final test accuracy) per completed seed; cyclic minus baseline with a Welch 95% interval against the paper's baseline (padam p = 0) and the strongest non-cyclic configuration: supported if both intervals lie entirely below 0, not supported if any lies entirely above 0, inconclusive otherwise.";
@@ -96,6 +96,16 @@ impl ClassRun {
             .iter()
             .position(|&l| l.is_finite() && l <= fraction * start)?;
         self.test_accuracy.get(i).copied().filter(|a| a.is_finite())
+    }
+
+    /// The train loss, as a fraction of the initial one, at the epoch [`Self::accuracy_at_loss`]
+    /// reads (how closely the evaluation stride matches the level).
+    pub fn loss_fraction_at_level(&self, fraction: f64) -> Option<f64> {
+        let start = *self.train_loss.first()?;
+        self.train_loss
+            .iter()
+            .find(|&&l| l.is_finite() && l <= fraction * start)
+            .map(|l| l / start)
     }
 
     /// First epoch with test accuracy >= `target`.
@@ -449,6 +459,22 @@ fn c4(r: &Roles, bases: &[(&str, &ClassConfig)]) -> (Outcome, Vec<String>, Value
         let (lower, higher) = one_sided(welch_p(&Estimate::of(&cyc), &Estimate::of(&bv)), d.mean);
         ps.push((higher, lower));
     }
+    // How well the levels are matched: the evaluation stride can put the first epoch below
+    // the level well under it, and then configurations are compared at different losses.
+    let matched: Vec<String> = std::iter::once(r.cyclic)
+        .chain(bases.iter().map(|(_, b)| *b))
+        .map(|c| {
+            let f: Vec<f64> = c
+                .completed()
+                .filter_map(|x| x.loss_fraction_at_level(C4_LEVEL))
+                .collect();
+            format!("{} {:.0}%", c.label, 100.0 * median(&f))
+        })
+        .collect();
+    ev.push(format!(
+        "train loss at the compared epochs (median over seeds, % of the initial; the level is 75%): {}",
+        matched.join(", ")
+    ));
     for c in std::iter::once(r.cyclic).chain(bases.iter().map(|(_, b)| *b)) {
         let first = |i: usize| {
             let v: Vec<f64> = c.runs.iter().filter_map(|x| x.agreement[i]).collect();
@@ -593,6 +619,10 @@ mod tests {
         assert_eq!(r.accuracy_at_loss(0.75), Some(0.5)); // 1.4 <= 1.5 at index 2
         assert_eq!(r.accuracy_at_loss(0.5), Some(0.6));
         assert_eq!(r.accuracy_at_loss(0.1), None);
+        // The epoch read for 75% has loss 1.4 = 70% of the initial 2.0.
+        assert_eq!(r.loss_fraction_at_level(0.75), Some(0.7));
+        assert_eq!(r.loss_fraction_at_level(0.5), Some(0.45));
+        assert_eq!(r.loss_fraction_at_level(0.1), None);
         assert_eq!(r.epochs_to_accuracy(0.55), Some(30.0));
         assert_eq!(r.epochs_to_accuracy(0.9), None);
     }
@@ -636,6 +666,15 @@ mod tests {
         assert_eq!(v.len(), 3);
         // C4: accuracy at 75% loss (index 2): cyclic 0.5 vs 0.3 and 0.4 -> supported.
         assert_eq!(v[0].outcome, Outcome::Supported, "{:?}", v[0].evidence);
+        // Every configuration's 75% reading is at loss 1.6 of 2.3: 70%.
+        assert!(
+            v[0].evidence
+                .iter()
+                .any(|e| e.starts_with("train loss at the compared epochs")
+                    && e.matches(" 70%").count() == 3),
+            "{:?}",
+            v[0].evidence
+        );
         // C5: final error 0.3 vs 0.4 and 0.32 -> supported.
         assert_eq!(v[1].outcome, Outcome::Supported, "{:?}", v[1].evidence);
         // C6: the strongest baseline's A* = 0.68 + median jitter is reached only at the last
