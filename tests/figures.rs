@@ -109,6 +109,58 @@ fn quick_figures_produce_every_listed_file_and_the_index() {
 }
 
 #[test]
+fn classification_analyses_quick_give_verdicts_and_class_maps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, runs) = (tmp.path().join("figs"), tmp.path().join("runs"));
+    let run = Command::new(env!("CARGO_BIN_EXE_bandwise"))
+        .args(["figures", "--quick", "--quiet", "--jobs", "2"])
+        .args([
+            "--only",
+            "c4c5c6_2d",
+            "--only",
+            "c4c5_mnist1d_fair",
+            "--out",
+        ])
+        .arg(&out)
+        .arg("--runs")
+        .arg(&runs)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("bandwise runs");
+    assert!(
+        run.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    for name in ["c4c5c6_2d", "c4c5_mnist1d_fair"] {
+        let report = std::fs::read_to_string(out.join(name).join("report.md")).unwrap();
+        for claim in ["C4", "C5", "C6"] {
+            assert!(
+                report.contains(&format!("### {claim}: ")),
+                "{name}: {report}"
+            );
+        }
+        // Both use the fair-lr protocol: the lr column says the search chose it, and C5 says so.
+        assert!(report.contains("(searched"), "{report}");
+        assert!(report.contains("under the fair-lr protocol"), "{report}");
+        let json: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join(name).join("report.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(json["verdicts"].as_array().unwrap().len(), 3, "{name}");
+        assert!(runs.join(name).join("lr_search.json").is_file());
+    }
+    // The 2D analysis draws the class maps: 5 configurations, each a true map and snapshots.
+    let maps = out.join("c4c5c6_2d/class_maps.png");
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&maps).unwrap()));
+    let reader = decoder.read_info().unwrap();
+    let (w, h) = (reader.info().width, reader.info().height);
+    assert!(w >= 900 && h >= 5 * 200, "{w}x{h}");
+    let index = std::fs::read_to_string(out.join("index.md")).unwrap();
+    assert!(index.contains("(c4c5c6_2d/class_maps.png)"), "{index}");
+}
+
+#[test]
 fn unknown_analysis_is_a_clear_error() {
     let out = Command::new(env!("CARGO_BIN_EXE_bandwise"))
         .args(["figures", "--quick", "--only", "c9_nothing"])

@@ -560,3 +560,35 @@ fn lr_search_picks_the_best_lr_and_reports_failures() {
         sgd_fail.error
     );
 }
+
+#[test]
+fn lr_search_runs_drop_snapshot_epochs_past_their_budget() {
+    // Snapshots at 0, 5 and 10 for a 10-epoch budget; the search runs last 4 epochs.
+    let text = spec_text(
+        "seeds = 1\n[lr_search]\ngrid = [1e-3, 1e-2, 1e-1]\nseeds = 1\nepochs = 4\n",
+        10,
+    ) + "[base.record]\nsnapshots = [0, 5, 10]\n";
+    let s = SweepSpec::from_toml_str(&text, "test", "t", Path::new(".")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("s");
+    let report = run_sweep(&s, &Registry::builtin(), &out, &opts(2)).unwrap();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    // Three grid points, and possibly extensions beyond the edge the choice sits at.
+    assert!(
+        report.search_ran >= 3 && report.completed == 1,
+        "{report:?}"
+    );
+    let read = |p: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join(p)).unwrap()).unwrap()
+    };
+    let search = read("lr_search/base/lr=0.01__seed=1000/run.json");
+    assert_eq!(
+        search["config"]["record"]["snapshots"],
+        serde_json::json!([0])
+    );
+    let run = read("runs/seed=0/run.json");
+    assert_eq!(
+        run["config"]["record"]["snapshots"],
+        serde_json::json!([0, 5, 10])
+    );
+}

@@ -12,11 +12,13 @@
 //! Configurations are the runs' configs without the seed; the cyclic configuration is the
 //! PAdam one whose p follows a schedule; baselines are fixed p = 0 (the paper's) and the
 //! strongest non-cyclic configuration (highest median final test accuracy). Guards as for the
-//! regression claims: a configuration counts only if it learned and at most
-//! [`MAX_DIVERGED_SHARE`] of its seeds diverged; diverged seeds stay in n as failures.
+//! regression claims: a configuration counts only if it learned, its lr (when an lr search
+//! chose it) is not at an edge of the searched grid, and at most [`MAX_DIVERGED_SHARE`] of its
+//! seeds diverged; diverged seeds stay in n as failures.
 
 use crate::analysis::aggregate::{median, Estimate};
 use crate::analysis::claims::{Outcome, Verdict};
+use crate::analysis::guards::{lr_info, LrInfo};
 use crate::analysis::metrics::{fixed_p, is_cyclic};
 use crate::analysis::multiple::{one_sided, sign_test_p, verdict_p, welch_p};
 use crate::base::stats::config_key;
@@ -35,7 +37,7 @@ pub const C4_LEVEL: f64 = 0.75;
 pub const MAX_DIVERGED_SHARE: f64 = 0.2;
 
 /// Rule of C4.
-pub const C4_RULE: &str = "Guards first: the cyclic configuration and each baseline must have learned (median final train loss <= 50% of its initial value and median final test accuracy >= 2/K) with at most 20% of seeds diverged; otherwise `invalid setting`. Per seed, the test accuracy at the first analysed epoch whose train cross-entropy is <= 75% of the initial one (a seed that never gets there counts as missing, and more than half missing is `inconclusive`). Cyclic minus baseline with a Welch 95% interval, against the paper's baseline (padam p = 0) and the strongest non-cyclic configuration: supported if both intervals lie entirely above 0, not supported if any lies entirely below 0, inconclusive otherwise. The 50% and 25% levels and the first epochs of 90%/95% agreement with the final predictions are reported, not decisive.";
+pub const C4_RULE: &str = "Guards first: the cyclic configuration and each baseline must have learned (median final train loss <= 50% of its initial value and median final test accuracy >= 2/K) with at most 20% of seeds diverged and, when an lr search chose its lr, that lr not at an edge of the searched grid; otherwise `invalid setting`. Per seed, the test accuracy where the train cross-entropy first reaches 75% of the initial one, interpolated linearly in the loss between the two analysed epochs around that crossing (a seed that never gets there counts as missing, and more than half missing is `inconclusive`). Cyclic minus baseline with a Welch 95% interval, against the paper's baseline (padam p = 0) and the strongest non-cyclic configuration: supported if both intervals lie entirely above 0, not supported if any lies entirely below 0, inconclusive otherwise. The 50% and 25% levels, the train loss at the first analysed epoch past the level (how coarse the evaluation stride is there) and the first epochs of 90%/95% agreement with the final predictions are reported, not decisive.";
 
 /// Rule of C5.
 pub const C5_RULE: &str = "Guards as for C4. Final test error (1 - final test accuracy) per completed seed; cyclic minus baseline with a Welch 95% interval against the paper's baseline (padam p = 0) and the strongest non-cyclic configuration: supported if both intervals lie entirely below 0, not supported if any lies entirely above 0, inconclusive otherwise.";
@@ -86,14 +88,38 @@ impl ClassRun {
         })
     }
 
-    /// Test accuracy at the first epoch whose train loss is <= `fraction` x the initial one.
+    /// Test accuracy where the train loss first reaches `fraction` x the initial one: linear
+    /// in the train loss between the last analysed epoch above the level and the first at or
+    /// below it (so configurations are compared at the same loss, whatever the evaluation
+    /// stride); the accuracy of epoch 0 if the level is at or above the initial loss.
     pub fn accuracy_at_loss(&self, fraction: f64) -> Option<f64> {
         let start = *self.train_loss.first()?;
+        let level = fraction * start;
         let i = self
             .train_loss
             .iter()
-            .position(|&l| l.is_finite() && l <= fraction * start)?;
-        self.test_accuracy.get(i).copied().filter(|a| a.is_finite())
+            .position(|&l| l.is_finite() && l <= level)?;
+        let at = |j: usize| self.test_accuracy.get(j).copied().filter(|a| a.is_finite());
+        if i == 0 {
+            return at(0);
+        }
+        let (l0, l1) = (self.train_loss[i - 1], self.train_loss[i]);
+        let (a0, a1) = (at(i - 1)?, at(i)?);
+        if !l0.is_finite() || l0 <= l1 {
+            return Some(a1);
+        }
+        Some(a0 + (a1 - a0) * (l0 - level) / (l0 - l1))
+    }
+
+    /// The train loss, as a fraction of the initial one, at the first analysed epoch at or
+    /// below the level (how coarse the evaluation stride is around it; the accuracy is
+    /// interpolated to the level itself, see [`Self::accuracy_at_loss`]).
+    pub fn loss_fraction_at_level(&self, fraction: f64) -> Option<f64> {
+        let start = *self.train_loss.first()?;
+        self.train_loss
+            .iter()
+            .find(|&&l| l.is_finite() && l <= fraction * start)
+            .map(|l| l / start)
     }
 
     /// First epoch with test accuracy >= `target`.
@@ -114,6 +140,8 @@ pub struct ClassConfig {
     pub optimizer: Value,
     pub classes: usize,
     pub runs: Vec<ClassRun>,
+    /// The sweep's lr search for this configuration (None: lr as configured).
+    pub lr: Option<LrInfo>,
 }
 
 impl ClassConfig {
@@ -179,6 +207,21 @@ impl ClassConfig {
                 2.0 * chance
             ));
         }
+        if let Some((edge, l)) = self
+            .lr
+            .as_ref()
+            .and_then(|l| Some((l.at_edge.as_ref()?, l)))
+        {
+            out.push(format!(
+                "lr {} chosen at the {edge} edge of the searched grid{}",
+                l.chosen_lr.map_or("?".into(), |x| format!("{x:e}")),
+                if l.extended_with.is_empty() {
+                    String::new()
+                } else {
+                    " (still there after extending the grid)".into()
+                }
+            ));
+        }
         out
     }
 }
@@ -199,6 +242,7 @@ pub fn configs(runs: &[RunData]) -> Result<Vec<ClassConfig>> {
                     optimizer: run.optimizer().clone(),
                     classes: run.meta["classification"]["classes"].as_u64().unwrap_or(2) as usize,
                     runs: vec![r],
+                    lr: lr_info(&run.dir),
                 },
             )),
         }
@@ -343,7 +387,11 @@ pub fn judge(configs: &[ClassConfig]) -> Vec<Verdict> {
         },
         Shape {
             claim: "C5",
-            statement: "cyclic p reduces test error at identical learning-rate strategies",
+            statement: if configs.iter().any(|c| c.lr.is_some()) {
+                "cyclic p reduces test error (here under the fair-lr protocol: each configuration at the lr of its own search)"
+            } else {
+                "cyclic p reduces test error at identical learning-rate strategies"
+            },
             measured: "final test error",
             rule: C5_RULE,
         },
@@ -425,6 +473,22 @@ fn c4(r: &Roles, bases: &[(&str, &ClassConfig)]) -> (Outcome, Vec<String>, Value
         let (lower, higher) = one_sided(welch_p(&Estimate::of(&cyc), &Estimate::of(&bv)), d.mean);
         ps.push((higher, lower));
     }
+    // How well the levels are matched: the evaluation stride can put the first epoch below
+    // the level well under it, and then configurations are compared at different losses.
+    let matched: Vec<String> = std::iter::once(r.cyclic)
+        .chain(bases.iter().map(|(_, b)| *b))
+        .map(|c| {
+            let f: Vec<f64> = c
+                .completed()
+                .filter_map(|x| x.loss_fraction_at_level(C4_LEVEL))
+                .collect();
+            format!("{} {:.0}%", c.label, 100.0 * median(&f))
+        })
+        .collect();
+    ev.push(format!(
+        "train loss at the first analysed epoch past the level (median over seeds, % of the initial; the level is 75%, and accuracies are interpolated to it): {}",
+        matched.join(", ")
+    ));
     for c in std::iter::once(r.cyclic).chain(bases.iter().map(|(_, b)| *b)) {
         let first = |i: usize| {
             let v: Vec<f64> = c.runs.iter().filter_map(|x| x.agreement[i]).collect();
@@ -559,15 +623,24 @@ mod tests {
             optimizer: json!({"name": "padam", "lr": 0.01, "p": p}),
             classes: 10,
             runs,
+            lr: None,
         }
     }
 
     #[test]
     fn accuracy_at_matched_loss_and_time_to_accuracy() {
         let r = run(0, &[2.0, 1.6, 1.4, 0.9, 0.4], &[0.1, 0.3, 0.5, 0.6, 0.7]);
-        assert_eq!(r.accuracy_at_loss(0.75), Some(0.5)); // 1.4 <= 1.5 at index 2
-        assert_eq!(r.accuracy_at_loss(0.5), Some(0.6));
+        // 75% of 2.0 = 1.5, crossed between (1.6, 0.3) and (1.4, 0.5): halfway, 0.4.
+        assert!((r.accuracy_at_loss(0.75).unwrap() - 0.4).abs() < 1e-12);
+        // 50% = 1.0, between (1.4, 0.5) and (0.9, 0.6): 0.4 / 0.5 of the way, 0.58.
+        assert!((r.accuracy_at_loss(0.5).unwrap() - 0.58).abs() < 1e-12);
+        // At or above the start: epoch 0's accuracy.
+        assert_eq!(r.accuracy_at_loss(1.0), Some(0.1));
         assert_eq!(r.accuracy_at_loss(0.1), None);
+        // The epoch read for 75% has loss 1.4 = 70% of the initial 2.0.
+        assert_eq!(r.loss_fraction_at_level(0.75), Some(0.7));
+        assert_eq!(r.loss_fraction_at_level(0.5), Some(0.45));
+        assert_eq!(r.loss_fraction_at_level(0.1), None);
         assert_eq!(r.epochs_to_accuracy(0.55), Some(30.0));
         assert_eq!(r.epochs_to_accuracy(0.9), None);
     }
@@ -609,8 +682,17 @@ mod tests {
         let cs = family(0.0);
         let v = judge(&cs);
         assert_eq!(v.len(), 3);
-        // C4: accuracy at 75% loss (index 2): cyclic 0.5 vs 0.3 and 0.4 -> supported.
+        // C4: accuracy at 75% loss (interpolated between indices 1 and 2): cyclic ahead of
+        // both baselines -> supported.
         assert_eq!(v[0].outcome, Outcome::Supported, "{:?}", v[0].evidence);
+        // Every configuration's 75% reading is at loss 1.6 of 2.3: 70%.
+        assert!(
+            v[0].evidence.iter().any(|e| e
+                .starts_with("train loss at the first analysed epoch past the level")
+                && e.matches(" 70%").count() == 3),
+            "{:?}",
+            v[0].evidence
+        );
         // C5: final error 0.3 vs 0.4 and 0.32 -> supported.
         assert_eq!(v[1].outcome, Outcome::Supported, "{:?}", v[1].evidence);
         // C6: the strongest baseline's A* = 0.68 + median jitter is reached only at the last
@@ -631,6 +713,32 @@ mod tests {
         let v = judge(&cs);
         assert!(v.iter().all(|v| v.outcome == Outcome::InvalidSetting));
         assert!(v[0].evidence.iter().any(|e| e.contains("did not learn")));
+    }
+
+    #[test]
+    fn an_lr_at_the_edge_of_its_search_gives_invalid_setting() {
+        let mut cs = family(0.0);
+        cs[1].lr = Some(LrInfo {
+            config_id: "p0".into(),
+            chosen_lr: Some(1.0),
+            at_edge: Some("upper".into()),
+            extended_with: vec![3.16],
+            stable_at_half_budget: Some(true),
+            seeds_disjoint: Some(true),
+            search_epochs: Some(10),
+        });
+        let v = judge(&cs);
+        assert!(v.iter().all(|v| v.outcome == Outcome::InvalidSetting));
+        assert!(v[1]
+            .evidence
+            .iter()
+            .any(|e| e.contains("lr 1e0 chosen at the upper edge") && e.contains("extending")));
+        assert!(v[1].statement.contains("fair-lr"), "{}", v[1].statement);
+        // The same search with an interior choice: the verdicts of the family stand.
+        cs[1].lr.as_mut().unwrap().at_edge = None;
+        let v = judge(&cs);
+        assert_eq!(v[1].outcome, Outcome::Supported, "{:?}", v[1].evidence);
+        assert!(judge(&family(0.0))[1].statement.contains("identical"));
     }
 
     #[test]

@@ -62,6 +62,8 @@ pub const BUILTIN: &[Analysis] = &[
     analysis!("c2c3c6_2d.toml"),
     analysis!("p_lr_map.toml"),
     analysis!("c4c5_mnist1d.toml"),
+    analysis!("c4c5_mnist1d_fair.toml"),
+    analysis!("c4c5c6_2d.toml"),
     analysis!("theory_kernel.toml"),
 ];
 

@@ -9,7 +9,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::style::{bold, font, perr, qualitative, text, TITLE_PX};
+use super::style::{fit_bold, font, perr, qualitative, text, TITLE_PX};
 use super::{render, Figure, Raster};
 use crate::record::load::RunData;
 
@@ -129,7 +129,7 @@ impl Figure for Fig<'_> {
         text(
             root,
             &d.title,
-            &bold(TITLE_PX),
+            &fit_bold(root, &d.title, TITLE_PX, W - 20),
             (W as i32 / 2, 12),
             HPos::Center,
             VPos::Top,

@@ -106,16 +106,7 @@ pub fn images_data(snaps: &[SnapshotData], title: &str, max: usize) -> ImagesDat
     let target = &snaps[0].target;
     let mut fft = RealFft2d::new(n, m);
     let k = snaps.len();
-    let max = max.max(1);
-    let picks: Vec<usize> = if k <= max {
-        (0..k).collect()
-    } else if max == 1 {
-        vec![k - 1]
-    } else {
-        let mut v: Vec<usize> = (0..max).map(|i| i * (k - 1) / (max - 1)).collect();
-        v.dedup();
-        v
-    };
+    let picks = pick_evenly(k, max);
     let target_power = shifted_power(fft.forward(target), n, m);
     let snapshots = picks
         .iter()
@@ -146,6 +137,20 @@ pub fn images_data(snaps: &[SnapshotData], title: &str, max: usize) -> ImagesDat
     }
 }
 
+/// Indices of up to `max` of `k` items, evenly spread, always the first and the last.
+pub(super) fn pick_evenly(k: usize, max: usize) -> Vec<usize> {
+    let max = max.max(1);
+    if k <= max {
+        (0..k).collect()
+    } else if max == 1 {
+        vec![k - 1]
+    } else {
+        let mut v: Vec<usize> = (0..max).map(|i| i * (k - 1) / (max - 1)).collect();
+        v.dedup();
+        v
+    }
+}
+
 /// Load `dir`'s snapshots2d.csv and draw its image panels into `path`.
 pub fn images_for_run(dir: &Path, path: &Path, max: usize) -> Result<()> {
     let run = RunData::load(dir)?;
@@ -163,7 +168,8 @@ pub fn images_for_run(dir: &Path, path: &Path, max: usize) -> Result<()> {
 
 struct ImagesFigure<'a>(&'a ImagesData);
 
-fn frame<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, r: PixelRect) -> Result<()> {
+/// A one-pixel black frame around `r`.
+pub(super) fn frame<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, r: PixelRect) -> Result<()> {
     let pts = vec![
         (r.x0 - 1, r.y0 - 1),
         (r.x1, r.y0 - 1),
@@ -175,19 +181,26 @@ fn frame<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, r: PixelRect) -> Res
 }
 
 /// One image as a raster: `values[a * M + b]`, `a` horizontal, `b` up.
-fn image_raster(
+fn image_raster(values: &[f64], dims: [usize; 2], scale: &ColourScale, rect: PixelRect) -> Raster {
+    // On a log scale exact zeros (e.g. empty spectrum bins) take the lowest colour.
+    grid_raster(values, dims, rect, |v| {
+        let v = if scale.log && v == 0.0 { scale.min } else { v };
+        viridis(scale.unit(v))
+    })
+}
+
+/// Grid values `values[a * M + b]` as a raster, `a` horizontal and `b` up, one pixel per grid
+/// point (stretched onto `rect`), coloured by `colour`.
+pub(super) fn grid_raster(
     values: &[f64],
     [n, m]: [usize; 2],
-    scale: &ColourScale,
     rect: PixelRect,
+    colour: impl Fn(f64) -> RGBColor,
 ) -> Raster {
     let mut rgb = vec![0u8; n * m * 3];
     for a in 0..n {
         for b in 0..m {
-            let v = values[a * m + b];
-            // On a log scale exact zeros (e.g. empty spectrum bins) take the lowest colour.
-            let v = if scale.log && v == 0.0 { scale.min } else { v };
-            let c = viridis(scale.unit(v));
+            let c = colour(values[a * m + b]);
             let o = ((m - 1 - b) * n + a) * 3;
             rgb[o..o + 3].copy_from_slice(&[c.0, c.1, c.2]);
         }

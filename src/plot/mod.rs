@@ -1,7 +1,8 @@
 //! Figures drawn from plain data (pure functions of what is stored on disk): per-band
 //! convergence heatmaps ([`heatmap`]), grids of heatmaps sharing one colour scale ([`panel`]),
 //! relative-error curves per band ([`curves`]), loss curves with shaded seed bands ([`loss`])
-//! and fit / residual-spectrum snapshots ([`snapshots`]), and the figures of the quantities
+//! and fit / residual-spectrum snapshots ([`snapshots`]), class maps of 2D classification
+//! runs ([`class_maps`]), and the figures of the quantities
 //! claim verdicts are decided on: dot-and-whisker estimates per configuration
 //! ([`estimates`]) and maps over a parameter grid ([`grid_map`]); predicted against measured
 //! band decay rates of the kernel theory overlay ([`kernel_order`]), its eigenvalue spectra
@@ -17,6 +18,7 @@
 
 pub mod accuracy;
 pub mod band_prediction;
+pub mod class_maps;
 pub mod colourmap;
 pub mod curves;
 pub mod estimates;

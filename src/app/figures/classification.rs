@@ -3,8 +3,10 @@
 //! `accuracy_vs_loss` (test accuracy against train cross-entropy, seed means: C4),
 //! `c4_matched` (test accuracy at matched loss per configuration, with intervals),
 //! `c5_error` (final test error per configuration), `agreement` (share of test points whose
-//! predicted class still differs from the final one, against epoch) and `accuracy`
-//! (accuracy and loss on twin axes, seed means).
+//! predicted class still differs from the final one, against epoch), `accuracy`
+//! (accuracy and loss on twin axes, seed means) and, for 2D grid tasks, `class_maps` (the
+//! true and predicted classes over the grid at the stored snapshot epochs, one seed per
+//! configuration).
 
 use super::{load_groups, AnalysisMeta, AnalysisOutcome};
 use crate::analysis::aggregate::Estimate;
@@ -13,6 +15,7 @@ use crate::analysis::classification::{configs, judge, ClassConfig, LOSS_LEVELS};
 use crate::analysis::seed_mean::mean_run;
 use crate::app::figures::Analysis;
 use crate::plot::accuracy::{accuracy_loss, accuracy_vs_loss, AccuracyData, AccuracySeries};
+use crate::plot::class_maps::{class_map_row, class_maps, ClassMapsData};
 use crate::plot::estimates::{estimates, EstimatePoint, EstimatesData, Layout};
 use crate::plot::loss::{loss, LossData, LossSeries};
 use crate::record::load::RunData;
@@ -80,6 +83,21 @@ pub(super) fn render(
         .zip(&by_config)
         .filter_map(|(c, rs)| mean_run(rs).map(|m| AccuracySeries::from_run(&m, c.label.clone())))
         .collect::<Result<_>>()?;
+    const KNOWN: [&str; 6] = [
+        "accuracy",
+        "accuracy_vs_loss",
+        "c4_matched",
+        "c5_error",
+        "agreement",
+        "class_maps",
+    ];
+    if let Some(f) = meta.figures.iter().find(|f| !KNOWN.contains(&f.as_str())) {
+        bail!(
+            "analyses/{}: [analysis].figures lists `{f}`; a classification analysis draws {}",
+            a.file,
+            KNOWN.join(", ")
+        );
+    }
     let wants = |f: &str| meta.figures.iter().any(|x| x == f);
     if wants("accuracy") {
         let p = out.join("accuracy.png");
@@ -215,9 +233,13 @@ pub(super) fn render(
         }
     }
 
+    if wants("class_maps") {
+        figures.push(draw_class_maps(a, &cs, &by_config, out)?);
+    }
+
     // Reports.
     let mut md = format!(
-        "# {}\n\nAnalysis: `analyses/{}`. Protocol run: {}. {counts}.\n\n| configuration | seeds (diverged) | final test accuracy | accuracy at 75% loss | guards |\n|---|---|---|---|---|\n",
+        "# {}\n\nAnalysis: `analyses/{}`. Protocol run: {}. {counts}.\n\n| configuration | lr | seeds (diverged) | final test accuracy | accuracy at 75% loss | guards |\n|---|---|---|---|---|---|\n",
         meta.title, a.file, protocol
     );
     for c in &cs {
@@ -227,8 +249,9 @@ pub(super) fn render(
         let g = c.guard_failures();
         let _ = writeln!(
             md,
-            "| {} | {} ({}) | {:.3} [{:.3}, {:.3}] | {:.3} (n={}) | {} |",
+            "| {} | {} | {} ({}) | {:.3} [{:.3}, {:.3}] | {:.3} (n={}) | {} |",
             c.label,
+            lr_text(c),
             c.runs.len(),
             c.n_diverged(),
             e.mean,
@@ -275,6 +298,8 @@ pub(super) fn render(
             "seeds": c.runs.len(),
             "diverged": c.n_diverged(),
             "final_test_error": c.final_errors(),
+            "lr": c.lr.as_ref().and_then(|l| l.chosen_lr).or_else(|| c.optimizer["lr"].as_f64()),
+            "lr_searched": c.lr.is_some(),
             "guard_failures": c.guard_failures(),
         })).collect::<Vec<_>>(),
         "verdicts": verdicts,
@@ -300,6 +325,77 @@ pub(super) fn render(
         verdicts,
         ..AnalysisOutcome::of(a, meta, protocol, out, report)
     })
+}
+
+/// The lr of a configuration: the search's choice (marked) or the configured one.
+fn lr_text(c: &ClassConfig) -> String {
+    match &c.lr {
+        Some(l) => format!(
+            "{} (searched{})",
+            l.chosen_lr.map_or("?".into(), |x| format!("{x:e}")),
+            l.at_edge
+                .as_ref()
+                .map_or(String::new(), |e| format!(", at the {e} edge"))
+        ),
+        None => c.optimizer["lr"]
+            .as_f64()
+            .map_or("schedule".into(), |x| format!("{x:e}")),
+    }
+}
+
+/// The class maps of the first completed seed of every configuration (2D grid tasks).
+fn draw_class_maps(
+    a: &Analysis,
+    cs: &[ClassConfig],
+    by_config: &[Vec<&RunData>],
+    out: &Path,
+) -> Result<std::path::PathBuf> {
+    let mut rows = Vec::new();
+    let mut dims = None;
+    let mut classes = 0;
+    for (c, rs) in cs.iter().zip(by_config) {
+        let Some(run) = rs
+            .iter()
+            .filter(|r| r.snapshots.first().is_some_and(|s| s.dims.len() == 2))
+            .min_by_key(|r| r.seed())
+        else {
+            continue;
+        };
+        let d = [run.snapshots[0].dims[0], run.snapshots[0].dims[1]];
+        if dims.is_some_and(|x| x != d) {
+            bail!(
+                "analyses/{}: class_maps needs one grid for every configuration ({:?} and {d:?})",
+                a.file,
+                dims.unwrap_or_default()
+            );
+        }
+        dims = Some(d);
+        classes = classes.max(c.classes);
+        rows.push(class_map_row(
+            &run.snapshots,
+            &format!("{}, seed {}", c.label, run.seed()),
+            5,
+        ));
+    }
+    let Some([n, m]) = dims else {
+        bail!(
+            "analyses/{}: [analysis].figures lists class_maps, but no completed run stored 2D snapshots (target kind = \"waves2d\" with record.snapshots)",
+            a.file
+        );
+    };
+    let p = out.join("class_maps.png");
+    class_maps(
+        &p,
+        &ClassMapsData {
+            title: "C4: predicted classes over epochs (one seed per configuration)".into(),
+            caption: format!("{n} x {m} training grid, x to the right and y up. First column: the true classes (argmax of {classes} band-limited functions whose phases come from the seed, so each seed has its own map). Then the predicted class (argmax of the network's outputs) at stored snapshot epochs, headed by the share of grid points predicted correctly (the train accuracy at that epoch). The lowest completed seed of each configuration is shown.")
+            ,
+            dims: [n, m],
+            classes,
+            rows,
+        },
+    )?;
+    Ok(p)
 }
 
 fn finding(v: &Verdict) -> String {

@@ -14,7 +14,8 @@
 //! criterion = "final_train_loss"  # or "final_test_loss"
 //! ```
 //!
-//! for each config id every (lr, seed) pair is trained for `epochs` epochs into
+//! for each config id every (lr, seed) pair is trained for `epochs` epochs (snapshot epochs
+//! beyond that budget dropped) into
 //! `DIR/lr_search/<config id>/lr=<lr>__seed=<seed>/` (resumable like every run); the criterion
 //! is read from each run.json (a diverged run counts as +inf); the chosen lr is the one with
 //! the lowest median over the seeds (ties: the first in grid order); it replaces optimizer.lr
@@ -247,6 +248,11 @@ pub(crate) fn jobs(
                 let mut exp = r.experiment.clone();
                 exp.seed = seed;
                 exp.train.epochs = search.epochs;
+                // A search run needs only its criterion: snapshot epochs past its (shorter)
+                // budget are dropped rather than refused.
+                if let Some(s) = exp.record.snapshots.as_mut() {
+                    s.retain(|&e| e <= search.epochs);
+                }
                 exp.optimizer
                     .settings
                     .insert("lr".into(), toml::Value::Float(lr));
