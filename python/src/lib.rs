@@ -7,10 +7,10 @@ use bandwise::analysis::render::{render, Format};
 use bandwise::analysis::{build, Claim, ReportOptions};
 use bandwise::app::import::{load_task_str, EpochInput, TrajectoryWriter};
 use bandwise::app::protocol::{candidate_summary, ProtocolOptions, ProtocolSettings};
-use bandwise::app::sweep::Progress;
 use bandwise::app::protocol_external::{
     plan_json, run_external_protocol, ExternalCandidate, ReferencesBy, EXTERNAL_OPTIMIZER,
 };
+use bandwise::app::sweep::Progress;
 use bandwise::cli::spectrum::band_spectrum;
 use bandwise::engine::external::ExternalTrainer;
 use bandwise::experiment::fingerprint::fingerprint;
@@ -95,10 +95,11 @@ fn task<'py>(
         exp.seed = s;
     }
     // Classification tasks (target.classes, kind = "dataset"): class indices as targets.
-    let (target, classes) = match bandwise::task::classify::build(&exp.target, exp.seed).map_err(err)? {
-        Some((target, k)) => (target, Some(k)),
-        None => (Target::build(&exp.target, exp.seed), None),
-    };
+    let (target, classes) =
+        match bandwise::task::classify::build(&exp.target, exp.seed).map_err(err)? {
+            Some((target, k)) => (target, Some(k)),
+            None => (Target::build(&exp.target, exp.seed), None),
+        };
     let dim = target.train.dim();
     let map = InputMap::new(&exp.model, dim, exp.seed);
     let d = PyDict::new(py);
@@ -198,8 +199,9 @@ impl Recorder {
             .transpose()?;
         let nan = f64::NAN;
         let writer = self.writer.as_mut().ok_or_else(closed)?;
-        let train_loss = train_loss
-            .unwrap_or_else(|| bandwise::task::objective::mse::mse(&train, &writer.target().train.y));
+        let train_loss = train_loss.unwrap_or_else(|| {
+            bandwise::task::objective::mse::mse(&train, &writer.target().train.y)
+        });
         writer
             .push(&EpochInput {
                 epoch,
@@ -376,11 +378,19 @@ fn spectrum<'py>(
 }
 
 /// The value of `all` named `s` (as on the command line), or an error listing the names.
-fn parse_named<T: Copy>(s: &str, what: &str, all: &[T], name: fn(T) -> &'static str) -> PyResult<T> {
-    all.iter().copied().find(|&v| name(v).eq_ignore_ascii_case(s)).ok_or_else(|| {
-        let names: Vec<&str> = all.iter().map(|&v| name(v)).collect();
-        PyValueError::new_err(format!("{what} `{s}`: use one of {}", names.join(", ")))
-    })
+fn parse_named<T: Copy>(
+    s: &str,
+    what: &str,
+    all: &[T],
+    name: fn(T) -> &'static str,
+) -> PyResult<T> {
+    all.iter()
+        .copied()
+        .find(|&v| name(v).eq_ignore_ascii_case(s))
+        .ok_or_else(|| {
+            let names: Vec<&str> = all.iter().map(|&v| name(v)).collect();
+            PyValueError::new_err(format!("{what} `{s}`: use one of {}", names.join(", ")))
+        })
 }
 
 /// One figure of `dirs` as PNG bytes, drawn by the code of `bandwise plot`.
