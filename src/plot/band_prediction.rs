@@ -9,11 +9,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::heatmap::draw_caption;
-use super::style::{
-    self, bold, fit_bold, legend, perr, series_colour, text, LegendEntry, AXIS_PX, CAPTION_PX,
-    TITLE_PX,
-};
+use super::heatmap::side_legend_and_caption;
+use super::style::{self, fit_bold, perr, series_colour, text, LegendEntry, TITLE_PX};
 use super::{render, Figure, Raster};
 
 /// One band: its measured and predicted (epoch, relative error) points.
@@ -166,28 +163,21 @@ impl Figure for PredictionFigure<'_> {
                 shaded: true,
             },
         ]);
-        let (px, py) = chart.plotting_area().get_pixel_range();
         let y_label = if d.y_label.is_empty() {
             "relative band error E_b(r)/E_b(y)"
         } else {
             &d.y_label
         };
-        style::vtext(root, y_label, AXIS_PX, (16, (py.start + py.end) / 2))?;
-        text(
+        side_legend_and_caption(
             root,
+            chart.plotting_area().get_pixel_range(),
+            y_label,
             "band",
-            &bold(CAPTION_PX),
-            (px.end + 16, TOP),
-            HPos::Left,
-            VPos::Top,
-        )?;
-        legend(root, &entries, (px.end + 16, TOP + 24))?;
-        draw_caption(
-            root,
+            &entries,
+            TOP,
             &d.caption,
-            20,
             H as i32 - CAPTION_AREA + 8,
-            W as i32 - 40,
+            W as i32,
         )?;
         Ok(vec![])
     }

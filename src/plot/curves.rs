@@ -9,10 +9,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::heatmap::{draw_caption, x_range};
-use super::style::{
-    self, bold, legend, perr, series_colour, text, LegendEntry, AXIS_PX, CAPTION_PX, TITLE_PX,
-};
+use super::heatmap::{side_legend_and_caption, x_range};
+use super::style::{self, perr, series_colour, text, LegendEntry, TITLE_PX};
 use super::{render, Figure, Raster};
 
 /// One line: a band's values per epoch.
@@ -166,23 +164,16 @@ impl Figure for CurvesFigure<'_> {
                 shaded: false,
             });
         }
-        let (px, py) = chart.plotting_area().get_pixel_range();
-        style::vtext(root, y_label, AXIS_PX, (16, (py.start + py.end) / 2))?;
-        text(
+        side_legend_and_caption(
             root,
+            chart.plotting_area().get_pixel_range(),
+            y_label,
             "band",
-            &bold(CAPTION_PX),
-            (px.end + 16, TOP),
-            HPos::Left,
-            VPos::Top,
-        )?;
-        legend(root, &entries, (px.end + 16, TOP + 24))?;
-        draw_caption(
-            root,
+            &entries,
+            TOP,
             &d.caption,
-            20,
             H as i32 - CAPTION_AREA + 8,
-            W as i32 - 40,
+            W as i32,
         )?;
         Ok(vec![])
     }

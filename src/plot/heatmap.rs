@@ -16,7 +16,8 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::colourmap::{viridis, ColourScale};
 use super::style::{
-    self, fmt_tick, font, perr, text, vtext, AXIS_PX, CAPTION_PX, TICK_PX, TITLE_PX,
+    self, bold, fmt_tick, font, legend, perr, text, vtext, LegendEntry, AXIS_PX, CAPTION_PX,
+    TICK_PX, TITLE_PX,
 };
 use super::{render, wrap, Figure, Raster};
 
@@ -260,6 +261,36 @@ pub(crate) fn draw_caption<DB: DrawingBackend>(
         )?;
     }
     Ok(())
+}
+
+/// The furniture of a chart with its legend on the right: the y label written vertically
+/// beside the plotting area (pixel ranges `plot_px`), the legend's bold `title` at `top` and
+/// its `entries` below it, right of the plotting area, and the caption from `caption_y` down,
+/// `width` pixels wide with 20-pixel margins.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn side_legend_and_caption<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    plot_px: (std::ops::Range<i32>, std::ops::Range<i32>),
+    y_label: &str,
+    title: &str,
+    entries: &[LegendEntry],
+    top: i32,
+    caption: &str,
+    caption_y: i32,
+    width: i32,
+) -> Result<()> {
+    let (px, py) = plot_px;
+    vtext(root, y_label, AXIS_PX, (16, (py.start + py.end) / 2))?;
+    text(
+        root,
+        title,
+        &bold(CAPTION_PX),
+        (px.end + 16, top),
+        HPos::Left,
+        VPos::Top,
+    )?;
+    legend(root, entries, (px.end + 16, top + 24))?;
+    draw_caption(root, caption, 20, caption_y, width - 40)
 }
 
 /// The caption note for `per_col` epochs per pixel column (None when not downsampled).

@@ -13,10 +13,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::heatmap::draw_caption;
-use super::style::{
-    self, bold, legend, perr, qualitative, text, LegendEntry, AXIS_PX, CAPTION_PX, TITLE_PX,
-};
+use super::heatmap::side_legend_and_caption;
+use super::style::{self, perr, qualitative, text, LegendEntry, AXIS_PX, TITLE_PX};
 use super::{render, Figure, Raster};
 
 /// One configuration's points: (predicted, measured) per band and run.
@@ -275,28 +273,16 @@ impl Figure for OrderFigure<'_> {
             dashed: true,
             shaded: false,
         });
-        let (px, py) = chart.plotting_area().get_pixel_range();
-        style::vtext(
+        side_legend_and_caption(
             root,
+            chart.plotting_area().get_pixel_range(),
             &format!("{} (symmetric log)", d.y_label),
-            AXIS_PX,
-            (16, (py.start + py.end) / 2),
-        )?;
-        text(
-            root,
             "configuration",
-            &bold(CAPTION_PX),
-            (px.end + 16, TOP),
-            HPos::Left,
-            VPos::Top,
-        )?;
-        legend(root, &entries, (px.end + 16, TOP + 24))?;
-        draw_caption(
-            root,
+            &entries,
+            TOP,
             &d.caption,
-            20,
             H as i32 - CAPTION_AREA + 8,
-            W as i32 - 40,
+            W as i32,
         )?;
         Ok(vec![])
     }
