@@ -5,6 +5,7 @@
 //! median of its pairs' ratios, and none is reported when any pair ran on a busy machine.
 
 use super::us_per_step;
+use crate::analysis::aggregate::median;
 use crate::experiment::config::Dtype;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
@@ -100,16 +101,6 @@ pub fn load_avg_1m() -> Option<f64> {
         .next()?
         .parse()
         .ok()
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        0.5 * (v[m - 1] + v[m])
-    }
 }
 
 /// Run the peer once over every configuration; its microseconds per step by (n, dtype).
@@ -243,19 +234,18 @@ pub fn alternate(plan: &PeerPlan, scratch: &Path) -> Result<PeerOutcome> {
                 .iter()
                 .filter(|s| s.n == n && s.dtype == d.name())
                 .collect();
-            let mut ratios: Vec<f64> = mine.iter().map(|s| s.ratio).collect();
-            let mut ours: Vec<f64> = mine.iter().map(|s| s.bandwise_us_per_step).collect();
-            let mut theirs: Vec<f64> = mine.iter().map(|s| s.peer_us_per_step).collect();
-            let ratio_median = median(&mut ratios);
+            let ratios: Vec<f64> = mine.iter().map(|s| s.ratio).collect();
+            let ours: Vec<f64> = mine.iter().map(|s| s.bandwise_us_per_step).collect();
+            let theirs: Vec<f64> = mine.iter().map(|s| s.peer_us_per_step).collect();
             summaries.push(PeerSummary {
                 n,
                 dtype: d.name(),
                 pairs: mine.len(),
-                bandwise_us_median: median(&mut ours),
-                peer_us_median: median(&mut theirs),
-                ratio_median: refused.is_none().then_some(ratio_median),
-                ratio_min: ratios[0],
-                ratio_max: ratios[ratios.len() - 1],
+                bandwise_us_median: median(&ours),
+                peer_us_median: median(&theirs),
+                ratio_median: refused.is_none().then(|| median(&ratios)),
+                ratio_min: ratios.iter().copied().fold(f64::INFINITY, f64::min),
+                ratio_max: ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max),
             });
         }
     }
@@ -272,8 +262,8 @@ mod tests {
 
     #[test]
     fn medians() {
-        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
     }
 
     #[test]
