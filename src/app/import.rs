@@ -646,7 +646,8 @@ pub struct TrajectoryWriter {
     exp: Experiment,
     target: Target,
     staging: Staging,
-    recorder: Recorder,
+    /// Regression tasks' recorder (a classification run's comes from its observer at the end).
+    recorder: Option<Recorder>,
     /// Classification tasks: K, and the observer that records what `bandwise run` records.
     classes: Option<(usize, ClassObserver)>,
     /// Per row: train and test accuracy (classification; empty for regression).
@@ -681,14 +682,9 @@ impl TrajectoryWriter {
             Some(k) => Some((k, ClassObserver::new(exp, &target, k)?)),
             None => None,
         };
-        // A classification run's recorder comes from its observer at the end.
-        let recorder = if classes.is_some() {
-            let mut off = exp.clone();
-            off.spectral.enabled = false;
-            off.record.snapshots = Some(Vec::new());
-            Recorder::new(&off, &target)?
-        } else {
-            Recorder::new(exp, &target)?
+        let recorder = match classes {
+            Some(_) => None,
+            None => Some(Recorder::new(exp, &target)?),
         };
         let fingerprint = fingerprint::fingerprint(exp, &target);
         Ok(TrajectoryWriter {
@@ -813,14 +809,18 @@ impl TrajectoryWriter {
                     test_pred: &h_test,
                 })?;
             }
-            None => self.recorder.observe(&Evaluation {
-                epoch: e.epoch,
-                step,
-                train_loss,
-                test_loss,
-                train_pred: e.train_pred,
-                test_pred,
-            })?,
+            None => self
+                .recorder
+                .as_mut()
+                .expect("a regression run")
+                .observe(&Evaluation {
+                    epoch: e.epoch,
+                    step,
+                    train_loss,
+                    test_loss,
+                    train_pred: e.train_pred,
+                    test_pred,
+                })?,
         }
         self.rows
             .push((e.epoch, step, train_loss, test_loss, e.lr, e.p, e.wall_s));
@@ -841,7 +841,7 @@ impl TrajectoryWriter {
             mut exp,
             target,
             staging,
-            mut recorder,
+            recorder,
             mut classes,
             metrics,
             rows,
@@ -850,9 +850,11 @@ impl TrajectoryWriter {
             diverged,
             ..
         } = self;
-        if let Some((_, obs)) = &mut classes {
-            recorder = obs.take_recorder(&exp, &target)?;
-        }
+        let recorder = match (&mut classes, recorder) {
+            (Some((_, obs)), _) => obs.take_recorder(&exp, &target)?,
+            (None, Some(recorder)) => recorder,
+            (None, None) => unreachable!("a regression run has its recorder"),
+        };
         let mut notes = Vec::new();
         let Some(last_row) = rows.last().copied() else {
             bail!(
