@@ -49,7 +49,8 @@ How to run
 
 Options: --n N [N ...] (default 1024 256), --dtype {f32,f64} [...] (default
 f32 f64), --steps (default 2000), --warmup (default 200), --repeats (default
-3), --with-eval, --json FILE, --seed (default 0).
+3), --with-eval, --json FILE, --seed (default 0), --hidden (default 64; wide
+networks: 256, 512), --threads (default 1; 0 = torch's default, one per core).
 
 This script is not part of the test suite: nothing in cargo test or CI needs
 Python or PyTorch. Numbers depend on the machine; compare the Rust engine and
@@ -84,22 +85,22 @@ def make_problem(n: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor
     return t.unsqueeze(1).to(dtype), y.unsqueeze(1).to(dtype)
 
 
-def make_model(dtype: torch.dtype) -> torch.nn.Module:
+def make_model(dtype: torch.dtype, hidden: int = HIDDEN) -> torch.nn.Module:
     return torch.nn.Sequential(
-        torch.nn.Linear(1, HIDDEN),
+        torch.nn.Linear(1, hidden),
         torch.nn.Tanh(),
-        torch.nn.Linear(HIDDEN, HIDDEN),
+        torch.nn.Linear(hidden, hidden),
         torch.nn.Tanh(),
-        torch.nn.Linear(HIDDEN, 1),
+        torch.nn.Linear(hidden, 1),
     ).to(dtype)
 
 
 def bench_one(n: int, dtype_name: str, steps: int, warmup: int, repeats: int,
-              with_eval: bool, seed: int) -> dict:
+              with_eval: bool, seed: int, hidden: int = HIDDEN) -> dict:
     dtype = DTYPES[dtype_name]
     torch.manual_seed(seed)
     x, y = make_problem(n, dtype)
-    model = make_model(dtype)
+    model = make_model(dtype, hidden)
     loss_fn = torch.nn.MSELoss(reduction="mean")
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
 
@@ -145,6 +146,7 @@ def bench_one(n: int, dtype_name: str, steps: int, warmup: int, repeats: int,
         "torch_version": torch.__version__,
         "n": n,
         "dtype": dtype_name,
+        "hidden": hidden,
         "threads": torch.get_num_threads(),
         "steps": steps,
         "warmup": warmup,
@@ -174,15 +176,20 @@ def main(argv: list[str] | None = None) -> int:
                    help="also measure step + no_grad grid forward + rfft of residual")
     p.add_argument("--json", metavar="FILE", help="write JSON lines here (else stdout)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--hidden", type=int, default=HIDDEN,
+                   help="width of the two hidden layers (default 64: the reference task)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="intra-op threads (default 1; 0 keeps torch's default, one per core)")
     args = p.parse_args(argv)
     if args.steps < 1 or args.repeats < 1 or args.warmup < 0 or min(args.n) < 1:
         p.error("--steps, --repeats and --n must be >= 1, --warmup >= 0")
 
-    torch.set_num_threads(1)
-    try:
-        torch.set_num_interop_threads(1)
-    except RuntimeError:  # only settable before any inter-op work; fine if already 1
-        pass
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:  # only settable before any inter-op work; fine if already 1
+            pass
 
     table = sys.stdout if args.json else sys.stderr
     print(f"# torch {torch.__version__}, threads={torch.get_num_threads()}, "
@@ -199,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     for n in args.n:
         for dt in args.dtype:
             for with_eval in modes:
-                r = bench_one(n, dt, args.steps, args.warmup, args.repeats, with_eval, args.seed)
+                r = bench_one(n, dt, args.steps, args.warmup, args.repeats, with_eval, args.seed,
+                              args.hidden)
                 rows.append(r)
                 print(f"{n:>6} {dt:>5} {('yes' if with_eval else 'no'):>5} "
                       f"{r['us_per_step_median']:>12.1f} {r['us_per_step_best']:>13.1f} "

@@ -1,7 +1,8 @@
-//! The training hot loop does no avoidable per-step work: its heap allocations grow with the
-//! number of steps only through the matrix products (matrixmultiply, src/base/gemm.rs, packs
-//! its operands into a buffer it allocates per product; chosen because it is faster, see
-//! docs/benchmarks.md). The bound: at most one allocation per matrix product per step.
+//! The training hot loop does no avoidable per-step work: its heap allocations do not grow
+//! with the number of steps. The matrix products (faer, src/base/gemm.rs) keep their packing
+//! scratch after a first call, which the test runs before it counts; a library whose scratch
+//! is allocated per product would be allowed if it measured faster (docs/benchmarks.md), so
+//! the bound is written per product and per step, and today it is zero.
 //! Checked for full-batch and minibatch training, f32 and f64, and every built-in optimizer.
 
 use bandwise::engine::train::{train, EpochView, NoObserver};
@@ -52,7 +53,7 @@ fn allocations(optimizer: &str, epochs: u64, batch: usize, dtype: &str) -> usize
 }
 
 #[test]
-fn allocations_per_step_are_bounded_by_the_matrix_products() {
+fn allocations_do_not_grow_with_the_steps() {
     let optimizers = [
         "name = \"sgd\"\nlr = 0.01\nmomentum = 0.9\nnesterov = true",
         "name = \"adam\"\nlr = 1e-3",
@@ -65,6 +66,11 @@ fn allocations_per_step_are_bounded_by_the_matrix_products() {
     // two backward (weight and input gradient); the first and last layers are computed
     // without a matrix product.
     const PRODUCTS_PER_STEP: usize = 3;
+    // Allocations allowed per product and step: none with faer.
+    const PER_PRODUCT: usize = 0;
+    // A first training in this process initialises the libraries' lazy state.
+    allocations(optimizers[0], 5, 0, "f32");
+    allocations(optimizers[0], 5, 0, "f64");
     for opt in optimizers {
         for (batch, dtype) in [(0, "f32"), (16, "f32"), (0, "f64"), (10, "f64")] {
             let steps_per_epoch = if batch == 0 {
@@ -78,12 +84,12 @@ fn allocations_per_step_are_bounded_by_the_matrix_products() {
             // growth, per step.
             const SLACK: usize = 8;
             for (grown, steps) in [
-                (a30 - a5, 25 * steps_per_epoch),
-                (a60 - a30, 30 * steps_per_epoch),
+                (a30.saturating_sub(a5), 25 * steps_per_epoch),
+                (a60.saturating_sub(a30), 30 * steps_per_epoch),
             ] {
                 assert!(
-                    grown <= PRODUCTS_PER_STEP * steps + SLACK,
-                    "{opt} batch {batch} {dtype}: {grown} allocations over {steps} steps ({a5}, {a30}, {a60} for 5, 30, 60 epochs), more than one per matrix product ({PRODUCTS_PER_STEP} per step)"
+                    grown <= PER_PRODUCT * PRODUCTS_PER_STEP * steps + SLACK,
+                    "{opt} batch {batch} {dtype}: {grown} allocations over {steps} steps ({a5}, {a30}, {a60} for 5, 30, 60 epochs), more than {PER_PRODUCT} per matrix product ({PRODUCTS_PER_STEP} per step)"
                 );
             }
         }

@@ -2,21 +2,52 @@
 //! A is m x k read through strides (`row_stride`, `col_stride`), so A or its transpose is
 //! passed without copying, and B is k x n row-major with leading dimension `ldb`.
 //!
-//! The product is matrixmultiply's (through ndarray's safe `general_mat_mul`), chosen by
-//! measurement over bandwise's former own register-blocked kernel: at the reference shapes
-//! (1024 x 64 x 64 forward, 64 x 1024 x 64 weight gradient, f32, one core) it ran at 65
-//! GFLOP/s against 48 and 36 (docs/benchmarks.md). matrixmultiply packs its operands into a
-//! buffer it allocates per call; that allocation is a bounded, per-product cost that the
-//! measurement includes (tests/no_alloc.rs bounds it per step).
+//! The product is faer's (`faer::linalg::matmul`), chosen by measurement over matrixmultiply
+//! and bandwise's former own kernel (docs/benchmarks.md): faer picks its micro-kernel at run
+//! time (AVX-512 where the CPU has it, else AVX2), so one binary is fast on every x86-64 node.
+//! Large products can use several threads ([`set_threads`]); the split is over blocks of the
+//! output, so results do not depend on the thread count (tested below).
 //!
 //! Tolerance: the summation order differs from a naive loop, so results agree with an exact
 //! (f64) product to within k * eps * sum_p |a_ip b_pj| (the standard bound), tested below.
 
 use crate::base::scalar::Scalar;
-use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Strided view of the left operand.
+/// Threads a large product may use (process-wide; 1 unless the caller asks for more, see
+/// [`set_threads`]).
+static THREADS: AtomicUsize = AtomicUsize::new(1);
+
+/// Products with fewer multiply-adds than this stay on one thread: below it, splitting the
+/// work costs more than it saves (measured: docs/benchmarks.md, wide networks).
+pub const PARALLEL_MIN_WORK: usize = 1 << 21;
+
+/// Let each large matrix product use up to `threads` threads of rayon's global pool (at
+/// least 1). Meant for one run on an otherwise idle machine (`bandwise run --threads`); sweeps
+/// keep 1 and run several trainings at once instead. Results do not depend on it: the split is
+/// over blocks of the output, never over the summation (tested below).
+pub fn set_threads(threads: usize) {
+    THREADS.store(threads.max(1), Ordering::Relaxed);
+}
+
+/// The current thread count of large products.
+pub fn threads() -> usize {
+    THREADS.load(Ordering::Relaxed)
+}
+
+fn parallelism(m: usize, n: usize, k: usize) -> Par {
+    let threads = threads();
+    if threads > 1 && m.saturating_mul(n).saturating_mul(k) >= PARALLEL_MIN_WORK {
+        Par::rayon(threads)
+    } else {
+        Par::Seq
+    }
+}
+
+/// Strided view of the left operand: row-major (`col_stride` 1) or column-major
+/// (`row_stride` 1, a transpose passed without copying).
 #[derive(Clone, Copy)]
 pub struct Lhs<'a, S> {
     pub data: &'a [S],
@@ -37,6 +68,21 @@ pub fn gemm<S: Scalar>(
     ldc: usize,
     accumulate: bool,
 ) {
+    let par = parallelism(a.rows, n, a.cols);
+    product(a, b, ldb, n, c, ldc, accumulate, par);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn product<S: Scalar>(
+    a: Lhs<S>,
+    b: &[S],
+    ldb: usize,
+    n: usize,
+    c: &mut [S],
+    ldc: usize,
+    accumulate: bool,
+    par: Par,
+) {
     let (m, k) = (a.rows, a.cols);
     if m == 0 || n == 0 {
         return;
@@ -49,14 +95,35 @@ pub fn gemm<S: Scalar>(
         }
         return;
     }
-    let lhs = ArrayView2::from_shape((m, k).strides((a.row_stride, a.col_stride)), a.data)
-        .expect("lhs too short for its shape and strides");
-    let rhs = ArrayView2::from_shape((k, n).strides((ldb, 1)), b)
-        .expect("rhs too short for its shape and leading dimension");
-    let mut out = ArrayViewMut2::from_shape((m, n).strides((ldc, 1)), c)
-        .expect("output too short for its shape and leading dimension");
-    let beta = if accumulate { S::one() } else { S::zero() };
-    general_mat_mul(S::one(), &lhs, &rhs, beta, &mut out);
+    let lhs = if a.col_stride == 1 {
+        MatRef::from_row_major_slice_with_stride(
+            &a.data[..(m - 1) * a.row_stride + k],
+            m,
+            k,
+            a.row_stride,
+        )
+    } else {
+        assert_eq!(a.row_stride, 1, "lhs must be row- or column-major");
+        MatRef::from_column_major_slice_with_stride(
+            &a.data[..(k - 1) * a.col_stride + m],
+            m,
+            k,
+            a.col_stride,
+        )
+    };
+    let rhs = MatRef::from_row_major_slice_with_stride(&b[..(k - 1) * ldb + n], k, n, ldb);
+    // C as the transpose of a column-major view: faer 0.24.4's
+    // `from_row_major_slice_with_stride_mut` checks row-major bounds but builds a column-major
+    // view (wrong results and heap corruption; found by the test below), so it is not used.
+    let out =
+        MatMut::from_column_major_slice_with_stride_mut(&mut c[..(m - 1) * ldc + n], n, m, ldc)
+            .transpose_mut();
+    let beta = if accumulate {
+        Accum::Add
+    } else {
+        Accum::Replace
+    };
+    matmul(out, beta, lhs, rhs, S::one(), par);
 }
 
 /// Write the transpose of `src` (rows x cols, row-major) into `dst` (cols x rows).
@@ -189,6 +256,34 @@ mod tests {
                 false,
             );
             assert_eq!(c_nan, c32, "{m}x{k}x{n}");
+        }
+    }
+
+    #[test]
+    fn threads_do_not_change_results() {
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(2);
+        // Above PARALLEL_MIN_WORK: the forward and weight-gradient shapes of a 256-wide layer.
+        for &(m, k, n, transposed) in &[(512, 256, 256, false), (256, 512, 256, true)] {
+            assert!(m * k * n >= PARALLEL_MIN_WORK);
+            let a: Vec<f32> = (0..m * k).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let b: Vec<f32> = (0..k * n).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let lhs = Lhs {
+                data: &a,
+                rows: m,
+                cols: k,
+                row_stride: if transposed { 1 } else { k },
+                col_stride: if transposed { m } else { 1 },
+            };
+            let mut one = vec![0.0f32; m * n];
+            let mut two = vec![0.0f32; m * n];
+            product(lhs, &b, n, n, &mut one, n, false, Par::Seq);
+            product(lhs, &b, n, n, &mut two, n, false, Par::rayon(2));
+            assert!(
+                one.iter()
+                    .zip(&two)
+                    .all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{m}x{k}x{n}: 1 and 2 threads differ"
+            );
         }
     }
 }

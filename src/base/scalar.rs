@@ -6,6 +6,7 @@ use std::fmt::{Debug, Display};
 /// A floating-point type the engine can train in (`f32` or `f64`).
 pub trait Scalar:
     ndarray::LinalgScalar
+    + faer::traits::ComplexField
     + num_traits::Float
     + num_traits::FromPrimitive
     + Send

@@ -2,7 +2,7 @@
 
 use crate::app::bench::peak::{flops_per_step, fma_peak_gflops};
 use crate::app::bench::peer::{alternate, PeerPlan};
-use crate::app::bench::{bench, BenchResult, REFERENCE_WIDTHS};
+use crate::app::bench::{bench, BenchResult, Workload};
 use crate::experiment::config::Dtype;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -18,6 +18,14 @@ pub struct BenchArgs {
     steps: u64,
     #[arg(long, default_value_t = 3)]
     repeats: usize,
+    /// Width of the two hidden layers (64 is the reference task; 256 and 512 are the wide
+    /// networks).
+    #[arg(long, default_value_t = 64)]
+    hidden: usize,
+    /// Threads for the large matrix products (1 is the reference task; wide networks compare
+    /// with PyTorch's default, one thread per core). Passed to the peer as --threads.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
     /// Only f32 (the peer comparison) instead of f32 and f64.
     #[arg(long)]
     f32_only: bool,
@@ -68,10 +76,16 @@ pub fn run(args: BenchArgs) -> Result<()> {
             })?,
         None => Vec::new(),
     };
+    let work = Workload {
+        hidden: args.hidden,
+        threads: args.threads.max(1),
+    };
     outln!(
-        "reference task: 1-64-64-1 tanh MLP, full-batch Adam, 1 thread, {} steps x {} repeats",
+        "reference task: 1-{h}-{h}-1 tanh MLP, full-batch Adam, {} thread(s), {} steps x {} repeats",
+        work.threads,
         args.steps,
-        args.repeats
+        args.repeats,
+        h = work.hidden
     );
     outln!(
         "{:>6} {:>5} {:>12} {:>12} {:>10} {:>10} {:>14}",
@@ -87,10 +101,11 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let mut results: Vec<BenchResult> = Vec::new();
     for &n in &args.n {
         for &dtype in dtypes {
-            let r: BenchResult = bench(n, dtype, args.steps, args.repeats)?;
+            let r: BenchResult = bench(n, dtype, work, args.steps, args.repeats)?;
             let torch = peer.iter().find(|v| {
                 v["n"].as_u64() == Some(n as u64)
                     && v["dtype"] == r.dtype
+                    && v["hidden"].as_u64().unwrap_or(64) == work.hidden as u64
                     && v["with_eval"].as_bool() != Some(true)
             });
             let ratio = torch
@@ -115,15 +130,18 @@ pub fn run(args: BenchArgs) -> Result<()> {
     outln!("eval/step: forward passes on train and test grids per epoch, relative to a training step; spectral: band + peak analysis per epoch, relative to a training step.");
     // The arithmetic limit: the matrix products' work at this core's measured FMA rate.
     for &dtype in dtypes {
-        let peak = fma_peak_gflops(dtype, 0.3, 5);
+        let (peak, lanes) = fma_peak_gflops(dtype, 0.3, 5);
         outln!(
-            "{} FMA peak of one core: {:.1} GFLOP/s (measured: 12 independent vector fused multiply-adds per iteration, best of 5)",
+            "{} FMA peak of one core: {:.1} GFLOP/s (measured: 12 independent {}-lane vector fused multiply-adds per iteration, the widest vectors this CPU has, best of 5)",
             dtype.name(),
-            peak
+            peak,
+            lanes
         );
         for r in results.iter().filter(|r| r.dtype == dtype.name()) {
-            let flops = flops_per_step(&REFERENCE_WIDTHS, r.n);
-            let limit_us = flops / (peak * 1e3);
+            let flops = flops_per_step(&work.widths(), r.n);
+            // One core's peak per thread (threads beyond the cores would not add FMA units).
+            let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+            let limit_us = flops / (peak * work.threads.min(cores) as f64 * 1e3);
             outln!(
                 "  N = {:>5}: {:.1} MFLOP per step (matrix products) -> limit {:.0} us/step; bandwise {:.0} us/step = {:.2}x the limit",
                 r.n,
@@ -133,7 +151,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 r.us_per_step_median / limit_us
             );
             lines += &(serde_json::json!({
-                "limit": "arithmetic", "n": r.n, "dtype": r.dtype, "fma_peak_gflops": peak,
+                "limit": "arithmetic", "n": r.n, "dtype": r.dtype, "fma_peak_gflops": peak, "fma_lanes": lanes,
                 "mflop_per_step": flops / 1e6, "limit_us_per_step": limit_us,
                 "bandwise_us_per_step": r.us_per_step_median,
                 "times_the_limit": r.us_per_step_median / limit_us,
@@ -147,6 +165,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
             peer_cmd: cmd.clone(),
             n: args.n.clone(),
             dtypes: dtypes.to_vec(),
+            work,
             steps: args.steps,
             pairs: args.pairs,
             max_busy: args.max_busy,

@@ -16,11 +16,34 @@ use serde::Serialize;
 pub mod peak;
 pub mod peer;
 
+/// The network and thread count timed: the reference task is 1 -> 64 -> 64 -> 1 on one
+/// thread; wide networks use hidden 256 or 512, and may use several threads for their large
+/// matrix products (`base::gemm::set_threads`).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Workload {
+    pub hidden: usize,
+    pub threads: usize,
+}
+
+impl Workload {
+    pub const REFERENCE: Workload = Workload {
+        hidden: 64,
+        threads: 1,
+    };
+
+    /// Layer widths (input, hidden, hidden, output).
+    pub fn widths(&self) -> [usize; 4] {
+        [1, self.hidden, self.hidden, 1]
+    }
+}
+
 /// One measured configuration.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchResult {
     pub n: usize,
     pub dtype: &'static str,
+    pub hidden: usize,
+    pub threads: usize,
     pub steps: u64,
     pub repeats: usize,
     pub us_per_step_median: f64,
@@ -31,12 +54,10 @@ pub struct BenchResult {
     pub spectral_fraction: f64,
 }
 
-/// Layer widths of the reference network (1 -> 64 -> 64 -> 1).
-pub const REFERENCE_WIDTHS: [usize; 4] = [1, 64, 64, 1];
-
 fn reference_experiment(
     n: usize,
     dtype: Dtype,
+    hidden: usize,
     steps: u64,
     eval_every: u64,
     spectral: bool,
@@ -49,7 +70,7 @@ n = {n}
 frequencies = [1, 2, 4, 8, 16]
 phases = "zero"
 [model]
-hidden = [64, 64]
+hidden = [{hidden}, {hidden}]
 activation = "tanh"
 init = "torch"
 [optimizer]
@@ -77,29 +98,45 @@ fn run_once(exp: &Experiment, observer: &mut dyn Observer) -> Result<TrainResult
     }
 }
 
-/// Microseconds per training step of the reference task, one value per repeat of `steps`
-/// steps, after a warm-up of steps/10 (no evaluation, no spectral monitor).
-pub fn us_per_step(n: usize, dtype: Dtype, steps: u64, repeats: usize) -> Result<Vec<f64>> {
-    let warm = reference_experiment(n, dtype, (steps / 10).max(1), steps, false)?;
+/// Microseconds per training step of the reference task (with `work`'s width and threads),
+/// one value per repeat of `steps` steps, after a warm-up of steps/10 (no evaluation, no
+/// spectral monitor).
+pub fn us_per_step(
+    n: usize,
+    dtype: Dtype,
+    work: Workload,
+    steps: u64,
+    repeats: usize,
+) -> Result<Vec<f64>> {
+    crate::base::gemm::set_threads(work.threads);
+    let warm = reference_experiment(n, dtype, work.hidden, (steps / 10).max(1), steps, false)?;
     run_once(&warm, &mut NoObserver)?;
-    let exp = reference_experiment(n, dtype, steps, steps, false)?;
+    let exp = reference_experiment(n, dtype, work.hidden, steps, steps, false)?;
     (0..repeats.max(1))
         .map(|_| run_once(&exp, &mut NoObserver).map(|r| 1e6 * r.train_seconds / r.steps as f64))
         .collect()
 }
 
 /// Time `steps` training steps `repeats` times (after a warm-up of steps/10).
-pub fn bench(n: usize, dtype: Dtype, steps: u64, repeats: usize) -> Result<BenchResult> {
-    let mut times = us_per_step(n, dtype, steps, repeats)?;
+pub fn bench(
+    n: usize,
+    dtype: Dtype,
+    work: Workload,
+    steps: u64,
+    repeats: usize,
+) -> Result<BenchResult> {
+    let mut times = us_per_step(n, dtype, work, steps, repeats)?;
     times.sort_by(f64::total_cmp);
     // Evaluation and spectral cost: every epoch evaluated and analysed.
-    let every = reference_experiment(n, dtype, steps / 2, 1, true)?;
+    let every = reference_experiment(n, dtype, work.hidden, steps / 2, 1, true)?;
     let target = Target::build(&every.target, every.seed);
     let mut recorder = Recorder::new(&every, &target)?;
     let r = run_once(&every, &mut recorder)?;
     Ok(BenchResult {
         n,
         dtype: dtype.name(),
+        hidden: work.hidden,
+        threads: work.threads,
         steps,
         repeats: times.len(),
         us_per_step_median: times[times.len() / 2],

@@ -4,7 +4,7 @@
 //! before the pair while neither side runs. The ratio reported for a configuration is the
 //! median of its pairs' ratios, and none is reported when any pair ran on a busy machine.
 
-use super::us_per_step;
+use super::{us_per_step, Workload};
 use crate::analysis::aggregate::median;
 use crate::experiment::config::Dtype;
 use anyhow::{bail, Context, Result};
@@ -16,11 +16,13 @@ use std::time::Duration;
 /// What to time and how.
 #[derive(Debug, Clone)]
 pub struct PeerPlan {
-    /// Shell command of the peer; bandwise appends `--n ... --dtype ... --steps S --repeats 1
-    /// --json FILE` (the options of benches/torch_peer.py).
+    /// Shell command of the peer; bandwise appends `--n ... --dtype ... --hidden H --threads T
+    /// --steps S --repeats 1 --json FILE` (the options of benches/torch_peer.py).
     pub peer_cmd: String,
     pub n: Vec<usize>,
     pub dtypes: Vec<Dtype>,
+    /// Network width and threads, passed to the peer as `--hidden` and `--threads`.
+    pub work: Workload,
     pub steps: u64,
     pub pairs: usize,
     /// Largest share of all cores that other processes may use before a pair (sampled over
@@ -108,10 +110,12 @@ fn run_peer(plan: &PeerPlan, json: &Path) -> Result<Vec<(usize, String, f64)>> {
     let ns: Vec<String> = plan.n.iter().map(|n| n.to_string()).collect();
     let ds: Vec<&str> = plan.dtypes.iter().map(|d| d.name()).collect();
     let cmd = format!(
-        "{} --n {} --dtype {} --steps {} --repeats 1 --json {}",
+        "{} --n {} --dtype {} --hidden {} --threads {} --steps {} --repeats 1 --json {}",
         plan.peer_cmd,
         ns.join(" "),
         ds.join(" "),
+        plan.work.hidden,
+        plan.work.threads,
         plan.steps,
         json.display()
     );
@@ -182,7 +186,7 @@ pub fn alternate(plan: &PeerPlan, scratch: &Path) -> Result<PeerOutcome> {
             if side == 0 {
                 for &n in &plan.n {
                     for &d in &plan.dtypes {
-                        ours.push((n, d, us_per_step(n, d, plan.steps, 1)?[0]));
+                        ours.push((n, d, us_per_step(n, d, plan.work, plan.steps, 1)?[0]));
                     }
                 }
             } else {
@@ -308,6 +312,7 @@ mod tests {
             peer_cmd: format!("sh {}", script.display()),
             n: vec![64],
             dtypes: vec![Dtype::F32],
+            work: Workload::REFERENCE,
             steps: 5,
             pairs: 2,
             max_busy: 1.0,
