@@ -421,3 +421,195 @@ pub fn section(
         verdicts,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::render;
+    use std::fmt::Write as _;
+    use std::fs;
+    use std::path::Path;
+
+    /// A hand-written classification run on scattered data (K = 2): epochs 0..=200 every 10,
+    /// train loss and test accuracy as given per epoch index, e_low = 10^(-e/45) and
+    /// e_high = 10^(-e/95) at both deltas, the last epoch's per-class test accuracies and the
+    /// agreement epochs of run.json.
+    fn write_run(dir: &Path, seed: u64, p: Value, class_acc: [f64; 2], agree: [Option<u64>; 2]) {
+        fs::create_dir_all(dir).unwrap();
+        let meta = json!({
+            "format": "bandwise-run/1",
+            "name": "blobs",
+            "seed": seed,
+            "status": "completed",
+            "config": {
+                "name": "blobs", "seed": seed,
+                "optimizer": {"name": "padam", "lr": 0.01, "p": p},
+                "target": {"kind": "dataset"},
+                "train": {"epochs": 200},
+                "spectral": {"thresholds": [0.1]}
+            },
+            "classification": {
+                "classes": 2,
+                "agreement": {"first_epoch": {"0.9": agree[0], "0.95": agree[1]}},
+                "filtering": {"median_distance": 2.0}
+            }
+        });
+        fs::write(dir.join("run.json"), meta.to_string()).unwrap();
+        let n = crate::record::num;
+        let (mut ep, mut fl, mut ca, mut ag) = (
+            String::from(
+                "epoch,step,train_loss,test_loss,train_accuracy,test_accuracy,lr,p,wall_s\n",
+            ),
+            String::from("epoch,level,delta,e_low,e_high\n"),
+            String::from("epoch,split,class,count,accuracy\n"),
+            String::from("epoch,agreement\n"),
+        );
+        for i in 0..=20u64 {
+            let e = 10 * i;
+            // Train loss 2.0, 1.6, 1.4, then down by 0.05 per step; accuracy 0.1, 0.3, 0.5, ...
+            let loss = match i {
+                0 => 2.0,
+                1 => 1.6,
+                _ => 1.4 - 0.05 * (i - 2) as f64,
+            };
+            let acc = (0.1 + 0.2 * i as f64).min(0.9);
+            let _ = writeln!(
+                ep,
+                "{e},{e},{},{},{},{},0.01,,0",
+                n(loss),
+                n(loss),
+                n(acc),
+                n(acc)
+            );
+            for (l, delta) in [0.25, 0.5].iter().enumerate() {
+                let (lo, hi) = (
+                    10f64.powf(-(e as f64) / 45.0),
+                    10f64.powf(-(e as f64) / 95.0),
+                );
+                let _ = writeln!(fl, "{e},{l},{delta},{},{}", n(lo), n(hi));
+            }
+            for (k, a) in class_acc.iter().enumerate() {
+                let a = if i == 20 { *a } else { 0.5 };
+                let _ = writeln!(ca, "{e},test,{k},5,{}", n(a));
+            }
+            let _ = writeln!(ag, "{e},{}", n(if i == 20 { 1.0 } else { 0.5 }));
+        }
+        fs::write(dir.join("epochs.csv"), ep).unwrap();
+        fs::write(dir.join("filtering.csv"), fl).unwrap();
+        fs::write(dir.join("class_accuracy.csv"), ca).unwrap();
+        fs::write(dir.join("agreement.csv"), ag).unwrap();
+    }
+
+    #[test]
+    fn summary_of_hand_written_classification_runs() {
+        let tmp = tempfile::tempdir().unwrap();
+        write_run(
+            &tmp.path().join("a"),
+            1,
+            json!(0.0),
+            [0.9, 0.7],
+            [Some(30), Some(50)],
+        );
+        write_run(
+            &tmp.path().join("b"),
+            2,
+            json!(0.0),
+            [0.8, 0.6],
+            [Some(40), None],
+        );
+        let r = crate::analysis::build(&[tmp.path().to_path_buf()], &ReportOptions::default(), &[])
+            .unwrap();
+        let sec = r.classification.as_ref().unwrap();
+        assert_eq!(sec.configs.len(), 1);
+        let c = &sec.configs[0];
+        assert_eq!((c.n_runs, c.classes, c.task.as_str()), (2, 2, "t1"));
+        assert_eq!(c.final_test_accuracy.median, 0.9);
+        assert!((c.final_test_error.mean - 0.1).abs() < 1e-12);
+        // Per class, last epoch: medians of (0.9, 0.8) and (0.7, 0.6).
+        let per: Vec<(usize, f64)> = c
+            .per_class
+            .iter()
+            .map(|k| (k.count, k.test_accuracy.median))
+            .collect();
+        assert_eq!(per.len(), 2);
+        assert_eq!(per[0].0, 5);
+        assert!(
+            (per[0].1 - 0.85).abs() < 1e-12 && (per[1].1 - 0.65).abs() < 1e-12,
+            "{per:?}"
+        );
+        // 75% of 2.0 = 1.5, halfway between (1.6, 0.3) and (1.4, 0.5): 0.4 in both seeds.
+        let a75 = &c.accuracy_at_loss[0];
+        assert_eq!((a75.level, a75.reached, a75.n), (0.75, 2, 2));
+        assert!((a75.accuracy.mean - 0.4).abs() < 1e-12);
+        assert!((a75.loss_fraction.median - 0.7).abs() < 1e-12);
+        // Agreement: 90% at 30 and 40 (median 35); 95% reached by one seed of two: never.
+        assert_eq!(c.agreement[0].first_epoch.median, Some(35.0));
+        assert_eq!(
+            (
+                c.agreement[1].first_epoch.median,
+                c.agreement[1].first_epoch.reached
+            ),
+            (None, 1)
+        );
+        // Filtering: e_low falls 1/45 decades per epoch (below 0.1 first at 50), e_high 1/95
+        // (at 100); half-lives 20 and 30; factor = delta / the median distance 2.
+        assert_eq!(c.filtering.len(), 4);
+        assert!(c.bands.is_empty());
+        let (low, high) = (&c.filtering[0], &c.filtering[2]);
+        assert_eq!(
+            (low.part, low.level, low.delta, low.factor),
+            ("low", 0, 0.25, Some(0.125))
+        );
+        assert_eq!((high.part, high.level), ("high", 0));
+        assert_eq!(low.convergence.to_threshold[0].epochs.median, Some(50.0));
+        assert_eq!(high.convergence.to_threshold[0].epochs.median, Some(100.0));
+        assert_eq!(low.convergence.half_life.median, Some(20.0));
+        assert_eq!(high.convergence.half_life.median, Some(30.0));
+        assert!((low.convergence.decay_rate.mean - 1.0 / 45.0).abs() < 1e-9);
+        assert!((high.convergence.decay_rate.mean - 1.0 / 95.0).abs() < 1e-9);
+        // No cyclic configuration: nothing judged by default, a reason when asked.
+        assert!(r.verdicts.is_empty());
+        let asked = crate::analysis::build(
+            &[tmp.path().to_path_buf()],
+            &ReportOptions::default(),
+            &[Claim::C4],
+        )
+        .unwrap();
+        assert_eq!(asked.verdicts.len(), 1);
+        assert!(asked.verdicts[0].evidence[0].contains("no cyclic-p configuration"));
+        // Renderings carry the same numbers.
+        let md = render::markdown(&r);
+        assert!(md.contains("| e_low | 0.25 (0.125) | 50 | 20 |"), "{md}");
+        assert!(
+            md.contains("| 75% | 0.400 [0.400, 0.400] | 2 of 2 | 0.700 |"),
+            "{md}"
+        );
+        let csv = render::csv(&r);
+        assert!(
+            csv.contains("e_high delta=0.25,epochs_to_threshold,0.1,median,100.0\n"),
+            "{csv}"
+        );
+        assert!(
+            csv.contains("class 1,class_test_accuracy,,median,0.6"),
+            "{csv}"
+        );
+    }
+
+    #[test]
+    fn a_corrupted_filtering_record_names_the_file_and_line() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("a");
+        write_run(&dir, 1, json!(0.0), [0.9, 0.7], [Some(30), Some(50)]);
+        let path = dir.join("filtering.csv");
+        let text = fs::read_to_string(&path).unwrap();
+        // Swap the rows of epochs 0 and 10 (level 0): epoch 0 now comes after epoch 10.
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.swap(1, 3);
+        fs::write(&path, lines.join("\n")).unwrap();
+        let e = format!("{:#}", RunData::load(&dir).unwrap_err());
+        assert!(
+            e.contains("filtering.csv line") && e.contains("comes after epoch 10"),
+            "{e}"
+        );
+    }
+}
