@@ -354,28 +354,29 @@ fn summarise(c: &ClassConfig, runs: &[&RunData], opts: &ReportOptions) -> Result
 /// The classification section of `runs` (every one a classification run), with task ids
 /// from `t{first_task}` on, and every C4, C5 and C6 verdict of each task.
 pub fn section(
-    runs: &[RunData],
+    runs: &[&RunData],
     opts: &ReportOptions,
     first_task: usize,
 ) -> Result<ClassificationSection> {
     // Group by task, in order of first appearance.
-    let mut tasks: Vec<(String, Vec<RunData>)> = Vec::new();
-    for r in runs {
+    let mut tasks: Vec<(String, Vec<&RunData>)> = Vec::new();
+    for &r in runs {
         let key = config_key(&r.meta, &["seed", "name", "optimizer"]);
         match tasks.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, v)) => v.push(r.clone()),
-            None => tasks.push((key, vec![r.clone()])),
+            Some((_, v)) => v.push(r),
+            None => tasks.push((key, vec![r])),
         }
     }
     let mut out = Vec::new();
     let mut verdicts = Vec::new();
     for (t, (_, task_runs)) in tasks.iter().enumerate() {
         let task = format!("t{}", first_task + t);
-        let cs = configs(task_runs)?;
+        let cs = configs(task_runs.iter().copied())?;
         let mut summaries = Vec::new();
         for c in &cs {
             let members: Vec<&RunData> = task_runs
                 .iter()
+                .copied()
                 .filter(|r| c.runs.iter().any(|x| x.dir == r.dir))
                 .collect();
             let mut s = summarise(c, &members, opts)?;

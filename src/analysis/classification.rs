@@ -238,7 +238,7 @@ impl ClassConfig {
 
 /// Group classification runs into configurations (config without seed and name), in the
 /// order of first appearance.
-pub fn configs(runs: &[RunData]) -> Result<Vec<ClassConfig>> {
+pub fn configs<'a>(runs: impl IntoIterator<Item = &'a RunData>) -> Result<Vec<ClassConfig>> {
     let mut out: Vec<(String, ClassConfig)> = Vec::new();
     for run in runs {
         let key = config_key(&run.meta, &["seed", "name"]);

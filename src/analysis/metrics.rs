@@ -371,7 +371,7 @@ pub fn run_metrics(run: &RunData, opts: &ReportOptions) -> Result<RunMetrics> {
     let Some(g) = run.grid_bands(&opts.grid) else {
         if run.bands.is_empty() && run.dir.join("filtering.csv").exists() {
             bail!(
-                "{}: a classification run on scattered data (target.kind = \"dataset\") has no band record: its frequency measure is filtering.csv (the filtering method), which `bandwise report` does not judge; read epochs.csv, class_accuracy.csv and filtering.csv, or draw them with `bandwise plot`",
+                "{}: a classification run on scattered data (target.kind = \"dataset\") has no band record: its frequency measure is filtering.csv (the filtering method), summarised per delta in the classification section of `bandwise report` and drawn by `bandwise plot --kind filtering`",
                 run.dir.display()
             );
         }

@@ -92,8 +92,8 @@ pub fn report_from_runs(
             opts.window_fraction
         );
     }
-    let (class_runs, regression_runs): (Vec<RunData>, Vec<RunData>) =
-        runs.iter().cloned().partition(RunData::is_classification);
+    let (class_runs, regression_runs): (Vec<&RunData>, Vec<&RunData>) =
+        runs.iter().partition(|r| r.is_classification());
     let metrics = regression_runs
         .iter()
         .map(|r| metrics::run_metrics(r, opts))

@@ -49,12 +49,19 @@ fn require_classification(groups: &[(String, Vec<&RunData>)], figure: &str) -> R
     Ok(())
 }
 
-/// The completed runs of a group.
-fn completed<'a>(g: &[&'a RunData]) -> Vec<&'a RunData> {
-    g.iter()
+/// The runs of a group to draw and its label: the completed runs, or, when every seed
+/// diverged, all of them (drawn up to the divergence) with the label marked `[diverged]`.
+fn drawable<'a>(label: &str, g: &[&'a RunData]) -> (Vec<&'a RunData>, String) {
+    let done: Vec<&RunData> = g
+        .iter()
         .copied()
         .filter(|r| r.status() == "completed")
-        .collect()
+        .collect();
+    if done.is_empty() {
+        (g.to_vec(), format!("{label} [diverged]"))
+    } else {
+        (done, label.to_string())
+    }
 }
 
 /// "3 configurations x 8 seeds, 0 diverged" or "seed 0" (one run).
@@ -94,14 +101,8 @@ pub fn accuracy_data(
     let mut series = Vec::new();
     let mut means = false;
     for (label, g) in groups {
-        let done = completed(g);
-        means |= done.len() > 1;
-        // A configuration whose every seed diverged is drawn up to the divergence.
-        let (runs, label) = if done.is_empty() {
-            (g.clone(), format!("{label} [diverged]"))
-        } else {
-            (done, label.clone())
-        };
+        let (runs, label) = drawable(label, g);
+        means |= runs.len() > 1;
         if let Some(m) = mean_run(&runs) {
             series.push(AccuracySeries::from_run(&m, label)?);
         }
@@ -130,10 +131,8 @@ pub fn agreement_data(groups: &[(String, Vec<&RunData>)], title: &str) -> Result
     require_classification(groups, "agreement")?;
     let mut series = Vec::new();
     for (i, (label, g)) in groups.iter().enumerate() {
-        let records: Vec<_> = completed(g)
-            .into_iter()
-            .filter_map(|r| r.agreement.as_ref())
-            .collect();
+        let (runs, label) = drawable(label, g);
+        let records: Vec<_> = runs.iter().filter_map(|r| r.agreement.as_ref()).collect();
         let Some(first) = records.first() else {
             continue;
         };
@@ -149,7 +148,7 @@ pub fn agreement_data(groups: &[(String, Vec<&RunData>)], title: &str) -> Result
             })
             .collect();
         series.push(LossSeries {
-            label: label.clone(),
+            label,
             epochs: first.epochs[..mean.len()]
                 .iter()
                 .map(|&e| e as f64)
@@ -166,7 +165,7 @@ pub fn agreement_data(groups: &[(String, Vec<&RunData>)], title: &str) -> Result
             .flat_map(|(_, g)| g.iter().map(|r| r.dir.display().to_string()))
             .collect();
         bail!(
-            "the agreement figure: no completed run has agreement.csv ({}); it is written by `bandwise run` and `bandwise analyze` for classification runs",
+            "the agreement figure: no run has agreement.csv ({}); it is written by `bandwise run` and `bandwise analyze` for classification runs",
             dirs.join(", ")
         );
     }
@@ -231,14 +230,16 @@ pub fn filtering_data(run: &RunData) -> Result<(HeatmapData, ColourScale)> {
     ))
 }
 
-/// The class maps of the lowest completed seed of each configuration of 2D grid runs.
+/// The class maps of the lowest completed seed of each configuration of 2D grid runs (the
+/// lowest seed when all diverged).
 pub fn class_maps_data(groups: &[(String, Vec<&RunData>)], title: &str) -> Result<ClassMapsData> {
     require_classification(groups, "class-maps")?;
     let mut rows = Vec::new();
     let mut dims: Option<[usize; 2]> = None;
     let mut classes = 0;
     for (label, g) in groups {
-        let Some(run) = completed(g)
+        let (runs, label) = drawable(label, g);
+        let Some(run) = runs
             .into_iter()
             .filter(|r| r.snapshots.first().is_some_and(|s| s.dims.len() == 2))
             .min_by_key(|r| r.seed())
@@ -266,7 +267,7 @@ pub fn class_maps_data(groups: &[(String, Vec<&RunData>)], title: &str) -> Resul
             .flat_map(|(_, g)| g.iter().map(|r| r.dir.display().to_string()))
             .collect();
         bail!(
-            "the class-maps figure needs a completed 2D grid classification run with snapshots (target kind = \"waves2d\" with classes and record.snapshots); none among {}",
+            "the class-maps figure needs a 2D grid classification run with snapshots (target kind = \"waves2d\" with classes and record.snapshots); none among {}",
             dirs.join(", ")
         );
     };
