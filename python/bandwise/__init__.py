@@ -134,11 +134,18 @@ def task(config, seed=None):
     return Task(_native.task(text, origin, name, seed), text, origin)
 
 
-def _pred(a, n, what):
-    a = np.ascontiguousarray(np.asarray(a, dtype="<f8")).reshape(-1)
-    if a.size != n:
-        raise ValueError(f"{what}: {a.size} values but the grid has {n} points; predict on task.inputs, in grid order")
-    return a.tobytes()
+def _pred(a, n, k, what):
+    """Predictions as float64 bytes: n values (regression) or an (n, k) array of logits."""
+    a = np.asarray(a, dtype="<f8")
+    if k is None:
+        if a.size != n:
+            raise ValueError(f"{what}: {a.size} values but the grid has {n} points; predict on task.inputs, in grid order")
+    elif a.shape != (n, k):
+        raise ValueError(
+            f"{what}: shape {a.shape} but this classification task needs logits of shape ({n}, {k}): "
+            f"one row per point (task.inputs order), one column per class"
+        )
+    return np.ascontiguousarray(a).reshape(-1).tobytes()
 
 
 class Recorder:
@@ -148,7 +155,13 @@ class Recorder:
     then predictions made on that task are guaranteed to match the run's fingerprint).
     ``log(epoch, predictions, train_loss=..., lr=..., **hyperparameters)`` records one epoch
     (epoch 0 = before training); ``test_predictions=`` is required when the config analyses the
-    test grid (``spectral.grids`` contains ``"test"``). ``close()`` writes the run directory
+    test grid (``spectral.grids`` contains ``"test"``). For a classification task
+    (``task.classes`` = K) the predictions are logits, an (N, K) array per epoch (one row per
+    point), ``test_predictions`` are required, and the run gets what ``bandwise analyze`` writes
+    for logits: cross-entropy losses (unless given), train/test accuracy columns,
+    class_accuracy.csv, agreement.csv and the records of the task's frequency measure.
+    Without ``train_loss`` the loss is computed (MSE, or the mean softmax cross-entropy of
+    the logits). ``close()`` writes the run directory
     through the same writer as ``bandwise analyze`` and returns a summary dict. Also a context
     manager (closes on success, discards the run on an exception). ``optimizer``: a dict
     recorded as the run's ``config.optimizer`` (default ``{"name": "imported", "source": ...}``),
@@ -166,9 +179,12 @@ class Recorder:
                 f"fingerprint mismatch: the predictions are declared for task {fingerprint} but the config "
                 f"(seed {self.task.seed}) gives task {self.task.fingerprint}; use the config and seed the predictions were made on"
             )
+        self._k = self.task.classes
         if test is None:
             spectral = self.task.config.get("spectral", {})
-            test = spectral.get("enabled", True) and "test" in spectral.get("grids", ["train"])
+            test = self._k is not None or (
+                spectral.get("enabled", True) and "test" in spectral.get("grids", ["train"])
+            )
         self.has_test = bool(test)
         self.out_dir = os.fspath(out_dir)
         self._start = time.perf_counter()
@@ -186,9 +202,10 @@ class Recorder:
 
     def log(self, epoch, predictions, *, test_predictions=None, train_loss=None, test_loss=None,
             lr=None, p=None, step=None, wall_s=None, **hyperparameters):
-        """Record epoch ``epoch``; returns the training loss recorded (computed as MSE if not given)."""
-        train = _pred(predictions, self._n, "predictions")
-        test = None if test_predictions is None else _pred(test_predictions, self._m, "test_predictions")
+        """Record epoch ``epoch``; returns the training loss recorded (computed if not given:
+        MSE, or the softmax cross-entropy of a classification task's logits)."""
+        train = _pred(predictions, self._n, self._k, "predictions")
+        test = None if test_predictions is None else _pred(test_predictions, self._m, self._k, "test_predictions")
         if wall_s is None:
             wall_s = time.perf_counter() - self._start
         hyper = {k: float(v) for k, v in hyperparameters.items()}
@@ -259,7 +276,8 @@ def _dirs(dirs):
 
 def report(dirs, claim=None, grid="train", window="full"):
     """The report of run directories (or directories holding runs) as a dict: the JSON of
-    ``bandwise report --format json``. ``claim``: "c2", "c3", "c6" or a list of them."""
+    ``bandwise report --format json``. ``claim``: "c2", "c3", "c6" (regression runs), "c4",
+    "c5", "c6" (classification runs; their section is under ``"classification"``) or a list."""
     claims = [] if claim is None else ([claim] if isinstance(claim, str) else list(claim))
     return json.loads(_native.report(_dirs(dirs), claims, grid, window))
 
@@ -300,5 +318,6 @@ class Figure:
 
 def plot(dirs, kind="heatmap", grid="train", measure="rel_error", clip=None):
     """A figure of ``bandwise plot`` as a ``Figure`` (PNG bytes in ``.png``). ``kind``:
-    heatmap, curves, snapshots (one run), panel or loss (one or more runs)."""
+    heatmap, curves, snapshots, filtering (one run), panel, loss, accuracy, accuracy-vs-loss,
+    agreement, class-maps (one or more runs), or a verdict figure (index-vs-p, ...)."""
     return Figure(_native.plot(_dirs(dirs), kind, grid, measure, clip))

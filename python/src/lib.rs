@@ -199,16 +199,15 @@ impl Recorder {
             .transpose()?;
         let nan = f64::NAN;
         let writer = self.writer.as_mut().ok_or_else(closed)?;
-        let train_loss = train_loss.unwrap_or_else(|| {
-            bandwise::task::objective::mse::mse(&train, &writer.target().train.y)
-        });
-        writer
+        // Without a given loss the writer computes it: MSE, or the softmax cross-entropy of
+        // a classification task's logits.
+        let train_loss = writer
             .push(&EpochInput {
                 epoch,
                 step,
                 train_pred: &train,
                 test_pred: test.as_deref(),
-                train_loss: Some(train_loss),
+                train_loss,
                 test_loss,
                 lr: lr.unwrap_or(nan),
                 p: p.unwrap_or(nan),
@@ -407,7 +406,7 @@ fn plot<'py>(
     let kind = parse_named(kind, "kind", &Kind::ALL, Kind::name)?;
     if kind == Kind::All {
         return Err(PyValueError::new_err(
-            "kind `all` is a set of figures: choose heatmap, curves, panel, loss or snapshots",
+            "kind `all` is a set of figures: choose one kind (heatmap, curves, panel, loss, snapshots; accuracy, accuracy-vs-loss, agreement, filtering, class-maps for classification runs)",
         ));
     }
     let opts = PlotOptions {

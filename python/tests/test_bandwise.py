@@ -238,3 +238,79 @@ def test_classification_task_gives_labels(tmp_path):
     assert not np.array_equal(bandwise.task(CONFIG_CLASSES, seed=5).labels, t.labels)
     assert bandwise.task(CONFIG_1D).classes is None
     assert not hasattr(bandwise.task(CONFIG_1D), "labels")
+
+
+def logit_trajectory(task, epochs, k):
+    """Logits (epochs + 1, N, K) that move from noise towards the labels (deterministic)."""
+    rng = np.random.default_rng(1)
+    out = []
+    for labels in (task.labels, task.test_labels):
+        start = rng.standard_normal((len(labels), k))
+        onehot = np.eye(k)[labels]
+        out.append(np.array([(1 - e / epochs) * start + (e / epochs) * 3 * onehot for e in range(epochs + 1)]))
+    return out
+
+
+def cross_entropy(logits, labels):
+    z = logits - logits.max(axis=1, keepdims=True)
+    log_softmax = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return -log_softmax[np.arange(len(labels)), labels].mean()
+
+
+def test_recorder_records_a_classification_run_from_logits(tmp_path):
+    t = bandwise.task(CONFIG_CLASSES)
+    k = t.classes
+    train, test = logit_trajectory(t, t.epochs, k)
+    with bandwise.Recorder(t, tmp_path / "py", name="cls", source="test") as rec:
+        for e in range(t.epochs + 1):
+            loss = rec.log(e, train[e], test_predictions=test[e])
+            assert loss == pytest.approx(cross_entropy(train[e], t.labels), rel=1e-12)
+    run = bandwise.load_run(tmp_path / "py", pandas=False)
+    assert run.run["classification"]["classes"] == k
+    # Accuracy columns: the share of points whose argmax logit is the label.
+    for col, logits, labels in (("train_accuracy", train, t.labels), ("test_accuracy", test, t.test_labels)):
+        want = [np.mean(np.argmax(z, axis=1) == labels) for z in logits]
+        np.testing.assert_allclose(run.epochs[col], want, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(
+        run.epochs["test_loss"], [cross_entropy(z, t.test_labels) for z in test], rtol=1e-12
+    )
+    # Per class on the test split, and the agreement with the last epoch's predictions.
+    ca = run.class_accuracy
+    last = np.argmax(test[-1], axis=1)
+    for c in range(k):
+        rows = [i for i in range(len(ca["epoch"])) if ca["split"][i] == "test" and ca["class"][i] == c]
+        got = ca["accuracy"][rows[-1]]
+        assert got == pytest.approx(np.mean(last[t.test_labels == c] == c), abs=1e-15)
+    want = [np.mean(np.argmax(z, axis=1) == last) for z in test]
+    np.testing.assert_allclose(run.agreement["agreement"], want, atol=1e-15)
+    # The same records as `bandwise analyze` of the same logits.
+    np.save(tmp_path / "p.npy", train)
+    np.save(tmp_path / "q.npy", test)
+    cfg = tmp_path / "cls.toml"
+    cfg.write_text(CONFIG_CLASSES)
+    cli("analyze", "--config", cfg, "--predictions", tmp_path / "p.npy", "--test-predictions",
+        tmp_path / "q.npy", "--fingerprint", t.fingerprint, "--name", "cls", "--out", tmp_path / "cli")
+    files = sorted(f for f in os.listdir(tmp_path / "cli") if f.endswith(".csv"))
+    assert {"epochs.csv", "class_accuracy.csv", "agreement.csv", "bands.csv"} <= set(files)
+    assert files == sorted(f for f in os.listdir(tmp_path / "py") if f.endswith(".csv"))
+    for f in files:
+        drop = ("wall_s",) if f == "epochs.csv" else ()
+        assert data_rows(tmp_path / "cli" / f, drop) == data_rows(tmp_path / "py" / f, drop), f
+    # The classification report and figures read the recorded run.
+    r = bandwise.report(tmp_path / "py")
+    final = r["classification"]["configs"][0]["final_test_accuracy"]["median"]
+    assert final == pytest.approx(run.epochs["test_accuracy"][-1])
+    assert bandwise.plot(tmp_path / "py", kind="accuracy")._repr_png_()[:4] == b"\x89PNG"
+
+
+def test_recorder_checks_the_shape_of_logits(tmp_path):
+    t = bandwise.task(CONFIG_CLASSES)
+    rec = bandwise.Recorder(t, tmp_path / "r")
+    n, m = len(t.labels), len(t.test_labels)
+    with pytest.raises(ValueError, match=rf"shape \({n * 3},\).*\({n}, 3\)"):
+        rec.log(0, np.zeros(n * 3), test_predictions=np.zeros((m, 3)))
+    with pytest.raises(ValueError, match=rf"test_predictions: shape \(3, {m}\)"):
+        rec.log(0, np.zeros((n, 3)), test_predictions=np.zeros((3, m)))
+    # Test logits are required for a classification task.
+    with pytest.raises(ValueError, match="test-grid logits"):
+        bandwise.Recorder(t, tmp_path / "s", test=False)

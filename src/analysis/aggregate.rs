@@ -19,7 +19,7 @@ use super::claims::Verdict;
 use super::guards::{self, GuardResult, Guards, LrInfo};
 use super::index::INDEX_DEFINITION;
 use super::matched::{MATCHED_DEFINITION, MATCHED_LEVELS};
-use super::metrics::{fixed_p, is_cyclic, Plateau, ReportOptions, RunMetrics};
+use super::metrics::{fixed_p, is_cyclic, Plateau, ReportOptions, RunMetrics, SeriesMetrics};
 use crate::base::stats::{t975, MeanCi};
 use serde::Serialize;
 use serde_json::Value;
@@ -201,6 +201,48 @@ pub struct PlateauCounts {
     pub undefined: usize,
 }
 
+/// The convergence of one relative-error series (a band's, or a filtering level's) of one
+/// configuration over its completed seeds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Convergence {
+    pub to_threshold: Vec<ThresholdStat>,
+    pub half_life: EpochStat,
+    pub final_rel_error: Spread,
+    pub coverage: Spread,
+    pub decay_rate: Estimate,
+    pub plateau: PlateauCounts,
+    pub plateau_change: Spread,
+}
+
+impl Convergence {
+    /// Aggregate the series of the completed seeds (`thresholds` largest first, the order of
+    /// [`SeriesMetrics::to_threshold`]).
+    pub fn of(per: &[&SeriesMetrics], thresholds: &[f64]) -> Convergence {
+        let over =
+            |f: &dyn Fn(&SeriesMetrics) -> f64| -> Vec<f64> { per.iter().map(|m| f(m)).collect() };
+        Convergence {
+            to_threshold: thresholds
+                .iter()
+                .enumerate()
+                .map(|(i, &threshold)| ThresholdStat {
+                    threshold,
+                    epochs: EpochStat::of(
+                        &per.iter()
+                            .map(|m| m.to_threshold.get(i).copied().flatten())
+                            .collect::<Vec<_>>(),
+                    ),
+                })
+                .collect(),
+            half_life: EpochStat::of(&per.iter().map(|m| m.half_life).collect::<Vec<_>>()),
+            final_rel_error: Spread::of(&over(&|m| m.final_rel)),
+            coverage: Spread::of(&over(&|m| m.coverage)),
+            decay_rate: Estimate::of(&over(&|m| m.decay_rate)),
+            plateau: plateau_counts(&per.iter().map(|m| m.plateau).collect::<Vec<_>>()),
+            plateau_change: Spread::of(&over(&|m| m.plateau_change)),
+        }
+    }
+}
+
 /// One band of one configuration over its completed seeds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BandSummary {
@@ -209,13 +251,8 @@ pub struct BandSummary {
     pub f_hi: f64,
     pub centre: f64,
     pub in_index: bool,
-    pub to_threshold: Vec<ThresholdStat>,
-    pub half_life: EpochStat,
-    pub final_rel_error: Spread,
-    pub coverage: Spread,
-    pub decay_rate: Estimate,
-    pub plateau: PlateauCounts,
-    pub plateau_change: Spread,
+    #[serde(flatten)]
+    pub convergence: Convergence,
     /// The kernel's predicted epochs to each threshold (same order as `to_threshold`), when
     /// every completed seed has a kernel.json (see [`super::metrics::PREDICTED_DEFINITION`]).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -311,8 +348,11 @@ pub struct Report {
     pub window_fraction: f64,
     pub n_runs: usize,
     pub n_diverged: usize,
-    /// Sorted by index, most positive first (undefined last).
+    /// Regression configurations, sorted by index, most positive first (undefined last).
     pub configs: Vec<ConfigSummary>,
+    /// Classification runs (present only when some were read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classification: Option<super::class_summary::ClassificationSection>,
     pub verdicts: Vec<Verdict>,
     #[serde(skip)]
     pub runs: Vec<RunMetrics>,
@@ -396,51 +436,40 @@ fn plateau_counts(states: &[Plateau]) -> PlateauCounts {
     c
 }
 
-fn summarise(members: &[&RunMetrics], g: &Guards) -> ConfigSummary {
-    let first = members[0];
-    let done: Vec<&RunMetrics> = members.iter().copied().filter(|r| !r.diverged).collect();
-    let coll = |f: &dyn Fn(&RunMetrics) -> f64| -> Vec<f64> { done.iter().map(|r| f(r)).collect() };
-    let template = done.first().map(|r| r.bands.clone()).unwrap_or_default();
-    let kernels: Option<Vec<&super::metrics::KernelCrossings>> = if done.is_empty() {
+/// The kernel crossings of every seed of `done`, or None unless each has a kernel.json.
+fn kernels_of<'a>(done: &[&'a RunMetrics]) -> Option<Vec<&'a super::metrics::KernelCrossings>> {
+    if done.is_empty() {
         None
     } else {
         done.iter().map(|r| r.kernel.as_ref()).collect()
-    };
-    let bands = template
+    }
+}
+
+/// The per-band summaries of the completed seeds `done` of one configuration (bands as in
+/// the first seed; the kernel's predicted epochs when every seed has a kernel.json).
+pub fn band_summaries(done: &[&RunMetrics]) -> Vec<BandSummary> {
+    let template = done.first().map(|r| r.bands.clone()).unwrap_or_default();
+    let thresholds = done
+        .first()
+        .map(|r| r.thresholds.clone())
+        .unwrap_or_default();
+    let kernels = kernels_of(done);
+    template
         .iter()
         .enumerate()
         .map(|(b, t)| {
-            let per: Vec<_> = done.iter().filter_map(|r| r.bands.get(b)).collect();
-            let thresholds = done
-                .first()
-                .map(|r| r.thresholds.clone())
-                .unwrap_or_default();
+            let per: Vec<&SeriesMetrics> = done
+                .iter()
+                .filter_map(|r| r.bands.get(b))
+                .map(|m| &m.series)
+                .collect();
             BandSummary {
                 label: t.label.clone(),
                 f_lo: t.f_lo,
                 f_hi: t.f_hi,
                 centre: t.centre,
                 in_index: t.in_index,
-                to_threshold: thresholds
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &threshold)| ThresholdStat {
-                        threshold,
-                        epochs: EpochStat::of(
-                            &per.iter()
-                                .map(|m| m.to_threshold.get(i).copied().flatten())
-                                .collect::<Vec<_>>(),
-                        ),
-                    })
-                    .collect(),
-                half_life: EpochStat::of(&per.iter().map(|m| m.half_life).collect::<Vec<_>>()),
-                final_rel_error: Spread::of(&per.iter().map(|m| m.final_rel).collect::<Vec<_>>()),
-                coverage: Spread::of(&per.iter().map(|m| m.coverage).collect::<Vec<_>>()),
-                decay_rate: Estimate::of(&per.iter().map(|m| m.decay_rate).collect::<Vec<_>>()),
-                plateau: plateau_counts(&per.iter().map(|m| m.plateau).collect::<Vec<_>>()),
-                plateau_change: Spread::of(
-                    &per.iter().map(|m| m.plateau_change).collect::<Vec<_>>(),
-                ),
+                convergence: Convergence::of(&per, &thresholds),
                 predicted_to_threshold: kernels.as_ref().map(|ks| {
                     thresholds
                         .iter()
@@ -461,7 +490,15 @@ fn summarise(members: &[&RunMetrics], g: &Guards) -> ConfigSummary {
                 }),
             }
         })
-        .collect();
+        .collect()
+}
+
+fn summarise(members: &[&RunMetrics], g: &Guards) -> ConfigSummary {
+    let first = members[0];
+    let done: Vec<&RunMetrics> = members.iter().copied().filter(|r| !r.diverged).collect();
+    let coll = |f: &dyn Fn(&RunMetrics) -> f64| -> Vec<f64> { done.iter().map(|r| f(r)).collect() };
+    let kernels = kernels_of(&done);
+    let bands = band_summaries(&done);
     let mut seeds: Vec<u64> = done.iter().map(|r| r.seed).collect();
     seeds.sort_unstable();
     let mut diverged_seeds: Vec<u64> = members
@@ -646,6 +683,7 @@ pub fn aggregate(runs: Vec<RunMetrics>, opts: &ReportOptions) -> Report {
         n_runs: runs.len(),
         n_diverged: runs.iter().filter(|r| r.diverged).count(),
         configs,
+        classification: None,
         verdicts: Vec::new(),
         runs,
     }

@@ -17,7 +17,7 @@
 //! seeds diverged; diverged seeds stay in n as failures.
 
 use crate::analysis::aggregate::{median, Estimate};
-use crate::analysis::claims::{Outcome, Verdict};
+use crate::analysis::claims::{Claim, Outcome, Verdict};
 use crate::analysis::guards::{lr_info, LrInfo};
 use crate::analysis::metrics::{fixed_p, is_cyclic};
 use crate::analysis::multiple::{one_sided, sign_test_p, verdict_p, welch_p};
@@ -44,6 +44,16 @@ pub const C5_RULE: &str = "Guards as for C4. Final test error (1 - final test ac
 
 /// Rule of C6 on classification tasks.
 pub const C6_CLASS_RULE: &str = "Guards as for C4. Per baseline (padam p = 0, and the strongest non-cyclic configuration): A* = its median final test accuracy, B = its budget in epochs. Per seed of the cyclic configuration, f = (first analysed epoch with test accuracy >= A*) / B, a seed that never reaches A* (or diverged) counting as f = infinity. Supported against a baseline if every seed reaches A* and the upper end of the 95% interval of mean f is <= 0.25; not supported if the lower end is > 0.25 or more than half of the seeds never reach A*; inconclusive otherwise. Overall: supported if supported against both baselines, not supported if against either, else inconclusive.";
+
+/// The rule of a claim on classification runs ("" for the regression-only C2 and C3).
+pub fn rule(claim: Claim) -> &'static str {
+    match claim {
+        Claim::C4 => C4_RULE,
+        Claim::C5 => C5_RULE,
+        Claim::C6 => C6_CLASS_RULE,
+        Claim::C2 | Claim::C3 => "",
+    }
+}
 
 /// One run's classification record.
 #[derive(Debug, Clone)]
@@ -228,7 +238,7 @@ impl ClassConfig {
 
 /// Group classification runs into configurations (config without seed and name), in the
 /// order of first appearance.
-pub fn configs(runs: &[RunData]) -> Result<Vec<ClassConfig>> {
+pub fn configs<'a>(runs: impl IntoIterator<Item = &'a RunData>) -> Result<Vec<ClassConfig>> {
     let mut out: Vec<(String, ClassConfig)> = Vec::new();
     for run in runs {
         let key = config_key(&run.meta, &["seed", "name"]);
@@ -381,8 +391,9 @@ pub fn judge(configs: &[ClassConfig]) -> Vec<Verdict> {
     let shapes = [
         Shape {
             claim: "C4",
-            statement: "cyclic p induces early decision-boundary alignment: accuracy improves while loss is still high",
-            measured: "test accuracy at matched train cross-entropy (75% of the initial loss decides)",
+            statement: Claim::C4.statement(),
+            measured:
+                "test accuracy at matched train cross-entropy (75% of the initial loss decides)",
             rule: C4_RULE,
         },
         Shape {
@@ -390,7 +401,7 @@ pub fn judge(configs: &[ClassConfig]) -> Vec<Verdict> {
             statement: if configs.iter().any(|c| c.lr.is_some()) {
                 "cyclic p reduces test error (here under the fair-lr protocol: each configuration at the lr of its own search)"
             } else {
-                "cyclic p reduces test error at identical learning-rate strategies"
+                Claim::C5.statement()
             },
             measured: "final test error",
             rule: C5_RULE,

@@ -80,16 +80,10 @@ impl Plateau {
     }
 }
 
-/// Metrics of one band of one run.
+/// Convergence of one relative-error series of one run: a band's `rel_error`, or a
+/// filtering level's `e_low` / `e_high` (definitions in the module docs).
 #[derive(Debug, Clone, PartialEq)]
-pub struct BandMetrics {
-    pub label: String,
-    pub f_lo: f64,
-    pub f_hi: f64,
-    /// See [`band_centre`].
-    pub centre: f64,
-    /// Takes part in the index and the coverage score.
-    pub in_index: bool,
+pub struct SeriesMetrics {
     /// Epochs to each threshold of [`RunMetrics::thresholds`], in that order.
     pub to_threshold: Vec<Option<u64>>,
     pub half_life: Option<u64>,
@@ -100,6 +94,90 @@ pub struct BandMetrics {
     pub plateau: Plateau,
     /// Decades per epoch over the index window.
     pub decay_rate: f64,
+}
+
+/// What the convergence of a series is read against: the thresholds (largest first), the
+/// budget in epochs and the decay window as a fraction of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesWindow {
+    pub thresholds: Vec<f64>,
+    pub budget: u64,
+    pub window_fraction: f64,
+}
+
+/// The convergence metrics of `rel` at the analysed `epochs`; `defined` = the series has a
+/// relative error at all (else coverage and decay rate are NaN).
+pub fn series_metrics(
+    epochs: &[u64],
+    rel: &[f64],
+    defined: bool,
+    w: &SeriesWindow,
+) -> SeriesMetrics {
+    let budget = w.budget as f64;
+    let tail_start = epochs
+        .last()
+        .map_or(0.0, |&l| l as f64 - PLATEAU_FRACTION * budget);
+    let min_threshold = w.thresholds.last().copied().unwrap_or(0.0);
+    let first = rel.first().copied().unwrap_or(f64::NAN);
+    let half_life = epochs
+        .iter()
+        .zip(rel)
+        .find(|(_, &r)| r <= first / 2.0)
+        .map(|(&e, _)| e);
+    let final_rel = rel.last().copied().unwrap_or(f64::NAN);
+    let logs: Vec<f64> = rel.iter().map(|&r| log_rel(r)).collect();
+    let coverage = if defined {
+        logs.iter().sum::<f64>() / logs.len() as f64
+    } else {
+        f64::NAN
+    };
+    let tail = epochs
+        .iter()
+        .position(|&e| e as f64 >= tail_start)
+        .unwrap_or(0);
+    let plateau_change =
+        logs.last().copied().unwrap_or(f64::NAN) - logs.get(tail).copied().unwrap_or(f64::NAN);
+    let plateau = if !plateau_change.is_finite() {
+        Plateau::Undefined
+    } else if final_rel < min_threshold {
+        Plateau::Converged
+    } else if plateau_change.abs() < PLATEAU_TOL {
+        Plateau::Stalled
+    } else if plateau_change < 0.0 {
+        Plateau::Improving
+    } else {
+        Plateau::Worsening
+    };
+    SeriesMetrics {
+        to_threshold: w
+            .thresholds
+            .iter()
+            .map(|&t| first_crossing(epochs, rel, t))
+            .collect(),
+        half_life,
+        final_rel,
+        coverage,
+        plateau_change,
+        plateau,
+        decay_rate: if defined {
+            decay_rate(epochs, rel, w.window_fraction * budget)
+        } else {
+            f64::NAN
+        },
+    }
+}
+
+/// Metrics of one band of one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BandMetrics {
+    pub label: String,
+    pub f_lo: f64,
+    pub f_hi: f64,
+    /// See [`band_centre`].
+    pub centre: f64,
+    /// Takes part in the index and the coverage score.
+    pub in_index: bool,
+    pub series: SeriesMetrics,
 }
 
 /// The kernel's predicted convergence epochs of one run (its kernel.json, first checkpoint).
@@ -238,18 +316,28 @@ pub fn is_cyclic(opt: &Value) -> bool {
         && matches!(&opt["p"], Value::Object(o) if o.get("kind").and_then(Value::as_str) != Some("constant"))
 }
 
+/// A run's budget: config.train.epochs (the last recorded epoch if absent).
+pub fn budget_of(run: &RunData) -> u64 {
+    run.meta["config"]["train"]["epochs"]
+        .as_u64()
+        .or_else(|| run.epochs.epoch.last().copied())
+        .unwrap_or(0)
+}
+
+/// config.spectral.thresholds of a run in the config's order (default 0.1, 0.01).
+pub fn config_thresholds(run: &RunData) -> Vec<f64> {
+    run.meta["config"]["spectral"]["thresholds"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_else(|| vec![0.1, 0.01])
+}
+
 /// Compute the metrics of one loaded run.
 pub fn run_metrics(run: &RunData, opts: &ReportOptions) -> Result<RunMetrics> {
     let meta = &run.meta;
     let diverged = run.status() == "diverged";
-    let budget = meta["config"]["train"]["epochs"]
-        .as_u64()
-        .or_else(|| run.epochs.epoch.last().copied())
-        .unwrap_or(0);
-    let config_thresholds: Vec<f64> = meta["config"]["spectral"]["thresholds"]
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_f64).collect())
-        .unwrap_or_else(|| vec![0.1, 0.01]);
+    let budget = budget_of(run);
+    let config_thresholds = config_thresholds(run);
     let mut thresholds = config_thresholds.clone();
     thresholds.sort_by(|a, b| b.total_cmp(a));
     let final_test_loss = run.epochs.test_loss.last().copied().unwrap_or(f64::NAN);
@@ -283,7 +371,7 @@ pub fn run_metrics(run: &RunData, opts: &ReportOptions) -> Result<RunMetrics> {
     let Some(g) = run.grid_bands(&opts.grid) else {
         if run.bands.is_empty() && run.dir.join("filtering.csv").exists() {
             bail!(
-                "{}: a classification run on scattered data (target.kind = \"dataset\") has no band record: its frequency measure is filtering.csv (the filtering method), which `bandwise report` does not judge; read epochs.csv, class_accuracy.csv and filtering.csv, or draw them with `bandwise plot`",
+                "{}: a classification run on scattered data (target.kind = \"dataset\") has no band record: its frequency measure is filtering.csv (the filtering method), summarised per delta in the classification section of `bandwise report` and drawn by `bandwise plot --kind filtering`",
                 run.dir.display()
             );
         }
@@ -304,71 +392,24 @@ pub fn run_metrics(run: &RunData, opts: &ReportOptions) -> Result<RunMetrics> {
                 .collect()
         })
         .unwrap_or_default();
-    let window_end = opts.window_fraction * budget as f64;
-    let tail_start = g
-        .epochs
-        .last()
-        .map_or(0.0, |&l| l as f64 - PLATEAU_FRACTION * budget as f64);
-    let min_threshold = m.thresholds.last().copied().unwrap_or(0.0);
+    let window = SeriesWindow {
+        thresholds: m.thresholds.clone(),
+        budget,
+        window_fraction: opts.window_fraction,
+    };
     for b in 0..g.labels.len() {
         let rel = &g.rel_error[b];
         let is_rest = rest_flags.get(b).copied().unwrap_or(g.labels[b] == "rest");
         let defined =
             rel.iter().any(|r| r.is_finite()) && g.target_energy[b].iter().all(|&t| t > 0.0);
         let centre = band_centre(g.f_lo[b], g.f_hi[b]);
-        let first = rel.first().copied().unwrap_or(f64::NAN);
-        let half_life = g
-            .epochs
-            .iter()
-            .zip(rel)
-            .find(|(_, &r)| r <= first / 2.0)
-            .map(|(&e, _)| e);
-        let final_rel = rel.last().copied().unwrap_or(f64::NAN);
-        let logs: Vec<f64> = rel.iter().map(|&r| log_rel(r)).collect();
-        let coverage = if defined {
-            logs.iter().sum::<f64>() / logs.len() as f64
-        } else {
-            f64::NAN
-        };
-        let tail = g
-            .epochs
-            .iter()
-            .position(|&e| e as f64 >= tail_start)
-            .unwrap_or(0);
-        let plateau_change =
-            logs.last().copied().unwrap_or(f64::NAN) - logs.get(tail).copied().unwrap_or(f64::NAN);
-        let plateau = if !plateau_change.is_finite() {
-            Plateau::Undefined
-        } else if final_rel < min_threshold {
-            Plateau::Converged
-        } else if plateau_change.abs() < PLATEAU_TOL {
-            Plateau::Stalled
-        } else if plateau_change < 0.0 {
-            Plateau::Improving
-        } else {
-            Plateau::Worsening
-        };
         m.bands.push(BandMetrics {
             label: g.labels[b].clone(),
             f_lo: g.f_lo[b],
             f_hi: g.f_hi[b],
             centre,
             in_index: defined && !is_rest && centre > 0.0,
-            to_threshold: m
-                .thresholds
-                .iter()
-                .map(|&t| first_crossing(&g.epochs, rel, t))
-                .collect(),
-            half_life,
-            final_rel,
-            coverage,
-            plateau_change,
-            plateau,
-            decay_rate: if defined {
-                decay_rate(&g.epochs, rel, window_end)
-            } else {
-                f64::NAN
-            },
+            series: series_metrics(&g.epochs, rel, defined, &window),
         });
     }
     if opts.grid == "train" {
@@ -376,7 +417,7 @@ pub fn run_metrics(run: &RunData, opts: &ReportOptions) -> Result<RunMetrics> {
     }
     let used: Vec<&BandMetrics> = m.bands.iter().filter(|b| b.in_index).collect();
     let centres: Vec<f64> = used.iter().map(|b| b.centre).collect();
-    let rates: Vec<f64> = used.iter().map(|b| b.decay_rate).collect();
+    let rates: Vec<f64> = used.iter().map(|b| b.series.decay_rate).collect();
     m.index = preference_index(&centres, &rates);
     let half_end = 0.5 * budget as f64;
     let rates_half: Vec<f64> = m
@@ -388,7 +429,7 @@ pub fn run_metrics(run: &RunData, opts: &ReportOptions) -> Result<RunMetrics> {
         .collect();
     m.index_half = preference_index(&centres, &rates_half).index;
     let largest = m.thresholds.first().copied().unwrap_or(0.1);
-    m.band_below_threshold = used.iter().any(|b| b.final_rel < largest);
+    m.band_below_threshold = used.iter().any(|b| b.series.final_rel < largest);
     let rel: Vec<&[f64]> = m
         .bands
         .iter()
@@ -405,13 +446,13 @@ pub fn run_metrics(run: &RunData, opts: &ReportOptions) -> Result<RunMetrics> {
     );
     let times: Vec<Option<u64>> = used
         .iter()
-        .map(|b| b.to_threshold.first().copied().flatten())
+        .map(|b| b.series.to_threshold.first().copied().flatten())
         .collect();
     m.time_spearman = time_spearman(&centres, &times);
     m.coverage = if used.is_empty() {
         f64::NAN
     } else {
-        used.iter().map(|b| b.coverage).sum::<f64>() / used.len() as f64
+        used.iter().map(|b| b.series.coverage).sum::<f64>() / used.len() as f64
     };
     Ok(m)
 }

@@ -3,12 +3,14 @@
 //!
 //! Pipeline: [`load_runs`] (run dirs or directories holding runs) -> [`metrics::run_metrics`]
 //! per run -> [`aggregate::aggregate`] (group by configuration, baselines) ->
-//! [`verdict::judge`] -> [`render`]. [`build`] does all of it; [`claim_verdicts`] is the entry
+//! [`verdict::judge`] -> [`render`]. Classification runs take [`class_summary::section`]
+//! (which judges C4, C5 and C6 with [`classification::judge`]) instead. [`build`] does all of it; [`claim_verdicts`] is the entry
 //! point for other commands (e.g. `bandwise figures`) that need only the verdicts.
 //! [`kernel`]: the preconditioned-kernel theory overlay (`bandwise kernel`).
 
 pub mod aggregate;
 pub mod claims;
+pub mod class_summary;
 pub mod classification;
 pub mod guards;
 pub mod index;
@@ -17,6 +19,7 @@ pub mod matched;
 pub mod metrics;
 pub mod multiple;
 pub mod render;
+mod render_class;
 pub mod seed_mean;
 pub mod verdict;
 
@@ -72,8 +75,12 @@ pub fn is_lr_search_run(run: &std::path::Path) -> bool {
     })
 }
 
-/// A report from loaded runs. `claims` empty: every claim whose rule applies to these runs
-/// (verdicts "not evaluated" are dropped); otherwise exactly the listed claims.
+/// A report from loaded runs. Regression runs (band records) give the configuration tables
+/// and the C2, C3 and C6 verdicts; classification runs (epochs.csv with `test_accuracy`) give
+/// the classification section ([`class_summary`]) and the C4, C5 and C6 verdicts; a call with
+/// both kinds gives both. `claims` empty: every claim whose rule applies to these runs
+/// (verdicts "not evaluated" are dropped); otherwise exactly the listed claims, and a claim
+/// that applies to neither kind of run read gets a "not evaluated" verdict saying why.
 pub fn report_from_runs(
     runs: &[RunData],
     opts: &ReportOptions,
@@ -85,19 +92,57 @@ pub fn report_from_runs(
             opts.window_fraction
         );
     }
-    let metrics = runs
+    let (class_runs, regression_runs): (Vec<&RunData>, Vec<&RunData>) =
+        runs.iter().partition(|r| r.is_classification());
+    let metrics = regression_runs
         .iter()
         .map(|r| metrics::run_metrics(r, opts))
         .collect::<Result<Vec<_>>>()?;
     let mut report = aggregate::aggregate(metrics, opts);
+    if !class_runs.is_empty() {
+        let section = class_summary::section(&class_runs, opts, report.tasks().len() + 1)?;
+        report.n_runs += section.n_runs;
+        report.n_diverged += section.n_diverged;
+        report.classification = Some(section);
+    }
     let (list, keep_all) = if claims.is_empty() {
         (Claim::ALL.to_vec(), false)
     } else {
         (claims.to_vec(), true)
     };
     for c in list {
+        let mut verdicts = Vec::new();
+        if c.on_regression() && !regression_runs.is_empty() {
+            verdicts.extend(verdict::judge(&report, c));
+        }
+        if let Some(section) = report
+            .classification
+            .as_ref()
+            .filter(|_| c.on_classification())
+        {
+            verdicts.extend(
+                section
+                    .verdicts
+                    .iter()
+                    .filter(|v| v.claim == c.name())
+                    .cloned(),
+            );
+        }
+        if verdicts.is_empty() {
+            let why = if c.on_regression() {
+                format!("{} is judged on regression runs (band records of a fitted signal); these are classification runs, whose claims are C4, C5 and C6", c.name())
+            } else {
+                format!("{} is a classification claim (test accuracy of runs with a cross-entropy objective); these are regression runs, whose claims are C2, C3 and C6", c.name())
+            };
+            let rule = if c.on_regression() {
+                verdict::rule(c)
+            } else {
+                classification::rule(c)
+            };
+            verdicts.push(verdict::not_evaluated(c, rule, &why));
+        }
         report.verdicts.extend(
-            verdict::judge(&report, c)
+            verdicts
                 .into_iter()
                 .filter(|v| keep_all || v.outcome != Outcome::NotEvaluated),
         );

@@ -1,5 +1,6 @@
 //! Renderings of a [`Report`]: Markdown (paper-ready), JSON (schema `bandwise-report/1`), tidy
-//! CSV, and an aligned terminal table.
+//! CSV, and an aligned terminal table; the classification section's parts are in
+//! [`super::render_class`].
 //!
 //! JSON schema `bandwise-report/1` (keys in this order; numbers that are undefined are `null`):
 //! - `schema`: "bandwise-report/1"; `definition`: the index definition; `conventions`: object
@@ -21,10 +22,25 @@
 //!   end of the budget, `null` median = not reached) on each band and `kernel` ({`checkpoint`,
 //!   `window_end`, `definition`}) on the configuration (after `config`);
 //! - Estimate = {`mean`, `ci_lo`, `ci_hi`, `sd`, `n`}; Spread = {`median`, `min`, `max`, `n`};
+//! - `classification` (only when classification runs were read; `configs` then holds the
+//!   regression configurations only, `n_runs` and `n_diverged` count both kinds):
+//!   {`definitions` (object of strings), `loss_levels`, `decisive_level`, `agreement_levels`,
+//!   `n_runs`, `n_diverged`, `configs`}, each config: `id`, `label`, `task`, `optimizer`,
+//!   `fixed_p`, `cyclic`, `classes`, `n_runs`, `n_diverged`, `seeds`, `diverged_seeds`,
+//!   `final_train_loss`, `final_test_loss`, `final_train_accuracy`, `final_test_accuracy`
+//!   (Spread), `final_test_error` (Estimate), `per_class` ({`class`, `count`,
+//!   `test_accuracy` Spread}), `accuracy_at_loss` ({`level`, `accuracy` Estimate, `reached`,
+//!   `n`, `loss_fraction` Spread}), `agreement` ({`level`, then as `half_life`}), `guards`
+//!   ({`passed`, `reasons`}), `lr_search`, `bands` (as above; grid tasks), `filtering`
+//!   ({`part` "low"|"high", `level`, `delta`, `factor`, then the band convergence fields from
+//!   `to_threshold` to `plateau_change`}; data tasks), `runs`, `config`;
 //! - `verdicts`: array of {`claim`, `statement`, `subject`, `measured`, `comparison`, `rule`,
-//!   `evidence` (strings), `outcome` ("supported"|"not_supported"|"inconclusive"|"not_evaluated")}.
+//!   `evidence` (strings), `outcome` ("supported"|"not_supported"|"inconclusive"|
+//!   "not_evaluated"|"invalid_setting"|"window_sensitive"), `data`}.
 
-use super::aggregate::{ConfigSummary, EpochStat, Estimate, Report, Spread};
+use super::aggregate::{
+    ConfigSummary, Convergence, EpochStat, Estimate, PlateauCounts, Report, Spread, ThresholdStat,
+};
 use crate::record::num;
 use std::fmt::Write as _;
 
@@ -60,7 +76,7 @@ pub fn render(report: &Report, format: Format) -> String {
     }
 }
 
-fn f3(x: f64) -> String {
+pub(super) fn f3(x: f64) -> String {
     if x.is_finite() {
         format!("{x:+.3}")
     } else {
@@ -68,7 +84,7 @@ fn f3(x: f64) -> String {
     }
 }
 
-fn sci(x: f64) -> String {
+pub(super) fn sci(x: f64) -> String {
     if x.is_finite() {
         format!("{x:.2e}")
     } else {
@@ -125,7 +141,7 @@ pub fn fmt_predicted(s: &EpochStat, window_end: u64) -> String {
     fmt_epochs(s).replace("never", &format!("> {window_end}"))
 }
 
-fn fmt_spread_sci(s: &Spread) -> String {
+pub(super) fn fmt_spread_sci(s: &Spread) -> String {
     if s.n > 1 && s.min != s.max {
         format!("{} [{}-{}]", sci(s.median), sci(s.min), sci(s.max))
     } else {
@@ -165,7 +181,7 @@ fn guards_cell(c: &ConfigSummary) -> String {
 fn threshold_header(report: &Report) -> (f64, String) {
     let first = report.configs.iter().find(|c| !c.bands.is_empty());
     let thr = first
-        .and_then(|c| c.bands[0].to_threshold.first())
+        .and_then(|c| c.bands[0].convergence.to_threshold.first())
         .map_or(f64::NAN, |t| t.threshold);
     let labels: Vec<&str> = first
         .map(|c| {
@@ -189,7 +205,8 @@ fn compact_epochs(c: &ConfigSummary) -> String {
         .iter()
         .filter(|b| b.in_index)
         .map(|b| {
-            b.to_threshold
+            b.convergence
+                .to_threshold
                 .first()
                 .map_or("n/a".into(), |t| fmt_epochs_compact(&t.epochs))
         })
@@ -279,7 +296,7 @@ fn header_lines(report: &Report) -> Vec<String> {
     ]
 }
 
-fn md_table(rows: &[Vec<String>]) -> String {
+pub(super) fn md_table(rows: &[Vec<String>]) -> String {
     let mut out = String::new();
     for (i, r) in rows.iter().enumerate() {
         let cells: Vec<String> = r.iter().map(|c| c.replace('|', "\\|")).collect();
@@ -293,14 +310,102 @@ fn md_table(rows: &[Vec<String>]) -> String {
 
 /// Markdown: header with the definition, comparison table, per-band tables, verdicts,
 /// conventions.
+/// The header of a convergence table: `first` columns, then epochs to each threshold (each
+/// followed by the kernel's prediction when `predicted`), half-life, final relative error,
+/// coverage, decay rate and plateau.
+pub(super) fn convergence_header(
+    first: &[&str],
+    thresholds: &[f64],
+    predicted: bool,
+) -> Vec<String> {
+    let mut h: Vec<String> = first.iter().map(|s| s.to_string()).collect();
+    for t in thresholds {
+        h.push(format!("epochs to rel<{t}"));
+        if predicted {
+            h.push("predicted".into());
+        }
+    }
+    h.extend([
+        "half-life".into(),
+        "final rel. error".into(),
+        "coverage".into(),
+        "decay rate (dec/epoch)".into(),
+        "plateau".into(),
+    ]);
+    h
+}
+
+/// The cells of one row of a convergence table (after its first columns); `predicted`: the
+/// kernel's epochs to each threshold and the last predicted epoch.
+pub(super) fn convergence_cells(
+    c: &Convergence,
+    predicted: Option<(Option<&Vec<ThresholdStat>>, u64)>,
+) -> Vec<String> {
+    let mut r = Vec::new();
+    for (i, t) in c.to_threshold.iter().enumerate() {
+        r.push(fmt_epochs(&t.epochs));
+        if let Some((p, w)) = predicted {
+            r.push(
+                p.and_then(|p| p.get(i))
+                    .map_or("n/a".into(), |p| fmt_predicted(&p.epochs, w)),
+            );
+        }
+    }
+    r.push(fmt_epochs(&c.half_life));
+    r.push(fmt_spread_sci(&c.final_rel_error));
+    r.push(f3(c.coverage.median));
+    r.push(if c.decay_rate.n > 0 {
+        sci(c.decay_rate.mean)
+    } else {
+        "n/a".into()
+    });
+    r.push(plateau_cell(&c.plateau));
+    r
+}
+
+/// The thresholds of a list of convergences (from the first).
+pub(super) fn thresholds_of<'a>(mut c: impl Iterator<Item = &'a Convergence>) -> Vec<f64> {
+    c.next()
+        .map(|c| c.to_threshold.iter().map(|t| t.threshold).collect())
+        .unwrap_or_default()
+}
+
+/// One verdict in Markdown (fields left empty are not printed).
+fn verdict_md(out: &mut String, v: &super::claims::Verdict) {
+    let _ = writeln!(
+        out,
+        "\n### {}: {} ({})\n",
+        v.claim,
+        v.outcome.as_str(),
+        v.subject
+    );
+    let _ = writeln!(out, "- Claim: {}", v.statement);
+    for (k, x) in [
+        ("Measured", v.measured.as_str()),
+        ("Comparison", v.comparison.as_str()),
+        ("Rule", v.rule),
+    ] {
+        if !x.is_empty() && x != "-" {
+            let _ = writeln!(out, "- {k}: {x}");
+        }
+    }
+    for e in &v.evidence {
+        let _ = writeln!(out, "- {e}");
+    }
+}
+
+/// Markdown: header with the definition, comparison table, per-band tables, the
+/// classification section (when classification runs were read), verdicts, conventions.
 pub fn markdown(report: &Report) -> String {
     let mut out = String::from("# bandwise report\n\n");
-    for l in header_lines(report) {
-        let _ = writeln!(out, "{l}\n");
+    if !report.configs.is_empty() {
+        for l in header_lines(report) {
+            let _ = writeln!(out, "{l}\n");
+        }
+        out.push_str("## Comparison (sorted by index, low frequencies first at the top)\n\n");
+        out.push_str(&md_table(&comparison_rows(report)));
+        out.push_str("\n## Per band\n");
     }
-    out.push_str("## Comparison (sorted by index, low frequencies first at the top)\n\n");
-    out.push_str(&md_table(&comparison_rows(report)));
-    out.push_str("\n## Per band\n");
     for c in &report.configs {
         let _ = writeln!(
             out,
@@ -310,30 +415,14 @@ pub fn markdown(report: &Report) -> String {
             c.n_runs - c.n_diverged,
             c.n_diverged
         );
-        let thresholds: Vec<f64> = c
-            .bands
-            .first()
-            .map(|b| b.to_threshold.iter().map(|t| t.threshold).collect())
-            .unwrap_or_default();
+        let thresholds = thresholds_of(c.bands.iter().map(|b| &b.convergence));
         // With kernel.json in every seed: the kernel's predicted epochs beside the measured.
         let window = c.kernel.as_ref().map(|k| k.window_end);
-        let mut rows = vec![{
-            let mut h = vec!["band".to_string(), "in index".into()];
-            for t in &thresholds {
-                h.push(format!("epochs to rel<{t}"));
-                if window.is_some() {
-                    h.push("predicted".into());
-                }
-            }
-            h.extend([
-                "half-life".into(),
-                "final rel. error".into(),
-                "coverage".into(),
-                "decay rate (dec/epoch)".into(),
-                "plateau".into(),
-            ]);
-            h
-        }];
+        let mut rows = vec![convergence_header(
+            &["band", "in index"],
+            &thresholds,
+            window.is_some(),
+        )];
         for b in &c.bands {
             let mut r = vec![
                 b.label.clone(),
@@ -343,26 +432,10 @@ pub fn markdown(report: &Report) -> String {
                     "no".into()
                 },
             ];
-            for (i, t) in b.to_threshold.iter().enumerate() {
-                r.push(fmt_epochs(&t.epochs));
-                if let Some(w) = window {
-                    r.push(
-                        b.predicted_to_threshold
-                            .as_ref()
-                            .and_then(|p| p.get(i))
-                            .map_or("n/a".into(), |p| fmt_predicted(&p.epochs, w)),
-                    );
-                }
-            }
-            r.push(fmt_epochs(&b.half_life));
-            r.push(fmt_spread_sci(&b.final_rel_error));
-            r.push(f3(b.coverage.median));
-            r.push(if b.decay_rate.n > 0 {
-                sci(b.decay_rate.mean)
-            } else {
-                "n/a".into()
-            });
-            r.push(plateau_cell(b));
+            r.extend(convergence_cells(
+                &b.convergence,
+                window.map(|w| (b.predicted_to_threshold.as_ref(), w)),
+            ));
             rows.push(r);
         }
         out.push_str(&md_table(&rows));
@@ -374,44 +447,44 @@ pub fn markdown(report: &Report) -> String {
             );
         }
     }
+    if let Some(sec) = &report.classification {
+        if !report.configs.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&super::render_class::markdown(sec));
+    }
     if !report.verdicts.is_empty() {
         out.push_str("\n## Claim verdicts\n");
         for v in &report.verdicts {
-            let _ = writeln!(
-                out,
-                "\n### {}: {} ({})\n",
-                v.claim,
-                v.outcome.as_str(),
-                v.subject
-            );
-            let _ = writeln!(out, "- Claim: {}", v.statement);
-            let _ = writeln!(out, "- Measured: {}", v.measured);
-            let _ = writeln!(out, "- Comparison: {}", v.comparison);
-            let _ = writeln!(out, "- Rule: {}", v.rule);
-            for e in &v.evidence {
-                let _ = writeln!(out, "- {e}");
-            }
+            verdict_md(&mut out, v);
         }
     }
-    out.push_str("\n## Conventions\n\n");
-    let c = &report.conventions;
-    for (k, v) in [
-        ("decay window", c.decay_window.as_str()),
-        ("intervals", c.intervals),
-        ("epochs to threshold", c.epochs_to_threshold),
-        ("half-life", c.half_life),
-        ("coverage", c.coverage),
-        ("plateau", c.plateau),
-        ("baseline", c.baseline),
-        ("diverged runs", c.diverged),
-    ] {
-        let _ = writeln!(out, "- {k}: {v}");
+    if !report.configs.is_empty() {
+        out.push_str("\n## Conventions\n\n");
+        let c = &report.conventions;
+        for (k, v) in [
+            ("decay window", c.decay_window.as_str()),
+            ("intervals", c.intervals),
+            ("epochs to threshold", c.epochs_to_threshold),
+            ("half-life", c.half_life),
+            ("coverage", c.coverage),
+            ("plateau", c.plateau),
+            ("baseline", c.baseline),
+            ("diverged runs", c.diverged),
+        ] {
+            let _ = writeln!(out, "- {k}: {v}");
+        }
+    }
+    if let Some(sec) = &report.classification {
+        out.push_str(&super::render_class::conventions_md(
+            sec,
+            &report.conventions,
+        ));
     }
     out
 }
 
-fn plateau_cell(b: &super::aggregate::BandSummary) -> String {
-    let p = &b.plateau;
+fn plateau_cell(p: &PlateauCounts) -> String {
     let parts: Vec<String> = [
         ("converged", p.converged),
         ("stalled", p.stalled),
@@ -431,11 +504,90 @@ pub fn json(report: &Report) -> String {
     serde_json::to_string_pretty(report).expect("the report serialises") + "\n"
 }
 
-fn csv_cell(s: &str) -> String {
+pub(super) fn csv_cell(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_string()
+    }
+}
+
+/// The rows of one configuration in the tidy CSV: `config, label, task, n_runs, n_diverged`
+/// fixed, then `band, quantity, threshold, statistic, value` per row.
+pub(super) struct CsvRows<'a> {
+    pub out: &'a mut String,
+    pub head: [String; 5],
+}
+
+impl CsvRows<'_> {
+    pub fn row(&mut self, band: &str, quantity: &str, threshold: &str, stat: &str, value: String) {
+        let cells = self.head.iter().map(String::as_str).chain([
+            band,
+            quantity,
+            threshold,
+            stat,
+            value.as_str(),
+        ]);
+        let line: Vec<String> = cells.map(csv_cell).collect();
+        self.out.push_str(&line.join(","));
+        self.out.push('\n');
+    }
+
+    pub fn estimate(&mut self, band: &str, q: &str, thr: &str, e: &Estimate) {
+        self.row(band, q, thr, "mean", num(e.mean));
+        self.row(band, q, thr, "ci_lo", num(e.ci_lo));
+        self.row(band, q, thr, "ci_hi", num(e.ci_hi));
+        self.row(band, q, thr, "n", e.n.to_string());
+    }
+
+    pub fn spread(&mut self, band: &str, q: &str, s: &Spread) {
+        self.row(band, q, "", "median", num(s.median));
+        self.row(band, q, "", "min", num(s.min));
+        self.row(band, q, "", "max", num(s.max));
+    }
+
+    pub fn epochs(&mut self, band: &str, q: &str, thr: &str, s: &EpochStat) {
+        let o = |x: Option<f64>| x.map_or(String::new(), num);
+        self.row(band, q, thr, "n", s.n.to_string());
+        self.row(band, q, thr, "reached", s.reached.to_string());
+        self.row(band, q, thr, "median", o(s.median));
+        self.row(band, q, thr, "median_reached", o(s.median_reached));
+        self.row(band, q, thr, "min", o(s.min.map(|x| x as f64)));
+        self.row(band, q, thr, "max", o(s.max.map(|x| x as f64)));
+    }
+
+    /// The convergence rows of one band (or filtering level) labelled `band`, with the
+    /// kernel's predicted epochs to each threshold when given.
+    pub fn convergence(
+        &mut self,
+        band: &str,
+        c: &Convergence,
+        predicted: Option<&Vec<ThresholdStat>>,
+    ) {
+        for t in &c.to_threshold {
+            self.epochs(band, "epochs_to_threshold", &num(t.threshold), &t.epochs);
+        }
+        for t in predicted.into_iter().flatten() {
+            self.epochs(
+                band,
+                "predicted_epochs_to_threshold",
+                &num(t.threshold),
+                &t.epochs,
+            );
+        }
+        self.epochs(band, "half_life", "", &c.half_life);
+        self.spread(band, "final_rel_error", &c.final_rel_error);
+        self.spread(band, "coverage", &c.coverage);
+        self.estimate(band, "decay_rate", "", &c.decay_rate);
+        let p = &c.plateau;
+        for (k, n) in [
+            ("converged", p.converged),
+            ("stalled", p.stalled),
+            ("improving", p.improving),
+            ("worsening", p.worsening),
+        ] {
+            self.row(band, "plateau", "", k, n.to_string());
+        }
     }
 }
 
@@ -449,66 +601,32 @@ pub fn csv(report: &Report) -> String {
     );
     let _ = writeln!(out, "# {}", report.definition);
     let _ = writeln!(out, "# one value per row; empty value = undefined or never; band empty = configuration-level; threshold empty = not a threshold quantity (for matched_loss_slope: the loss level); config empty = a claim verdict (quantity verdict, statistic = claim, label = subject)");
+    if let Some(sec) = &report.classification {
+        let _ = writeln!(out, "{}", super::render_class::csv_comment(sec));
+    }
     out.push_str("config,label,task,n_runs,n_diverged,band,quantity,threshold,statistic,value\n");
     for c in &report.configs {
-        let mut row = |band: &str, quantity: &str, threshold: &str, stat: &str, value: String| {
-            let cells = [
+        let mut w = CsvRows {
+            out: &mut out,
+            head: [
                 c.id.clone(),
                 c.label.clone(),
                 c.task.clone(),
                 c.n_runs.to_string(),
                 c.n_diverged.to_string(),
-                band.to_string(),
-                quantity.to_string(),
-                threshold.to_string(),
-                stat.to_string(),
-                value,
-            ];
-            let line: Vec<String> = cells.iter().map(|s| csv_cell(s)).collect();
-            out.push_str(&line.join(","));
-            out.push('\n');
+            ],
         };
-        let est = |row: &mut dyn FnMut(&str, &str, &str, &str, String),
-                   band: &str,
-                   q: &str,
-                   e: &Estimate| {
-            row(band, q, "", "mean", num(e.mean));
-            row(band, q, "", "ci_lo", num(e.ci_lo));
-            row(band, q, "", "ci_hi", num(e.ci_hi));
-            row(band, q, "", "n", e.n.to_string());
-        };
-        let spread = |row: &mut dyn FnMut(&str, &str, &str, &str, String),
-                      band: &str,
-                      q: &str,
-                      s: &Spread| {
-            row(band, q, "", "median", num(s.median));
-            row(band, q, "", "min", num(s.min));
-            row(band, q, "", "max", num(s.max));
-        };
-        let epochs = |row: &mut dyn FnMut(&str, &str, &str, &str, String),
-                      band: &str,
-                      q: &str,
-                      thr: &str,
-                      s: &EpochStat| {
-            let o = |x: Option<f64>| x.map_or(String::new(), num);
-            row(band, q, thr, "n", s.n.to_string());
-            row(band, q, thr, "reached", s.reached.to_string());
-            row(band, q, thr, "median", o(s.median));
-            row(band, q, thr, "median_reached", o(s.median_reached));
-            row(band, q, thr, "min", o(s.min.map(|x| x as f64)));
-            row(band, q, thr, "max", o(s.max.map(|x| x as f64)));
-        };
-        est(&mut row, "", "index", &c.index);
+        w.estimate("", "index", "", &c.index);
         if let Some(d) = &c.index_vs_baseline {
-            est(&mut row, "", "index_vs_baseline", d);
+            w.estimate("", "index_vs_baseline", "", d);
         }
-        est(&mut row, "", "index_first_half", &c.index_first_half);
+        w.estimate("", "index_first_half", "", &c.index_first_half);
         for m in &c.matched_loss {
             let lvl = num(m.level);
-            row("", "matched_loss_slope", &lvl, "mean", num(m.slope.mean));
-            row("", "matched_loss_slope", &lvl, "ci_lo", num(m.slope.ci_lo));
-            row("", "matched_loss_slope", &lvl, "ci_hi", num(m.slope.ci_hi));
-            row(
+            w.row("", "matched_loss_slope", &lvl, "mean", num(m.slope.mean));
+            w.row("", "matched_loss_slope", &lvl, "ci_lo", num(m.slope.ci_lo));
+            w.row("", "matched_loss_slope", &lvl, "ci_hi", num(m.slope.ci_hi));
+            w.row(
                 "",
                 "matched_loss_slope",
                 &lvl,
@@ -516,95 +634,45 @@ pub fn csv(report: &Report) -> String {
                 m.reached.to_string(),
             );
         }
-        row("", "guards", "", "passed", c.guards.passed.to_string());
-        row("", "guards", "", "loss_ratio", num(c.guards.loss_ratio));
-        row(
+        w.row("", "guards", "", "passed", c.guards.passed.to_string());
+        w.row("", "guards", "", "loss_ratio", num(c.guards.loss_ratio));
+        w.row(
             "",
             "guards",
             "",
             "lr_at_edge",
             c.guards.lr_at_edge.clone().unwrap_or_default(),
         );
-        row(
+        w.row(
             "",
             "guards",
             "",
             "diverged_share",
             num(c.guards.diverged_share),
         );
-        est(&mut row, "", "time_spearman", &c.time_spearman);
-        est(&mut row, "", "coverage", &c.coverage);
-        spread(&mut row, "", "final_test_loss", &c.final_test_loss);
+        w.estimate("", "time_spearman", "", &c.time_spearman);
+        w.estimate("", "coverage", "", &c.coverage);
+        w.spread("", "final_test_loss", &c.final_test_loss);
         for b in &c.bands {
-            for t in &b.to_threshold {
-                epochs(
-                    &mut row,
-                    &b.label,
-                    "epochs_to_threshold",
-                    &num(t.threshold),
-                    &t.epochs,
-                );
-            }
-            for t in b.predicted_to_threshold.iter().flatten() {
-                epochs(
-                    &mut row,
-                    &b.label,
-                    "predicted_epochs_to_threshold",
-                    &num(t.threshold),
-                    &t.epochs,
-                );
-            }
-            epochs(&mut row, &b.label, "half_life", "", &b.half_life);
-            spread(&mut row, &b.label, "final_rel_error", &b.final_rel_error);
-            spread(&mut row, &b.label, "coverage", &b.coverage);
-            est(&mut row, &b.label, "decay_rate", &b.decay_rate);
-            row(
-                &b.label,
-                "plateau",
-                "",
-                "converged",
-                b.plateau.converged.to_string(),
-            );
-            row(
-                &b.label,
-                "plateau",
-                "",
-                "stalled",
-                b.plateau.stalled.to_string(),
-            );
-            row(
-                &b.label,
-                "plateau",
-                "",
-                "improving",
-                b.plateau.improving.to_string(),
-            );
-            row(
-                &b.label,
-                "plateau",
-                "",
-                "worsening",
-                b.plateau.worsening.to_string(),
-            );
+            w.convergence(&b.label, &b.convergence, b.predicted_to_threshold.as_ref());
         }
+    }
+    if let Some(sec) = &report.classification {
+        super::render_class::csv_rows(sec, &mut out);
     }
     // Verdicts: config empty, label = the verdict's subject, statistic = the claim.
     for v in &report.verdicts {
-        let cells = [
-            String::new(),
-            v.subject.clone(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            "verdict".into(),
-            String::new(),
-            v.claim.to_string(),
-            v.outcome.as_str().to_string(),
-        ];
-        let line: Vec<String> = cells.iter().map(|s| csv_cell(s)).collect();
-        out.push_str(&line.join(","));
-        out.push('\n');
+        let mut w = CsvRows {
+            out: &mut out,
+            head: [
+                String::new(),
+                v.subject.clone(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ],
+        };
+        w.row("", "verdict", "", v.claim, v.outcome.as_str().to_string());
     }
     out
 }
@@ -647,11 +715,16 @@ pub fn align(rows: &[Vec<String>]) -> String {
 /// The terminal view: header, aligned comparison table, one line per verdict.
 pub fn terminal(report: &Report) -> String {
     let mut out = String::new();
-    let h = header_lines(report);
-    let _ = writeln!(out, "{}\n", h[0]);
-    out.push_str(&align(&comparison_rows(report)));
-    let _ = writeln!(out, "\n{}", h[2]);
-    let _ = writeln!(out, "index > 0: low frequencies learned first; < 0: high first. Definition, per-band tables and verdict rules: --format md.");
+    if !report.configs.is_empty() {
+        let h = header_lines(report);
+        let _ = writeln!(out, "{}\n", h[0]);
+        out.push_str(&align(&comparison_rows(report)));
+        let _ = writeln!(out, "\n{}", h[2]);
+        let _ = writeln!(out, "index > 0: low frequencies learned first; < 0: high first. Definition, per-band tables and verdict rules: --format md.");
+    }
+    if let Some(sec) = &report.classification {
+        out.push_str(&super::render_class::terminal(sec));
+    }
     for v in &report.verdicts {
         let _ = writeln!(
             out,

@@ -176,20 +176,23 @@ fn thresholds_half_life_and_never_on_known_curves() {
     let r = report_of(&[dir]);
     let c = &r.configs[0];
     let b0 = &c.bands[0];
-    assert_eq!(b0.to_threshold[0].threshold, 0.1);
-    assert_eq!(b0.to_threshold[0].epochs.median, Some(231.0));
-    assert_eq!(b0.to_threshold[1].epochs.median, Some(461.0));
-    assert_eq!(b0.half_life.median, Some(((2f64).ln() / a).ceil()));
-    assert!((b0.final_rel_error.median - (-10.0f64).exp()).abs() < 1e-15);
-    assert_eq!(b0.plateau.converged, 1);
+    assert_eq!(b0.convergence.to_threshold[0].threshold, 0.1);
+    assert_eq!(b0.convergence.to_threshold[0].epochs.median, Some(231.0));
+    assert_eq!(b0.convergence.to_threshold[1].epochs.median, Some(461.0));
+    assert_eq!(
+        b0.convergence.half_life.median,
+        Some(((2f64).ln() / a).ceil())
+    );
+    assert!((b0.convergence.final_rel_error.median - (-10.0f64).exp()).abs() < 1e-15);
+    assert_eq!(b0.convergence.plateau.converged, 1);
     let b1 = &c.bands[1];
-    assert_eq!(b1.to_threshold[0].epochs.median, None);
-    assert_eq!(b1.to_threshold[0].epochs.reached, 0);
-    assert_eq!(b1.plateau.stalled, 1);
+    assert_eq!(b1.convergence.to_threshold[0].epochs.median, None);
+    assert_eq!(b1.convergence.to_threshold[0].epochs.reached, 0);
+    assert_eq!(b1.convergence.plateau.stalled, 1);
     assert!(!c.bands[2].in_index, "the rest band never takes part");
-    assert!(render::fmt_epochs(&b1.to_threshold[0].epochs) == "never");
+    assert!(render::fmt_epochs(&b1.convergence.to_threshold[0].epochs) == "never");
     // Coverage of band 0: mean over e = 0..=1000 of log10(exp(-a e)) = -a log10(e) * 500.
-    assert!((b0.coverage.median + a * std::f64::consts::LOG10_E * 500.0).abs() < 1e-9);
+    assert!((b0.convergence.coverage.median + a * std::f64::consts::LOG10_E * 500.0).abs() < 1e-9);
 }
 
 #[test]
@@ -275,7 +278,7 @@ fn diverged_runs_are_excluded_and_counted() {
         c.final_test_loss.median.is_finite(),
         "the diverged run's NaN loss is not averaged in"
     );
-    assert_eq!(c.bands[0].to_threshold[0].epochs.n, 2);
+    assert_eq!(c.bands[0].convergence.to_threshold[0].epochs.n, 2);
     let md = render::markdown(&r);
     assert!(md.contains("2 of 3 (1)"), "{md}");
 }
@@ -298,7 +301,7 @@ fn some_seeds_never_reach() {
         );
     }
     let r = report_of(&[tmp.path().to_path_buf()]);
-    let t = &r.configs[0].bands[0].to_threshold[0].epochs;
+    let t = &r.configs[0].bands[0].convergence.to_threshold[0].epochs;
     assert_eq!(
         (t.n, t.reached, t.median, t.median_reached, t.min, t.max),
         (3, 2, Some(101.0), Some(101.0), Some(101), Some(101))

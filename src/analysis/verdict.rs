@@ -144,7 +144,8 @@ fn n_of(c: &ConfigSummary) -> String {
     )
 }
 
-fn not_evaluated(claim: Claim, rule: &'static str, why: &str) -> Verdict {
+/// A "not evaluated" verdict of `claim` under `rule`, saying why.
+pub fn not_evaluated(claim: Claim, rule: &'static str, why: &str) -> Verdict {
     Verdict {
         claim: claim.name(),
         statement: claim.statement(),
@@ -694,12 +695,25 @@ fn c6(report: &Report) -> Vec<Verdict> {
     out
 }
 
-/// The verdicts of `claim` on a report.
+/// The rule of a regression claim (C4 and C5 are classification claims: their rules are in
+/// [`super::classification`]).
+pub fn rule(claim: Claim) -> &'static str {
+    match claim {
+        Claim::C2 => C2_RULE,
+        Claim::C3 => C3_RULE,
+        Claim::C6 => C6_RULE,
+        Claim::C4 | Claim::C5 => "",
+    }
+}
+
+/// The verdicts of `claim` on the regression configurations of a report (none for the
+/// classification claims C4 and C5, judged by [`super::classification::judge`]).
 pub fn judge(report: &Report, claim: Claim) -> Vec<Verdict> {
     match claim {
         Claim::C2 => c2(report),
         Claim::C3 => c3(report),
         Claim::C6 => c6(report),
+        Claim::C4 | Claim::C5 => Vec::new(),
     }
 }
 

@@ -707,8 +707,10 @@ impl TrajectoryWriter {
         &self.target
     }
 
-    /// Record one epoch (epochs must increase strictly; predictions finite, of grid length).
-    pub fn push(&mut self, e: &EpochInput) -> Result<()> {
+    /// Record one epoch (epochs must increase strictly; predictions finite, of grid length
+    /// times K logits for a classification task); returns the train loss recorded (given, or
+    /// computed from the predictions: MSE, or the softmax cross-entropy of the logits).
+    pub fn push(&mut self, e: &EpochInput) -> Result<f64> {
         if let Some((epoch, _)) = &self.diverged {
             bail!("epoch {}: the run was marked diverged at epoch {epoch}; nothing can be logged after that", e.epoch);
         }
@@ -824,7 +826,7 @@ impl TrajectoryWriter {
         }
         self.rows
             .push((e.epoch, step, train_loss, test_loss, e.lr, e.p, e.wall_s));
-        Ok(())
+        Ok(train_loss)
     }
 
     /// Record that training diverged at `epoch` (e.g. a non-finite loss): the run is written

@@ -2,8 +2,8 @@
 //! runs below them). Pure reading: nothing is retrained.
 
 use crate::plot::from_record::{Clip, Measure};
-use crate::plot::runs::draw_files;
 use crate::plot::runs::extension;
+use crate::plot::runs::{comparison_set, draw_files};
 use crate::plot::{draw, standard_set, Format, Kind, PlotOptions};
 use crate::record::find_runs;
 use crate::record::load::RunData;
@@ -212,7 +212,7 @@ pub fn run(args: PlotArgs) -> Result<()> {
                     .with_context(|| format!("{} ({})", kind.stem(), path.display()))?,
             );
         }
-        Kind::Heatmap | Kind::Curves | Kind::Snapshots => {
+        Kind::Heatmap | Kind::Curves | Kind::Snapshots | Kind::Filtering => {
             if file.is_some() && runs.len() > 1 {
                 bail!(
                     "--out {} names one file but {} runs were found; pass a directory as --out",
@@ -242,15 +242,6 @@ pub fn run(args: PlotArgs) -> Result<()> {
                 }
             }
         }
-        Kind::Panel
-        | Kind::Loss
-        | Kind::IndexVsP
-        | Kind::Coverage
-        | Kind::C6Loss
-        | Kind::C6Time
-        | Kind::PLrMap => {
-            unreachable!("multi-run kinds are handled above")
-        }
         Kind::All => {
             if file.is_some() {
                 bail!(
@@ -275,29 +266,13 @@ pub fn run(args: PlotArgs) -> Result<()> {
                     Some(o) => o.clone(),
                     None => multi_default()?,
                 };
-                let has_spectra = runs.iter().all(|r| {
-                    if opts.measure.is_peaks() {
-                        r.grid_peaks(&opts.grid).is_some()
-                    } else {
-                        r.grid_bands(&opts.grid).is_some()
-                    }
-                });
-                if has_spectra {
-                    let path = dir.join(format!("panel.{ext}"));
-                    match draw(Kind::Panel, &runs, &path, &opts) {
-                        Ok(()) => written.push(path),
-                        Err(e) => failed.push(format!("panel ({}): {e:#}", path.display())),
-                    }
-                } else {
-                    skipped.push("panel: not every run has spectral data on this grid".into());
-                }
-                let path = dir.join(format!("loss.{ext}"));
-                match draw(Kind::Loss, &runs, &path, &opts) {
-                    Ok(()) => written.push(path),
-                    Err(e) => failed.push(format!("loss ({}): {e:#}", path.display())),
-                }
+                let w = comparison_set(&runs, &dir, format, &opts)?;
+                written.extend(w.files);
+                skipped.extend(w.skipped);
+                failed.extend(w.failed);
             }
         }
+        _ => unreachable!("multi-run kinds are handled above"),
     }
     for s in &skipped {
         eprintln!("skipped {s}");

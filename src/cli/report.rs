@@ -1,5 +1,7 @@
 //! `bandwise report`: per-band convergence, the frequency-preference index and claim verdicts
-//! over run directories, as Markdown, JSON, CSV or an aligned terminal table.
+//! over run directories, as Markdown, JSON, CSV or an aligned terminal table; classification
+//! runs get their own section (accuracies, the C4 quantities, filtering convergence) and the
+//! C4, C5 and C6 verdicts.
 
 use crate::analysis::{build, Claim, Format, ReportOptions};
 use crate::record::write_atomic;
@@ -24,16 +26,20 @@ pub struct ReportArgs {
     /// Which grid's band record to analyse.
     #[arg(long, default_value = "train", value_parser = ["train", "test"])]
     grid: String,
-    /// Judge only this claim (repeatable): c2, c3, c6. Default: every claim that applies.
+    /// Judge only this claim (repeatable): c2, c3, c6 on regression runs; c4, c5, c6 on
+    /// classification runs. Default: every claim that applies. A claim that applies to none
+    /// of the runs read gets a "not evaluated" verdict saying why.
     #[arg(long)]
     claim: Vec<String>,
     /// Decay-rate window for the index: `full` (whole budget) or `half` (first half).
     #[arg(long, default_value = "full", value_parser = ["full", "half"])]
     window: String,
-    /// Validity guard: largest median final/initial test-loss ratio that counts as "learned".
+    /// Validity guard of the regression claims: largest median final/initial test-loss ratio
+    /// that counts as "learned" (classification guards are fixed: see docs/classification.md).
     #[arg(long, default_value_t = 0.1)]
     max_loss_ratio: f64,
-    /// Validity guard: largest share of diverged seeds per configuration.
+    /// Validity guard of the regression claims: largest share of diverged seeds per
+    /// configuration.
     #[arg(long, default_value_t = 0.2)]
     max_diverged_share: f64,
     /// Also read the lr-search runs of sweep directories (default: evaluation runs only).
@@ -74,10 +80,14 @@ pub fn run(args: ReportArgs) -> Result<()> {
     match &args.out {
         Some(path) => {
             write_atomic(path, text.as_bytes())?;
+            let class_configs = report
+                .classification
+                .as_ref()
+                .map_or(0, |c| c.configs.len());
             eprintln!(
                 "report on {} runs ({} configurations) -> {}",
                 report.n_runs,
-                report.configs.len(),
+                report.configs.len() + class_configs,
                 path.display()
             );
         }

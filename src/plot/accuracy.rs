@@ -9,9 +9,13 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::style::{fit_bold, font, perr, qualitative, text, TITLE_PX};
+use super::heatmap::draw_caption;
+use super::style::{
+    fit_bold, fmt_tick, font, log_ticks, perr, qualitative, text, AXIS_PX, TICK_PX, TITLE_PX,
+};
 use super::{render, Figure, Raster};
 use crate::record::load::RunData;
+use plotters::coord::combinators::{BindKeyPoints, LogCoord};
 
 /// One run (or seed mean): accuracies and losses per evaluated epoch.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -57,7 +61,9 @@ pub struct AccuracyData {
 }
 
 const W: u32 = 980;
-const H: u32 = 620;
+const H: u32 = 640;
+/// Room under the chart for two caption lines.
+const CAPTION_H: i32 = 48;
 
 fn check(path: &Path, d: &AccuracyData) -> Result<()> {
     super::Format::from_path(path)?;
@@ -134,15 +140,9 @@ impl Figure for Fig<'_> {
             HPos::Center,
             VPos::Top,
         )?;
-        text(
-            root,
-            &d.caption,
-            &font(15.0),
-            (W as i32 / 2, H as i32 - 14),
-            HPos::Center,
-            VPos::Bottom,
-        )?;
-        let area = root.margin(50, 50, 20, 20);
+        // Up to two caption lines under the chart.
+        draw_caption(root, &d.caption, 20, H as i32 - CAPTION_H, W as i32 - 40)?;
+        let area = root.margin(50, CAPTION_H as u32 + 6, 20, 20);
         let losses: Vec<f64> = d
             .series
             .iter()
@@ -163,17 +163,26 @@ impl Figure for Fig<'_> {
                 c.stroke_width(3)
             }
         };
+        // The loss axis: log, labelled at decades (1-2-5 steps on narrow ranges).
+        let (bold, light) = log_ticks(lo, hi);
+        let loss_axis = || {
+            let c: LogCoord<f64> = (lo..hi).log_scale().into();
+            c.with_key_points(bold.clone())
+                .with_light_points(light.clone())
+        };
         if self.vs_loss {
             let mut chart = ChartBuilder::on(&area)
-                .x_label_area_size(45)
+                .x_label_area_size(50)
                 .y_label_area_size(60)
-                .build_cartesian_2d((lo..hi).log_scale(), 0.0..1.0)
+                .build_cartesian_2d(loss_axis(), 0.0..1.0)
                 .map_err(perr)?;
             chart
                 .configure_mesh()
-                .x_desc("train loss (cross-entropy, log)")
+                .x_desc("train loss (cross-entropy, nats, log)")
                 .y_desc("test accuracy")
-                .label_style(font(15.0))
+                .x_label_formatter(&|v| fmt_tick(*v))
+                .label_style(font(TICK_PX))
+                .axis_desc_style(font(AXIS_PX))
                 .draw()
                 .map_err(perr)?;
             for (i, s) in d.series.iter().enumerate() {
@@ -222,23 +231,27 @@ impl Figure for Fig<'_> {
             .flat_map(|s| s.epochs.iter().copied())
             .fold(1.0f64, f64::max);
         let mut chart = ChartBuilder::on(&area)
-            .x_label_area_size(45)
+            .x_label_area_size(50)
             .y_label_area_size(60)
-            .right_y_label_area_size(70)
+            .right_y_label_area_size(80)
             .build_cartesian_2d(0.0..e_hi, 0.0..1.0)
             .map_err(perr)?
-            .set_secondary_coord(0.0..e_hi, (lo..hi).log_scale());
+            .set_secondary_coord(0.0..e_hi, loss_axis());
         chart
             .configure_mesh()
             .x_desc("epoch")
             .y_desc("accuracy (thick)")
-            .label_style(font(15.0))
+            .x_label_formatter(&|v| fmt_tick(*v))
+            .label_style(font(TICK_PX))
+            .axis_desc_style(font(AXIS_PX))
             .draw()
             .map_err(perr)?;
         chart
             .configure_secondary_axes()
-            .y_desc("loss, cross-entropy (thin, log)")
-            .label_style(font(15.0))
+            .y_desc("loss, cross-entropy in nats (thin, log)")
+            .y_label_formatter(&|v| fmt_tick(*v))
+            .label_style(font(TICK_PX))
+            .axis_desc_style(font(AXIS_PX))
             .draw()
             .map_err(perr)?;
         for (i, s) in d.series.iter().enumerate() {

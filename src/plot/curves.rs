@@ -53,7 +53,8 @@ const LEFT: i32 = 95;
 const TOP: i32 = 56;
 const LEGEND_W: i32 = 215;
 const X_AREA: i32 = 58;
-const CAPTION_AREA: i32 = 54;
+/// Room for three caption lines (a 2D grid's caption needs them).
+const CAPTION_AREA: i32 = 78;
 
 /// Draw `data` into `path` (.png or .svg). Errors on no epochs, no curves, mismatched lengths,
 /// no positive finite value at all, or an unknown extension.

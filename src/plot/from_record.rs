@@ -278,6 +278,9 @@ fn grid_sentence(run: &RunData, grid: &str) -> String {
         (_, Some(n)) => format!("Grid: {grid}, N = {n} points on [0, 1)."),
         _ => format!("Grid: {grid}."),
     };
+    if run.is_classification() {
+        s += " Classification: residual softmax(z) - onehot(y), band energies summed over the class channels.";
+    }
     if run.meta["mean_of_seeds"].as_u64().is_some() {
         s += " Mean over completed seeds (geometric for errors).";
     }
@@ -505,6 +508,28 @@ fn distinguishing(labels: &[String]) -> (String, Vec<String>) {
     (common.join(" "), rest)
 }
 
+/// Legend labels of configuration groups: the optimizer-label words they all share, and per
+/// group the words that set it apart (with the run name where two groups would read alike; a
+/// single group gets an empty label).
+pub fn group_labels(groups: &[Vec<&RunData>]) -> (String, Vec<String>) {
+    let full: Vec<String> = groups.iter().map(|g| g[0].optimizer_label()).collect();
+    let (common, labels) = distinguishing(&full);
+    let out = groups
+        .iter()
+        .enumerate()
+        .map(|(gi, g)| {
+            let dup = labels.iter().filter(|l| **l == labels[gi]).count() > 1;
+            match (dup, labels[gi].is_empty()) {
+                (false, false) => labels[gi].clone(),
+                (true, false) => format!("{} ({})", labels[gi], g[0].name()),
+                (_, true) if groups.len() == 1 => String::new(),
+                (_, true) => g[0].name().to_string(),
+            }
+        })
+        .collect();
+    (common, out)
+}
+
 /// Train (solid) and test (dashed) loss of several runs; runs that differ only in seed are
 /// one configuration: mean line and min-max band over its seeds.
 pub fn loss_data(runs: &[RunData]) -> Result<LossData> {
@@ -512,18 +537,11 @@ pub fn loss_data(runs: &[RunData]) -> Result<LossData> {
         bail!("no runs to plot");
     }
     let groups = group_by_config(runs);
-    let full: Vec<String> = groups.iter().map(|g| g[0].optimizer_label()).collect();
-    let (common, labels) = distinguishing(&full);
+    let (common, labels) = group_labels(&groups);
     let mut series = Vec::new();
     let mut seed_counts = Vec::new();
     for (gi, g) in groups.iter().enumerate() {
-        let dup = labels.iter().filter(|l| **l == labels[gi]).count() > 1;
-        let mut label = match (dup, labels[gi].is_empty()) {
-            (false, false) => labels[gi].clone(),
-            (true, false) => format!("{} ({})", labels[gi], g[0].name()),
-            (_, true) if groups.len() == 1 => String::new(),
-            (_, true) => g[0].name().to_string(),
-        };
+        let mut label = labels[gi].clone();
         if g.len() == 1 {
             if g[0].status() == "diverged" {
                 label.push_str(" [diverged]");

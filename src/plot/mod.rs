@@ -7,7 +7,8 @@
 //! ([`estimates`]) and maps over a parameter grid ([`grid_map`]); predicted against measured
 //! band decay rates of the kernel theory overlay ([`kernel_order`]), its eigenvalue spectra
 //! ([`kernel_spectrum`]) and predicted against measured band errors ([`band_prediction`]).
-//! [`from_record`] turns run records into these data structs, [`from_kernel`] a run's
+//! [`from_record`] turns run records into these data structs ([`from_class`] those of
+//! classification runs: accuracy, agreement, filtering, class maps), [`from_kernel`] a run's
 //! kernel.json, [`from_report`] a report into the verdict figures' data, and [`runs`] draws
 //! figure kinds straight from run directories.
 //!
@@ -22,6 +23,7 @@ pub mod class_maps;
 pub mod colourmap;
 pub mod curves;
 pub mod estimates;
+pub mod from_class;
 pub mod from_kernel;
 pub mod from_record;
 pub mod from_report;

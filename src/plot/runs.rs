@@ -1,5 +1,7 @@
-//! Figures straight from run records: [`draw`] one figure kind for some runs into a file, or
-//! [`standard_set`] (heatmap, curves, loss, snapshots) of one run into a directory, or
+//! Figures straight from run records: [`draw`] one figure kind for some runs into a file,
+//! [`standard_set`] of one run into a directory (regression: heatmap, curves, loss,
+//! snapshots; classification: accuracy, accuracy against loss, agreement and the frequency
+//! measure it recorded), [`comparison_set`] of several runs, or
 //! [`kernel_set`] (the kernel theory figures of a run's kernel.json). This is the library side
 //! of `bandwise plot` and `bandwise kernel --plot`; the data conversion lives in
 //! [`super::from_record`] and [`super::from_kernel`].
@@ -8,6 +10,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
+use super::from_class::{
+    accuracy_data, agreement_data, class_maps_data, config_groups, filtering_data,
+};
 use super::from_record::{
     colour_scale, curves_data, heatmap_data, loss_data, panel_of_configs, rows_values,
     snapshot_data, Clip, Measure,
@@ -29,11 +34,16 @@ pub enum Kind {
     C6Loss,
     C6Time,
     PLrMap,
+    Accuracy,
+    AccuracyVsLoss,
+    Agreement,
+    Filtering,
+    ClassMaps,
 }
 
 impl Kind {
     /// Every kind, in the order `bandwise plot --help` lists them.
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 16] = [
         Kind::Heatmap,
         Kind::Curves,
         Kind::Panel,
@@ -45,6 +55,11 @@ impl Kind {
         Kind::C6Loss,
         Kind::C6Time,
         Kind::PLrMap,
+        Kind::Accuracy,
+        Kind::AccuracyVsLoss,
+        Kind::Agreement,
+        Kind::Filtering,
+        Kind::ClassMaps,
     ];
 
     /// The name on the command line and in the Python API: the stem with dashes
@@ -55,6 +70,8 @@ impl Kind {
             Kind::C6Loss => "c6-loss",
             Kind::C6Time => "c6-time",
             Kind::PLrMap => "p-lr-map",
+            Kind::AccuracyVsLoss => "accuracy-vs-loss",
+            Kind::ClassMaps => "class-maps",
             other => other.stem(),
         }
     }
@@ -67,12 +84,17 @@ impl Kind {
             Kind::Panel => "Heatmaps of several runs sharing one colour scale",
             Kind::Loss => "Train/test loss of several runs (seeds aggregated: mean and min-max band)",
             Kind::Snapshots => "Target, prediction and residual spectrum at the stored snapshot epochs",
-            Kind::All => "The standard set per run (heatmap, curves, loss, snapshots), plus a panel and a loss comparison when several runs are given",
+            Kind::All => "The standard set per run (regression: heatmap, curves, loss, snapshots; classification: accuracy, accuracy-vs-loss, agreement, and heatmap and curves, filtering or class-maps where recorded), plus comparisons when several runs are given",
             Kind::IndexVsP => "C2: preference index against fixed p, with 95% intervals; other optimizers as bands",
             Kind::Coverage => "C3: coverage score per configuration, with 95% intervals; comparisons as bands",
             Kind::C6Loss => "C6: test loss per configuration with the L* line and a marker at 0.25 B",
             Kind::C6Time => "C6: epochs to L* per configuration (fraction of B), with intervals and \"never\" marks",
             Kind::PLrMap => "Preference index and final test loss over a grid of fixed p x lr",
+            Kind::Accuracy => "Classification: train/test accuracy and cross-entropy on twin axes against epoch (seed means per configuration)",
+            Kind::AccuracyVsLoss => "Classification: test accuracy against train cross-entropy (C4; seed means per configuration)",
+            Kind::Agreement => "Classification: share of test points not yet at their final predicted class, against epoch (decision-boundary agreement)",
+            Kind::Filtering => "Classification on scattered data: filtering-method e_low/e_high per Gaussian width delta and epoch (one run)",
+            Kind::ClassMaps => "Classification on a 2D grid: true and predicted class maps at the snapshot epochs (lowest seed per configuration)",
         }
     }
 
@@ -90,12 +112,37 @@ impl Kind {
             Kind::C6Loss => "c6_loss",
             Kind::C6Time => "c6_time",
             Kind::PLrMap => "p_lr_map",
+            Kind::Accuracy => "accuracy",
+            Kind::AccuracyVsLoss => "accuracy_vs_loss",
+            Kind::Agreement => "agreement",
+            Kind::Filtering => "filtering",
+            Kind::ClassMaps => "class_maps",
         }
     }
 
     /// True for kinds that draw one figure from several runs.
     pub fn is_multi_run(self) -> bool {
-        matches!(self, Kind::Panel | Kind::Loss) || self.is_verdict()
+        matches!(
+            self,
+            Kind::Panel
+                | Kind::Loss
+                | Kind::Accuracy
+                | Kind::AccuracyVsLoss
+                | Kind::Agreement
+                | Kind::ClassMaps
+        ) || self.is_verdict()
+    }
+
+    /// True for the figures of classification runs.
+    pub fn is_classification(self) -> bool {
+        matches!(
+            self,
+            Kind::Accuracy
+                | Kind::AccuracyVsLoss
+                | Kind::Agreement
+                | Kind::Filtering
+                | Kind::ClassMaps
+        )
     }
 
     /// True for the figures of a claim's verdict quantity (drawn from a report of the runs).
@@ -179,6 +226,32 @@ pub fn draw(kind: Kind, runs: &[RunData], path: &Path, opts: &PlotOptions) -> Re
                 panel_of_configs(runs, &opts.grid, opts.measure, opts.clip, opts.each_seed)?;
             super::panel(path, &panels, &scale, &title)
         }
+        Kind::Accuracy | Kind::AccuracyVsLoss => {
+            let vs_loss = kind == Kind::AccuracyVsLoss;
+            let title = if vs_loss {
+                "Test accuracy against train loss"
+            } else {
+                "Accuracy and loss"
+            };
+            let data = accuracy_data(&config_groups(runs), title, vs_loss)?;
+            if vs_loss {
+                super::accuracy::accuracy_vs_loss(path, &data)
+            } else {
+                super::accuracy::accuracy_loss(path, &data)
+            }
+        }
+        Kind::Agreement => super::loss(
+            path,
+            &agreement_data(&config_groups(runs), "Decision-boundary agreement")?,
+        ),
+        Kind::Filtering => {
+            let (data, scale) = filtering_data(one()?)?;
+            super::heatmap(path, &data, &scale)
+        }
+        Kind::ClassMaps => super::class_maps::class_maps(
+            path,
+            &class_maps_data(&config_groups(runs), "Predicted classes over epochs")?,
+        ),
         Kind::All => bail!("`all` is a set of figures, not one file: use standard_set"),
         k if k.is_verdict() => draw_files(k, runs, path, opts).map(|_| ()),
         _ => unreachable!("every kind is handled above"),
@@ -335,9 +408,53 @@ pub struct Written {
     pub failed: Vec<String>,
 }
 
-/// Draw heatmap, curves, loss and snapshots of `run` into `dir` as `<kind>.<ext>`. Figures
-/// whose data the record lacks (no bands.csv, no snapshots.csv) are skipped and reported in
-/// [`Written::skipped`]; any other error stops.
+/// Why `run` lacks the data of `kind` in the standard set (None: it has it).
+fn missing_data(kind: Kind, run: &RunData, opts: &PlotOptions) -> Option<&'static str> {
+    match kind {
+        Kind::Heatmap | Kind::Curves if opts.measure.is_peaks() && run.peaks.is_empty() => {
+            Some("no per-frequency data (peaks.csv)")
+        }
+        Kind::Heatmap | Kind::Curves if !opts.measure.is_peaks() && run.bands.is_empty() => {
+            Some("no spectral data (bands.csv)")
+        }
+        Kind::Snapshots if run.snapshots.first().is_none_or(|s| s.dims.len() != 1) => {
+            Some("no snapshots (snapshots.csv)")
+        }
+        Kind::Agreement if run.agreement.is_none() => Some("no agreement.csv"),
+        Kind::Filtering if run.filtering.is_none() => {
+            Some("no filtering.csv (only classification on scattered data has one)")
+        }
+        Kind::ClassMaps if run.snapshots.first().is_none_or(|s| s.dims.len() != 2) => {
+            Some("no 2D snapshots (snapshots2d.csv of a 2D grid task)")
+        }
+        _ => None,
+    }
+}
+
+/// The kinds of the standard set of one run: for a regression run heatmap, curves, loss and
+/// snapshots; for a classification run accuracy, accuracy-vs-loss and agreement, then its
+/// frequency measure (the filtering heatmap on scattered data, else heatmap and curves of
+/// the band record) and class maps on a 2D grid.
+pub fn standard_kinds(run: &RunData) -> Vec<Kind> {
+    if !run.is_classification() {
+        return vec![Kind::Heatmap, Kind::Curves, Kind::Loss, Kind::Snapshots];
+    }
+    let mut kinds = vec![Kind::Accuracy, Kind::AccuracyVsLoss, Kind::Agreement];
+    if run.filtering.is_some() {
+        kinds.push(Kind::Filtering);
+    } else {
+        kinds.extend([Kind::Heatmap, Kind::Curves]);
+    }
+    if run.snapshots.first().is_some_and(|s| s.dims.len() == 2) {
+        kinds.push(Kind::ClassMaps);
+    }
+    kinds
+}
+
+/// Draw the standard set of `run` ([`standard_kinds`]) into `dir` as `<kind>.<ext>`. Figures
+/// whose data the record lacks (no bands.csv, no snapshots.csv, no filtering.csv, ...) are
+/// skipped and reported in [`Written::skipped`]; a figure that fails is reported in
+/// [`Written::failed`] and the others are still drawn.
 pub fn standard_set(
     run: &RunData,
     dir: &Path,
@@ -346,20 +463,8 @@ pub fn standard_set(
 ) -> Result<Written> {
     let mut out = Written::default();
     let runs = std::slice::from_ref(run);
-    for kind in [Kind::Heatmap, Kind::Curves, Kind::Loss, Kind::Snapshots] {
-        let missing = match kind {
-            Kind::Heatmap | Kind::Curves if opts.measure.is_peaks() && run.peaks.is_empty() => {
-                Some("no per-frequency data (peaks.csv)")
-            }
-            Kind::Heatmap | Kind::Curves if !opts.measure.is_peaks() && run.bands.is_empty() => {
-                Some("no spectral data (bands.csv)")
-            }
-            Kind::Snapshots if run.snapshots.first().is_none_or(|s| s.dims.len() != 1) => {
-                Some("no snapshots (snapshots.csv)")
-            }
-            _ => None,
-        };
-        if let Some(why) = missing {
+    for kind in standard_kinds(run) {
+        if let Some(why) = missing_data(kind, run, opts) {
             out.skipped
                 .push(format!("{} of {}: {why}", kind.stem(), run.dir.display()));
             continue;
@@ -373,6 +478,59 @@ pub fn standard_set(
                 run.dir.display(),
                 path.display()
             )),
+        }
+    }
+    Ok(out)
+}
+
+/// The comparison figures of several runs into `dir`: a panel of band heatmaps (when every
+/// run has a band record on the grid) and the loss of every run; for classification runs
+/// also accuracy, accuracy-vs-loss, agreement and (2D grid tasks) class maps. Runs that mix
+/// regression and classification get no comparison (their losses are not comparable).
+pub fn comparison_set(
+    runs: &[RunData],
+    dir: &Path,
+    format: Format,
+    opts: &PlotOptions,
+) -> Result<Written> {
+    let mut out = Written::default();
+    let class = runs.iter().filter(|r| r.is_classification()).count();
+    if class != 0 && class != runs.len() {
+        out.skipped.push(format!(
+            "comparison figures: {class} classification and {} regression runs (cross-entropy and MSE are not comparable); plot each kind separately",
+            runs.len() - class
+        ));
+        return Ok(out);
+    }
+    let has_spectra = runs.iter().all(|r| {
+        if opts.measure.is_peaks() {
+            r.grid_peaks(&opts.grid).is_some()
+        } else {
+            r.grid_bands(&opts.grid).is_some()
+        }
+    });
+    let mut kinds = vec![Kind::Panel, Kind::Loss];
+    if class > 0 {
+        kinds.extend([Kind::Accuracy, Kind::AccuracyVsLoss, Kind::Agreement]);
+        if runs
+            .iter()
+            .any(|r| r.snapshots.first().is_some_and(|s| s.dims.len() == 2))
+        {
+            kinds.push(Kind::ClassMaps);
+        }
+    }
+    for kind in kinds {
+        if kind == Kind::Panel && !has_spectra {
+            out.skipped
+                .push("panel: not every run has spectral data on this grid".into());
+            continue;
+        }
+        let path = dir.join(format!("{}.{}", kind.stem(), extension(format)));
+        match draw(kind, runs, &path, opts) {
+            Ok(()) => out.files.push(path),
+            Err(e) => out
+                .failed
+                .push(format!("{} ({}): {e:#}", kind.stem(), path.display())),
         }
     }
     Ok(out)

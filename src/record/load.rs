@@ -90,6 +90,37 @@ pub struct SnapshotData {
     pub prediction: Vec<f64>,
 }
 
+/// filtering.csv (the F-Principle filtering method of a classification run on scattered data)
+/// as matrices [delta level][analysed epoch].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FilterRecord {
+    pub epochs: Vec<u64>,
+    /// The Gaussian width of each level (feature-space distance), smallest first.
+    pub deltas: Vec<f64>,
+    pub e_low: Vec<Vec<f64>>,
+    pub e_high: Vec<Vec<f64>>,
+}
+
+/// class_accuracy.csv of one split as matrices [class][analysed epoch].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClassAccuracy {
+    /// "train" or "test".
+    pub split: String,
+    pub epochs: Vec<u64>,
+    /// Points labelled with each class (class indices 0..K).
+    pub counts: Vec<usize>,
+    /// NaN where the split has no point of the class.
+    pub accuracy: Vec<Vec<f64>>,
+}
+
+/// agreement.csv: per analysed epoch, the fraction of test points whose predicted class is
+/// the one at the last analysed epoch.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Agreement {
+    pub epochs: Vec<u64>,
+    pub agreement: Vec<f64>,
+}
+
 /// A run directory in memory.
 #[derive(Debug, Clone)]
 pub struct RunData {
@@ -100,6 +131,12 @@ pub struct RunData {
     pub bands: Vec<GridBands>,
     pub peaks: Vec<GridPeaks>,
     pub snapshots: Vec<SnapshotData>,
+    /// Classification runs: class_accuracy.csv per split (empty for regression).
+    pub class_accuracy: Vec<ClassAccuracy>,
+    /// Classification runs: agreement.csv.
+    pub agreement: Option<Agreement>,
+    /// Classification runs on scattered data: filtering.csv.
+    pub filtering: Option<FilterRecord>,
 }
 
 impl RunData {
@@ -124,6 +161,17 @@ impl RunData {
             Some(path) => load_snapshots(&path, budget)?,
             None => Vec::new(),
         };
+        let optional = |name: &str| Some(dir.join(name)).filter(|p| p.is_file());
+        let class_accuracy = match optional("class_accuracy.csv") {
+            Some(path) => load_class_accuracy(&path, budget)?,
+            None => Vec::new(),
+        };
+        let agreement = optional("agreement.csv")
+            .map(|p| load_agreement(&p, budget))
+            .transpose()?;
+        let filtering = optional("filtering.csv")
+            .map(|p| load_filtering(&p, budget))
+            .transpose()?;
         Ok(RunData {
             dir: dir.to_path_buf(),
             meta,
@@ -131,7 +179,21 @@ impl RunData {
             bands,
             peaks,
             snapshots,
+            class_accuracy,
+            agreement,
+            filtering,
         })
+    }
+
+    /// A classification run: epochs.csv has the `test_accuracy` column (softmax
+    /// cross-entropy objective; docs/classification.md).
+    pub fn is_classification(&self) -> bool {
+        self.epochs.metric("test_accuracy").is_some()
+    }
+
+    /// class_accuracy.csv of `split` ("train" or "test").
+    pub fn class_accuracy(&self, split: &str) -> Option<&ClassAccuracy> {
+        self.class_accuracy.iter().find(|c| c.split == split)
     }
 
     pub fn name(&self) -> &str {
@@ -428,6 +490,76 @@ fn load_bands(path: &Path, budget: Option<u64>) -> Result<Vec<GridBands>> {
             grid: g.grid,
         })
         .collect())
+}
+
+/// filtering.csv (`epoch, level, delta, e_low, e_high`): one row per analysed epoch and level.
+fn load_filtering(path: &Path, budget: Option<u64>) -> Result<FilterRecord> {
+    let t = Table::read(path)?;
+    let ctx = || format!("in {}", path.display());
+    let epochs = u64s(&t, "epoch").with_context(ctx)?;
+    let levels: Vec<usize> = u64s(&t, "level")
+        .with_context(ctx)?
+        .into_iter()
+        .map(|l| l as usize)
+        .collect();
+    let deltas = t.f64s("delta").with_context(ctx)?;
+    let (low, high) = (
+        t.f64s("e_low").with_context(ctx)?,
+        t.f64s("e_high").with_context(ctx)?,
+    );
+    check_rows(path, None, &epochs, Some(&levels), false, budget)?;
+    let grids = vec![String::new(); epochs.len()];
+    let g = group(&grids, &epochs, &levels).pop().unwrap_or(Grouped {
+        grid: String::new(),
+        epochs: Vec::new(),
+        rows: Vec::new(),
+    });
+    check_complete(path, std::slice::from_ref(&g), "level")?;
+    Ok(FilterRecord {
+        deltas: g.rows.iter().map(|r| deltas[r[0]]).collect(),
+        e_low: pick(&low, &g.rows),
+        e_high: pick(&high, &g.rows),
+        epochs: g.epochs,
+    })
+}
+
+/// class_accuracy.csv (`epoch, split, class, count, accuracy`), one record per split.
+fn load_class_accuracy(path: &Path, budget: Option<u64>) -> Result<Vec<ClassAccuracy>> {
+    let t = Table::read(path)?;
+    let ctx = || format!("in {}", path.display());
+    let epochs = u64s(&t, "epoch").with_context(ctx)?;
+    let splits = t.strs("split").with_context(ctx)?;
+    let classes: Vec<usize> = u64s(&t, "class")
+        .with_context(ctx)?
+        .into_iter()
+        .map(|c| c as usize)
+        .collect();
+    let counts = u64s(&t, "count").with_context(ctx)?;
+    let accuracy = t.f64s("accuracy").with_context(ctx)?;
+    check_rows(path, Some(&splits), &epochs, Some(&classes), false, budget)?;
+    let groups = group(&splits, &epochs, &classes);
+    check_complete(path, &groups, "class")?;
+    Ok(groups
+        .into_iter()
+        .map(|g| ClassAccuracy {
+            counts: g.rows.iter().map(|r| counts[r[0]] as usize).collect(),
+            accuracy: pick(&accuracy, &g.rows),
+            epochs: g.epochs,
+            split: g.grid,
+        })
+        .collect())
+}
+
+/// agreement.csv (`epoch, agreement`).
+fn load_agreement(path: &Path, budget: Option<u64>) -> Result<Agreement> {
+    let t = Table::read(path)?;
+    let ctx = || format!("in {}", path.display());
+    let epochs = u64s(&t, "epoch").with_context(ctx)?;
+    check_rows(path, None, &epochs, None, false, budget)?;
+    Ok(Agreement {
+        agreement: t.f64s("agreement").with_context(ctx)?,
+        epochs,
+    })
 }
 
 /// The frequency columns of a peaks file: `k` (1D) or `kx, ky` (2D).

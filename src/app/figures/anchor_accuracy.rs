@@ -7,10 +7,11 @@ use super::{load_groups, AnalysisMeta, AnalysisOutcome};
 use crate::app::figures::Analysis;
 use crate::base::stats::{mean_min_max, MeanCi};
 use crate::plot::accuracy::{accuracy_loss, accuracy_vs_loss, AccuracyData, AccuracySeries};
+use crate::plot::from_class::filtering_data;
+use crate::plot::heatmap;
 use crate::plot::runs::{draw, Kind, PlotOptions};
-use crate::plot::{heatmap, ColourScale, HeatmapData};
 use crate::record::load::RunData;
-use crate::record::{write_atomic, Table};
+use crate::record::write_atomic;
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 use std::path::Path;
@@ -19,43 +20,6 @@ use std::path::Path;
 struct Acc {
     seed: u64,
     series: AccuracySeries,
-}
-
-/// The filtering heatmap of one run: rows e_low and e_high per delta, columns epochs.
-fn filtering_heatmap(dir: &Path, path: &Path) -> Result<bool> {
-    let file = dir.join("filtering.csv");
-    if !file.is_file() {
-        return Ok(false);
-    }
-    let t = Table::read(&file)?;
-    let (epochs, levels) = (t.f64s("epoch")?, t.f64s("level")?);
-    let (deltas, low, high) = (t.f64s("delta")?, t.f64s("e_low")?, t.f64s("e_high")?);
-    let n_levels = levels.iter().fold(0.0f64, |a, &b| a.max(b)) as usize + 1;
-    let cols: Vec<f64> = epochs.iter().step_by(n_levels).copied().collect();
-    let mut values = Vec::new();
-    let mut labels = Vec::new();
-    for (name, v) in [("low", &low), ("high", &high)] {
-        for (l, delta) in deltas.iter().take(n_levels).enumerate() {
-            labels.push(format!("{name} d={delta:.2}"));
-            values.push(v.iter().skip(l).step_by(n_levels).copied().collect());
-        }
-    }
-    heatmap(
-        path,
-        &HeatmapData {
-            title: format!("Filtering method, {}", dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()),
-            caption: "e_low / e_high = relative error of the low / high part (Gaussian filter of width delta) of the softmax output against the one-hot target, training points".into(),
-            epochs: cols,
-            band_labels: labels,
-            values,
-            value_label: "relative error".into(),
-            row_label: "part and filter width delta (feature-space distance)".into(),
-            col_label: String::new(),
-            strips: Vec::new(),
-        },
-        &ColourScale::linear(0.0, 1.2),
-    )?;
-    Ok(true)
 }
 
 pub(super) fn render(
@@ -117,7 +81,9 @@ pub(super) fn render(
             }
             "filtering" => {
                 let path = out.join("filtering.png");
-                if filtering_heatmap(&runs[0].dir, &path)? {
+                if runs[0].filtering.is_some() {
+                    let (data, scale) = filtering_data(&runs[0])?;
+                    heatmap(&path, &data, &scale)?;
                     figures.push(path);
                 }
             }

@@ -12,14 +12,14 @@ use super::{load_groups, AnalysisMeta, AnalysisOutcome};
 use crate::analysis::aggregate::Estimate;
 use crate::analysis::claims::Verdict;
 use crate::analysis::classification::{configs, judge, ClassConfig, LOSS_LEVELS};
-use crate::analysis::seed_mean::mean_run;
 use crate::app::figures::Analysis;
-use crate::plot::accuracy::{accuracy_loss, accuracy_vs_loss, AccuracyData, AccuracySeries};
-use crate::plot::class_maps::{class_map_row, class_maps, ClassMapsData};
+use crate::plot::accuracy::{accuracy_loss, accuracy_vs_loss};
+use crate::plot::class_maps::class_maps;
 use crate::plot::estimates::{estimates, EstimatePoint, EstimatesData, Layout};
-use crate::plot::loss::{loss, LossData, LossSeries};
+use crate::plot::from_class::{accuracy_data, agreement_data, class_maps_data};
+use crate::plot::loss::loss;
 use crate::record::load::RunData;
-use crate::record::{write_atomic, Table};
+use crate::record::write_atomic;
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 use std::fmt::Write as _;
@@ -68,21 +68,17 @@ pub(super) fn render(
     let verdicts = judge(&cs);
     let counts = seeds_word(&cs);
     let mut figures = Vec::new();
-    let by_config: Vec<Vec<&RunData>> = cs
+    // The configurations as (label, runs) groups, for the figure adapters.
+    let groups: Vec<(String, Vec<&RunData>)> = cs
         .iter()
         .map(|c| {
-            runs.iter()
-                .filter(|r| r.status() == "completed" && c.runs.iter().any(|x| x.dir == r.dir))
-                .collect()
+            let rs = runs
+                .iter()
+                .filter(|r| c.runs.iter().any(|x| x.dir == r.dir))
+                .collect();
+            (c.label.clone(), rs)
         })
         .collect();
-
-    // Seed-mean accuracy and loss curves.
-    let series: Vec<AccuracySeries> = cs
-        .iter()
-        .zip(&by_config)
-        .filter_map(|(c, rs)| mean_run(rs).map(|m| AccuracySeries::from_run(&m, c.label.clone())))
-        .collect::<Result<_>>()?;
     const KNOWN: [&str; 6] = [
         "accuracy",
         "accuracy_vs_loss",
@@ -101,27 +97,14 @@ pub(super) fn render(
     let wants = |f: &str| meta.figures.iter().any(|x| x == f);
     if wants("accuracy") {
         let p = out.join("accuracy.png");
-        accuracy_loss(
-            &p,
-            &AccuracyData {
-                title: format!("{} ({counts})", meta.title),
-                caption: "Means over completed seeds. Thick: accuracy (dark: train, light: test); thin: cross-entropy (right axis, dark: train, light: test).".into(),
-                series: series.clone(),
-                reference: None,
-            },
-        )?;
+        accuracy_loss(&p, &accuracy_data(&groups, &meta.title, false)?)?;
         figures.push(p);
     }
     if wants("accuracy_vs_loss") {
         let p = out.join("accuracy_vs_loss.png");
         accuracy_vs_loss(
             &p,
-            &AccuracyData {
-                title: format!("C4: accuracy against loss ({counts})"),
-                caption: "Means over completed seeds, one point per analysed epoch. Higher accuracy at the same train cross-entropy = earlier decision-boundary alignment.".into(),
-                series,
-                reference: None,
-            },
+            &accuracy_data(&groups, "C4: accuracy against loss", true)?,
         )?;
         figures.push(p);
     }
@@ -182,59 +165,30 @@ pub(super) fn render(
         )?;
         figures.push(p);
     }
-    if wants("agreement") {
-        let mut series = Vec::new();
-        for (i, (c, rs)) in cs.iter().zip(&by_config).enumerate() {
-            let tables: Vec<Table> = rs
-                .iter()
-                .filter_map(|r| Table::read(&r.dir.join("agreement.csv")).ok())
-                .collect();
-            let Some(first) = tables.first() else {
-                continue;
-            };
-            let epochs = first.f64s("epoch")?;
-            let cols: Vec<Vec<f64>> = tables
-                .iter()
-                .map(|t| t.f64s("agreement"))
-                .collect::<Result<_>>()?;
-            let n = cols
-                .iter()
-                .map(Vec::len)
-                .min()
-                .unwrap_or(0)
-                .min(epochs.len());
-            // Disagreement with the final prediction; the last epoch (0 by definition) is left out.
-            let mean: Vec<f64> = (0..n.saturating_sub(1))
-                .map(|e| 1.0 - cols.iter().map(|c| c[e]).sum::<f64>() / cols.len() as f64)
-                .collect();
-            series.push(LossSeries {
-                label: c.label.clone(),
-                epochs: epochs[..mean.len()].to_vec(),
-                mean,
-                band: None,
-                dashed: false,
-                colour: i,
-            });
-        }
-        if !series.is_empty() {
-            let p = out.join("agreement.png");
-            loss(
-                &p,
-                &LossData {
-                    title: format!("C4: decision-boundary agreement ({counts})"),
-                    caption: "1 - agreement: share of test points whose predicted class differs from the one at the last epoch; mean over completed seeds (log axis; the last epoch, 0 by definition, is left out).".into(),
-                    y_label: "share of test points not yet at their final class".into(),
-                    band_label: String::new(),
-                    series,
-                    marks: Vec::new(),
-                },
-            )?;
-            figures.push(p);
-        }
+    if wants("agreement")
+        && groups
+            .iter()
+            .flat_map(|(_, g)| g)
+            .any(|r| r.agreement.is_some())
+    {
+        let p = out.join("agreement.png");
+        loss(
+            &p,
+            &agreement_data(&groups, "C4: decision-boundary agreement")?,
+        )?;
+        figures.push(p);
     }
-
     if wants("class_maps") {
-        figures.push(draw_class_maps(a, &cs, &by_config, out)?);
+        let mut data = class_maps_data(
+            &groups,
+            "C4: predicted classes over epochs (one seed per configuration)",
+        )
+        .with_context(|| format!("analyses/{}: [analysis].figures lists class_maps", a.file))?;
+        let [n, m] = data.dims;
+        data.caption = format!("{n} x {m} training grid, x to the right and y up. First column: the true classes (argmax of {} band-limited functions whose phases come from the seed, so each seed has its own map). Then the predicted class (argmax of the network's outputs) at stored snapshot epochs, headed by the share of grid points predicted correctly (the train accuracy at that epoch). The lowest completed seed of each configuration is shown.", data.classes);
+        let p = out.join("class_maps.png");
+        class_maps(&p, &data)?;
+        figures.push(p);
     }
 
     // Reports.
@@ -341,61 +295,6 @@ fn lr_text(c: &ClassConfig) -> String {
             .as_f64()
             .map_or("schedule".into(), |x| format!("{x:e}")),
     }
-}
-
-/// The class maps of the first completed seed of every configuration (2D grid tasks).
-fn draw_class_maps(
-    a: &Analysis,
-    cs: &[ClassConfig],
-    by_config: &[Vec<&RunData>],
-    out: &Path,
-) -> Result<std::path::PathBuf> {
-    let mut rows = Vec::new();
-    let mut dims = None;
-    let mut classes = 0;
-    for (c, rs) in cs.iter().zip(by_config) {
-        let Some(run) = rs
-            .iter()
-            .filter(|r| r.snapshots.first().is_some_and(|s| s.dims.len() == 2))
-            .min_by_key(|r| r.seed())
-        else {
-            continue;
-        };
-        let d = [run.snapshots[0].dims[0], run.snapshots[0].dims[1]];
-        if dims.is_some_and(|x| x != d) {
-            bail!(
-                "analyses/{}: class_maps needs one grid for every configuration ({:?} and {d:?})",
-                a.file,
-                dims.unwrap_or_default()
-            );
-        }
-        dims = Some(d);
-        classes = classes.max(c.classes);
-        rows.push(class_map_row(
-            &run.snapshots,
-            &format!("{}, seed {}", c.label, run.seed()),
-            5,
-        ));
-    }
-    let Some([n, m]) = dims else {
-        bail!(
-            "analyses/{}: [analysis].figures lists class_maps, but no completed run stored 2D snapshots (target kind = \"waves2d\" with record.snapshots)",
-            a.file
-        );
-    };
-    let p = out.join("class_maps.png");
-    class_maps(
-        &p,
-        &ClassMapsData {
-            title: "C4: predicted classes over epochs (one seed per configuration)".into(),
-            caption: format!("{n} x {m} training grid, x to the right and y up. First column: the true classes (argmax of {classes} band-limited functions whose phases come from the seed, so each seed has its own map). Then the predicted class (argmax of the network's outputs) at stored snapshot epochs, headed by the share of grid points predicted correctly (the train accuracy at that epoch). The lowest completed seed of each configuration is shown.")
-            ,
-            dims: [n, m],
-            classes,
-            rows,
-        },
-    )?;
-    Ok(p)
 }
 
 fn finding(v: &Verdict) -> String {
