@@ -113,3 +113,18 @@ pub struct Verdict {
     /// failures; which measure decided). Field names are documented in docs/report.md.
     pub data: Value,
 }
+
+/// A "not evaluated" verdict of `claim` under `rule`, saying why.
+pub fn not_evaluated(claim: Claim, rule: &'static str, why: &str) -> Verdict {
+    Verdict {
+        claim: claim.name(),
+        statement: claim.statement(),
+        subject: "-".into(),
+        measured: "-".into(),
+        comparison: "-".into(),
+        rule,
+        evidence: vec![why.to_string()],
+        outcome: Outcome::NotEvaluated,
+        data: Value::Null,
+    }
+}

@@ -10,17 +10,16 @@
 //! regression tasks' numbering of the same report. Configurations are sorted by task, then
 //! by median final test accuracy (highest first).
 
-use super::aggregate::{
-    band_summaries, median, BandSummary, Convergence, EpochStat, Estimate, Spread,
-};
-use super::claims::{Claim, Verdict};
+use super::claims::{not_evaluated, Claim, Verdict};
 use super::classification::{configs, judge, rule, ClassConfig, C4_LEVEL, LOSS_LEVELS};
 use super::guards::LrInfo;
 use super::metrics::{
     budget_of, config_thresholds, fixed_p, is_cyclic, run_metrics, series_metrics, ReportOptions,
     RunMetrics, SeriesMetrics, SeriesWindow,
 };
-use super::verdict::not_evaluated;
+use super::over_seeds::{
+    band_summaries, median, BandSummary, Convergence, EpochStat, Estimate, Spread,
+};
 use crate::base::stats::config_key;
 use crate::engine::classify::AGREEMENT_LEVELS;
 use crate::record::load::RunData;

@@ -16,11 +16,11 @@
 //! chose it) is not at an edge of the searched grid, and at most [`MAX_DIVERGED_SHARE`] of its
 //! seeds diverged; diverged seeds stay in n as failures.
 
-use crate::analysis::aggregate::{median, Estimate};
 use crate::analysis::claims::{Claim, Outcome, Verdict};
 use crate::analysis::guards::{lr_info, LrInfo};
 use crate::analysis::metrics::{fixed_p, is_cyclic};
 use crate::analysis::multiple::{one_sided, sign_test_p, verdict_p, welch_p};
+use crate::analysis::over_seeds::{median, Estimate};
 use crate::base::stats::config_key;
 use crate::record::load::RunData;
 use anyhow::{bail, Result};

@@ -18,8 +18,8 @@ pub mod kernel;
 pub mod matched;
 pub mod metrics;
 pub mod multiple;
+pub mod over_seeds;
 pub mod render;
-mod render_class;
 pub mod seed_mean;
 pub mod verdict;
 
@@ -139,7 +139,7 @@ pub fn report_from_runs(
             } else {
                 classification::rule(c)
             };
-            verdicts.push(verdict::not_evaluated(c, rule, &why));
+            verdicts.push(claims::not_evaluated(c, rule, &why));
         }
         report.verdicts.extend(
             verdicts

@@ -8,7 +8,7 @@
 //! `I_{df/(df+t^2)}(df/2, 1/2)`, the regularized incomplete beta function, evaluated with the
 //! Lentz continued fraction (Numerical Recipes, 2nd ed., section 6.4).
 
-use super::aggregate::Estimate;
+use super::over_seeds::Estimate;
 
 /// The family-wise error rate Holm's method controls.
 pub const HOLM_ALPHA: f64 = 0.05;

@@ -9,7 +9,7 @@
 //! - C6 ([`C6_RULE`]): epochs for each cyclic-p configuration to reach the baseline's final
 //!   test loss, as a fraction of the baseline's budget.
 
-pub use super::claims::{Claim, Outcome, Verdict, C2_RULE, C3_RULE, C6_RULE};
+pub use super::claims::{not_evaluated, Claim, Outcome, Verdict, C2_RULE, C3_RULE, C6_RULE};
 
 use super::aggregate::{median, ConfigSummary, Estimate, Report};
 use super::matched::DECISIVE_LEVEL;
@@ -142,21 +142,6 @@ fn n_of(c: &ConfigSummary) -> String {
         c.n_runs,
         c.n_diverged
     )
-}
-
-/// A "not evaluated" verdict of `claim` under `rule`, saying why.
-pub fn not_evaluated(claim: Claim, rule: &'static str, why: &str) -> Verdict {
-    Verdict {
-        claim: claim.name(),
-        statement: claim.statement(),
-        subject: "-".into(),
-        measured: "-".into(),
-        comparison: "-".into(),
-        rule,
-        evidence: vec![why.to_string()],
-        outcome: Outcome::NotEvaluated,
-        data: Value::Null,
-    }
 }
 
 /// Leaves of a JSON object as (dotted path, compact value).

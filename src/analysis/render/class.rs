@@ -1,14 +1,13 @@
 //! Renderings of a report's classification section ([`ClassificationSection`]): the
 //! comparison table (Markdown and terminal), per-configuration tables (per class, matched
 //! loss, band or filtering convergence), the definitions, and the tidy CSV rows. The verdicts
-//! are rendered with the regression ones by [`super::render`].
+//! are rendered with the regression ones by [`super`].
 
-use super::aggregate::{Conventions, Estimate, Spread};
-use super::class_summary::{ClassSummary, ClassificationSection};
-use super::render::{
+use super::{
     align, convergence_cells, convergence_header, fmt_epochs, fmt_epochs_compact, md_table, sci,
-    thresholds_of, CsvRows,
+    thresholds_of, Conventions, CsvRows, Estimate, Spread,
 };
+use crate::analysis::class_summary::{ClassSummary, ClassificationSection};
 use crate::record::num;
 use std::fmt::Write as _;
 

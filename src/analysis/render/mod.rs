@@ -1,6 +1,6 @@
 //! Renderings of a [`Report`]: Markdown (paper-ready), JSON (schema `bandwise-report/1`), tidy
 //! CSV, and an aligned terminal table; the classification section's parts are in
-//! [`super::render_class`].
+//! [`class`], which uses the cell and table helpers of this module.
 //!
 //! JSON schema `bandwise-report/1` (keys in this order; numbers that are undefined are `null`):
 //! - `schema`: "bandwise-report/1"; `definition`: the index definition; `conventions`: object
@@ -38,9 +38,10 @@
 //!   `evidence` (strings), `outcome` ("supported"|"not_supported"|"inconclusive"|
 //!   "not_evaluated"|"invalid_setting"|"window_sensitive"), `data`}.
 
-use super::aggregate::{
-    ConfigSummary, Convergence, EpochStat, Estimate, PlateauCounts, Report, Spread, ThresholdStat,
-};
+mod class;
+
+use super::aggregate::{ConfigSummary, Conventions, Report};
+use super::over_seeds::{Convergence, EpochStat, Estimate, PlateauCounts, Spread, ThresholdStat};
 use crate::record::num;
 use std::fmt::Write as _;
 
@@ -451,7 +452,7 @@ pub fn markdown(report: &Report) -> String {
         if !report.configs.is_empty() {
             out.push('\n');
         }
-        out.push_str(&super::render_class::markdown(sec));
+        out.push_str(&class::markdown(sec));
     }
     if !report.verdicts.is_empty() {
         out.push_str("\n## Claim verdicts\n");
@@ -476,10 +477,7 @@ pub fn markdown(report: &Report) -> String {
         }
     }
     if let Some(sec) = &report.classification {
-        out.push_str(&super::render_class::conventions_md(
-            sec,
-            &report.conventions,
-        ));
+        out.push_str(&class::conventions_md(sec, &report.conventions));
     }
     out
 }
@@ -602,7 +600,7 @@ pub fn csv(report: &Report) -> String {
     let _ = writeln!(out, "# {}", report.definition);
     let _ = writeln!(out, "# one value per row; empty value = undefined or never; band empty = configuration-level; threshold empty = not a threshold quantity (for matched_loss_slope: the loss level); config empty = a claim verdict (quantity verdict, statistic = claim, label = subject)");
     if let Some(sec) = &report.classification {
-        let _ = writeln!(out, "{}", super::render_class::csv_comment(sec));
+        let _ = writeln!(out, "{}", class::csv_comment(sec));
     }
     out.push_str("config,label,task,n_runs,n_diverged,band,quantity,threshold,statistic,value\n");
     for c in &report.configs {
@@ -658,7 +656,7 @@ pub fn csv(report: &Report) -> String {
         }
     }
     if let Some(sec) = &report.classification {
-        super::render_class::csv_rows(sec, &mut out);
+        class::csv_rows(sec, &mut out);
     }
     // Verdicts: config empty, label = the verdict's subject, statistic = the claim.
     for v in &report.verdicts {
@@ -723,7 +721,7 @@ pub fn terminal(report: &Report) -> String {
         let _ = writeln!(out, "index > 0: low frequencies learned first; < 0: high first. Definition, per-band tables and verdict rules: --format md.");
     }
     if let Some(sec) = &report.classification {
-        out.push_str(&super::render_class::terminal(sec));
+        out.push_str(&class::terminal(sec));
     }
     for v in &report.verdicts {
         let _ = writeln!(
