@@ -181,16 +181,19 @@ fn last(v: &[f64]) -> f64 {
 }
 
 /// The filtering method's convergence over the completed seeds `done` (those with
-/// filtering.csv; levels as in the first).
+/// filtering.csv and the same number of widths as the first, so that rows are read as the
+/// same (part, level)).
 fn filtering_summaries(done: &[&RunData], opts: &ReportOptions) -> Vec<FilterSummary> {
+    let n_deltas = |r: &RunData| r.filtering.as_ref().map(|f| f.deltas.len());
+    let Some(levels) = done.iter().find_map(|r| n_deltas(r)) else {
+        return Vec::new();
+    };
     let with: Vec<&RunData> = done
         .iter()
         .copied()
-        .filter(|r| r.filtering.is_some())
+        .filter(|r| n_deltas(r) == Some(levels))
         .collect();
-    let Some(first) = with.first().and_then(|r| r.filtering.as_ref()) else {
-        return Vec::new();
-    };
+    let first = with[0].filtering.as_ref().expect("filtered above");
     let mut thresholds = config_thresholds(with[0]);
     thresholds.sort_by(|a, b| b.total_cmp(a));
     // Per seed, per (part, level): the series' convergence.
@@ -590,7 +593,7 @@ mod tests {
             "{csv}"
         );
         assert!(
-            csv.contains("class 1,class_test_accuracy,,median,0.6"),
+            csv.contains("class 1,class_test_accuracy,,median,0.65\n"),
             "{csv}"
         );
     }

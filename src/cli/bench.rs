@@ -106,6 +106,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 v["n"].as_u64() == Some(n as u64)
                     && v["dtype"] == r.dtype
                     && v["hidden"].as_u64().unwrap_or(64) == work.hidden as u64
+                    && v["threads"].as_u64().unwrap_or(1) == work.threads as u64
                     && v["with_eval"].as_bool() != Some(true)
             });
             let ratio = torch
@@ -139,9 +140,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
         );
         for r in results.iter().filter(|r| r.dtype == dtype.name()) {
             let flops = flops_per_step(&work.widths(), r.n);
-            // One core's peak per thread (threads beyond the cores would not add FMA units).
+            // One core's peak per thread (threads beyond the cores add no FMA units), when the
+            // hidden layer's products are large enough to be split at all.
             let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
-            let limit_us = flops / (peak * work.threads.min(cores) as f64 * 1e3);
+            let split = r.n * work.hidden * work.hidden >= crate::base::gemm::PARALLEL_MIN_WORK;
+            let used = if split { work.threads.min(cores) } else { 1 };
+            let limit_us = flops / (peak * used as f64 * 1e3);
             outln!(
                 "  N = {:>5}: {:.1} MFLOP per step (matrix products) -> limit {:.0} us/step; bandwise {:.0} us/step = {:.2}x the limit",
                 r.n,
@@ -151,7 +155,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 r.us_per_step_median / limit_us
             );
             lines += &(serde_json::json!({
-                "limit": "arithmetic", "n": r.n, "dtype": r.dtype, "fma_peak_gflops": peak, "fma_lanes": lanes,
+                "limit": "arithmetic", "n": r.n, "dtype": r.dtype, "hidden": work.hidden,
+                "threads": work.threads, "cores_used": used, "fma_peak_gflops": peak, "fma_lanes": lanes,
                 "mflop_per_step": flops / 1e6, "limit_us_per_step": limit_us,
                 "bandwise_us_per_step": r.us_per_step_median,
                 "times_the_limit": r.us_per_step_median / limit_us,

@@ -226,15 +226,12 @@ fn times_derivative<S: Scalar>(activation: Activation, z: &[S], a: &[S], delta: 
         Activation::Tanh => delta
             .iter_mut()
             .zip(a)
-            .for_each(|(d, &a)| *d = *d * (S::one() - a * a)),
+            .for_each(|(d, &a)| *d *= S::one() - a * a),
         Activation::Relu => delta
             .iter_mut()
             .zip(z)
             .for_each(|(d, &z)| *d = if z > S::zero() { *d } else { S::zero() }),
-        Activation::Sin => delta
-            .iter_mut()
-            .zip(z)
-            .for_each(|(d, &z)| *d = *d * z.cos()),
+        Activation::Sin => delta.iter_mut().zip(z).for_each(|(d, &z)| *d *= z.cos()),
     }
 }
 
@@ -285,10 +282,10 @@ fn weight_gradient<S: Scalar>(a: &[S], delta: &[S], gw: &mut [S], din: usize, do
         for (a_row, d_row) in a.chunks_exact(din).zip(delta.chunks_exact(dout)) {
             if din == 1 {
                 let x = a_row[0];
-                gw.iter_mut().zip(d_row).for_each(|(g, &d)| *g = *g + x * d);
+                gw.iter_mut().zip(d_row).for_each(|(g, &d)| *g += x * d);
             } else {
                 let d = d_row[0];
-                gw.iter_mut().zip(a_row).for_each(|(g, &x)| *g = *g + x * d);
+                gw.iter_mut().zip(a_row).for_each(|(g, &x)| *g += x * d);
             }
         }
     } else {
@@ -357,12 +354,12 @@ fn dot<S: Scalar>(a: &[S], b: &[S]) -> S {
     let chunks = a.len() / 8;
     for c in 0..chunks {
         for j in 0..8 {
-            acc[j] = acc[j] + a[8 * c + j] * b[8 * c + j];
+            acc[j] += a[8 * c + j] * b[8 * c + j];
         }
     }
     let mut sum = acc.iter().fold(S::zero(), |s, &x| s + x);
     for i in 8 * chunks..a.len() {
-        sum = sum + a[i] * b[i];
+        sum += a[i] * b[i];
     }
     sum
 }
@@ -420,7 +417,7 @@ pub fn backward<S: Scalar>(
             let gb = &mut grads[bi.range.clone()];
             gb.fill(S::zero());
             for row in ws.delta[l + 1][..rows * dout].chunks_exact(dout) {
-                gb.iter_mut().zip(row).for_each(|(g, &d)| *g = *g + d);
+                gb.iter_mut().zip(row).for_each(|(g, &d)| *g += d);
             }
         }
         if l > 0 {

@@ -49,13 +49,14 @@ fn require_classification(groups: &[(String, Vec<&RunData>)], figure: &str) -> R
     Ok(())
 }
 
-/// The runs of a group to draw and its label: the completed runs, or, when every seed
-/// diverged, all of them (drawn up to the divergence) with the label marked `[diverged]`.
+/// The runs of a group to draw and its label: the runs that did not diverge (as the report
+/// counts them), or, when every seed diverged, all of them (drawn up to the divergence) with
+/// the label marked `[diverged]`.
 fn drawable<'a>(label: &str, g: &[&'a RunData]) -> (Vec<&'a RunData>, String) {
     let done: Vec<&RunData> = g
         .iter()
         .copied()
-        .filter(|r| r.status() == "completed")
+        .filter(|r| r.status() != "diverged")
         .collect();
     if done.is_empty() {
         (g.to_vec(), format!("{label} [diverged]"))

@@ -309,8 +309,6 @@ pub(super) fn md_table(rows: &[Vec<String>]) -> String {
     out
 }
 
-/// Markdown: header with the definition, comparison table, per-band tables, verdicts,
-/// conventions.
 /// The header of a convergence table: `first` columns, then epochs to each threshold (each
 /// followed by the kernel's prediction when `predicted`), half-life, final relative error,
 /// coverage, decay rate and plateau.

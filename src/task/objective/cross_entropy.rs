@@ -109,7 +109,7 @@ fn rows_loss_and_grad<S: Scalar>(
         for (gj, &z) in g.iter_mut().zip(row) {
             *gj = (z - m - log_s).exp() * inv_n;
         }
-        g[y] = g[y] - inv_n;
+        g[y] -= inv_n;
     }
     S::of(total / n as f64)
 }

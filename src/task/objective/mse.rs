@@ -23,7 +23,7 @@ impl Objective for Mse {
         let mut sum = S::zero();
         for ((d, &o), &t) in seed[..n].iter_mut().zip(&out[..n]).zip(&y[..n]) {
             let r = o - t;
-            sum = sum + r * r;
+            sum += r * r;
             *d = (r + r) / count;
         }
         sum / count
