@@ -25,6 +25,11 @@ pub trait Scalar:
     fn f64(self) -> f64;
     /// tanh by a branch-free rational approximation, so that loops over slices vectorise.
     fn fast_tanh(self) -> Self;
+    /// Z += b on every row of `z` (rows of `bias.len()` values), then A = tanh(Z) with
+    /// [`Scalar::fast_tanh`]: the hidden layers' element-wise pass ([`crate::base::vector`]).
+    fn bias_tanh(z: &mut [Self], bias: &[Self], a: &mut [Self]) {
+        crate::base::vector::add_bias_then(z, bias, a, Self::fast_tanh);
+    }
 }
 
 impl Scalar for f32 {
@@ -40,6 +45,9 @@ impl Scalar for f32 {
     #[inline(always)]
     fn fast_tanh(self) -> Self {
         tanh_rational_f32(self)
+    }
+    fn bias_tanh(z: &mut [Self], bias: &[Self], a: &mut [Self]) {
+        crate::base::vector::bias_tanh_f32(z, bias, a);
     }
 }
 

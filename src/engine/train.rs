@@ -6,8 +6,8 @@
 //!
 //! Epoch 0 is the initial network (before any step); epoch e is the network after e epochs.
 //! The hyperparameter values recorded at epoch e are those used by the last step of epoch e
-//! (for epoch 0: the schedules at step 0). The hot loop allocates only the matrix products'
-//! packing buffers (one per product, tests/no_alloc.rs).
+//! (for epoch 0: the schedules at step 0). The hot loop does not allocate per step
+//! (tests/no_alloc.rs).
 
 use crate::base::rng::{stream, Stream};
 use crate::base::scalar::Scalar;

@@ -7,7 +7,7 @@
 
 use crate::base::gemm::{gemm, transpose, Lhs};
 use crate::base::scalar::Scalar;
-use ndarray::ArrayView2;
+use crate::base::vector::add_bias_then;
 use rand::Rng;
 use rand_distr::{Distribution, Normal, Uniform};
 use serde::{Deserialize, Serialize};
@@ -203,22 +203,6 @@ impl<S: Scalar> Workspace<S> {
     }
 }
 
-fn tensor<'a, S>(params: &'a [S], t: &TensorInfo) -> ArrayView2<'a, S> {
-    ArrayView2::from_shape((t.rows, t.cols), &params[t.range.clone()]).expect("tensor layout")
-}
-
-#[inline]
-fn activate<S: Scalar>(activation: Activation, z: &[S], a: &mut [S]) {
-    match activation {
-        Activation::Tanh => a.iter_mut().zip(z).for_each(|(a, &z)| *a = z.fast_tanh()),
-        Activation::Relu => a
-            .iter_mut()
-            .zip(z)
-            .for_each(|(a, &z)| *a = z.max(S::zero())),
-        Activation::Sin => a.iter_mut().zip(z).for_each(|(a, &z)| *a = z.sin()),
-    }
-}
-
 /// delta *= activation'(z), using the stored activation a = act(z) where that is cheaper.
 #[inline]
 fn times_derivative<S: Scalar>(activation: Activation, z: &[S], a: &[S], delta: &mut [S]) {
@@ -235,131 +219,59 @@ fn times_derivative<S: Scalar>(activation: Activation, z: &[S], a: &[S], delta: 
     }
 }
 
-/// Z = A W + 1 b^T for A (rows x din), W (din x dout). The degenerate shapes of the first
-/// (din = 1) and last (dout = 1) layers are computed directly.
-fn affine<S: Scalar>(a: &[S], w: ArrayView2<S>, b: &[S], z: &mut [S], rows: usize) {
-    let (din, dout) = w.dim();
+/// Z = A W for A (rows x din), W (din x dout, row-major); the bias is added by the pass that
+/// follows. The degenerate shapes of the first (din = 1) and last (dout = 1) layers are
+/// computed directly.
+fn product<S: Scalar>(a: &[S], w: &[S], z: &mut [S], rows: usize, din: usize, dout: usize) {
     if din == 1 {
-        let w = w.as_slice().expect("row-major weights");
-        for (row, &x) in z.chunks_exact_mut(dout).zip(a) {
-            row.iter_mut()
-                .zip(w)
-                .zip(b)
-                .for_each(|((z, &w), &b)| *z = x * w + b);
+        for (z_row, &x) in z.chunks_exact_mut(dout).zip(a) {
+            z_row.iter_mut().zip(w).for_each(|(z, &w)| *z = x * w);
         }
     } else if dout == 1 {
-        let w = w.as_slice().expect("row-major weights");
         for (z, row) in z.iter_mut().zip(a.chunks_exact(din)) {
-            *z = b[0] + dot(row, w);
+            *z = dot(row, w);
         }
     } else {
-        for row in z.chunks_exact_mut(dout) {
-            row.copy_from_slice(b);
-        }
-        gemm(
-            Lhs {
-                data: a,
-                rows,
-                cols: din,
-                row_stride: din,
-                col_stride: 1,
-            },
-            w.as_slice().expect("row-major weights"),
-            dout,
-            dout,
-            z,
-            dout,
-            true,
-        );
+        let lhs = Lhs {
+            data: a,
+            rows,
+            cols: din,
+            row_stride: din,
+            col_stride: 1,
+        };
+        gemm(lhs, w, dout, dout, z, dout, false);
     }
 }
 
-/// dW = A^T Delta for A (rows x din), Delta (rows x dout), written into `gw` (din x dout).
-fn weight_gradient<S: Scalar>(a: &[S], delta: &[S], gw: &mut [S], din: usize, dout: usize) {
-    let rows = delta.len() / dout;
-    if din == 1 || dout == 1 {
-        gw.fill(S::zero());
-        for (a_row, d_row) in a.chunks_exact(din).zip(delta.chunks_exact(dout)) {
-            if din == 1 {
-                let x = a_row[0];
-                gw.iter_mut().zip(d_row).for_each(|(g, &d)| *g += x * d);
-            } else {
-                let d = d_row[0];
-                gw.iter_mut().zip(a_row).for_each(|(g, &x)| *g += x * d);
-            }
-        }
-    } else {
-        // dW = A^T Delta: A read through swapped strides, no copy.
-        gemm(
-            Lhs {
-                data: a,
-                rows: din,
-                cols: rows,
-                row_stride: 1,
-                col_stride: din,
-            },
-            delta,
-            dout,
-            dout,
-            gw,
-            dout,
-            false,
-        );
-    }
-}
-
-/// dA = Delta W^T for Delta (rows x dout), W (din x dout), written into `da` (rows x din).
-fn input_gradient<S: Scalar>(
-    delta: &[S],
-    w: ArrayView2<S>,
-    da: &mut [S],
-    rows: usize,
-    wt: &mut [S],
+/// Z += b, then A = act(Z) for a hidden layer (`activation` Some) or A = Z for the output.
+fn add_bias_and_activate<S: Scalar>(
+    activation: Option<Activation>,
+    bias: &[S],
+    z: &mut [S],
+    a: &mut [S],
 ) {
-    let (din, dout) = w.dim();
-    if dout == 1 {
-        let w = w.as_slice().expect("row-major weights");
-        for (row, &d) in da.chunks_exact_mut(din).zip(delta) {
-            row.iter_mut().zip(w).for_each(|(x, &w)| *x = d * w);
-        }
-    } else {
-        transpose(
-            w.as_slice().expect("row-major weights"),
-            din,
-            dout,
-            &mut wt[..din * dout],
-        );
-        gemm(
-            Lhs {
-                data: delta,
-                rows,
-                cols: dout,
-                row_stride: dout,
-                col_stride: 1,
-            },
-            &wt[..din * dout],
-            din,
-            din,
-            da,
-            din,
-            false,
-        );
+    match activation {
+        Some(Activation::Tanh) => S::bias_tanh(z, bias, a),
+        Some(Activation::Relu) => add_bias_then(z, bias, a, |z| z.max(S::zero())),
+        Some(Activation::Sin) => add_bias_then(z, bias, a, |z| z.sin()),
+        None => add_bias_then(z, bias, a, |z| z),
     }
 }
 
 /// Dot product in 8 independent lanes so that it vectorises.
 #[inline]
 fn dot<S: Scalar>(a: &[S], b: &[S]) -> S {
+    let (a_chunks, b_chunks) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (a_tail, b_tail) = (a_chunks.remainder(), b_chunks.remainder());
     let mut acc = [S::zero(); 8];
-    let chunks = a.len() / 8;
-    for c in 0..chunks {
+    for (x, y) in a_chunks.zip(b_chunks) {
         for j in 0..8 {
-            acc[j] += a[8 * c + j] * b[8 * c + j];
+            acc[j] += x[j] * y[j];
         }
     }
     let mut sum = acc.iter().fold(S::zero(), |s, &x| s + x);
-    for i in 8 * chunks..a.len() {
-        sum += a[i] * b[i];
+    for (&x, &y) in a_tail.iter().zip(b_tail) {
+        sum += x * y;
     }
     sum
 }
@@ -374,27 +286,25 @@ pub fn forward<S: Scalar>(shape: &MlpShape, params: &[S], ws: &mut Workspace<S>,
     let n_layers = shape.n_layers();
     for l in 0..n_layers {
         let (din, dout) = (shape.widths[l], shape.widths[l + 1]);
-        let w = tensor(params, shape.weight(l));
+        let w = &params[shape.weight(l).range.clone()];
         let b = &params[shape.bias(l).range.clone()];
-        affine(
-            &ws.act[l][..rows * din],
-            w,
-            b,
-            &mut ws.pre[l + 1][..rows * dout],
-            rows,
-        );
-        let z = &ws.pre[l + 1][..rows * dout];
-        let a = &mut ws.act[l + 1][..rows * dout];
-        if l + 1 == n_layers {
-            a.copy_from_slice(z);
-        } else {
-            activate(shape.activation, z, a);
-        }
+        let (below, above) = ws.act.split_at_mut(l + 1);
+        let (input, a) = (&below[l][..rows * din], &mut above[0][..rows * dout]);
+        let z = &mut ws.pre[l + 1][..rows * dout];
+        product(input, w, z, rows, din, dout);
+        let activation = (l + 1 < n_layers).then_some(shape.activation);
+        add_bias_and_activate(activation, b, z, a);
     }
 }
 
 /// Backward pass: writes dLoss/dparams into `grads` (same layout as params), using the
 /// forward activations and the output seed already in `ws`.
+///
+/// Layer l receives Delta = dLoss/dZ_{l+1} from above as dLoss/dA_{l+1} (hidden layers; the
+/// output layer's is the seed). One pass over Delta's rows multiplies it by act'(Z_{l+1}),
+/// sums the bias gradient and does the degenerate products (din = 1 or dout = 1) directly;
+/// then the matrix products give dW = A_l^T Delta and dLoss/dA_l = Delta W^T for the layer
+/// below.
 pub fn backward<S: Scalar>(
     shape: &MlpShape,
     params: &[S],
@@ -402,42 +312,88 @@ pub fn backward<S: Scalar>(
     grads: &mut [S],
     rows: usize,
 ) {
-    for l in (0..shape.n_layers()).rev() {
+    let n_layers = shape.n_layers();
+    for l in (0..n_layers).rev() {
         let (din, dout) = (shape.widths[l], shape.widths[l + 1]);
-        let wi = shape.weight(l);
-        let bi = shape.bias(l);
-        weight_gradient(
-            &ws.act[l][..rows * din],
-            &ws.delta[l + 1][..rows * dout],
-            &mut grads[wi.range.clone()],
-            din,
-            dout,
-        );
-        {
-            let gb = &mut grads[bi.range.clone()];
-            gb.fill(S::zero());
-            for row in ws.delta[l + 1][..rows * dout].chunks_exact(dout) {
-                gb.iter_mut().zip(row).for_each(|(g, &d)| *g += d);
+        let (wi, bi) = (shape.weight(l), shape.bias(l));
+        let w = &params[wi.range.clone()];
+        let (gw, gb) = grads[wi.range.start..bi.range.end].split_at_mut(din * dout);
+        let (lower, upper) = ws.delta.split_at_mut(l + 1);
+        let delta = &mut upper[0][..rows * dout];
+        let input = &ws.act[l][..rows * din];
+        let mut below = (l > 0).then(|| &mut lower[l][..rows * din]);
+        let derivative = (l + 1 < n_layers).then_some(shape.activation);
+        let (z, a) = (&ws.pre[l + 1][..rows * dout], &ws.act[l + 1][..rows * dout]);
+
+        gb.fill(S::zero());
+        if din == 1 || dout == 1 {
+            gw.fill(S::zero());
+        }
+        for (i, d) in delta.chunks_exact_mut(dout).enumerate() {
+            let (x, cols) = (&input[i * din..(i + 1) * din], i * dout..(i + 1) * dout);
+            if let Some(activation) = derivative {
+                times_derivative(activation, &z[cols.clone()], &a[cols], d);
+            }
+            gb.iter_mut().zip(d.iter()).for_each(|(g, &d)| *g += d);
+            if din == 1 {
+                gw.iter_mut()
+                    .zip(d.iter())
+                    .for_each(|(g, &d)| *g += x[0] * d);
+            } else if dout == 1 {
+                gw.iter_mut().zip(x).for_each(|(g, &x)| *g += x * d[0]);
+            }
+            if dout == 1 {
+                if let Some(da) = below.as_deref_mut() {
+                    da[i * din..(i + 1) * din]
+                        .iter_mut()
+                        .zip(w)
+                        .for_each(|(x, &w)| *x = d[0] * w);
+                }
             }
         }
-        if l > 0 {
-            let w = tensor(params, wi);
-            let (lower, upper) = ws.delta.split_at_mut(l + 1);
-            input_gradient(
-                &upper[0][..rows * dout],
-                w,
-                &mut lower[l][..rows * din],
-                rows,
-                &mut ws.wt,
-            );
-            times_derivative(
-                shape.activation,
-                &ws.pre[l][..rows * din],
-                &ws.act[l][..rows * din],
-                &mut lower[l][..rows * din],
-            );
+        if din > 1 && dout > 1 {
+            weight_gradient(input, delta, gw, din, dout);
+        }
+        if let (Some(da), true) = (below, dout > 1) {
+            input_gradient(delta, w, da, rows, din, dout, &mut ws.wt);
         }
     }
+}
+
+/// dW = A^T Delta for A (rows x din), Delta (rows x dout), written into `gw` (din x dout);
+/// A is read through swapped strides, not copied.
+fn weight_gradient<S: Scalar>(a: &[S], delta: &[S], gw: &mut [S], din: usize, dout: usize) {
+    let lhs = Lhs {
+        data: a,
+        rows: din,
+        cols: delta.len() / dout,
+        row_stride: 1,
+        col_stride: din,
+    };
+    gemm(lhs, delta, dout, dout, gw, dout, false);
+}
+
+/// dA = Delta W^T for Delta (rows x dout), W (din x dout), written into `da` (rows x din),
+/// through W^T copied into `wt`.
+fn input_gradient<S: Scalar>(
+    delta: &[S],
+    w: &[S],
+    da: &mut [S],
+    rows: usize,
+    din: usize,
+    dout: usize,
+    wt: &mut [S],
+) {
+    let wt = &mut wt[..din * dout];
+    transpose(w, din, dout, wt);
+    let lhs = Lhs {
+        data: delta,
+        rows,
+        cols: dout,
+        row_stride: dout,
+        col_stride: 1,
+    };
+    gemm(lhs, wt, din, din, da, din, false);
 }
 
 /// Predictions of the network at `inputs` (rows x d_0), computed in chunks of the workspace
@@ -531,6 +487,9 @@ mod tests {
         check_gradients(2, &[3, 5, 4], Activation::Sin, 6, 3);
         check_gradients(3, &[8, 8], Activation::Relu, 11, 4);
         check_gradients(1, &[], Activation::Tanh, 5, 5);
+        // Hidden layers of width 1: the degenerate products in the middle of the network.
+        check_gradients(1, &[4, 1, 3], Activation::Tanh, 6, 6);
+        check_gradients(2, &[1], Activation::Sin, 5, 7);
     }
 
     #[test]

@@ -1,0 +1,164 @@
+//! The hidden layers' element-wise kernel over a whole block: Z += b (row by row), A = tanh(Z).
+//!
+//! In f32 it runs in 512-bit vectors where the CPU has AVX-512 (detected at run time, so one
+//! binary serves every x86-64 node); elsewhere, and in f64, it is a plain loop that the
+//! compiler vectorises (on Intel AVX-512 parts rustc keeps such loops 256 bits wide). Both
+//! paths do the same operations in the same order ([`tanh_rational_f32`]: no fused
+//! multiply-adds), so their results are bit-identical (tested below).
+
+use crate::base::scalar::tanh_rational_f32;
+
+/// Z += b, added to every row of `z` (rows of `bias.len()` values), and A = f(Z): the
+/// portable loop (with f = the fast tanh, what [`bias_tanh_f32`] must equal bit for bit).
+pub fn add_bias_then<S: Copy + std::ops::Add<Output = S>>(
+    z: &mut [S],
+    bias: &[S],
+    a: &mut [S],
+    f: impl Fn(S) -> S,
+) {
+    for (z_row, a_row) in z
+        .chunks_exact_mut(bias.len())
+        .zip(a.chunks_exact_mut(bias.len()))
+    {
+        for ((z, a), &b) in z_row.iter_mut().zip(a_row.iter_mut()).zip(bias) {
+            *z = *z + b;
+            *a = f(*z);
+        }
+    }
+}
+
+/// [`add_bias_then`] with the fast tanh, for f32, in AVX-512 vectors when the CPU has them.
+pub fn bias_tanh_f32(z: &mut [f32], bias: &[f32], a: &mut [f32]) {
+    assert!(z.len() == a.len() && !bias.is_empty() && z.len().is_multiple_of(bias.len()));
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F (checked just above); the slices' lengths were checked.
+        #[allow(unsafe_code)]
+        unsafe {
+            avx512::bias_tanh(z, bias, a)
+        };
+        return;
+    }
+    add_bias_then(z, bias, a, tanh_rational_f32);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    /// The constants of [`crate::base::scalar::tanh_rational_f32`], in the same order.
+    const CLAMP: f32 = 7.905_311;
+    #[allow(clippy::excessive_precision)]
+    const NUMERATOR: [f32; 7] = [
+        -2.760_768_5e-16,
+        2.000_188e-13,
+        -8.604_671_5e-11,
+        5.122_297e-8,
+        1.485_722_4e-5,
+        6.372_619_3e-4,
+        4.893_524_6e-3,
+    ];
+    #[allow(clippy::excessive_precision)]
+    const DENOMINATOR: [f32; 4] = [1.198_258_4e-6, 1.185_347e-4, 2.268_434_6e-3, 4.893_525_2e-3];
+
+    /// tanh of 16 lanes: clamp (NaN passes through, as in `f32::clamp`), then the odd
+    /// rational function with separate multiplies and adds, then one division.
+    #[target_feature(enable = "avx512f")]
+    fn tanh16(x: __m512) -> __m512 {
+        // vmaxps/vminps return their second operand when either is NaN.
+        let x = _mm512_max_ps(_mm512_set1_ps(-CLAMP), x);
+        let x = _mm512_min_ps(_mm512_set1_ps(CLAMP), x);
+        let x2 = _mm512_mul_ps(x, x);
+        let mut p = _mm512_set1_ps(NUMERATOR[0]);
+        for &c in &NUMERATOR[1..] {
+            p = _mm512_add_ps(_mm512_mul_ps(p, x2), _mm512_set1_ps(c));
+        }
+        p = _mm512_mul_ps(p, x);
+        let mut q = _mm512_set1_ps(DENOMINATOR[0]);
+        for &c in &DENOMINATOR[1..] {
+            q = _mm512_add_ps(_mm512_mul_ps(q, x2), _mm512_set1_ps(c));
+        }
+        _mm512_div_ps(p, q)
+    }
+
+    /// # Safety
+    /// The CPU must have AVX-512F; `z` and `a` have the same length, a multiple of
+    /// `bias.len()`.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn bias_tanh(z: &mut [f32], bias: &[f32], a: &mut [f32]) {
+        let width = bias.len();
+        let full = width / 16 * 16;
+        let tail: __mmask16 = ((1u32 << (width - full)) - 1) as __mmask16;
+        for (z_row, a_row) in z.chunks_exact_mut(width).zip(a.chunks_exact_mut(width)) {
+            let (zp, ap, bp) = (z_row.as_mut_ptr(), a_row.as_mut_ptr(), bias.as_ptr());
+            let mut j = 0;
+            while j < full {
+                let v = _mm512_add_ps(_mm512_loadu_ps(zp.add(j)), _mm512_loadu_ps(bp.add(j)));
+                _mm512_storeu_ps(zp.add(j), v);
+                _mm512_storeu_ps(ap.add(j), tanh16(v));
+                j += 16;
+            }
+            if tail != 0 {
+                let v = _mm512_add_ps(
+                    _mm512_maskz_loadu_ps(tail, zp.add(j)),
+                    _mm512_maskz_loadu_ps(tail, bp.add(j)),
+                );
+                _mm512_mask_storeu_ps(zp.add(j), tail, v);
+                _mm512_mask_storeu_ps(ap.add(j), tail, tanh16(v));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_vector_kernel_equals_the_portable_loop_bit_for_bit() {
+        // Widths with and without a partial last vector; values across tanh's whole range,
+        // the clamp edges, signed zeros, infinities and NaN.
+        let specials = [
+            0.0,
+            -0.0,
+            7.905_311,
+            -7.905_311,
+            7.906,
+            -100.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            1e-30,
+            -1e-30,
+        ];
+        for width in [1, 5, 16, 17, 64, 100] {
+            let rows = 37;
+            let z: Vec<f32> = (0..rows * width)
+                .map(|i| match i % 13 {
+                    0 => specials[(i / 13) % specials.len()],
+                    _ => ((i * 7919) % 20011) as f32 / 1000.0 - 10.0,
+                })
+                .collect();
+            let bias: Vec<f32> = (0..width).map(|j| j as f32 * 0.37 - 2.0).collect();
+            let (mut z_fast, mut a_fast) = (z.clone(), vec![0.0f32; z.len()]);
+            let (mut z_ref, mut a_ref) = (z.clone(), vec![0.0f32; z.len()]);
+            bias_tanh_f32(&mut z_fast, &bias, &mut a_fast);
+            add_bias_then(&mut z_ref, &bias, &mut a_ref, tanh_rational_f32);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&z_fast), bits(&z_ref), "Z + b, width {width}");
+            assert_eq!(bits(&a_fast), bits(&a_ref), "tanh, width {width}");
+            // And the values are tanh's, to the fast tanh's accuracy.
+            for (&z, &a) in z_ref.iter().zip(&a_ref) {
+                if z.is_nan() {
+                    assert!(a.is_nan());
+                } else {
+                    assert!(
+                        (a as f64 - (z as f64).tanh()).abs() < 5e-7,
+                        "tanh({z}) = {a}"
+                    );
+                }
+            }
+        }
+    }
+}
