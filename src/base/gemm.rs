@@ -5,8 +5,10 @@
 //! The product is faer's (`faer::linalg::matmul`), chosen by measurement over matrixmultiply
 //! and bandwise's former own kernel (docs/benchmarks.md): faer picks its micro-kernel at run
 //! time (AVX-512 where the CPU has it, else AVX2), so one binary is fast on every x86-64 node.
-//! Large products can use several threads ([`set_threads`]); the split is over blocks of the
-//! output, so results do not depend on the thread count (tested below).
+//! Large products can use several threads ([`set_threads`]): C's rows are split into one
+//! block per thread, each block a one-thread product, so results do not depend on the thread
+//! count (tested below). (faer's own parallel split kept the calling thread spinning beside
+//! the pool's: on 2 cores a second thread then gained almost nothing, docs/benchmarks.md.)
 //!
 //! Tolerance: the summation order differs from a naive loop, so results agree with an exact
 //! (f64) product to within k * eps * sum_p |a_ip b_pj| (the standard bound), tested below.
@@ -37,14 +39,19 @@ pub fn threads() -> usize {
     THREADS.load(Ordering::Relaxed)
 }
 
-fn parallelism(m: usize, n: usize, k: usize) -> Par {
-    let threads = threads();
+/// Rows of C per thread when a product of m x k x n is split over `threads` threads (m, that
+/// is one block, when it is not split), in multiples of [`ROW_ALIGN`].
+fn rows_per_block(m: usize, n: usize, k: usize, threads: usize) -> usize {
     if threads > 1 && m.saturating_mul(n).saturating_mul(k) >= PARALLEL_MIN_WORK {
-        Par::rayon(threads)
+        m.div_ceil(threads).next_multiple_of(ROW_ALIGN).min(m)
     } else {
-        Par::Seq
+        m
     }
 }
+
+/// Blocks of rows start at multiples of this, so that every block but the last fills whole
+/// micro-kernel tiles.
+const ROW_ALIGN: usize = 16;
 
 /// Strided view of the left operand: row-major (`col_stride` 1) or column-major
 /// (`row_stride` 1, a transpose passed without copying).
@@ -68,11 +75,45 @@ pub fn gemm<S: Scalar>(
     ldc: usize,
     accumulate: bool,
 ) {
-    let par = parallelism(a.rows, n, a.cols);
-    product(a, b, ldb, n, c, ldc, accumulate, par);
+    let rows = rows_per_block(a.rows, n, a.cols, threads());
+    product_in_blocks(a, b, ldb, n, c, ldc, accumulate, rows);
 }
 
+/// The product with C's rows split into blocks of `rows_per_block`, each computed on one
+/// thread of rayon's pool (the calling thread waits). Each element of C is summed by one
+/// thread in the same order as without the split, so results do not depend on it (tested).
 #[allow(clippy::too_many_arguments)]
+fn product_in_blocks<S: Scalar>(
+    a: Lhs<S>,
+    b: &[S],
+    ldb: usize,
+    n: usize,
+    c: &mut [S],
+    ldc: usize,
+    accumulate: bool,
+    rows_per_block: usize,
+) {
+    if rows_per_block >= a.rows || n == 0 {
+        product(a, b, ldb, n, c, ldc, accumulate);
+        return;
+    }
+    rayon::scope(|scope| {
+        for (i, c_block) in c.chunks_mut(rows_per_block * ldc).enumerate() {
+            let start = i * rows_per_block;
+            if start >= a.rows {
+                break;
+            }
+            let a_block = Lhs {
+                data: &a.data[start * a.row_stride..],
+                rows: rows_per_block.min(a.rows - start),
+                ..a
+            };
+            scope.spawn(move |_| product(a_block, b, ldb, n, c_block, ldc, accumulate));
+        }
+    });
+}
+
+/// C = [C +] A B on the calling thread.
 fn product<S: Scalar>(
     a: Lhs<S>,
     b: &[S],
@@ -81,7 +122,6 @@ fn product<S: Scalar>(
     c: &mut [S],
     ldc: usize,
     accumulate: bool,
-    par: Par,
 ) {
     let (m, k) = (a.rows, a.cols);
     if m == 0 || n == 0 {
@@ -123,7 +163,7 @@ fn product<S: Scalar>(
     } else {
         Accum::Replace
     };
-    matmul(out, beta, lhs, rhs, S::one(), par);
+    matmul(out, beta, lhs, rhs, S::one(), Par::Seq);
 }
 
 /// Write the transpose of `src` (rows x cols, row-major) into `dst` (cols x rows).
@@ -262,8 +302,14 @@ mod tests {
     #[test]
     fn threads_do_not_change_results() {
         let mut rng = rand_pcg::Pcg64::seed_from_u64(2);
-        // Above PARALLEL_MIN_WORK: the forward and weight-gradient shapes of a 256-wide layer.
-        for &(m, k, n, transposed) in &[(512, 256, 256, false), (256, 512, 256, true)] {
+        // Above PARALLEL_MIN_WORK: the forward and weight-gradient shapes of a 256-wide layer,
+        // and rows that do not divide evenly.
+        for &(m, k, n, transposed) in &[
+            (512, 256, 256, false),
+            (256, 512, 256, true),
+            (301, 190, 70, false),
+            (301, 190, 70, true),
+        ] {
             assert!(m * k * n >= PARALLEL_MIN_WORK);
             let a: Vec<f32> = (0..m * k).map(|_| rng.random_range(-1.0..1.0)).collect();
             let b: Vec<f32> = (0..k * n).map(|_| rng.random_range(-1.0..1.0)).collect();
@@ -276,14 +322,19 @@ mod tests {
             };
             let mut one = vec![0.0f32; m * n];
             let mut two = vec![0.0f32; m * n];
-            product(lhs, &b, n, n, &mut one, n, false, Par::Seq);
-            product(lhs, &b, n, n, &mut two, n, false, Par::rayon(2));
-            assert!(
-                one.iter()
-                    .zip(&two)
-                    .all(|(x, y)| x.to_bits() == y.to_bits()),
-                "{m}x{k}x{n}: 1 and 2 threads differ"
-            );
+            product(lhs, &b, n, n, &mut one, n, false);
+            for threads in [2, 3] {
+                let rows = rows_per_block(m, n, k, threads);
+                assert!(rows < m, "{m}x{k}x{n} is split over {threads} threads");
+                two.fill(f32::NAN);
+                product_in_blocks(lhs, &b, n, n, &mut two, n, false, rows);
+                assert!(
+                    one.iter()
+                        .zip(&two)
+                        .all(|(x, y)| x.to_bits() == y.to_bits()),
+                    "{m}x{k}x{n}: 1 and {threads} threads differ"
+                );
+            }
         }
     }
 }
