@@ -30,6 +30,16 @@ pub trait Scalar:
     fn bias_tanh(z: &mut [Self], bias: &[Self], a: &mut [Self]) {
         crate::base::vector::add_bias_then(z, bias, a, Self::fast_tanh);
     }
+    /// Backward through tanh: Delta *= 1 - A^2, with the bias gradient (and, given the one
+    /// input of a first layer, the weight gradient) summed over rows ([`crate::base::vector`]).
+    fn tanh_backward(
+        delta: &mut [Self],
+        a: &[Self],
+        gb: &mut [Self],
+        first: Option<(&[Self], &mut [Self])>,
+    ) {
+        crate::base::vector::tanh_backward_portable(delta, a, gb, first);
+    }
 }
 
 impl Scalar for f32 {
@@ -48,6 +58,14 @@ impl Scalar for f32 {
     }
     fn bias_tanh(z: &mut [Self], bias: &[Self], a: &mut [Self]) {
         crate::base::vector::bias_tanh_f32(z, bias, a);
+    }
+    fn tanh_backward(
+        delta: &mut [Self],
+        a: &[Self],
+        gb: &mut [Self],
+        first: Option<(&[Self], &mut [Self])>,
+    ) {
+        crate::base::vector::tanh_backward_f32(delta, a, gb, first);
     }
 }
 

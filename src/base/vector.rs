@@ -1,4 +1,6 @@
-//! The hidden layers' element-wise kernel over a whole block: Z += b (row by row), A = tanh(Z).
+//! The hidden layers' element-wise kernels over a whole block of rows: forward, Z += b (row by
+//! row) and A = tanh(Z); backward, Delta *= tanh'(Z) = 1 - A^2 with the bias gradient (and, for
+//! a layer with one input, the weight gradient) summed in the same pass.
 //!
 //! In f32 it runs in 512-bit vectors where the CPU has AVX-512 (detected at run time, so one
 //! binary serves every x86-64 node); elsewhere, and in f64, it is a plain loop that the
@@ -40,6 +42,64 @@ pub fn bias_tanh_f32(z: &mut [f32], bias: &[f32], a: &mut [f32]) {
         return;
     }
     add_bias_then(z, bias, a, tanh_rational_f32);
+}
+
+/// Backward through tanh for a block of rows of width `gb.len()`: Delta *= 1 - A^2 (tanh's
+/// derivative from its stored output A), then the bias gradient gb = sum over rows of Delta
+/// and, for a layer with one input (`first`: that input, one value per row, and the weight
+/// gradient), gw = sum over rows of x Delta. Both gradients are overwritten; rows are summed
+/// in order. The portable loop, which [`tanh_backward_f32`] must equal bit for bit.
+pub fn tanh_backward_portable<S: num_traits::Float>(
+    delta: &mut [S],
+    a: &[S],
+    gb: &mut [S],
+    mut first: Option<(&[S], &mut [S])>,
+) {
+    gb.fill(S::zero());
+    if let Some((_, gw)) = first.as_mut() {
+        gw.fill(S::zero());
+    }
+    let width = gb.len();
+    for (i, (d_row, a_row)) in delta
+        .chunks_exact_mut(width)
+        .zip(a.chunks_exact(width))
+        .enumerate()
+    {
+        for ((d, &a), g) in d_row.iter_mut().zip(a_row).zip(gb.iter_mut()) {
+            *d = *d * (S::one() - a * a);
+            *g = *g + *d;
+        }
+        if let Some((x, gw)) = first.as_mut() {
+            for (g, &d) in gw.iter_mut().zip(d_row.iter()) {
+                *g = *g + x[i] * d;
+            }
+        }
+    }
+}
+
+/// [`tanh_backward_portable`] for f32, in AVX-512 vectors (the gradients kept in registers
+/// across rows) when the CPU has them.
+pub fn tanh_backward_f32(
+    delta: &mut [f32],
+    a: &[f32],
+    gb: &mut [f32],
+    first: Option<(&[f32], &mut [f32])>,
+) {
+    let width = gb.len();
+    assert!(delta.len() == a.len() && width > 0 && delta.len().is_multiple_of(width));
+    if let Some((x, gw)) = &first {
+        assert!(x.len() == delta.len() / width && gw.len() == width);
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F (checked just above); the slices' lengths were checked.
+        #[allow(unsafe_code)]
+        unsafe {
+            avx512::tanh_backward(delta, a, gb, first)
+        };
+        return;
+    }
+    tanh_backward_portable(delta, a, gb, first);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -109,6 +169,66 @@ mod avx512 {
             }
         }
     }
+
+    /// Columns per block of [`tanh_backward`]: four vectors, whose two gradients stay in
+    /// registers while the block's rows are summed.
+    const COLUMNS: usize = 64;
+
+    /// # Safety
+    /// The CPU must have AVX-512F; `delta` and `a` have the same length, a multiple of
+    /// `gb.len()`; `first`'s input has one value per row and its gradient `gb.len()` values.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn tanh_backward(
+        delta: &mut [f32],
+        a: &[f32],
+        gb: &mut [f32],
+        first: Option<(&[f32], &mut [f32])>,
+    ) {
+        let width = gb.len();
+        let rows = delta.len() / width;
+        let (x, mut gw) = match first {
+            Some((x, gw)) => (Some(x), Some(gw)),
+            None => (None, None),
+        };
+        let one = _mm512_set1_ps(1.0);
+        for start in (0..width).step_by(COLUMNS) {
+            let cols = COLUMNS.min(width - start);
+            let mask = |k: usize| -> __mmask16 {
+                let lanes = cols.saturating_sub(16 * k).min(16);
+                ((1u32 << lanes) - 1) as __mmask16
+            };
+            let masks = [mask(0), mask(1), mask(2), mask(3)];
+            let mut sum_d = [_mm512_setzero_ps(); 4];
+            let mut sum_xd = [_mm512_setzero_ps(); 4];
+            for i in 0..rows {
+                let offset = i * width + start;
+                let (dp, ap) = (delta.as_mut_ptr().add(offset), a.as_ptr().add(offset));
+                for k in 0..4 {
+                    if masks[k] == 0 {
+                        break;
+                    }
+                    let av = _mm512_maskz_loadu_ps(masks[k], ap.add(16 * k));
+                    let d = _mm512_maskz_loadu_ps(masks[k], dp.add(16 * k));
+                    let d = _mm512_mul_ps(d, _mm512_sub_ps(one, _mm512_mul_ps(av, av)));
+                    _mm512_mask_storeu_ps(dp.add(16 * k), masks[k], d);
+                    sum_d[k] = _mm512_add_ps(sum_d[k], d);
+                    if let Some(x) = x {
+                        let xd = _mm512_mul_ps(_mm512_set1_ps(*x.get_unchecked(i)), d);
+                        sum_xd[k] = _mm512_add_ps(sum_xd[k], xd);
+                    }
+                }
+            }
+            for k in 0..4 {
+                let at = start + 16 * k;
+                if masks[k] != 0 {
+                    _mm512_mask_storeu_ps(gb.as_mut_ptr().add(at), masks[k], sum_d[k]);
+                    if let Some(gw) = gw.as_deref_mut() {
+                        _mm512_mask_storeu_ps(gw.as_mut_ptr().add(at), masks[k], sum_xd[k]);
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -157,6 +277,51 @@ mod tests {
                         (a as f64 - (z as f64).tanh()).abs() < 5e-7,
                         "tanh({z}) = {a}"
                     );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_backward_kernel_equals_the_portable_loop_bit_for_bit() {
+        for width in [1, 7, 16, 64, 65, 130] {
+            let rows = 23;
+            let value = |i: usize, m: usize| ((i * m) % 2003) as f32 / 1000.0 - 1.0;
+            let delta: Vec<f32> = (0..rows * width).map(|i| value(i, 7919)).collect();
+            let a: Vec<f32> = (0..rows * width).map(|i| value(i, 104_729)).collect();
+            let x: Vec<f32> = (0..rows).map(|i| value(i, 31)).collect();
+            for with_input in [false, true] {
+                let (mut d_fast, mut gb_fast, mut gw_fast) =
+                    (delta.clone(), vec![f32::NAN; width], vec![f32::NAN; width]);
+                let (mut d_ref, mut gb_ref, mut gw_ref) =
+                    (delta.clone(), vec![f32::NAN; width], vec![f32::NAN; width]);
+                let first_fast = with_input.then_some((&x[..], &mut gw_fast[..]));
+                tanh_backward_f32(&mut d_fast, &a, &mut gb_fast, first_fast);
+                let first_ref = with_input.then_some((&x[..], &mut gw_ref[..]));
+                tanh_backward_portable(&mut d_ref, &a, &mut gb_ref, first_ref);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&d_fast), bits(&d_ref), "Delta, width {width}");
+                assert_eq!(
+                    bits(&gb_fast),
+                    bits(&gb_ref),
+                    "bias gradient, width {width}"
+                );
+                if with_input {
+                    assert_eq!(
+                        bits(&gw_fast),
+                        bits(&gw_ref),
+                        "weight gradient, width {width}"
+                    );
+                }
+                // And the values are the definitions, summed in f64.
+                for (j, &got) in gb_ref.iter().enumerate() {
+                    let want: f64 = (0..rows)
+                        .map(|i| {
+                            let k = i * width + j;
+                            delta[k] as f64 * (1.0 - a[k] as f64 * a[k] as f64)
+                        })
+                        .sum();
+                    assert!((got as f64 - want).abs() < 1e-4, "gb[{j}]");
                 }
             }
         }

@@ -325,37 +325,71 @@ pub fn backward<S: Scalar>(
         let derivative = (l + 1 < n_layers).then_some(shape.activation);
         let (z, a) = (&ws.pre[l + 1][..rows * dout], &ws.act[l + 1][..rows * dout]);
 
-        gb.fill(S::zero());
-        if din == 1 || dout == 1 {
-            gw.fill(S::zero());
-        }
-        for (i, d) in delta.chunks_exact_mut(dout).enumerate() {
-            let (x, cols) = (&input[i * din..(i + 1) * din], i * dout..(i + 1) * dout);
-            if let Some(activation) = derivative {
-                times_derivative(activation, &z[cols.clone()], &a[cols], d);
-            }
-            gb.iter_mut().zip(d.iter()).for_each(|(g, &d)| *g += d);
-            if din == 1 {
-                gw.iter_mut()
-                    .zip(d.iter())
-                    .for_each(|(g, &d)| *g += x[0] * d);
-            } else if dout == 1 {
-                gw.iter_mut().zip(x).for_each(|(g, &x)| *g += x * d[0]);
-            }
-            if dout == 1 {
-                if let Some(da) = below.as_deref_mut() {
-                    da[i * din..(i + 1) * din]
-                        .iter_mut()
-                        .zip(w)
-                        .for_each(|(x, &w)| *x = d[0] * w);
-                }
-            }
+        if derivative == Some(Activation::Tanh) && dout > 1 {
+            S::tanh_backward(delta, a, gb, (din == 1).then_some((input, &mut *gw)));
+        } else {
+            backward_rows(
+                derivative,
+                z,
+                a,
+                delta,
+                input,
+                w,
+                gw,
+                gb,
+                below.as_deref_mut(),
+            );
         }
         if din > 1 && dout > 1 {
             weight_gradient(input, delta, gw, din, dout);
         }
         if let (Some(da), true) = (below, dout > 1) {
             input_gradient(delta, w, da, rows, din, dout, &mut ws.wt);
+        }
+    }
+}
+
+/// Layer l's row pass (the general case; hidden tanh layers with several outputs use
+/// [`Scalar::tanh_backward`]): Delta = dLoss/dZ_{l+1} is multiplied by act'(Z_{l+1}) (hidden
+/// layers), the bias gradient summed, and the degenerate products done directly: the weight
+/// gradient when din = 1 or dout = 1 and, when dout = 1, the input gradient `below`.
+#[allow(clippy::too_many_arguments)]
+fn backward_rows<S: Scalar>(
+    derivative: Option<Activation>,
+    z: &[S],
+    a: &[S],
+    delta: &mut [S],
+    input: &[S],
+    w: &[S],
+    gw: &mut [S],
+    gb: &mut [S],
+    mut below: Option<&mut [S]>,
+) {
+    let (din, dout) = (w.len() / gb.len(), gb.len());
+    gb.fill(S::zero());
+    if din == 1 || dout == 1 {
+        gw.fill(S::zero());
+    }
+    for (i, d) in delta.chunks_exact_mut(dout).enumerate() {
+        let (x, cols) = (&input[i * din..(i + 1) * din], i * dout..(i + 1) * dout);
+        if let Some(activation) = derivative {
+            times_derivative(activation, &z[cols.clone()], &a[cols], d);
+        }
+        gb.iter_mut().zip(d.iter()).for_each(|(g, &d)| *g += d);
+        if din == 1 {
+            gw.iter_mut()
+                .zip(d.iter())
+                .for_each(|(g, &d)| *g += x[0] * d);
+        } else if dout == 1 {
+            gw.iter_mut().zip(x).for_each(|(g, &x)| *g += x * d[0]);
+        }
+        if dout == 1 {
+            if let Some(da) = below.as_deref_mut() {
+                da[i * din..(i + 1) * din]
+                    .iter_mut()
+                    .zip(w)
+                    .for_each(|(x, &w)| *x = d[0] * w);
+            }
         }
     }
 }
