@@ -174,6 +174,9 @@ mod avx512 {
     /// registers while the block's rows are summed.
     const COLUMNS: usize = 64;
 
+    /// Values of Delta per tile of rows (16 kB of Delta and as much of A).
+    const TILE_VALUES: usize = 4096;
+
     /// # Safety
     /// The CPU must have AVX-512F; `delta` and `a` have the same length, a multiple of
     /// `gb.len()`; `first`'s input has one value per row and its gradient `gb.len()` values.
@@ -191,39 +194,57 @@ mod avx512 {
             None => (None, None),
         };
         let one = _mm512_set1_ps(1.0);
-        for start in (0..width).step_by(COLUMNS) {
-            let cols = COLUMNS.min(width - start);
-            let mask = |k: usize| -> __mmask16 {
-                let lanes = cols.saturating_sub(16 * k).min(16);
-                ((1u32 << lanes) - 1) as __mmask16
-            };
-            let masks = [mask(0), mask(1), mask(2), mask(3)];
-            let mut sum_d = [_mm512_setzero_ps(); 4];
-            let mut sum_xd = [_mm512_setzero_ps(); 4];
-            for i in 0..rows {
-                let offset = i * width + start;
-                let (dp, ap) = (delta.as_mut_ptr().add(offset), a.as_ptr().add(offset));
+        gb.fill(0.0);
+        if let Some(gw) = gw.as_deref_mut() {
+            gw.fill(0.0);
+        }
+        // Tiles of rows small enough to stay in cache while each block of columns passes
+        // over them; the sums carry over from tile to tile through gb and gw, so every
+        // column is still summed over the rows in order.
+        let tile = (TILE_VALUES / width).max(1);
+        for first_row in (0..rows).step_by(tile) {
+            let last_row = rows.min(first_row + tile);
+            for start in (0..width).step_by(COLUMNS) {
+                let cols = COLUMNS.min(width - start);
+                let mask = |k: usize| -> __mmask16 {
+                    let lanes = cols.saturating_sub(16 * k).min(16);
+                    ((1u32 << lanes) - 1) as __mmask16
+                };
+                let masks = [mask(0), mask(1), mask(2), mask(3)];
+                let (gbp, gwp) = (
+                    gb.as_mut_ptr().add(start),
+                    gw.as_deref_mut().map(|g| g.as_mut_ptr().add(start)),
+                );
+                let mut sum_d = [_mm512_setzero_ps(); 4];
+                let mut sum_xd = [_mm512_setzero_ps(); 4];
                 for k in 0..4 {
-                    if masks[k] == 0 {
-                        break;
-                    }
-                    let av = _mm512_maskz_loadu_ps(masks[k], ap.add(16 * k));
-                    let d = _mm512_maskz_loadu_ps(masks[k], dp.add(16 * k));
-                    let d = _mm512_mul_ps(d, _mm512_sub_ps(one, _mm512_mul_ps(av, av)));
-                    _mm512_mask_storeu_ps(dp.add(16 * k), masks[k], d);
-                    sum_d[k] = _mm512_add_ps(sum_d[k], d);
-                    if let Some(x) = x {
-                        let xd = _mm512_mul_ps(_mm512_set1_ps(*x.get_unchecked(i)), d);
-                        sum_xd[k] = _mm512_add_ps(sum_xd[k], xd);
+                    sum_d[k] = _mm512_maskz_loadu_ps(masks[k], gbp.add(16 * k));
+                    if let Some(gwp) = gwp {
+                        sum_xd[k] = _mm512_maskz_loadu_ps(masks[k], gwp.add(16 * k));
                     }
                 }
-            }
-            for k in 0..4 {
-                let at = start + 16 * k;
-                if masks[k] != 0 {
-                    _mm512_mask_storeu_ps(gb.as_mut_ptr().add(at), masks[k], sum_d[k]);
-                    if let Some(gw) = gw.as_deref_mut() {
-                        _mm512_mask_storeu_ps(gw.as_mut_ptr().add(at), masks[k], sum_xd[k]);
+                for i in first_row..last_row {
+                    let offset = i * width + start;
+                    let (dp, ap) = (delta.as_mut_ptr().add(offset), a.as_ptr().add(offset));
+                    for k in 0..4 {
+                        if masks[k] == 0 {
+                            break;
+                        }
+                        let av = _mm512_maskz_loadu_ps(masks[k], ap.add(16 * k));
+                        let d = _mm512_maskz_loadu_ps(masks[k], dp.add(16 * k));
+                        let d = _mm512_mul_ps(d, _mm512_sub_ps(one, _mm512_mul_ps(av, av)));
+                        _mm512_mask_storeu_ps(dp.add(16 * k), masks[k], d);
+                        sum_d[k] = _mm512_add_ps(sum_d[k], d);
+                        if let Some(x) = x {
+                            let xd = _mm512_mul_ps(_mm512_set1_ps(*x.get_unchecked(i)), d);
+                            sum_xd[k] = _mm512_add_ps(sum_xd[k], xd);
+                        }
+                    }
+                }
+                for k in 0..4 {
+                    _mm512_mask_storeu_ps(gbp.add(16 * k), masks[k], sum_d[k]);
+                    if let Some(gwp) = gwp {
+                        _mm512_mask_storeu_ps(gwp.add(16 * k), masks[k], sum_xd[k]);
                     }
                 }
             }
