@@ -305,7 +305,8 @@ mod tests {
 
     #[test]
     fn the_backward_kernel_equals_the_portable_loop_bit_for_bit() {
-        for width in [1, 7, 16, 64, 65, 130] {
+        for width in [1, 7, 16, 64, 65, 130, 700] {
+            // (700: tiles of 5 rows, so the sums carry across tiles.)
             let rows = 23;
             let value = |i: usize, m: usize| ((i * m) % 2003) as f32 / 1000.0 - 1.0;
             let delta: Vec<f32> = (0..rows * width).map(|i| value(i, 7919)).collect();
