@@ -1,6 +1,6 @@
 //! The MLP's matrix products: C (m x n, row-major, leading dimension `ldc`) = [C +] A B, where
-//! A is m x k read through strides (`row_stride`, `col_stride`), so A or its transpose is
-//! passed without copying, and B is k x n row-major with leading dimension `ldb`.
+//! A (m x k) and B (k x n) are read through strides ([`View`]), so an operand or its
+//! transpose is passed without copying.
 //!
 //! The product is faer's (`faer::linalg::matmul`), chosen by measurement over matrixmultiply
 //! and bandwise's former own kernel (docs/benchmarks.md): faer picks its micro-kernel at run
@@ -53,10 +53,10 @@ fn rows_per_block(m: usize, n: usize, k: usize, threads: usize) -> usize {
 /// micro-kernel tiles.
 const ROW_ALIGN: usize = 16;
 
-/// Strided view of the left operand: row-major (`col_stride` 1) or column-major
-/// (`row_stride` 1, a transpose passed without copying).
+/// Strided view of an operand: row-major (`col_stride` 1) or column-major (`row_stride` 1,
+/// e.g. the transpose of a row-major matrix, passed without copying).
 #[derive(Clone, Copy)]
-pub struct Lhs<'a, S> {
+pub struct View<'a, S> {
     pub data: &'a [S],
     pub rows: usize,
     pub cols: usize,
@@ -64,19 +64,49 @@ pub struct Lhs<'a, S> {
     pub col_stride: usize,
 }
 
-/// C = A B (`accumulate` false) or C += A B (true). With `accumulate` false, C's old values
+impl<'a, S> View<'a, S> {
+    /// A row-major `rows` x `cols` matrix.
+    pub fn row_major(data: &'a [S], rows: usize, cols: usize) -> Self {
+        View {
+            data,
+            rows,
+            cols,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    /// The transpose (`cols` x `rows`) of the row-major `rows` x `cols` matrix in `data`.
+    pub fn transpose_of(data: &'a [S], rows: usize, cols: usize) -> Self {
+        View {
+            data,
+            rows: cols,
+            cols: rows,
+            row_stride: 1,
+            col_stride: cols,
+        }
+    }
+
+    /// The faer view of the same matrix (rows >= 1, cols >= 1).
+    fn faer(self) -> MatRef<'a, S> {
+        let (m, k) = (self.rows, self.cols);
+        if self.col_stride == 1 {
+            let len = (m - 1) * self.row_stride + k;
+            MatRef::from_row_major_slice_with_stride(&self.data[..len], m, k, self.row_stride)
+        } else {
+            assert_eq!(self.row_stride, 1, "operands must be row- or column-major");
+            let len = (k - 1) * self.col_stride + m;
+            MatRef::from_column_major_slice_with_stride(&self.data[..len], m, k, self.col_stride)
+        }
+    }
+}
+
+/// C = A B (`accumulate` false) or C += A B (true), C m x n row-major with leading
+/// dimension `ldc`. With `accumulate` false, C's old values
 /// are not read (NaN in C does not leak into the result).
-pub fn gemm<S: Scalar>(
-    a: Lhs<S>,
-    b: &[S],
-    ldb: usize,
-    n: usize,
-    c: &mut [S],
-    ldc: usize,
-    accumulate: bool,
-) {
-    let rows = rows_per_block(a.rows, n, a.cols, threads());
-    product_in_blocks(a, b, ldb, n, c, ldc, accumulate, rows);
+pub fn gemm<S: Scalar>(a: View<S>, b: View<S>, c: &mut [S], ldc: usize, accumulate: bool) {
+    let rows = rows_per_block(a.rows, b.cols, a.cols, threads());
+    product_in_blocks(a, b, c, ldc, accumulate, rows);
 }
 
 /// The product with C's rows split into blocks of `rows_per_block`, each computed on one
@@ -84,17 +114,15 @@ pub fn gemm<S: Scalar>(
 /// thread in the same order as without the split, so results do not depend on it (tested).
 #[allow(clippy::too_many_arguments)]
 fn product_in_blocks<S: Scalar>(
-    a: Lhs<S>,
-    b: &[S],
-    ldb: usize,
-    n: usize,
+    a: View<S>,
+    b: View<S>,
     c: &mut [S],
     ldc: usize,
     accumulate: bool,
     rows_per_block: usize,
 ) {
-    if rows_per_block >= a.rows || n == 0 {
-        product(a, b, ldb, n, c, ldc, accumulate);
+    if rows_per_block >= a.rows || b.cols == 0 {
+        product(a, b, c, ldc, accumulate);
         return;
     }
     rayon::scope(|scope| {
@@ -103,27 +131,20 @@ fn product_in_blocks<S: Scalar>(
             if start >= a.rows {
                 break;
             }
-            let a_block = Lhs {
+            let a_block = View {
                 data: &a.data[start * a.row_stride..],
                 rows: rows_per_block.min(a.rows - start),
                 ..a
             };
-            scope.spawn(move |_| product(a_block, b, ldb, n, c_block, ldc, accumulate));
+            scope.spawn(move |_| product(a_block, b, c_block, ldc, accumulate));
         }
     });
 }
 
 /// C = [C +] A B on the calling thread.
-fn product<S: Scalar>(
-    a: Lhs<S>,
-    b: &[S],
-    ldb: usize,
-    n: usize,
-    c: &mut [S],
-    ldc: usize,
-    accumulate: bool,
-) {
-    let (m, k) = (a.rows, a.cols);
+fn product<S: Scalar>(a: View<S>, b: View<S>, c: &mut [S], ldc: usize, accumulate: bool) {
+    assert_eq!(a.cols, b.rows, "inner dimensions of A B differ");
+    let (m, k, n) = (a.rows, a.cols, b.cols);
     if m == 0 || n == 0 {
         return;
     }
@@ -135,23 +156,6 @@ fn product<S: Scalar>(
         }
         return;
     }
-    let lhs = if a.col_stride == 1 {
-        MatRef::from_row_major_slice_with_stride(
-            &a.data[..(m - 1) * a.row_stride + k],
-            m,
-            k,
-            a.row_stride,
-        )
-    } else {
-        assert_eq!(a.row_stride, 1, "lhs must be row- or column-major");
-        MatRef::from_column_major_slice_with_stride(
-            &a.data[..(k - 1) * a.col_stride + m],
-            m,
-            k,
-            a.col_stride,
-        )
-    };
-    let rhs = MatRef::from_row_major_slice_with_stride(&b[..(k - 1) * ldb + n], k, n, ldb);
     // C as the transpose of a column-major view: faer 0.24.4's
     // `from_row_major_slice_with_stride_mut` checks row-major bounds but builds a column-major
     // view (wrong results and heap corruption; found by the test below), so it is not used.
@@ -163,22 +167,22 @@ fn product<S: Scalar>(
     } else {
         Accum::Replace
     };
-    matmul(out, beta, lhs, rhs, S::one(), Par::Seq);
-}
-
-/// Write the transpose of `src` (rows x cols, row-major) into `dst` (cols x rows).
-pub fn transpose<S: Copy>(src: &[S], rows: usize, cols: usize, dst: &mut [S]) {
-    for r in 0..rows {
-        for c in 0..cols {
-            dst[c * rows + r] = src[r * cols + c];
-        }
-    }
+    matmul(out, beta, a.faer(), b.faer(), S::one(), Par::Seq);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
+
+    /// Write the transpose of `src` (rows x cols, row-major) into `dst` (cols x rows).
+    fn transpose<S: Copy>(src: &[S], rows: usize, cols: usize, dst: &mut [S]) {
+        for r in 0..rows {
+            for c in 0..cols {
+                dst[c * rows + r] = src[r * cols + c];
+            }
+        }
+    }
 
     fn naive(a: &[f64], m: usize, k: usize, b: &[f64], n: usize) -> Vec<f64> {
         let mut c = vec![0.0; m * n];
@@ -211,16 +215,14 @@ mod tests {
             // Row-major A.
             let mut c = vec![0.0; m * n];
             gemm(
-                Lhs {
+                View {
                     data: &a,
                     rows: m,
                     cols: k,
                     row_stride: k,
                     col_stride: 1,
                 },
-                &b,
-                n,
-                n,
+                View::row_major(&b, k, n),
                 &mut c,
                 n,
                 false,
@@ -233,16 +235,14 @@ mod tests {
             transpose(&a, m, k, &mut at);
             let mut c2 = vec![1.0; m * n];
             gemm(
-                Lhs {
+                View {
                     data: &at,
                     rows: m,
                     cols: k,
                     row_stride: 1,
                     col_stride: m,
                 },
-                &b,
-                n,
-                n,
+                View::row_major(&b, k, n),
                 &mut c2,
                 n,
                 true,
@@ -250,21 +250,33 @@ mod tests {
             for (x, y) in c2.iter().zip(&want) {
                 assert!((x - (y + 1.0)).abs() < 1e-12, "transposed {m}x{k}x{n}");
             }
+            // B given as its transpose (n x k row-major), read with swapped strides.
+            let mut bt = vec![0.0; k * n];
+            transpose(&b, k, n, &mut bt);
+            let mut c3 = vec![0.0; m * n];
+            gemm(
+                View::row_major(&a, m, k),
+                View::transpose_of(&bt, n, k),
+                &mut c3,
+                n,
+                false,
+            );
+            for (x, y) in c3.iter().zip(&want) {
+                assert!((x - y).abs() < 1e-12, "transposed B {m}x{k}x{n}");
+            }
             // f32.
             let a32: Vec<f32> = a.iter().map(|&x| x as f32).collect();
             let b32: Vec<f32> = b.iter().map(|&x| x as f32).collect();
             let mut c32 = vec![0.0f32; m * n];
             gemm(
-                Lhs {
+                View {
                     data: &a32,
                     rows: m,
                     cols: k,
                     row_stride: k,
                     col_stride: 1,
                 },
-                &b32,
-                n,
-                n,
+                View::row_major(&b32, k, n),
                 &mut c32,
                 n,
                 false,
@@ -281,16 +293,14 @@ mod tests {
             // Without accumulate, old values of C (even NaN) are not read.
             let mut c_nan = vec![f32::NAN; m * n];
             gemm(
-                Lhs {
+                View {
                     data: &a32,
                     rows: m,
                     cols: k,
                     row_stride: k,
                     col_stride: 1,
                 },
-                &b32,
-                n,
-                n,
+                View::row_major(&b32, k, n),
                 &mut c_nan,
                 n,
                 false,
@@ -313,7 +323,7 @@ mod tests {
             assert!(m * k * n >= PARALLEL_MIN_WORK);
             let a: Vec<f32> = (0..m * k).map(|_| rng.random_range(-1.0..1.0)).collect();
             let b: Vec<f32> = (0..k * n).map(|_| rng.random_range(-1.0..1.0)).collect();
-            let lhs = Lhs {
+            let lhs = View {
                 data: &a,
                 rows: m,
                 cols: k,
@@ -322,12 +332,12 @@ mod tests {
             };
             let mut one = vec![0.0f32; m * n];
             let mut two = vec![0.0f32; m * n];
-            product(lhs, &b, n, n, &mut one, n, false);
+            product(lhs, View::row_major(&b, k, n), &mut one, n, false);
             for threads in [2, 3] {
                 let rows = rows_per_block(m, n, k, threads);
                 assert!(rows < m, "{m}x{k}x{n} is split over {threads} threads");
                 two.fill(f32::NAN);
-                product_in_blocks(lhs, &b, n, n, &mut two, n, false, rows);
+                product_in_blocks(lhs, View::row_major(&b, k, n), &mut two, n, false, rows);
                 assert!(
                     one.iter()
                         .zip(&two)

@@ -5,7 +5,7 @@
 //! bias b_l (d_{l+1}); rows of a batch are samples, so Z_{l+1} = A_l W_l + b_l. Hidden layers
 //! apply the activation; the output layer is linear. Loss: mean squared error.
 
-use crate::base::gemm::{gemm, transpose, Lhs};
+use crate::base::gemm::{gemm, View};
 use crate::base::scalar::Scalar;
 use crate::base::vector::add_bias_then;
 use rand::Rng;
@@ -157,8 +157,6 @@ pub struct Workspace<S> {
     act: Vec<Vec<S>>,
     /// Gradient w.r.t. the pre-activation of each layer (same shapes as `pre`).
     delta: Vec<Vec<S>>,
-    /// Scratch for a transposed weight matrix (the largest layer).
-    wt: Vec<S>,
 }
 
 impl<S: Scalar> Workspace<S> {
@@ -169,15 +167,6 @@ impl<S: Scalar> Workspace<S> {
             pre: shape.widths.iter().map(|&w| buf(w)).collect(),
             act: shape.widths.iter().map(|&w| buf(w)).collect(),
             delta: shape.widths.iter().map(|&w| buf(w)).collect(),
-            wt: vec![
-                S::zero();
-                shape
-                    .widths
-                    .windows(2)
-                    .map(|w| w[0] * w[1])
-                    .max()
-                    .unwrap_or(0)
-            ],
         }
     }
 
@@ -232,14 +221,8 @@ fn product<S: Scalar>(a: &[S], w: &[S], z: &mut [S], rows: usize, din: usize, do
             *z = dot(row, w);
         }
     } else {
-        let lhs = Lhs {
-            data: a,
-            rows,
-            cols: din,
-            row_stride: din,
-            col_stride: 1,
-        };
-        gemm(lhs, w, dout, dout, z, dout, false);
+        let (a, w) = (View::row_major(a, rows, din), View::row_major(w, din, dout));
+        gemm(a, w, z, dout, false);
     }
 }
 
@@ -344,7 +327,7 @@ pub fn backward<S: Scalar>(
             weight_gradient(input, delta, gw, din, dout);
         }
         if let (Some(da), true) = (below, dout > 1) {
-            input_gradient(delta, w, da, rows, din, dout, &mut ws.wt);
+            input_gradient(delta, w, da, din, dout);
         }
     }
 }
@@ -395,39 +378,25 @@ fn backward_rows<S: Scalar>(
 }
 
 /// dW = A^T Delta for A (rows x din), Delta (rows x dout), written into `gw` (din x dout);
-/// A is read through swapped strides, not copied.
+/// A^T is read through swapped strides, not copied.
 fn weight_gradient<S: Scalar>(a: &[S], delta: &[S], gw: &mut [S], din: usize, dout: usize) {
-    let lhs = Lhs {
-        data: a,
-        rows: din,
-        cols: delta.len() / dout,
-        row_stride: 1,
-        col_stride: din,
-    };
-    gemm(lhs, delta, dout, dout, gw, dout, false);
+    let rows = delta.len() / dout;
+    let (at, delta) = (
+        View::transpose_of(a, rows, din),
+        View::row_major(delta, rows, dout),
+    );
+    gemm(at, delta, gw, dout, false);
 }
 
-/// dA = Delta W^T for Delta (rows x dout), W (din x dout), written into `da` (rows x din),
-/// through W^T copied into `wt`.
-fn input_gradient<S: Scalar>(
-    delta: &[S],
-    w: &[S],
-    da: &mut [S],
-    rows: usize,
-    din: usize,
-    dout: usize,
-    wt: &mut [S],
-) {
-    let wt = &mut wt[..din * dout];
-    transpose(w, din, dout, wt);
-    let lhs = Lhs {
-        data: delta,
-        rows,
-        cols: dout,
-        row_stride: dout,
-        col_stride: 1,
-    };
-    gemm(lhs, wt, din, din, da, din, false);
+/// dA = Delta W^T for Delta (rows x dout), W (din x dout), written into `da` (rows x din);
+/// W^T is read through swapped strides, not copied.
+fn input_gradient<S: Scalar>(delta: &[S], w: &[S], da: &mut [S], din: usize, dout: usize) {
+    let rows = delta.len() / dout;
+    let (delta, wt) = (
+        View::row_major(delta, rows, dout),
+        View::transpose_of(w, din, dout),
+    );
+    gemm(delta, wt, da, din, false);
 }
 
 /// Predictions of the network at `inputs` (rows x d_0), computed in chunks of the workspace
