@@ -142,6 +142,14 @@ layout = {{ kind = "octave" }}
     )
 }
 
+/// The file names of `files` without their extensions.
+fn file_stems(files: &[PathBuf]) -> Vec<String> {
+    files
+        .iter()
+        .map(|f| f.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
 /// The error of drawing `kind` from `run` alone (which must fail).
 fn draw_error(kind: Kind, run: &RunData, path: &Path, opts: &PlotOptions) -> String {
     draw(kind, std::slice::from_ref(run), path, opts)
@@ -435,11 +443,7 @@ fn plot_kinds_on_classification_runs() {
 
     // The standard set: grid task with band record and class maps, data task with filtering.
     let w = standard_set(&grid, &out.join("grid"), Format::Png, &opts).unwrap();
-    let stems: Vec<String> = w
-        .files
-        .iter()
-        .map(|f| f.file_stem().unwrap().to_string_lossy().into_owned())
-        .collect();
+    let stems = file_stems(&w.files);
     assert_eq!(
         stems,
         [
@@ -460,11 +464,7 @@ fn plot_kinds_on_classification_runs() {
         assert!(width >= 900 && h >= 440, "{}: {width}x{h}", f.display());
     }
     let w = standard_set(&blobs, &out.join("blobs"), Format::Png, &opts).unwrap();
-    let stems: Vec<String> = w
-        .files
-        .iter()
-        .map(|f| f.file_stem().unwrap().to_string_lossy().into_owned())
-        .collect();
+    let stems = file_stems(&w.files);
     assert_eq!(
         stems,
         ["accuracy", "accuracy_vs_loss", "agreement", "filtering"],
