@@ -5,17 +5,16 @@
 //! classification runs; the plot kinds and the standard set; errors for kinds that do not
 //! fit the run.
 
+mod common;
+
 use bandwise::analysis::claims::Outcome;
 use bandwise::analysis::{build, Claim, ReportOptions};
-use bandwise::engine::run::{run_experiment, RunOptions};
-use bandwise::experiment::config::Experiment;
-use bandwise::optim::Registry;
 use bandwise::plot::{draw, standard_set, Format, Kind, PlotOptions};
 use bandwise::record::load::RunData;
 use bandwise::record::Table;
+use common::{bandwise_bin, make_run, png_size};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const CYCLIC: &str = r#"name = "padam"
 lr = 3e-2
@@ -143,29 +142,19 @@ layout = {{ kind = "octave" }}
     )
 }
 
-fn make(dir: &Path, text: &str) -> RunData {
-    let exp = Experiment::from_toml_str(text, "test").unwrap();
-    run_experiment(&exp, &Registry::builtin(), dir, RunOptions::default()).unwrap();
-    RunData::load(dir).unwrap()
+/// The file names of `files` without their extensions.
+fn file_stems(files: &[PathBuf]) -> Vec<String> {
+    files
+        .iter()
+        .map(|f| f.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect()
 }
 
-fn bin(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_bandwise"))
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
-
-fn png_size(path: &Path) -> (u32, u32) {
-    let dec = png::Decoder::new(std::fs::File::open(path).unwrap());
-    let reader = dec.read_info().unwrap();
-    (reader.info().width, reader.info().height)
+/// The error of drawing `kind` from `run` alone (which must fail).
+fn draw_error(kind: Kind, run: &RunData, path: &Path, opts: &PlotOptions) -> String {
+    draw(kind, std::slice::from_ref(run), path, opts)
+        .unwrap_err()
+        .to_string()
 }
 
 /// Median as the report takes it (mean of the middle two for an even count).
@@ -186,11 +175,11 @@ fn sweep(root: &Path) -> Vec<RunData> {
     for seed in [0, 1] {
         for (name, opt) in [("cyc", CYCLIC), ("p0", P0), ("adam", ADAM)] {
             let dir = root.join(format!("runs/grid_{name}_s{seed}"));
-            runs.push(make(&dir, &grid_config(opt, seed)));
+            runs.push(make_run(&dir, &grid_config(opt, seed)));
         }
         for (name, opt) in [("cyc", CYCLIC), ("p0", P0)] {
             let dir = root.join(format!("runs/blobs_{name}_s{seed}"));
-            runs.push(make(&dir, &data_config(&files, opt, seed)));
+            runs.push(make_run(&dir, &data_config(&files, opt, seed)));
         }
     }
     runs
@@ -313,7 +302,7 @@ fn report_on_a_classification_sweep() {
 
     // Every format through the binary.
     let d = dir.to_str().unwrap();
-    let (ok, json, err) = bin(&["report", d, "--format", "json"]);
+    let (ok, json, err) = bandwise_bin(&["report", d, "--format", "json"]);
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["schema"], "bandwise-report/1");
@@ -327,7 +316,7 @@ fn report_on_a_classification_sweep() {
         serde_json::json!([0.75, 0.5, 0.25])
     );
     assert_eq!(v["verdicts"].as_array().unwrap().len(), 6);
-    let (ok, md, err) = bin(&["report", d, "--format", "md"]);
+    let (ok, md, err) = bandwise_bin(&["report", d, "--format", "md"]);
     assert!(ok, "{err}");
     for want in [
         "## Classification runs",
@@ -346,7 +335,7 @@ fn report_on_a_classification_sweep() {
         !md.contains("## Comparison (sorted by index"),
         "no regression table"
     );
-    let (ok, csv, err) = bin(&["report", d, "--format", "csv"]);
+    let (ok, csv, err) = bandwise_bin(&["report", d, "--format", "csv"]);
     assert!(ok, "{err}");
     for want in [
         ",final_test_accuracy,,median,",
@@ -358,7 +347,7 @@ fn report_on_a_classification_sweep() {
     ] {
         assert!(csv.contains(want), "{want} missing:\n{csv}");
     }
-    let (ok, term, err) = bin(&["report", d, "--format", "term"]);
+    let (ok, term, err) = bandwise_bin(&["report", d, "--format", "term"]);
     assert!(ok, "{err}");
     assert!(
         term.contains("final test error [95% CI]") && term.contains("C4 "),
@@ -366,14 +355,14 @@ fn report_on_a_classification_sweep() {
     );
 
     // A regression claim asked of classification runs: a "not evaluated" entry saying why.
-    let (ok, md, err) = bin(&[
+    let (ok, md, err) = bandwise_bin(&[
         "report", d, "--format", "md", "--claim", "c2", "--claim", "c5",
     ]);
     assert!(ok, "{err}");
     assert!(md.contains("### C2: not evaluated"), "{md}");
     assert!(md.contains("these are classification runs, whose claims are C4, C5 and C6"));
     assert!(md.contains("### C5: ") && !md.contains("### C4: "));
-    let (ok, _, err) = bin(&["report", d, "--claim", "c7"]);
+    let (ok, _, err) = bandwise_bin(&["report", d, "--claim", "c7"]);
     assert!(
         !ok && err.contains("c4, c5 and c6 on classification runs"),
         "{err}"
@@ -384,13 +373,13 @@ fn report_on_a_classification_sweep() {
 fn mixed_regression_and_classification_runs_get_both_sections() {
     let tmp = tempfile::tempdir().unwrap();
     for seed in [0, 1] {
-        make(
+        make_run(
             &tmp.path().join(format!("reg/s{seed}")),
             &regression_config(seed),
         );
     }
-    make(&tmp.path().join("cls/cyc"), &grid_config(CYCLIC, 0));
-    make(&tmp.path().join("cls/p0"), &grid_config(P0, 0));
+    make_run(&tmp.path().join("cls/cyc"), &grid_config(CYCLIC, 0));
+    make_run(&tmp.path().join("cls/p0"), &grid_config(P0, 0));
     let dirs = [tmp.path().join("reg"), tmp.path().join("cls")];
     let r = build(&dirs, &ReportOptions::default(), &[Claim::C4, Claim::C2]).unwrap();
     assert_eq!(r.configs.len(), 1);
@@ -445,20 +434,16 @@ fn mixed_regression_and_classification_runs_get_both_sections() {
 fn plot_kinds_on_classification_runs() {
     let tmp = tempfile::tempdir().unwrap();
     let files = write_blobs(&tmp.path().join("data"));
-    let grid = make(&tmp.path().join("grid"), &grid_config(CYCLIC, 0));
-    let grid1 = make(&tmp.path().join("grid1"), &grid_config(P0, 0));
-    let blobs = make(&tmp.path().join("blobs"), &data_config(&files, CYCLIC, 0));
-    let reg = make(&tmp.path().join("reg"), &regression_config(0));
+    let grid = make_run(&tmp.path().join("grid"), &grid_config(CYCLIC, 0));
+    let grid1 = make_run(&tmp.path().join("grid1"), &grid_config(P0, 0));
+    let blobs = make_run(&tmp.path().join("blobs"), &data_config(&files, CYCLIC, 0));
+    let reg = make_run(&tmp.path().join("reg"), &regression_config(0));
     let opts = PlotOptions::default();
     let out = tmp.path().join("fig");
 
     // The standard set: grid task with band record and class maps, data task with filtering.
     let w = standard_set(&grid, &out.join("grid"), Format::Png, &opts).unwrap();
-    let stems: Vec<String> = w
-        .files
-        .iter()
-        .map(|f| f.file_stem().unwrap().to_string_lossy().into_owned())
-        .collect();
+    let stems = file_stems(&w.files);
     assert_eq!(
         stems,
         [
@@ -479,11 +464,7 @@ fn plot_kinds_on_classification_runs() {
         assert!(width >= 900 && h >= 440, "{}: {width}x{h}", f.display());
     }
     let w = standard_set(&blobs, &out.join("blobs"), Format::Png, &opts).unwrap();
-    let stems: Vec<String> = w
-        .files
-        .iter()
-        .map(|f| f.file_stem().unwrap().to_string_lossy().into_owned())
-        .collect();
+    let stems = file_stems(&w.files);
     assert_eq!(
         stems,
         ["accuracy", "accuracy_vs_loss", "agreement", "filtering"],
@@ -512,49 +493,28 @@ fn plot_kinds_on_classification_runs() {
     draw(Kind::ClassMaps, &pair, &out.join("maps.png"), &opts).unwrap();
 
     // Kinds that do not fit the run: clear errors.
-    let e = draw(
-        Kind::Accuracy,
-        std::slice::from_ref(&reg),
-        &out.join("x.png"),
-        &opts,
-    )
-    .unwrap_err()
-    .to_string();
+    let e = draw_error(Kind::Accuracy, &reg, &out.join("x.png"), &opts);
     assert!(
         e.contains("a regression run") && e.contains("accuracy figure"),
         "{e}"
     );
-    let e = draw(
-        Kind::Filtering,
-        std::slice::from_ref(&grid),
-        &out.join("x.png"),
-        &opts,
-    )
-    .unwrap_err()
-    .to_string();
+    let e = draw_error(Kind::Filtering, &grid, &out.join("x.png"), &opts);
     assert!(
         e.contains("no filtering.csv") && e.contains("--kind heatmap"),
         "{e}"
     );
-    let e = draw(
-        Kind::ClassMaps,
-        std::slice::from_ref(&blobs),
-        &out.join("x.png"),
-        &opts,
-    )
-    .unwrap_err()
-    .to_string();
+    let e = draw_error(Kind::ClassMaps, &blobs, &out.join("x.png"), &opts);
     assert!(e.contains("2D grid classification run"), "{e}");
 
     // Through the binary: the standard set of a classification run, one kind, an error.
     let g = grid.dir.to_str().unwrap();
-    let (ok, stdout, err) = bin(&["plot", g]);
+    let (ok, stdout, err) = bandwise_bin(&["plot", g]);
     assert!(ok, "{err}");
     assert!(
         stdout.contains("class_maps.png") && !stdout.contains("snapshots.png"),
         "{stdout}"
     );
-    let (ok, stdout, err) = bin(&[
+    let (ok, stdout, err) = bandwise_bin(&[
         "plot",
         tmp.path().join("blobs").to_str().unwrap(),
         "--kind",
@@ -563,6 +523,6 @@ fn plot_kinds_on_classification_runs() {
         out.join("avl.svg").to_str().unwrap(),
     ]);
     assert!(ok && stdout.contains("avl.svg"), "{err}");
-    let (ok, _, err) = bin(&["plot", reg.dir.to_str().unwrap(), "--kind", "agreement"]);
+    let (ok, _, err) = bandwise_bin(&["plot", reg.dir.to_str().unwrap(), "--kind", "agreement"]);
     assert!(!ok && err.contains("regression run"), "{err}");
 }

@@ -1,11 +1,13 @@
 //! End-to-end tests of `bandwise run`: records on disk, determinism, divergence, errors.
 
+mod common;
+
 use bandwise::engine::run::{run_experiment, RunOptions};
 use bandwise::engine::train::Status;
 use bandwise::experiment::config::Experiment;
 use bandwise::optim::Registry;
 use bandwise::record::load::RunData;
-use std::path::Path;
+use common::{fingerprint, run_config};
 
 const CONFIG: &str = r#"
 name = "t"
@@ -27,34 +29,10 @@ layout = { kind = "octave" }
 grids = ["train", "test"]
 "#;
 
-fn run(text: &str, out: &Path) -> bandwise::engine::run::RunSummary {
-    let exp = Experiment::from_toml_str(text, "test").unwrap();
-    run_experiment(&exp, &Registry::builtin(), out, RunOptions::default()).unwrap()
-}
-
-/// Everything on disk except wall-clock columns and timings.
-fn fingerprint(dir: &Path) -> String {
-    let mut out = String::new();
-    for f in ["bands.csv", "peaks.csv", "convergence.csv", "snapshots.csv"] {
-        out += &std::fs::read_to_string(dir.join(f)).unwrap();
-    }
-    for line in std::fs::read_to_string(dir.join("epochs.csv"))
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-    {
-        out += &line[..line.rfind(',').unwrap()];
-    }
-    let mut meta: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
-    meta["timings"] = serde_json::Value::Null;
-    out + &meta.to_string()
-}
-
 #[test]
 fn run_writes_a_complete_record() {
     let tmp = tempfile::tempdir().unwrap();
-    let summary = run(CONFIG, &tmp.path().join("r"));
+    let summary = run_config(CONFIG, &tmp.path().join("r"));
     assert_eq!(summary.status, Status::Completed);
     let data = RunData::load(&tmp.path().join("r")).unwrap();
     assert_eq!(data.epochs.epoch, (0..=60).collect::<Vec<u64>>());
@@ -98,21 +76,21 @@ fn run_writes_a_complete_record() {
 #[test]
 fn same_config_and_seed_give_identical_records() {
     let tmp = tempfile::tempdir().unwrap();
-    run(CONFIG, &tmp.path().join("a"));
-    run(CONFIG, &tmp.path().join("b"));
+    run_config(CONFIG, &tmp.path().join("a"));
+    run_config(CONFIG, &tmp.path().join("b"));
     assert_eq!(
         fingerprint(&tmp.path().join("a")),
         fingerprint(&tmp.path().join("b"))
     );
     // f64 as well, and a different seed differs.
     let f64cfg = CONFIG.replace("seed = 3", "seed = 3\ndtype = \"f64\"");
-    run(&f64cfg, &tmp.path().join("c"));
-    run(&f64cfg, &tmp.path().join("d"));
+    run_config(&f64cfg, &tmp.path().join("c"));
+    run_config(&f64cfg, &tmp.path().join("d"));
     assert_eq!(
         fingerprint(&tmp.path().join("c")),
         fingerprint(&tmp.path().join("d"))
     );
-    run(
+    run_config(
         &CONFIG.replace("seed = 3", "seed = 4"),
         &tmp.path().join("e"),
     );
@@ -126,7 +104,7 @@ fn same_config_and_seed_give_identical_records() {
 fn divergence_stops_cleanly_and_is_recorded() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = CONFIG.replace("name = \"padam\"\nlr = 3e-3\np = { kind = \"cosine\", min = -0.5, max = 0.5, period = 20 }", "name = \"sgd\"\nlr = 1e3");
-    let summary = run(&cfg, &tmp.path().join("div"));
+    let summary = run_config(&cfg, &tmp.path().join("div"));
     let Status::Diverged { epoch, .. } = summary.status else {
         panic!("expected divergence, got {:?}", summary.status)
     };
@@ -141,7 +119,7 @@ fn divergence_stops_cleanly_and_is_recorded() {
 fn existing_run_is_not_overwritten() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("r");
-    run(CONFIG, &out);
+    run_config(CONFIG, &out);
     let before = std::fs::read_to_string(out.join("run.json")).unwrap();
     let exp = Experiment::from_toml_str(CONFIG, "test").unwrap();
     let e = run_experiment(&exp, &Registry::builtin(), &out, RunOptions::default())

@@ -2,14 +2,11 @@
 //! (`bandwise::plot::draw` / `standard_set`) and through the binary; PNGs decode with the
 //! expected sizes, a diverged run renders, bad input gives clear errors.
 
-use bandwise::engine::run::{run_experiment, RunOptions};
-use bandwise::experiment::config::Experiment;
-use bandwise::optim::Registry;
+mod common;
+
 use bandwise::plot::from_record::Measure;
 use bandwise::plot::{draw, standard_set, Format, Kind, PlotOptions};
-use bandwise::record::load::RunData;
-use std::path::Path;
-use std::process::Command;
+use common::{bandwise_bin, make_run, png_size};
 
 fn config(name: &str, optimizer: &str, seed: u64) -> String {
     format!(
@@ -37,39 +34,16 @@ const PADAM: &str = r#"name = "padam"
 lr = 1e-2
 p = { kind = "cosine", min = -0.5, max = 0.5, period = 10 }"#;
 
-fn make(dir: &Path, text: &str) -> RunData {
-    let exp = Experiment::from_toml_str(text, "test").unwrap();
-    run_experiment(&exp, &Registry::builtin(), dir, RunOptions::default()).unwrap();
-    RunData::load(dir).unwrap()
-}
-
-fn png_size(path: &Path) -> (u32, u32) {
-    let dec = png::Decoder::new(std::fs::File::open(path).unwrap());
-    let mut reader = dec.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    (info.width, info.height)
-}
-
+/// `bandwise plot` with `args`: (success, stdout, stderr).
 fn bin(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_bandwise"))
-        .arg("plot")
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    bandwise_bin(&[&["plot"], args].concat())
 }
 
 #[test]
 fn every_kind_renders_through_the_library() {
     let tmp = tempfile::tempdir().unwrap();
-    let a = make(&tmp.path().join("a"), &config("a", PADAM, 0));
-    let b = make(&tmp.path().join("b"), &config("a", PADAM, 1));
+    let a = make_run(&tmp.path().join("a"), &config("a", PADAM, 0));
+    let b = make_run(&tmp.path().join("b"), &config("a", PADAM, 1));
     let opts = PlotOptions::default();
     let out = tmp.path().join("fig");
     for kind in [Kind::Heatmap, Kind::Curves, Kind::Snapshots] {
@@ -119,7 +93,7 @@ fn every_kind_renders_through_the_library() {
 #[test]
 fn diverged_run_renders_with_grey_cells() {
     let tmp = tempfile::tempdir().unwrap();
-    let d = make(
+    let d = make_run(
         &tmp.path().join("d"),
         &config("d", "name = \"sgd\"\nlr = 1e3", 0),
     );
@@ -155,8 +129,8 @@ fn diverged_run_renders_with_grey_cells() {
 fn binary_draws_the_standard_set_and_every_kind() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("sweep");
-    make(&root.join("s0"), &config("s", PADAM, 0));
-    make(&root.join("s1"), &config("s", PADAM, 1));
+    make_run(&root.join("s0"), &config("s", PADAM, 0));
+    make_run(&root.join("s1"), &config("s", PADAM, 1));
     let run = root.join("s0");
     let (ok, stdout, stderr) = bin(&[run.to_str().unwrap()]);
     assert!(ok, "{stderr}");
@@ -204,7 +178,7 @@ fn bad_input_gives_clear_errors() {
     assert!(!ok && e.contains("no bandwise runs"), "{e}");
 
     let run = tmp.path().join("r");
-    make(&run, &config("r", PADAM, 0));
+    make_run(&run, &config("r", PADAM, 0));
     let (ok, _, e) = bin(&[run.to_str().unwrap(), "--kind", "violin"]);
     assert!(
         !ok && e.contains("invalid value 'violin'") && e.contains("heatmap"),
@@ -244,7 +218,7 @@ fn standard_set_of_a_long_run_is_fast() {
     let text = config("long", PADAM, 0)
         .replace("epochs = 30", "epochs = 2000")
         .replace("n = 32", "n = 64");
-    let run = make(&tmp.path().join("long"), &text);
+    let run = make_run(&tmp.path().join("long"), &text);
     let t = std::time::Instant::now();
     let w = standard_set(
         &run,

@@ -1,11 +1,14 @@
 //! End-to-end tests of sweeps: shards, determinism across --jobs, resume after kill -9,
 //! divergence and failures, aggregation numbers, the lr search.
 
+mod common;
+
 use bandwise::app::sweep::{
     aggregate, list_runs, run_sweep, Shard, SweepIndex, SweepOptions, SweepSpec,
 };
 use bandwise::optim::Registry;
 use bandwise::record::{Table, FORMAT};
+use common::{fingerprint, sweep_fingerprint};
 use std::path::Path;
 use std::process::Command;
 
@@ -25,44 +28,6 @@ fn opts(jobs: usize) -> SweepOptions {
         jobs,
         ..Default::default()
     }
-}
-
-/// A run's record without wall-clock columns and timings.
-fn fingerprint(dir: &Path) -> String {
-    let mut out = String::new();
-    for f in ["bands.csv", "peaks.csv", "convergence.csv", "snapshots.csv"] {
-        out += &std::fs::read_to_string(dir.join(f)).unwrap();
-    }
-    for line in std::fs::read_to_string(dir.join("epochs.csv"))
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-    {
-        out += &line[..line.rfind(',').unwrap()];
-    }
-    let mut meta: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
-    meta["timings"] = serde_json::Value::Null;
-    out + &meta.to_string()
-}
-
-/// Every run's fingerprint, sweep.json and the aggregates of a sweep directory.
-fn sweep_fingerprint(dir: &Path) -> Vec<(String, String)> {
-    let index = SweepIndex::load(dir).unwrap();
-    let mut out: Vec<(String, String)> = index
-        .runs
-        .iter()
-        .map(|r| (r.id.clone(), fingerprint(&r.dir)))
-        .collect();
-    for f in [
-        "sweep.json",
-        "aggregate/epochs.csv",
-        "aggregate/bands.csv",
-        "aggregate/configs.csv",
-    ] {
-        out.push((f.into(), std::fs::read_to_string(dir.join(f)).unwrap()));
-    }
-    out
 }
 
 fn hidden_entries(dir: &Path) -> Vec<String> {
@@ -134,7 +99,7 @@ fn records_do_not_depend_on_jobs_and_resume_skips_done_runs() {
         (ra.total, ra.completed, rb.completed, ra.skipped),
         (4, 4, 4, 0)
     );
-    assert_eq!(sweep_fingerprint(&a), sweep_fingerprint(&b));
+    assert_eq!(sweep_fingerprint(&a, &[]), sweep_fingerprint(&b, &[]));
     // A second invocation trains nothing.
     let again = run_sweep(&s, &Registry::builtin(), &a, &opts(2)).unwrap();
     assert_eq!((again.completed, again.skipped), (0, 4));
@@ -166,7 +131,7 @@ fn records_do_not_depend_on_jobs_and_resume_skips_done_runs() {
         },
     )
     .unwrap();
-    assert_eq!(sweep_fingerprint(&a), sweep_fingerprint(&c));
+    assert_eq!(sweep_fingerprint(&a, &[]), sweep_fingerprint(&c, &[]));
     // A changed spec is refused in the same directory.
     let changed = SweepSpec::from_toml_str(
         &spec_text(
@@ -197,7 +162,7 @@ fn parallel_aggregation_gives_the_same_files_as_one_thread() {
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     run_sweep(&s, &Registry::builtin(), &a, &opts(1)).unwrap();
     run_sweep(&s, &Registry::builtin(), &b, &opts(2)).unwrap();
-    assert_eq!(sweep_fingerprint(&a), sweep_fingerprint(&b));
+    assert_eq!(sweep_fingerprint(&a, &[]), sweep_fingerprint(&b, &[]));
     let bands = std::fs::read_to_string(a.join("aggregate/bands.csv")).unwrap();
     let ids: Vec<&str> = bands
         .lines()
@@ -286,7 +251,10 @@ fn killed_sweep_resumes_to_the_same_records() {
         String::from_utf8_lossy(&rerun.stderr)
     );
     assert_eq!(done(&out), 8);
-    assert_eq!(sweep_fingerprint(&out), sweep_fingerprint(&reference));
+    assert_eq!(
+        sweep_fingerprint(&out, &[]),
+        sweep_fingerprint(&reference, &[])
+    );
     assert!(
         hidden_entries(&out).is_empty(),
         "{:?}",

@@ -1,13 +1,13 @@
 //! End-to-end tests of 2D targets: a tiny waves2d run writes ring bands whose energies sum to
 //! the training loss at every epoch, 2D peaks and snapshots, and image panels.
 
-use bandwise::engine::run::{run_experiment, RunOptions};
+mod common;
+
 use bandwise::engine::train::Status;
 use bandwise::experiment::config::Experiment;
-use bandwise::optim::Registry;
 use bandwise::record::load::RunData;
 use bandwise::record::Table;
-use std::path::Path;
+use common::run_config;
 
 const CONFIG: &str = r#"
 name = "tiny2d"
@@ -33,16 +33,11 @@ grids = ["train", "test"]
 snapshots = [0, 10, 20]
 "#;
 
-fn run(text: &str, out: &Path) -> bandwise::engine::run::RunSummary {
-    let exp = Experiment::from_toml_str(text, "test").unwrap();
-    run_experiment(&exp, &Registry::builtin(), out, RunOptions::default()).unwrap()
-}
-
 #[test]
 fn tiny_2d_run_bands_sum_to_the_train_loss() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("r");
-    let summary = run(CONFIG, &dir);
+    let summary = run_config(CONFIG, &dir);
     assert_eq!(summary.status, Status::Completed);
     let data = RunData::load(&dir).unwrap();
     assert_eq!(data.epochs.epoch, (0..=20).collect::<Vec<u64>>());
@@ -109,8 +104,8 @@ fn fourier_features_widen_the_input_and_follow_the_seed() {
         "hidden = [16]",
         "hidden = [16]\nfourier_features = { count = 8, scale = 3.0 }",
     );
-    run(&text, &tmp.path().join("a"));
-    run(&text, &tmp.path().join("b"));
+    run_config(&text, &tmp.path().join("a"));
+    run_config(&text, &tmp.path().join("b"));
     let a = RunData::load(&tmp.path().join("a")).unwrap();
     let b = RunData::load(&tmp.path().join("b")).unwrap();
     assert_eq!(a.meta["model"]["widths"][0], 16);

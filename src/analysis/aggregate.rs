@@ -9,6 +9,7 @@
 //!   constant p = 0 (SGD with EMA momentum, "SGD-like"); the report names which.
 
 use super::claims::Verdict;
+use super::grouping::{config_id, distinct_in_order, group_in_order, seeds_by_outcome};
 use super::guards::{self, GuardResult, Guards, LrInfo};
 use super::index::INDEX_DEFINITION;
 use super::matched::{MATCHED_DEFINITION, MATCHED_LEVELS};
@@ -126,13 +127,7 @@ pub struct Report {
 impl Report {
     /// Task ids in report order.
     pub fn tasks(&self) -> Vec<String> {
-        let mut t: Vec<String> = Vec::new();
-        for c in &self.configs {
-            if !t.contains(&c.task) {
-                t.push(c.task.clone());
-            }
-        }
-        t
+        distinct_in_order(self.configs.iter().map(|c| c.task.clone()))
     }
 
     /// The fixed-p (padam, constant p) configurations of `task`, by increasing p.
@@ -193,14 +188,7 @@ fn summarise(members: &[&RunMetrics], g: &Guards) -> ConfigSummary {
     let coll = |f: &dyn Fn(&RunMetrics) -> f64| -> Vec<f64> { done.iter().map(|r| f(r)).collect() };
     let kernels = kernels_of(&done);
     let bands = band_summaries(&done);
-    let mut seeds: Vec<u64> = done.iter().map(|r| r.seed).collect();
-    seeds.sort_unstable();
-    let mut diverged_seeds: Vec<u64> = members
-        .iter()
-        .filter(|r| r.diverged)
-        .map(|r| r.seed)
-        .collect();
-    diverged_seeds.sort_unstable();
+    let (seeds, diverged_seeds) = seeds_by_outcome(members.iter().map(|r| (r.seed, r.diverged)));
     let config: Value = serde_json::from_str(&first.config_key).unwrap_or(Value::Null);
     let matched_loss: Vec<MatchedLevel> = MATCHED_LEVELS
         .iter()
@@ -292,18 +280,9 @@ pub fn baseline_of<'a>(configs: &'a [ConfigSummary], task_key: &str) -> Option<&
 
 /// Group runs by configuration and summarise (verdicts are added by [`super::verdict`]).
 pub fn aggregate(runs: Vec<RunMetrics>, opts: &ReportOptions) -> Report {
-    let mut keys: Vec<String> = Vec::new();
-    for r in &runs {
-        if !keys.contains(&r.config_key) {
-            keys.push(r.config_key.clone());
-        }
-    }
-    let mut configs: Vec<ConfigSummary> = keys
+    let mut configs: Vec<ConfigSummary> = group_in_order(&runs, |r| r.config_key.clone())
         .iter()
-        .map(|k| {
-            let members: Vec<&RunMetrics> = runs.iter().filter(|r| &r.config_key == k).collect();
-            summarise(&members, &opts.guards)
-        })
+        .map(|(_, members)| summarise(members, &opts.guards))
         .collect();
     // Baselines and differences.
     let baselines: Vec<Option<(String, String)>> = configs
@@ -335,7 +314,7 @@ pub fn aggregate(runs: Vec<RunMetrics>, opts: &ReportOptions) -> Report {
         },
     );
     // Disambiguate equal labels, number tasks and configurations.
-    let mut tasks: Vec<String> = Vec::new();
+    let tasks = distinct_in_order(configs.iter().map(|c| c.task_key.clone()));
     for i in 0..configs.len() {
         let dup = configs
             .iter()
@@ -349,13 +328,7 @@ pub fn aggregate(runs: Vec<RunMetrics>, opts: &ReportOptions) -> Report {
                 configs[i].config["name"].as_str().unwrap_or("?")
             );
         }
-        if !tasks.contains(&configs[i].task_key) {
-            tasks.push(configs[i].task_key.clone());
-        }
-        configs[i].id = format!(
-            "c{:06x}",
-            crate::base::hash::fnv1a(configs[i].key.as_bytes()) & 0xff_ffff
-        );
+        configs[i].id = config_id(&configs[i].key);
         configs[i].task = format!(
             "t{}",
             tasks

@@ -12,6 +12,7 @@
 
 use super::claims::{not_evaluated, Claim, Verdict};
 use super::classification::{configs, judge, rule, ClassConfig, C4_LEVEL, LOSS_LEVELS};
+use super::grouping::{config_id, distinct_in_order, group_in_order, seeds_by_outcome};
 use super::guards::LrInfo;
 use super::metrics::{
     budget_of, config_thresholds, fixed_p, is_cyclic, run_metrics, series_metrics, ReportOptions,
@@ -158,13 +159,7 @@ pub struct ClassificationSection {
 impl ClassificationSection {
     /// Task ids in report order.
     pub fn tasks(&self) -> Vec<String> {
-        let mut t: Vec<String> = Vec::new();
-        for c in &self.configs {
-            if !t.contains(&c.task) {
-                t.push(c.task.clone());
-            }
-        }
-        t
+        distinct_in_order(self.configs.iter().map(|c| c.task.clone()))
     }
 }
 
@@ -309,15 +304,7 @@ fn summarise(c: &ClassConfig, runs: &[&RunData], opts: &ReportOptions) -> Result
         .map(|r| run_metrics(r, opts))
         .collect::<Result<_>>()?;
     let guard_reasons = c.guard_failures();
-    let mut seeds: Vec<u64> = completed.iter().map(|r| r.seed).collect();
-    seeds.sort_unstable();
-    let mut diverged_seeds: Vec<u64> = c
-        .runs
-        .iter()
-        .filter(|r| r.diverged)
-        .map(|r| r.seed)
-        .collect();
-    diverged_seeds.sort_unstable();
+    let (seeds, diverged_seeds) = seeds_by_outcome(c.runs.iter().map(|r| (r.seed, r.diverged)));
     let first = runs[0];
     let config: Value =
         serde_json::from_str(&config_key(&first.meta, &["seed", "name"])).unwrap_or(Value::Null);
@@ -361,14 +348,9 @@ pub fn section(
     first_task: usize,
 ) -> Result<ClassificationSection> {
     // Group by task, in order of first appearance.
-    let mut tasks: Vec<(String, Vec<&RunData>)> = Vec::new();
-    for &r in runs {
-        let key = config_key(&r.meta, &["seed", "name", "optimizer"]);
-        match tasks.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, v)) => v.push(r),
-            None => tasks.push((key, vec![r])),
-        }
-    }
+    let tasks = group_in_order(runs.iter().copied(), |r| {
+        config_key(&r.meta, &["seed", "name", "optimizer"])
+    });
     let mut out = Vec::new();
     let mut verdicts = Vec::new();
     for (t, (_, task_runs)) in tasks.iter().enumerate() {
@@ -383,12 +365,7 @@ pub fn section(
                 .collect();
             let mut s = summarise(c, &members, opts)?;
             s.task = task.clone();
-            s.id = format!(
-                "c{:06x}",
-                crate::base::hash::fnv1a(
-                    config_key(&members[0].meta, &["seed", "name"]).as_bytes()
-                ) & 0xff_ffff
-            );
+            s.id = config_id(&config_key(&members[0].meta, &["seed", "name"]));
             summaries.push(s);
         }
         summaries.sort_by(|a, b| {

@@ -12,6 +12,7 @@ pub mod aggregate;
 pub mod claims;
 pub mod class_summary;
 pub mod classification;
+pub mod grouping;
 pub mod guards;
 pub mod index;
 pub mod kernel;

@@ -353,64 +353,34 @@ fn no_runs_is_a_clear_error() {
 /// configuration learns (final test loss <= 10% of the initial, some band below 0.1).
 fn claim_fixture(root: &Path) {
     for s in 1..=3u64 {
-        let j = 1e-4 * s as f64;
-        let d = |name: &str| root.join(name).join(format!("s{s}"));
-        // Losses 2 x 10^(-e/T): final/initial = 10^(-400/T).
-        let decay = |t: f64| move |e: u64| 2.0 * 10f64.powf(-(e as f64) / t);
-        write_run(
-            &d("pm"),
-            "pm",
-            padam(-0.5),
-            s,
-            "completed",
-            400,
-            &bands_with([1e-3 + j, 2e-3, 3e-3, 4e-3]),
-            decay(200.0),
-        );
-        write_run(
-            &d("p0"),
-            "p0",
-            padam(0.0),
-            s,
-            "completed",
-            400,
-            &bands_with([3e-3 + j, 3e-3, 3e-3, 3e-3]),
-            decay(300.0),
-        );
-        write_run(
-            &d("pp"),
-            "pp",
-            padam(0.5),
-            s,
-            "completed",
-            400,
-            &bands_with([4e-3 + j, 3e-3, 2e-3, 1e-3]),
-            decay(200.0),
-        );
-        write_run(
-            &d("sgd"),
-            "sgd",
-            json!({"name": "sgd", "lr": 0.01}),
-            s,
-            "completed",
-            400,
-            &bands_with([3e-3 + j, 2e-3, 1.5e-3, 1e-3]),
-            decay(300.0),
-        );
+        learning_run(root, "pm", padam(-0.5), s, [1e-3, 2e-3, 3e-3, 4e-3], 200.0);
+        learning_run(root, "p0", padam(0.0), s, [3e-3, 3e-3, 3e-3, 3e-3], 300.0);
+        learning_run(root, "pp", padam(0.5), s, [4e-3, 3e-3, 2e-3, 1e-3], 200.0);
+        let sgd = json!({"name": "sgd", "lr": 0.01});
+        learning_run(root, "sgd", sgd, s, [3e-3, 2e-3, 1.5e-3, 1e-3], 300.0);
         let cyc = json!({"name": "padam", "lr": 0.001, "p": {"kind": "cosine", "min": -0.5, "max": 0.5, "period": 50}});
         // Reaches the strongest baseline's final loss (2e-2, p = -0.5) at epoch 40 = 10% of
         // its budget, and the sgd baseline's (2 x 10^(-4/3)) earlier.
-        write_run(
-            &d("cyc"),
-            "cyc",
-            cyc,
-            s,
-            "completed",
-            400,
-            &bands_with([6e-3 + j, 5e-3, 4e-3, 3e-3]),
-            decay(20.0),
-        );
+        learning_run(root, "cyc", cyc, s, [6e-3, 5e-3, 4e-3, 3e-3], 20.0);
     }
+}
+
+/// A completed run `root/<name>/s<seed>` of 400 epochs that learns: band decay rates `rates`
+/// (the first jittered by 1e-4 x seed), test loss 2 x 10^(-e/T), so final/initial =
+/// 10^(-400/T).
+fn learning_run(root: &Path, name: &str, optimizer: Value, seed: u64, rates: [f64; 4], t: f64) {
+    let mut rates = rates;
+    rates[0] += 1e-4 * seed as f64;
+    write_run(
+        &root.join(name).join(format!("s{seed}")),
+        name,
+        optimizer,
+        seed,
+        "completed",
+        400,
+        &bands_with(rates),
+        move |e| 2.0 * 10f64.powf(-(e as f64) / t),
+    );
 }
 
 #[test]
@@ -469,30 +439,9 @@ fn matched_loss_slopes_follow_the_band_order() {
 /// One fixed-p task where p = -0.5 is replaced by `pm` runs written by `write_pm`.
 fn c2_with(root: &Path, write_pm: impl Fn(&Path, u64)) {
     for s in 1..=3u64 {
-        let j = 1e-4 * s as f64;
-        let d = |name: &str| root.join(name).join(format!("s{s}"));
-        let decay = |t: f64| move |e: u64| 2.0 * 10f64.powf(-(e as f64) / t);
-        write_pm(&d("pm"), s);
-        write_run(
-            &d("p0"),
-            "p0",
-            padam(0.0),
-            s,
-            "completed",
-            400,
-            &bands_with([3e-3 + j, 3e-3, 3e-3, 3e-3]),
-            decay(300.0),
-        );
-        write_run(
-            &d("pp"),
-            "pp",
-            padam(0.5),
-            s,
-            "completed",
-            400,
-            &bands_with([4e-3 + j, 3e-3, 2e-3, 1e-3]),
-            decay(200.0),
-        );
+        write_pm(&root.join("pm").join(format!("s{s}")), s);
+        learning_run(root, "p0", padam(0.0), s, [3e-3, 3e-3, 3e-3, 3e-3], 300.0);
+        learning_run(root, "pp", padam(0.5), s, [4e-3, 3e-3, 2e-3, 1e-3], 200.0);
     }
 }
 

@@ -7,10 +7,9 @@ use std::path::Path;
 use anyhow::{bail, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, VPos};
 
 use super::heatmap::side_legend_and_caption;
-use super::style::{self, fit_bold, perr, series_colour, text, LegendEntry, TITLE_PX};
+use super::style::{self, perr, series_colour, LegendEntry};
 use super::{render, Figure, Raster};
 
 /// One band: its measured and predicted (epoch, relative error) points.
@@ -75,14 +74,7 @@ impl Figure for PredictionFigure<'_> {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<Vec<Raster>> {
         let d = self.0;
-        text(
-            root,
-            &d.title,
-            &fit_bold(root, &d.title, TITLE_PX, W - 20),
-            (W as i32 / 2, 14),
-            HPos::Center,
-            VPos::Top,
-        )?;
+        style::title(root, &d.title, W)?;
         let all = || {
             d.bands
                 .iter()
@@ -98,11 +90,7 @@ impl Figure for PredictionFigure<'_> {
         } else {
             xlo
         };
-        let plot_w = W as i32 - LEFT - LEGEND_W;
-        let plot_h = H as i32 - TOP - CAPTION_AREA;
-        let area = root
-            .clone()
-            .shrink((0, TOP), ((LEFT + plot_w) as u32, plot_h as u32));
+        let area = style::chart_area(root, (W, H), TOP, CAPTION_AREA, LEGEND_W);
         let mut chart = style::log_y_chart(
             &area,
             (xlo, xhi),
@@ -123,18 +111,13 @@ impl Figure for PredictionFigure<'_> {
             let colour = series_colour(i, n);
             let measured: Vec<f64> = b.measured.iter().map(|p| p.1).collect();
             let m_epochs: Vec<f64> = b.measured.iter().map(|p| p.0).collect();
-            for run in style::runs(&m_epochs, &measured, |v| v.is_finite() && v > 0.0) {
-                chart
-                    .draw_series(LineSeries::new(run, colour.stroke_width(2)))
-                    .map_err(perr)?;
-            }
+            let (solid, dashed) = (colour.stroke_width(2), colour.stroke_width(3));
+            let positive = |v: f64| v.is_finite() && v > 0.0;
+            style::draw_runs(&mut chart, (&m_epochs, &measured), positive, solid, None)?;
             let predicted: Vec<f64> = b.predicted.iter().map(|p| p.1).collect();
             let p_epochs: Vec<f64> = b.predicted.iter().map(|p| p.0).collect();
-            for run in style::runs(&p_epochs, &predicted, |v| v.is_finite() && v > 0.0) {
-                chart
-                    .draw_series(DashedLineSeries::new(run, 8, 5, colour.stroke_width(3)))
-                    .map_err(perr)?;
-            }
+            let dash = Some((8, 5));
+            style::draw_runs(&mut chart, (&p_epochs, &predicted), positive, dashed, dash)?;
             entries.push(LegendEntry {
                 label: b.label.clone(),
                 colour,

@@ -14,7 +14,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::heatmap::{draw_caption, PixelRect};
 use super::images::{frame, grid_raster, pick_evenly};
-use super::style::{bold, fit_bold, font, perr, qualitative, text, CAPTION_PX, TICK_PX, TITLE_PX};
+use super::style::{bold, font, perr, qualitative, text, CAPTION_PX, TICK_PX};
 use super::{render, Figure, Raster};
 use crate::record::load::SnapshotData;
 
@@ -158,14 +158,7 @@ impl Figure for ClassMapsFigure<'_> {
         let d = self.0;
         let (w, _) = self.size();
         let k = d.classes;
-        text(
-            root,
-            &d.title,
-            &fit_bold(root, &d.title, TITLE_PX, w - 20),
-            (w as i32 / 2, 14),
-            HPos::Center,
-            VPos::Top,
-        )?;
+        super::style::title(root, &d.title, w)?;
         let mut rasters = Vec::new();
         let head = bold(TICK_PX - 1.0);
         for (row, r) in d.rows.iter().enumerate() {

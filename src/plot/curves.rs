@@ -7,10 +7,9 @@ use std::path::Path;
 use anyhow::{bail, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, VPos};
 
 use super::heatmap::{side_legend_and_caption, x_range};
-use super::style::{self, perr, series_colour, text, LegendEntry, TITLE_PX};
+use super::style::{self, perr, series_colour, LegendEntry};
 use super::{render, Figure, Raster};
 
 /// One line: a band's values per epoch.
@@ -92,14 +91,7 @@ impl Figure for CurvesFigure<'_> {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<Vec<Raster>> {
         let d = self.0;
-        text(
-            root,
-            &d.title,
-            &super::style::fit_bold(root, &d.title, TITLE_PX, (W as i32) as u32 - 20),
-            (W as i32 / 2, 14),
-            HPos::Center,
-            VPos::Top,
-        )?;
+        style::title(root, &d.title, W)?;
         let all = d
             .curves
             .iter()
@@ -112,11 +104,7 @@ impl Figure for CurvesFigure<'_> {
             )
         })?;
         let (xlo, xhi) = x_range(&d.epochs);
-        let plot_w = W as i32 - LEFT - LEGEND_W;
-        let plot_h = H as i32 - TOP - CAPTION_AREA;
-        let area = root
-            .clone()
-            .shrink((0, TOP), ((LEFT + plot_w) as u32, plot_h as u32));
+        let area = style::chart_area(root, (W, H), TOP, CAPTION_AREA, LEGEND_W);
         let mut chart = style::log_y_chart(
             &area,
             (xlo, xhi),
@@ -133,11 +121,9 @@ impl Figure for CurvesFigure<'_> {
         let mut entries = Vec::new();
         for (i, c) in d.curves.iter().enumerate() {
             let colour = series_colour(i, n);
-            for run in style::runs(&d.epochs, &c.values, |v| v.is_finite() && v > 0.0) {
-                chart
-                    .draw_series(LineSeries::new(run, colour.stroke_width(2)))
-                    .map_err(perr)?;
-            }
+            let positive = |v: f64| v.is_finite() && v > 0.0;
+            let line = colour.stroke_width(2);
+            style::draw_runs(&mut chart, (&d.epochs, &c.values), positive, line, None)?;
             entries.push(LegendEntry {
                 label: c.label.clone(),
                 colour,

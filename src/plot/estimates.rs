@@ -18,8 +18,8 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::heatmap::draw_caption;
 use super::style::{
-    self, fit_bold, fmt_tick, font, legend, perr, qualitative, text, LegendEntry, AXIS_PX,
-    CAPTION_PX, TICK_PX, TITLE_PX,
+    self, fmt_tick, font, legend, perr, qualitative, text, LegendEntry, AXIS_PX, CAPTION_PX,
+    TICK_PX,
 };
 use super::{render, Figure, Raster};
 
@@ -271,14 +271,7 @@ impl Figure for EstimatesFigure<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<Vec<Raster>> {
         let d = self.0;
         let (width, height) = self.size();
-        text(
-            root,
-            &d.title,
-            &fit_bold(root, &d.title, TITLE_PX, width - 20),
-            (width as i32 / 2, 14),
-            HPos::Center,
-            VPos::Top,
-        )?;
+        style::title(root, &d.title, width)?;
         let left = self.left();
         let legend_w = self.legend_w();
         let plot_w = width as i32 - left - legend_w - 10;

@@ -12,9 +12,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::colourmap::{luminance, ColourScale, NAN_GREY};
 use super::heatmap::draw_caption;
-use super::style::{
-    bold, fit_bold, fmt_tick, font, perr, text, vtext, AXIS_PX, CAPTION_PX, TICK_PX, TITLE_PX,
-};
+use super::style::{bold, fmt_tick, font, perr, text, vtext, AXIS_PX, CAPTION_PX, TICK_PX};
 use super::{render, Figure, Raster};
 
 /// One cell: the mean over the seeds that completed, how many did, how many diverged.
@@ -165,14 +163,7 @@ impl Figure for MapFigure<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<Vec<Raster>> {
         let d = self.0;
         let (w, _) = self.size();
-        text(
-            root,
-            &d.title,
-            &fit_bold(root, &d.title, TITLE_PX, w - 20),
-            (w as i32 / 2, 14),
-            HPos::Center,
-            VPos::Top,
-        )?;
+        super::style::title(root, &d.title, w)?;
         let (nx, ny) = (d.x_ticks.len() as i32, d.y_ticks.len() as i32);
         for (pi, p) in d.panels.iter().enumerate() {
             let x0 = 10 + pi as i32 * (self.panel_w() + GAP);

@@ -17,7 +17,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 use super::colourmap::{viridis, ColourScale};
 use super::style::{
     self, bold, fmt_tick, font, legend, perr, text, vtext, LegendEntry, AXIS_PX, CAPTION_PX,
-    TICK_PX, TITLE_PX,
+    TICK_PX,
 };
 use super::{render, wrap, Figure, Raster};
 
@@ -193,19 +193,7 @@ impl Figure for HeatmapFigure<'_> {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<Vec<Raster>> {
         let l = &self.layout;
-        text(
-            root,
-            &self.data.title,
-            &super::style::fit_bold(
-                root,
-                &self.data.title,
-                TITLE_PX,
-                (l.size.0 as i32) as u32 - 20,
-            ),
-            (l.size.0 as i32 / 2, 14),
-            HPos::Center,
-            VPos::Top,
-        )?;
+        style::title(root, &self.data.title, l.size.0)?;
         let geom = BlockGeom {
             strips: l.strips.clone(),
             cells: l.cells,
@@ -495,11 +483,8 @@ fn draw_strip<DB: DrawingBackend>(
                 .bold_line_style(RGBColor(225, 225, 225))
                 .draw()
                 .map_err(perr)?;
-            for run in style::runs(&d.epochs, &strip.values, $keep) {
-                chart
-                    .draw_series(LineSeries::new(run, colour.stroke_width(2)))
-                    .map_err(perr)?;
-            }
+            let line = colour.stroke_width(2);
+            style::draw_runs(&mut chart, (&d.epochs, &strip.values), $keep, line, None)?;
         }};
     }
     let builder = || {

@@ -14,7 +14,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::heatmap::side_legend_and_caption;
-use super::style::{self, perr, qualitative, text, LegendEntry, AXIS_PX, TITLE_PX};
+use super::style::{self, perr, qualitative, text, LegendEntry, AXIS_PX};
 use super::{render, Figure, Raster};
 
 /// One configuration's points: (predicted, measured) per band and run.
@@ -144,14 +144,7 @@ impl Figure for OrderFigure<'_> {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<Vec<Raster>> {
         let d = self.0;
-        text(
-            root,
-            &d.title,
-            &style::fit_bold(root, &d.title, TITLE_PX, W - 20),
-            (W as i32 / 2, 14),
-            HPos::Center,
-            VPos::Top,
-        )?;
+        style::title(root, &d.title, W)?;
         let pts = || {
             d.series
                 .iter()
@@ -174,11 +167,7 @@ impl Figure for OrderFigure<'_> {
                 .collect(),
             0.07 * (hi - lo),
         );
-        let plot_w = W as i32 - LEFT - LEGEND_W;
-        let plot_h = H as i32 - TOP - CAPTION_AREA;
-        let area = root
-            .clone()
-            .shrink((0, TOP), ((LEFT + plot_w) as u32, plot_h as u32));
+        let area = style::chart_area(root, (W, H), TOP, CAPTION_AREA, LEGEND_W);
         let mut chart = ChartBuilder::on(&area)
             .x_label_area_size(X_AREA as u32)
             .y_label_area_size(LEFT as u32)

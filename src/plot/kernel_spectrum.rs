@@ -12,9 +12,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::heatmap::draw_caption;
-use super::style::{
-    self, bold, fit_bold, font, perr, series_colour, text, AXIS_PX, CAPTION_PX, TITLE_PX,
-};
+use super::style::{self, bold, fit_bold, font, perr, series_colour, text, AXIS_PX, CAPTION_PX};
 use super::{render, Figure, Raster};
 
 /// One configuration's spectra at one checkpoint.
@@ -165,14 +163,7 @@ impl Figure for SpectrumFigure<'_> {
         let (w, h) = self.size();
         let (cols, rows) = self.grid();
         let (cell_w, cell_h) = self.cell();
-        text(
-            root,
-            &d.title,
-            &fit_bold(root, &d.title, TITLE_PX, w - 20),
-            (w as i32 / 2, 14),
-            HPos::Center,
-            VPos::Top,
-        )?;
+        style::title(root, &d.title, w)?;
         // Per panel: the drawn (index, eigenvalue) points of K_P and of K.
         let pts: Vec<(Points, Points)> = d
             .panels

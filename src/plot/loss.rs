@@ -11,7 +11,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::heatmap::draw_caption;
 use super::style::{
-    self, bold, font, legend, perr, qualitative, text, LegendEntry, AXIS_PX, CAPTION_PX, TITLE_PX,
+    self, bold, font, legend, perr, qualitative, text, LegendEntry, AXIS_PX, CAPTION_PX,
 };
 use super::{render, Figure, Raster};
 
@@ -118,14 +118,7 @@ impl Figure for LossFigure<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<Vec<Raster>> {
         let d = self.0;
         let (width, legend_w) = (self.size().0, self.legend_w());
-        text(
-            root,
-            &d.title,
-            &super::style::fit_bold(root, &d.title, TITLE_PX, (width as i32) as u32 - 20),
-            (width as i32 / 2, 14),
-            HPos::Center,
-            VPos::Top,
-        )?;
+        style::title(root, &d.title, width)?;
         let mut ys: Vec<f64> = Vec::new();
         for s in &d.series {
             ys.extend(&s.mean);
@@ -161,11 +154,7 @@ impl Figure for LossFigure<'_> {
         } else {
             xlo
         };
-        let plot_w = width as i32 - LEFT - legend_w;
-        let plot_h = H as i32 - TOP - CAPTION_AREA;
-        let area = root
-            .clone()
-            .shrink((0, TOP), ((LEFT + plot_w) as u32, plot_h as u32));
+        let area = style::chart_area(root, (width, H), TOP, CAPTION_AREA, legend_w);
         let mut chart = style::log_y_chart(
             &area,
             (xlo, xhi),
@@ -207,17 +196,9 @@ impl Figure for LossFigure<'_> {
         let mut entries = Vec::new();
         for s in &d.series {
             let colour = qualitative(s.colour);
-            for run in style::runs(&s.epochs, &s.mean, ok) {
-                if s.dashed {
-                    chart
-                        .draw_series(DashedLineSeries::new(run, 8, 5, colour.stroke_width(2)))
-                        .map_err(perr)?;
-                } else {
-                    chart
-                        .draw_series(LineSeries::new(run, colour.stroke_width(2)))
-                        .map_err(perr)?;
-                }
-            }
+            let dash = s.dashed.then_some((8, 5));
+            let line = colour.stroke_width(2);
+            style::draw_runs(&mut chart, (&s.epochs, &s.mean), ok, line, dash)?;
             entries.push(LegendEntry {
                 label: s.label.clone(),
                 colour,

@@ -13,7 +13,7 @@ use super::heatmap::{
     downsample_note, draw_block, draw_caption, draw_colour_bar, validate, BlockGeom, BlockStyle,
     HeatmapData, PixelRect,
 };
-use super::style::{bold, TICK_PX, TITLE_PX};
+use super::style::{bold, TICK_PX};
 use super::{render, Figure, Raster};
 
 const COLS_MAX: usize = 3;
@@ -81,14 +81,7 @@ impl Figure for PanelFigure<'_> {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<Vec<Raster>> {
         let (w, h) = (self.size.0 as i32, self.size.1 as i32);
-        super::style::text(
-            root,
-            self.title,
-            &super::style::fit_bold(root, self.title, TITLE_PX, (w) as u32 - 20),
-            (w / 2, 14),
-            HPos::Center,
-            VPos::Top,
-        )?;
+        super::style::title(root, self.title, w as u32)?;
         let mut rasters = Vec::new();
         let mut per_col = 1;
         let rows = self.panels.len().div_ceil(self.cols);

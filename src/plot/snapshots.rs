@@ -7,11 +7,10 @@ use std::path::Path;
 use anyhow::{bail, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, VPos};
 
 use super::heatmap::draw_caption;
 use super::style::{
-    self, bold, fmt_tick, font, legend, perr, text, vtext, LegendEntry, AXIS_PX, TICK_PX, TITLE_PX,
+    self, bold, fmt_tick, font, legend, perr, vtext, LegendEntry, AXIS_PX, TICK_PX,
 };
 use super::{render, Figure, Raster};
 
@@ -111,14 +110,7 @@ impl Figure for SnapshotFigure<'_> {
         let n = d.snapshots.len() as i32;
         let col_w = (w - LEFT - RIGHT) / n;
         let x0 = LEFT - Y_AREA;
-        text(
-            root,
-            &d.title,
-            &super::style::fit_bold(root, &d.title, TITLE_PX, (w) as u32 - 20),
-            (w / 2, 14),
-            HPos::Center,
-            VPos::Top,
-        )?;
+        style::title(root, &d.title, w as u32)?;
         legend(
             root,
             &[
@@ -179,16 +171,15 @@ impl Figure for SnapshotFigure<'_> {
                 .bold_line_style(RGBColor(225, 225, 225))
                 .draw()
                 .map_err(perr)?;
-            for run in style::runs(&d.t, &d.target, f64::is_finite) {
-                chart
-                    .draw_series(LineSeries::new(run, TARGET.stroke_width(2)))
-                    .map_err(perr)?;
-            }
-            for run in style::runs(&d.t, &s.prediction, f64::is_finite) {
-                chart
-                    .draw_series(LineSeries::new(run, PRED.stroke_width(2)))
-                    .map_err(perr)?;
-            }
+            let (target, pred) = (TARGET.stroke_width(2), PRED.stroke_width(2));
+            style::draw_runs(&mut chart, (&d.t, &d.target), f64::is_finite, target, None)?;
+            style::draw_runs(
+                &mut chart,
+                (&d.t, &s.prediction),
+                f64::is_finite,
+                pred,
+                None,
+            )?;
             // Bottom: residual spectrum.
             let by = TOP + ROW_H + ROW_GAP;
             let bottom = root
@@ -213,11 +204,9 @@ impl Figure for SnapshotFigure<'_> {
                 .draw()
                 .map_err(perr)?;
             let ks: Vec<f64> = (0..s.spectrum.len()).map(|k| k as f64).collect();
-            for run in style::runs(&ks, &s.spectrum, |v| v.is_finite() && v > 0.0) {
-                chart
-                    .draw_series(LineSeries::new(run, SPEC.stroke_width(2)))
-                    .map_err(perr)?;
-            }
+            let positive = |v: f64| v.is_finite() && v > 0.0;
+            let line = SPEC.stroke_width(2);
+            style::draw_runs(&mut chart, (&ks, &s.spectrum), positive, line, None)?;
             if first {
                 vtext(
                     root,

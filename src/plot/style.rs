@@ -114,6 +114,20 @@ pub fn text<DB: DrawingBackend>(
         .map_err(perr)
 }
 
+/// Draw a figure's title: bold, shrunk to fit `width` - 20 px ([`fit_bold`]), centred at the
+/// top.
+pub fn title<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &str, width: u32) -> Result<()> {
+    let style = fit_bold(area, s, TITLE_PX, width - 20);
+    text(
+        area,
+        s,
+        &style,
+        (width as i32 / 2, 14),
+        HPos::Center,
+        VPos::Top,
+    )
+}
+
 /// Draw a vertical (bottom-to-top) axis title centred at `(x, y)`.
 pub fn vtext<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
@@ -260,6 +274,25 @@ pub fn runs(xs: &[f64], ys: &[f64], keep: impl Fn(f64) -> bool) -> Vec<Vec<(f64,
     out
 }
 
+/// Draw the runs of `(xs, ys)` that `keep` accepts ([`runs`]) as lines of `style`: solid,
+/// or dashed with `dash` = (dash, gap) px.
+pub fn draw_runs<DB: DrawingBackend, CT: plotters::coord::CoordTranslate<From = (f64, f64)>>(
+    chart: &mut ChartContext<'_, DB, CT>,
+    (xs, ys): (&[f64], &[f64]),
+    keep: impl Fn(f64) -> bool,
+    style: ShapeStyle,
+    dash: Option<(u32, u32)>,
+) -> Result<()> {
+    for run in runs(xs, ys, keep) {
+        match dash {
+            Some((size, gap)) => chart.draw_series(DashedLineSeries::new(run, size, gap, style)),
+            None => chart.draw_series(LineSeries::new(run, style)),
+        }
+        .map_err(perr)?;
+    }
+    Ok(())
+}
+
 /// A chart with a linear x axis and a log y axis (ticks from [`log_ticks`]).
 pub type LogYChart<'a, DB> = ChartContext<
     'a,
@@ -311,6 +344,19 @@ pub fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
         .map(|&k| pow10(1.0, k))
         .collect();
     (bold, if decades < 6.0 { light } else { Vec::new() })
+}
+
+/// The chart's part of a figure of `(width, height)` px with a legend at its right side:
+/// below `top` px (the title), above `bottom` px (the caption), left of `legend_w` px.
+pub fn chart_area<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    (width, height): (u32, u32),
+    top: i32,
+    bottom: i32,
+    legend_w: i32,
+) -> DrawingArea<DB, Shift> {
+    let (w, h) = (width as i32 - legend_w, height as i32 - top - bottom);
+    root.clone().shrink((0, top), (w as u32, h as u32))
 }
 
 /// The linear-x, log-y chart every log-y figure uses (curves, loss, the kernel figures): built

@@ -4,8 +4,9 @@
 //! are rendered with the regression ones by [`super`].
 
 use super::{
-    align, convergence_cells, convergence_header, fmt_epochs, fmt_epochs_compact, md_table, sci,
-    thresholds_of, Conventions, CsvRows, Estimate, Spread,
+    align, convergence_cells, convergence_header, estimate_cell, fmt_epochs, fmt_epochs_compact,
+    fmt_spread_sci, guards_cell, md_table, seeds_cell, spread_cell, thresholds_of, Conventions,
+    CsvRows, Estimate, Spread,
 };
 use crate::analysis::class_summary::{ClassSummary, ClassificationSection};
 use crate::record::num;
@@ -22,40 +23,12 @@ fn frac(x: f64) -> String {
 
 /// "0.637 [0.554, 0.719]" (mean and 95% interval of a fraction), "0.637 [n<2]", "n/a".
 fn frac_estimate(e: &Estimate) -> String {
-    if e.has_ci() {
-        format!("{} [{}, {}]", frac(e.mean), frac(e.ci_lo), frac(e.ci_hi))
-    } else if e.n > 0 {
-        format!("{} [n<2]", frac(e.mean))
-    } else {
-        "n/a".into()
-    }
+    estimate_cell(e, frac)
 }
 
 /// "0.912 [0.890-0.930]" (median and range), or the median alone.
 fn frac_spread(s: &Spread) -> String {
-    if s.n > 1 && s.min != s.max {
-        format!("{} [{}-{}]", frac(s.median), frac(s.min), frac(s.max))
-    } else {
-        frac(s.median)
-    }
-}
-
-/// "1.23e-1 [1.10e-1-1.40e-1]".
-fn loss_spread(s: &Spread) -> String {
-    if s.n > 1 && s.min != s.max {
-        format!("{} [{}-{}]", sci(s.median), sci(s.min), sci(s.max))
-    } else {
-        sci(s.median)
-    }
-}
-
-fn seeds_cell(c: &ClassSummary) -> String {
-    format!(
-        "{} of {} ({})",
-        c.n_runs - c.n_diverged,
-        c.n_runs,
-        c.n_diverged
-    )
+    spread_cell(s, frac)
 }
 
 /// The lowest median class accuracy: "0.71 (class 3)".
@@ -86,14 +59,6 @@ fn agreement_cell(c: &ClassSummary) -> String {
         .map(|a| fmt_epochs_compact(&a.first_epoch))
         .collect();
     cells.join(" / ")
-}
-
-fn guards_cell(c: &ClassSummary) -> String {
-    if c.guards.passed {
-        "pass".into()
-    } else {
-        format!("FAIL: {}", c.guards.reasons.join("; "))
-    }
 }
 
 /// The classification comparison table as rows of cells (header first).
@@ -127,9 +92,9 @@ pub fn comparison_rows(sec: &ClassificationSection) -> Vec<Vec<String>> {
             c.id.clone(),
             c.label.clone(),
             c.task.clone(),
-            seeds_cell(c),
-            loss_spread(&c.final_train_loss),
-            loss_spread(&c.final_test_loss),
+            seeds_cell(c.n_runs, c.n_diverged),
+            fmt_spread_sci(&c.final_train_loss),
+            fmt_spread_sci(&c.final_test_loss),
             frac_spread(&c.final_test_accuracy),
             frac_estimate(&c.final_test_error),
             worst_class(c),
@@ -138,7 +103,7 @@ pub fn comparison_rows(sec: &ClassificationSection) -> Vec<Vec<String>> {
             r.push(at_loss_cell(c, l));
         }
         r.push(agreement_cell(c));
-        r.push(guards_cell(c));
+        r.push(guards_cell(c.guards.passed, &c.guards.reasons));
         rows.push(r);
     }
     rows

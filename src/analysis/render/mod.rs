@@ -95,10 +95,15 @@ pub(super) fn sci(x: f64) -> String {
 
 /// "+0.412 [+0.301, +0.523]", or without the interval when it is undefined.
 pub fn fmt_estimate(e: &Estimate) -> String {
+    estimate_cell(e, f3)
+}
+
+/// A mean and its 95% interval with `num` for each number: "m [lo, hi]", "m [n<2]", "n/a".
+pub(super) fn estimate_cell(e: &Estimate, num: fn(f64) -> String) -> String {
     if e.has_ci() {
-        format!("{} [{}, {}]", f3(e.mean), f3(e.ci_lo), f3(e.ci_hi))
+        format!("{} [{}, {}]", num(e.mean), num(e.ci_lo), num(e.ci_hi))
     } else if e.n > 0 {
-        format!("{} [n<2]", f3(e.mean))
+        format!("{} [n<2]", num(e.mean))
     } else {
         "n/a".into()
     }
@@ -143,20 +148,21 @@ pub fn fmt_predicted(s: &EpochStat, window_end: u64) -> String {
 }
 
 pub(super) fn fmt_spread_sci(s: &Spread) -> String {
+    spread_cell(s, sci)
+}
+
+/// A median and its range with `num` for each number: "m [min-max]", or the median alone.
+pub(super) fn spread_cell(s: &Spread, num: fn(f64) -> String) -> String {
     if s.n > 1 && s.min != s.max {
-        format!("{} [{}-{}]", sci(s.median), sci(s.min), sci(s.max))
+        format!("{} [{}-{}]", num(s.median), num(s.min), num(s.max))
     } else {
-        sci(s.median)
+        num(s.median)
     }
 }
 
-fn seeds_cell(c: &ConfigSummary) -> String {
-    format!(
-        "{} of {} ({})",
-        c.n_runs - c.n_diverged,
-        c.n_runs,
-        c.n_diverged
-    )
+/// "3 of 5 (2)": completed seeds of all seeds (diverged).
+pub(super) fn seeds_cell(n_runs: usize, n_diverged: usize) -> String {
+    format!("{} of {} ({})", n_runs - n_diverged, n_runs, n_diverged)
 }
 
 fn matched_cell(c: &ConfigSummary) -> String {
@@ -171,11 +177,12 @@ fn matched_cell(c: &ConfigSummary) -> String {
     }
 }
 
-fn guards_cell(c: &ConfigSummary) -> String {
-    if c.guards.passed {
+/// "pass", or "FAIL: " and the reasons.
+pub(super) fn guards_cell(passed: bool, reasons: &[String]) -> String {
+    if passed {
         "pass".into()
     } else {
-        format!("FAIL: {}", c.guards.reasons.join("; "))
+        format!("FAIL: {}", reasons.join("; "))
     }
 }
 
@@ -240,7 +247,7 @@ pub fn comparison_rows(report: &Report) -> Vec<Vec<String>> {
         rows.push(vec![
             c.id.clone(),
             c.label.clone(),
-            seeds_cell(c),
+            seeds_cell(c.n_runs, c.n_diverged),
             fmt_estimate(&c.index),
             fmt_estimate(&c.index_first_half),
             matched_cell(c),
@@ -257,7 +264,7 @@ pub fn comparison_rows(report: &Report) -> Vec<Vec<String>> {
             f3(c.coverage.mean),
             sci(c.final_test_loss.median),
             compact_epochs(c),
-            guards_cell(c),
+            guards_cell(c.guards.passed, &c.guards.reasons),
         ]);
     }
     rows
