@@ -7,8 +7,8 @@
 //! time (AVX-512 where the CPU has it, else AVX2), so one binary is fast on every x86-64 node.
 //! Large products can use several threads ([`set_threads`]): C's rows are split into one
 //! block per thread, each block a one-thread product, so results do not depend on the thread
-//! count (tested below). (faer's own parallel split kept the calling thread spinning beside
-//! the pool's: on 2 cores a second thread then gained almost nothing, docs/benchmarks.md.)
+//! count (tested below). (faer's own parallel split gained little inside the engine on 2
+//! cores: docs/benchmarks.md.)
 //!
 //! Tolerance: the summation order differs from a naive loop, so results agree with an exact
 //! (f64) product to within k * eps * sum_p |a_ip b_pj| (the standard bound), tested below.
@@ -27,8 +27,8 @@ static THREADS: AtomicUsize = AtomicUsize::new(1);
 pub const PARALLEL_MIN_WORK: usize = 1 << 21;
 
 /// Let each large matrix product use up to `threads` threads of rayon's global pool (at
-/// least 1). Meant for one run on an otherwise idle machine (`bandwise run --threads`); sweeps
-/// keep 1 and run several trainings at once instead. Results do not depend on it: the split is
+/// least 1). Meant for one run on an otherwise idle machine (`bandwise run`, which uses every
+/// core unless told otherwise); sweeps keep 1 and run several trainings at once instead. Results do not depend on it: the split is
 /// over blocks of the output, never over the summation (tested below).
 pub fn set_threads(threads: usize) {
     THREADS.store(threads.max(1), Ordering::Relaxed);

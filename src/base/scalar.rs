@@ -54,7 +54,7 @@ impl Scalar for f32 {
     }
     #[inline(always)]
     fn fast_tanh(self) -> Self {
-        tanh_rational_f32(self)
+        crate::base::vector::tanh_rational_f32(self)
     }
     fn bias_tanh(z: &mut [Self], bias: &[Self], a: &mut [Self]) {
         crate::base::vector::bias_tanh_f32(z, bias, a);
@@ -83,43 +83,6 @@ impl Scalar for f64 {
     fn fast_tanh(self) -> Self {
         tanh_f64(self)
     }
-}
-
-/// tanh(x) = x P(x^2) / Q(x^2) on |x| <= 7.905 (where f32 tanh rounds to +-1), the
-/// 13/6 rational fit used by Eigen's fast float tanh. Max error 4e-7 absolute (see tests).
-// The coefficients are quoted as published (Eigen); f32 rounds them.
-#[allow(clippy::excessive_precision)]
-#[inline(always)]
-pub fn tanh_rational_f32(x: f32) -> f32 {
-    const CLAMP: f32 = 7.905_311;
-    const A1: f32 = 4.893_524_6e-3;
-    const A3: f32 = 6.372_619_3e-4;
-    const A5: f32 = 1.485_722_4e-5;
-    const A7: f32 = 5.122_297e-8;
-    #[allow(clippy::excessive_precision)]
-    const A9: f32 = -8.604_671_5e-11;
-    const A11: f32 = 2.000_188e-13;
-    const A13: f32 = -2.760_768_5e-16;
-    #[allow(clippy::excessive_precision)]
-    const B0: f32 = 4.893_525_2e-3;
-    const B2: f32 = 2.268_434_6e-3;
-    const B4: f32 = 1.185_347e-4;
-    const B6: f32 = 1.198_258_4e-6;
-    let x = x.clamp(-CLAMP, CLAMP);
-    let x2 = x * x;
-    let mut p = A13;
-    p = p * x2 + A11;
-    p = p * x2 + A9;
-    p = p * x2 + A7;
-    p = p * x2 + A5;
-    p = p * x2 + A3;
-    p = p * x2 + A1;
-    p *= x;
-    let mut q = B6;
-    q = q * x2 + B4;
-    q = q * x2 + B2;
-    q = q * x2 + B0;
-    p / q
 }
 
 /// tanh for f64 without branches or libm calls, so that loops over slices vectorise, within a

@@ -29,11 +29,11 @@ pub struct RunArgs {
     /// Also write the initial and final parameters (params_init.json, params_final.json).
     #[arg(long)]
     save_params: bool,
-    /// Threads for the large matrix products of this run (wide networks; products under 2^21
-    /// multiply-adds stay on one thread). Results do not depend on it. Opt-in: on the machine
-    /// measured, a second thread gained little in the engine (docs/benchmarks.md).
-    #[arg(long, default_value_t = 1)]
-    threads: usize,
+    /// Threads for the large matrix products of this run (wide networks: a product under 2^21
+    /// multiply-adds, e.g. every product of the 64-wide reference network, stays on one
+    /// thread). Results do not depend on it. [default: the number of cores]
+    #[arg(long)]
+    threads: Option<usize>,
     /// Set a config field by its dotted path (repeatable); the value is TOML, e.g.
     /// --set train.epochs=200, --set optimizer.p=-0.25,
     /// --set 'optimizer.p={ kind = "cosine", min = -0.5, max = 0.5, period = 100 }'.
@@ -42,7 +42,8 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs, registry: &Registry) -> Result<()> {
-    crate::base::gemm::set_threads(args.threads);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    crate::base::gemm::set_threads(args.threads.unwrap_or(cores));
     let mut exp = Experiment::load_with(&args.config, &args.set)?;
     if let Some(seed) = args.seed {
         exp.seed = seed;
