@@ -28,8 +28,9 @@ pub const PARALLEL_MIN_WORK: usize = 1 << 21;
 
 /// Let each large matrix product use up to `threads` threads of rayon's global pool (at
 /// least 1). Meant for one run on an otherwise idle machine (`bandwise run`, which uses every
-/// core unless told otherwise); sweeps keep 1 and run several trainings at once instead. Results do not depend on it: the split is
-/// over blocks of the output, never over the summation (tested below).
+/// core unless told otherwise); sweeps keep 1 and run several trainings at once instead.
+/// Results do not depend on it: the split is over blocks of C's rows, never over the
+/// summation (tested below).
 pub fn set_threads(threads: usize) {
     THREADS.store(threads.max(1), Ordering::Relaxed);
 }
