@@ -5,7 +5,7 @@
 //! The product is faer's (`faer::linalg::matmul`), chosen by measurement over matrixmultiply
 //! and bandwise's former own kernel (docs/benchmarks.md): faer picks its micro-kernel at run
 //! time (AVX-512 where the CPU has it, else AVX2), so one binary is fast on every x86-64 node.
-//! Large products can use several threads ([`set_threads`]): C's rows are split into one
+//! Large products can use several threads ([`threads::set`]): C's rows are split into one
 //! block per thread, each block a one-thread product, so results do not depend on the thread
 //! count (tested below). (faer's own parallel split gained little inside the engine on 2
 //! cores: docs/benchmarks.md.)
@@ -14,31 +14,13 @@
 //! (f64) product to within k * eps * sum_p |a_ip b_pj| (the standard bound), tested below.
 
 use crate::base::scalar::Scalar;
+use crate::base::threads;
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// Threads a large product may use (process-wide; 1 unless the caller asks for more, see
-/// [`set_threads`]).
-static THREADS: AtomicUsize = AtomicUsize::new(1);
 
 /// Products with fewer multiply-adds than this stay on one thread: below it, splitting the
 /// work costs more than it saves (measured: docs/benchmarks.md, wide networks).
 pub const PARALLEL_MIN_WORK: usize = 1 << 21;
-
-/// Let each large matrix product use up to `threads` threads of rayon's global pool (at
-/// least 1). Meant for one run on an otherwise idle machine (`bandwise run`, which uses every
-/// core unless told otherwise); sweeps keep 1 and run several trainings at once instead.
-/// Results do not depend on it: the split is over blocks of C's rows, never over the
-/// summation (tested below).
-pub fn set_threads(threads: usize) {
-    THREADS.store(threads.max(1), Ordering::Relaxed);
-}
-
-/// The current thread count of large products.
-pub fn threads() -> usize {
-    THREADS.load(Ordering::Relaxed)
-}
 
 /// Rows of C per thread when a product of m x k x n is split over `threads` threads (m, that
 /// is one block, when it is not split), in multiples of [`ROW_ALIGN`].
@@ -106,7 +88,7 @@ impl<'a, S> View<'a, S> {
 /// dimension `ldc`. With `accumulate` false, C's old values
 /// are not read (NaN in C does not leak into the result).
 pub fn gemm<S: Scalar>(a: View<S>, b: View<S>, c: &mut [S], ldc: usize, accumulate: bool) {
-    let rows = rows_per_block(a.rows, b.cols, a.cols, threads());
+    let rows = rows_per_block(a.rows, b.cols, a.cols, threads::count());
     product_in_blocks(a, b, c, ldc, accumulate, rows);
 }
 

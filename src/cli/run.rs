@@ -43,7 +43,7 @@ pub struct RunArgs {
 
 pub fn run(args: RunArgs, registry: &Registry) -> Result<()> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    crate::base::gemm::set_threads(args.threads.unwrap_or(cores));
+    crate::base::threads::set(args.threads.unwrap_or(cores));
     let mut exp = Experiment::load_with(&args.config, &args.set)?;
     if let Some(seed) = args.seed {
         exp.seed = seed;

@@ -7,7 +7,8 @@
 
 use crate::base::gemm::{gemm, View};
 use crate::base::scalar::Scalar;
-use crate::base::vector::add_bias_then;
+use crate::base::threads;
+use crate::base::vector::{add_bias_then, column_sums};
 use rand::Rng;
 use rand_distr::{Distribution, Normal, Uniform};
 use serde::{Deserialize, Serialize};
@@ -208,21 +209,18 @@ fn times_derivative<S: Scalar>(activation: Activation, z: &[S], a: &[S], delta: 
     }
 }
 
-/// Z = A W for A (rows x din), W (din x dout, row-major); the bias is added by the pass that
-/// follows. The degenerate shapes of the first (din = 1) and last (dout = 1) layers are
-/// computed directly.
-fn product<S: Scalar>(a: &[S], w: &[S], z: &mut [S], rows: usize, din: usize, dout: usize) {
+/// Z = A W for the degenerate shapes of the first (din = 1) and last (dout = 1) layers, row by
+/// row for the rows of `a` (din values each); the other layers' Z is one matrix product.
+fn direct_product<S: Scalar>(a: &[S], w: &[S], z: &mut [S], din: usize, dout: usize) {
     if din == 1 {
         for (z_row, &x) in z.chunks_exact_mut(dout).zip(a) {
             z_row.iter_mut().zip(w).for_each(|(z, &w)| *z = x * w);
         }
-    } else if dout == 1 {
+    } else {
+        debug_assert_eq!(dout, 1);
         for (z, row) in z.iter_mut().zip(a.chunks_exact(din)) {
             *z = dot(row, w);
         }
-    } else {
-        let (a, w) = (View::row_major(a, rows, din), View::row_major(w, din, dout));
-        gemm(a, w, z, dout, false);
     }
 }
 
@@ -274,9 +272,28 @@ pub fn forward<S: Scalar>(shape: &MlpShape, params: &[S], ws: &mut Workspace<S>,
         let (below, above) = ws.act.split_at_mut(l + 1);
         let (input, a) = (&below[l][..rows * din], &mut above[0][..rows * dout]);
         let z = &mut ws.pre[l + 1][..rows * dout];
-        product(input, w, z, rows, din, dout);
+        let direct = din == 1 || dout == 1;
+        if !direct {
+            let (input, w) = (
+                View::row_major(input, rows, din),
+                View::row_major(w, din, dout),
+            );
+            gemm(input, w, z, dout, false);
+        }
         let activation = (l + 1 < n_layers).then_some(shape.activation);
-        add_bias_and_activate(activation, b, z, a);
+        // Z += b and the activation (with the direct products) in blocks of rows, one per
+        // thread when the layer is large.
+        let block = threads::items_per_block(rows, dout);
+        let blocks = z
+            .chunks_mut(block * dout)
+            .zip(a.chunks_mut(block * dout))
+            .zip(input.chunks(block * din));
+        threads::for_each_block(blocks, |((z, a), input)| {
+            if direct {
+                direct_product(input, w, z, din, dout);
+            }
+            add_bias_and_activate(activation, b, z, a);
+        });
     }
 }
 
@@ -308,8 +325,12 @@ pub fn backward<S: Scalar>(
         let derivative = (l + 1 < n_layers).then_some(shape.activation);
         let (z, a) = (&ws.pre[l + 1][..rows * dout], &ws.act[l + 1][..rows * dout]);
 
-        if derivative == Some(Activation::Tanh) && dout > 1 {
-            S::tanh_backward(delta, a, gb, (din == 1).then_some((input, &mut *gw)));
+        let first = (din == 1).then_some(input);
+        let split = dout > 1 && threads::items_per_block(rows, dout) < rows;
+        if let (Some(activation), true) = (derivative, split) {
+            hidden_row_pass_in_blocks(activation, z, a, delta, gb, first.map(|x| (x, &mut *gw)));
+        } else if derivative == Some(Activation::Tanh) && dout > 1 {
+            S::tanh_backward(delta, a, gb, first.map(|x| (x, &mut *gw)));
         } else {
             backward_rows(
                 derivative,
@@ -329,6 +350,44 @@ pub fn backward<S: Scalar>(
         if let (Some(da), true) = (below, dout > 1) {
             input_gradient(delta, w, da, din, dout);
         }
+    }
+}
+
+/// A hidden layer's row pass (dout > 1) split over threads: Delta *= act'(Z) in blocks of
+/// rows, then the bias gradient (and, for a layer with one input, `first`'s weight gradient)
+/// summed over the rows in blocks of columns. Each value is computed by the same operations
+/// in the same order as in the one-thread passes, so the results are the same bit for bit
+/// (tested below).
+fn hidden_row_pass_in_blocks<S: Scalar>(
+    activation: Activation,
+    z: &[S],
+    a: &[S],
+    delta: &mut [S],
+    gb: &mut [S],
+    first: Option<(&[S], &mut [S])>,
+) {
+    let dout = gb.len();
+    let rows = delta.len() / dout;
+    let block = threads::items_per_block(rows, dout) * dout;
+    let blocks = delta
+        .chunks_mut(block)
+        .zip(z.chunks(block))
+        .zip(a.chunks(block));
+    threads::for_each_block(blocks, |((delta, z), a)| {
+        times_derivative(activation, z, a, delta);
+    });
+    let delta = &*delta;
+    let cols = threads::items_per_block(dout, rows);
+    match first {
+        Some((x, gw)) => {
+            let blocks = gb.chunks_mut(cols).zip(gw.chunks_mut(cols)).enumerate();
+            threads::for_each_block(blocks, |(i, (gb, gw))| {
+                column_sums(delta, dout, i * cols, gb, Some((x, gw)));
+            });
+        }
+        None => threads::for_each_block(gb.chunks_mut(cols).enumerate(), |(i, gb)| {
+            column_sums(delta, dout, i * cols, gb, None);
+        }),
     }
 }
 
@@ -493,6 +552,66 @@ mod tests {
         // Hidden layers of width 1: the degenerate products in the middle of the network.
         check_gradients(1, &[4, 1, 3], Activation::Tanh, 6, 6);
         check_gradients(2, &[1], Activation::Sin, 5, 7);
+    }
+
+    #[test]
+    fn threads_do_not_change_results() {
+        // Layers large enough to be split over threads (rows x width >= 2^17), every
+        // activation, one input (the first layer's weight gradient is summed in the split
+        // pass) and several, f32 (the AVX-512 kernels) and f64.
+        fn pass<S: Scalar>(shape: &MlpShape, rows: usize) -> (Vec<S>, Vec<S>) {
+            let mut rng = Pcg64::seed_from_u64(11);
+            let params: Vec<S> = shape.init_params(Init::Torch, &mut rng);
+            let mut ws = Workspace::new(shape, rows);
+            for x in ws.input_mut(shape, rows) {
+                *x = S::of(rng.random_range(-1.0..1.0));
+            }
+            forward(shape, &params, &mut ws, rows);
+            let (out, seed) = ws.output_and_seed(shape, rows);
+            let out = out.to_vec();
+            for s in seed.iter_mut() {
+                *s = S::of(rng.random_range(-1.0..1.0));
+            }
+            let mut grads = vec![S::zero(); shape.n_params()];
+            backward(shape, &params, &mut ws, &mut grads, rows);
+            (out, grads)
+        }
+        fn same<S: Scalar>(x: &[S], y: &[S]) -> bool {
+            x.iter()
+                .zip(y)
+                .all(|(x, y)| x.f64().to_bits() == y.f64().to_bits())
+        }
+        let _guard = threads::TEST_GUARD
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let rows = 700;
+        for (input, activation) in [
+            (1, Activation::Tanh),
+            (3, Activation::Tanh),
+            (1, Activation::Relu),
+            (2, Activation::Sin),
+        ] {
+            let shape = MlpShape::new(input, &[200, 330], 1, activation);
+            assert!(threads::ELEMENTWISE_MIN_VALUES <= rows * 200);
+            threads::set(1);
+            let (out32, grads32) = pass::<f32>(&shape, rows);
+            let (out64, grads64) = pass::<f64>(&shape, rows);
+            for n in [2, 3] {
+                threads::set(n);
+                assert!(threads::items_per_block(rows, 200) < rows);
+                let (out, grads) = pass::<f32>(&shape, rows);
+                assert!(
+                    same(&out, &out32) && same(&grads, &grads32),
+                    "{activation:?} f32"
+                );
+                let (out, grads) = pass::<f64>(&shape, rows);
+                assert!(
+                    same(&out, &out64) && same(&grads, &grads64),
+                    "{activation:?} f64"
+                );
+            }
+        }
+        threads::set(1);
     }
 
     #[test]

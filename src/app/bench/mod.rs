@@ -18,7 +18,7 @@ pub mod peer;
 
 /// The network and thread count timed: the reference task is 1 -> 64 -> 64 -> 1 on one
 /// thread; wide networks use hidden 256 or 512, and may use several threads for their large
-/// matrix products (`base::gemm::set_threads`).
+/// matrix products (`base::threads::set`).
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Workload {
     pub hidden: usize,
@@ -108,7 +108,7 @@ pub fn us_per_step(
     steps: u64,
     repeats: usize,
 ) -> Result<Vec<f64>> {
-    crate::base::gemm::set_threads(work.threads);
+    crate::base::threads::set(work.threads);
     let warm = reference_experiment(n, dtype, work.hidden, (steps / 10).max(1), steps, false)?;
     run_once(&warm, &mut NoObserver)?;
     let exp = reference_experiment(n, dtype, work.hidden, steps, steps, false)?;
