@@ -105,7 +105,7 @@ fn product_in_blocks<S: Scalar>(
     rows_per_block: usize,
 ) {
     if rows_per_block >= a.rows || b.cols == 0 {
-        product(a, b, c, ldc, accumulate);
+        gemm_on_this_thread(a, b, c, ldc, accumulate);
         return;
     }
     rayon::scope(|scope| {
@@ -119,13 +119,19 @@ fn product_in_blocks<S: Scalar>(
                 rows: rows_per_block.min(a.rows - start),
                 ..a
             };
-            scope.spawn(move |_| product(a_block, b, c_block, ldc, accumulate));
+            scope.spawn(move |_| gemm_on_this_thread(a_block, b, c_block, ldc, accumulate));
         }
     });
 }
 
-/// C = [C +] A B on the calling thread.
-fn product<S: Scalar>(a: View<S>, b: View<S>, c: &mut [S], ldc: usize, accumulate: bool) {
+/// [`gemm`] on the calling thread only (for callers that split the work themselves).
+pub fn gemm_on_this_thread<S: Scalar>(
+    a: View<S>,
+    b: View<S>,
+    c: &mut [S],
+    ldc: usize,
+    accumulate: bool,
+) {
     assert_eq!(a.cols, b.rows, "inner dimensions of A B differ");
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if m == 0 || n == 0 {
@@ -315,7 +321,7 @@ mod tests {
             };
             let mut one = vec![0.0f32; m * n];
             let mut two = vec![0.0f32; m * n];
-            product(lhs, View::row_major(&b, k, n), &mut one, n, false);
+            gemm_on_this_thread(lhs, View::row_major(&b, k, n), &mut one, n, false);
             for threads in [2, 3] {
                 let rows = rows_per_block(m, n, k, threads);
                 assert!(rows < m, "{m}x{k}x{n} is split over {threads} threads");

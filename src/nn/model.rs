@@ -5,7 +5,7 @@
 //! bias b_l (d_{l+1}); rows of a batch are samples, so Z_{l+1} = A_l W_l + b_l. Hidden layers
 //! apply the activation; the output layer is linear. Loss: mean squared error.
 
-use crate::base::gemm::{gemm, View};
+use crate::base::gemm::{gemm, gemm_on_this_thread, View};
 use crate::base::scalar::Scalar;
 use crate::base::threads;
 use crate::base::vector::{add_bias_then, column_sums};
@@ -272,25 +272,20 @@ pub fn forward<S: Scalar>(shape: &MlpShape, params: &[S], ws: &mut Workspace<S>,
         let (below, above) = ws.act.split_at_mut(l + 1);
         let (input, a) = (&below[l][..rows * din], &mut above[0][..rows * dout]);
         let z = &mut ws.pre[l + 1][..rows * dout];
-        let direct = din == 1 || dout == 1;
-        if !direct {
-            let (input, w) = (
-                View::row_major(input, rows, din),
-                View::row_major(w, din, dout),
-            );
-            gemm(input, w, z, dout, false);
-        }
         let activation = (l + 1 < n_layers).then_some(shape.activation);
-        // Z += b and the activation (with the direct products) in blocks of rows, one per
-        // thread when the layer is large.
+        // Z = A W, Z += b and the activation in blocks of rows, one per thread when the layer
+        // is large, so that each block's element-wise pass follows its product on one core.
         let block = threads::items_per_block(rows, dout);
         let blocks = z
             .chunks_mut(block * dout)
             .zip(a.chunks_mut(block * dout))
             .zip(input.chunks(block * din));
         threads::for_each_block(blocks, |((z, a), input)| {
-            if direct {
+            if din == 1 || dout == 1 {
                 direct_product(input, w, z, din, dout);
+            } else {
+                let input = View::row_major(input, input.len() / din, din);
+                gemm_on_this_thread(input, View::row_major(w, din, dout), z, dout, false);
             }
             add_bias_and_activate(activation, b, z, a);
         });
