@@ -25,10 +25,11 @@ pub trait Scalar:
     fn f64(self) -> f64;
     /// tanh by a branch-free rational approximation, so that loops over slices vectorise.
     fn fast_tanh(self) -> Self;
-    /// Z += b on every row of `z` (rows of `bias.len()` values), then A = tanh(Z) with
+    /// Z += b on every row of `z` (rows of `bias.len()` values; for a layer with one input,
+    /// `first` = (x, w) gives Z = x_i w + b instead), then A = tanh(Z) with
     /// [`Scalar::fast_tanh`]: the hidden layers' element-wise pass ([`crate::base::vector`]).
-    fn bias_tanh(z: &mut [Self], bias: &[Self], a: &mut [Self]) {
-        crate::base::vector::add_bias_then(z, bias, a, Self::fast_tanh);
+    fn bias_tanh(z: &mut [Self], bias: &[Self], a: &mut [Self], first: Option<(&[Self], &[Self])>) {
+        crate::base::vector::add_bias_then(z, bias, a, first, Self::fast_tanh);
     }
     /// Backward through tanh: Delta *= 1 - A^2, with the bias gradient (and, given the one
     /// input of a first layer, the weight gradient) summed over rows ([`crate::base::vector`]).
@@ -56,8 +57,8 @@ impl Scalar for f32 {
     fn fast_tanh(self) -> Self {
         crate::base::vector::tanh_rational_f32(self)
     }
-    fn bias_tanh(z: &mut [Self], bias: &[Self], a: &mut [Self]) {
-        crate::base::vector::bias_tanh_f32(z, bias, a);
+    fn bias_tanh(z: &mut [Self], bias: &[Self], a: &mut [Self], first: Option<(&[Self], &[Self])>) {
+        crate::base::vector::bias_tanh_f32(z, bias, a, first);
     }
     fn tanh_backward(
         delta: &mut [Self],

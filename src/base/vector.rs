@@ -46,16 +46,25 @@ const TANH_DENOMINATOR: [f32; 4] = [1.198_258_4e-6, 1.185_347e-4, 2.268_434_6e-3
 
 /// Z += b, added to every row of `z` (rows of `bias.len()` values), and A = f(Z): the
 /// portable loop (with f = the fast tanh, what [`bias_tanh_f32`] must equal bit for bit).
-pub fn add_bias_then<S: Copy + std::ops::Add<Output = S>>(
+/// For a layer with one input, `first` = (x, w) (one input value per row, and the weights)
+/// computes Z = x_i w + b in the same pass (the product rounded before the sum) instead of
+/// reading Z.
+pub fn add_bias_then<S: Copy + std::ops::Add<Output = S> + std::ops::Mul<Output = S>>(
     z: &mut [S],
     bias: &[S],
     a: &mut [S],
+    first: Option<(&[S], &[S])>,
     f: impl Fn(S) -> S,
 ) {
-    for (z_row, a_row) in z
-        .chunks_exact_mut(bias.len())
-        .zip(a.chunks_exact_mut(bias.len()))
+    let width = bias.len();
+    for (i, (z_row, a_row)) in z
+        .chunks_exact_mut(width)
+        .zip(a.chunks_exact_mut(width))
+        .enumerate()
     {
+        if let Some((x, w)) = first {
+            z_row.iter_mut().zip(w).for_each(|(z, &w)| *z = x[i] * w);
+        }
         for ((z, a), &b) in z_row.iter_mut().zip(a_row.iter_mut()).zip(bias) {
             *z = *z + b;
             *a = f(*z);
@@ -64,18 +73,22 @@ pub fn add_bias_then<S: Copy + std::ops::Add<Output = S>>(
 }
 
 /// [`add_bias_then`] with the fast tanh, for f32, in AVX-512 vectors when the CPU has them.
-pub fn bias_tanh_f32(z: &mut [f32], bias: &[f32], a: &mut [f32]) {
-    assert!(z.len() == a.len() && !bias.is_empty() && z.len().is_multiple_of(bias.len()));
+pub fn bias_tanh_f32(z: &mut [f32], bias: &[f32], a: &mut [f32], first: Option<(&[f32], &[f32])>) {
+    let width = bias.len();
+    assert!(z.len() == a.len() && width > 0 && z.len().is_multiple_of(width));
+    if let Some((x, w)) = first {
+        assert!(x.len() == z.len() / width && w.len() == width);
+    }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU has AVX-512F (checked just above); the slices' lengths were checked.
         #[allow(unsafe_code)]
         unsafe {
-            avx512::bias_tanh(z, bias, a)
+            avx512::bias_tanh(z, bias, a, first)
         };
         return;
     }
-    add_bias_then(z, bias, a, tanh_rational_f32);
+    add_bias_then(z, bias, a, first, tanh_rational_f32);
 }
 
 /// Backward through tanh for a block of rows of width `gb.len()`: Delta *= 1 - A^2 (tanh's
@@ -197,30 +210,59 @@ mod avx512 {
 
     /// # Safety
     /// The CPU must have AVX-512F; `z` and `a` have the same length, a multiple of
-    /// `bias.len()`.
+    /// `bias.len()`; `first`'s input has one value per row and its weights `bias.len()`.
     #[target_feature(enable = "avx512f")]
-    pub unsafe fn bias_tanh(z: &mut [f32], bias: &[f32], a: &mut [f32]) {
+    pub unsafe fn bias_tanh(
+        z: &mut [f32],
+        bias: &[f32],
+        a: &mut [f32],
+        first: Option<(&[f32], &[f32])>,
+    ) {
         let width = bias.len();
         let full = width / 16 * 16;
         let tail: __mmask16 = ((1u32 << (width - full)) - 1) as __mmask16;
-        for (z_row, a_row) in z.chunks_exact_mut(width).zip(a.chunks_exact_mut(width)) {
-            let (zp, ap, bp) = (z_row.as_mut_ptr(), a_row.as_mut_ptr(), bias.as_ptr());
+        let bp = bias.as_ptr();
+        for (i, (z_row, a_row)) in z
+            .chunks_exact_mut(width)
+            .zip(a.chunks_exact_mut(width))
+            .enumerate()
+        {
+            let (zp, ap) = (z_row.as_mut_ptr(), a_row.as_mut_ptr());
+            let xw = first.map(|(x, w)| (_mm512_set1_ps(*x.get_unchecked(i)), w.as_ptr()));
             let mut j = 0;
             while j < full {
-                let v = _mm512_add_ps(_mm512_loadu_ps(zp.add(j)), _mm512_loadu_ps(bp.add(j)));
+                let v = z_plus_b(zp, xw, bp, j, !0);
                 _mm512_storeu_ps(zp.add(j), v);
                 _mm512_storeu_ps(ap.add(j), tanh16(v));
                 j += 16;
             }
             if tail != 0 {
-                let v = _mm512_add_ps(
-                    _mm512_maskz_loadu_ps(tail, zp.add(j)),
-                    _mm512_maskz_loadu_ps(tail, bp.add(j)),
-                );
+                let v = z_plus_b(zp, xw, bp, j, tail);
                 _mm512_mask_storeu_ps(zp.add(j), tail, v);
                 _mm512_mask_storeu_ps(ap.add(j), tail, tanh16(v));
             }
         }
+    }
+
+    /// Z + b for the 16 columns from `j` (those in `mask`): Z read from `zp`, or, given
+    /// `xw` = (the row's input in every lane, the weights), computed as x w.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F; the masked columns are in bounds of every pointer.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn z_plus_b(
+        zp: *const f32,
+        xw: Option<(__m512, *const f32)>,
+        bp: *const f32,
+        j: usize,
+        mask: __mmask16,
+    ) -> __m512 {
+        let z = match xw {
+            Some((x, wp)) => _mm512_mul_ps(x, _mm512_maskz_loadu_ps(mask, wp.add(j))),
+            None => _mm512_maskz_loadu_ps(mask, zp.add(j)),
+        };
+        _mm512_add_ps(z, _mm512_maskz_loadu_ps(mask, bp.add(j)))
     }
 
     /// Columns per block of [`tanh_backward`]: four vectors, whose two gradients stay in
@@ -335,13 +377,21 @@ mod tests {
                 })
                 .collect();
             let bias: Vec<f32> = (0..width).map(|j| j as f32 * 0.37 - 2.0).collect();
-            let (mut z_fast, mut a_fast) = (z.clone(), vec![0.0f32; z.len()]);
+            // A layer with one input: Z = x w + b, with x and w spanning the same values.
+            let x: Vec<f32> = (0..rows).map(|i| z[i * width] / 4.0).collect();
+            let w: Vec<f32> = (0..width).map(|j| z[j] * 0.3).collect();
+            for first in [None, Some((&x[..], &w[..]))] {
+                let (mut z_fast, mut a_fast) = (z.clone(), vec![0.0f32; z.len()]);
+                let (mut z_ref, mut a_ref) = (z.clone(), vec![0.0f32; z.len()]);
+                bias_tanh_f32(&mut z_fast, &bias, &mut a_fast, first);
+                add_bias_then(&mut z_ref, &bias, &mut a_ref, first, tanh_rational_f32);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                let input = first.is_some();
+                assert_eq!(bits(&z_fast), bits(&z_ref), "Z + b, width {width}, {input}");
+                assert_eq!(bits(&a_fast), bits(&a_ref), "tanh, width {width}, {input}");
+            }
             let (mut z_ref, mut a_ref) = (z.clone(), vec![0.0f32; z.len()]);
-            bias_tanh_f32(&mut z_fast, &bias, &mut a_fast);
-            add_bias_then(&mut z_ref, &bias, &mut a_ref, tanh_rational_f32);
-            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&z_fast), bits(&z_ref), "Z + b, width {width}");
-            assert_eq!(bits(&a_fast), bits(&a_ref), "tanh, width {width}");
+            add_bias_then(&mut z_ref, &bias, &mut a_ref, None, tanh_rational_f32);
             // And the values are tanh's, to the fast tanh's accuracy.
             for (&z, &a) in z_ref.iter().zip(&a_ref) {
                 if z.is_nan() {

@@ -209,33 +209,28 @@ fn times_derivative<S: Scalar>(activation: Activation, z: &[S], a: &[S], delta: 
     }
 }
 
-/// Z = A W for the degenerate shapes of the first (din = 1) and last (dout = 1) layers, row by
-/// row for the rows of `a` (din values each); the other layers' Z is one matrix product.
-fn direct_product<S: Scalar>(a: &[S], w: &[S], z: &mut [S], din: usize, dout: usize) {
-    if din == 1 {
-        for (z_row, &x) in z.chunks_exact_mut(dout).zip(a) {
-            z_row.iter_mut().zip(w).for_each(|(z, &w)| *z = x * w);
-        }
-    } else {
-        debug_assert_eq!(dout, 1);
-        for (z, row) in z.iter_mut().zip(a.chunks_exact(din)) {
-            *z = dot(row, w);
-        }
+/// Z = A W for the last layer's degenerate shape (dout = 1), one dot product per row of `a`
+/// (din values each).
+fn output_product<S: Scalar>(a: &[S], w: &[S], z: &mut [S], din: usize) {
+    for (z, row) in z.iter_mut().zip(a.chunks_exact(din)) {
+        *z = dot(row, w);
     }
 }
 
 /// Z += b, then A = act(Z) for a hidden layer (`activation` Some) or A = Z for the output.
+/// For a layer with one input, `first` = (x, w) computes Z = x_i w + b in the same pass.
 fn add_bias_and_activate<S: Scalar>(
     activation: Option<Activation>,
     bias: &[S],
     z: &mut [S],
     a: &mut [S],
+    first: Option<(&[S], &[S])>,
 ) {
     match activation {
-        Some(Activation::Tanh) => S::bias_tanh(z, bias, a),
-        Some(Activation::Relu) => add_bias_then(z, bias, a, |z| z.max(S::zero())),
-        Some(Activation::Sin) => add_bias_then(z, bias, a, |z| z.sin()),
-        None => add_bias_then(z, bias, a, |z| z),
+        Some(Activation::Tanh) => S::bias_tanh(z, bias, a, first),
+        Some(Activation::Relu) => add_bias_then(z, bias, a, first, |z| z.max(S::zero())),
+        Some(Activation::Sin) => add_bias_then(z, bias, a, first, |z| z.sin()),
+        None => add_bias_then(z, bias, a, first, |z| z),
     }
 }
 
@@ -281,13 +276,14 @@ pub fn forward<S: Scalar>(shape: &MlpShape, params: &[S], ws: &mut Workspace<S>,
             .zip(a.chunks_mut(block * dout))
             .zip(input.chunks(block * din));
         threads::for_each_block(blocks, |((z, a), input)| {
-            if din == 1 || dout == 1 {
-                direct_product(input, w, z, din, dout);
-            } else {
+            // Z = A W: for a layer with one input, in the element-wise pass itself.
+            if din > 1 && dout == 1 {
+                output_product(input, w, z, din);
+            } else if din > 1 {
                 let input = View::row_major(input, input.len() / din, din);
                 gemm_on_this_thread(input, View::row_major(w, din, dout), z, dout, false);
             }
-            add_bias_and_activate(activation, b, z, a);
+            add_bias_and_activate(activation, b, z, a, (din == 1).then_some((input, w)));
         });
     }
 }
