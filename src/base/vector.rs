@@ -154,6 +154,33 @@ pub fn column_sums<S: num_traits::Float>(
     }
 }
 
+/// out[j] = the sum over the rows i of X, in row order, of s_i X[i, j] (`x`: rows of
+/// `out.len()` values; `s`: one value per row); `out` is overwritten. The weight gradient of
+/// a layer with one output (X its input, s its Delta). The sums are kept in local
+/// accumulators for a block of columns at a time: a running sum stored to memory after every
+/// row would wait on its own store at each row.
+pub fn scaled_column_sums<S: num_traits::Float>(x: &[S], s: &[S], out: &mut [S]) {
+    const BLOCK: usize = 64;
+    let width = out.len();
+    for start in (0..width).step_by(BLOCK) {
+        let cols = BLOCK.min(width - start);
+        let mut acc = [S::zero(); BLOCK];
+        for (row, &s) in x.chunks_exact(width).zip(s) {
+            let row = &row[start..start + cols];
+            if cols == BLOCK {
+                for j in 0..BLOCK {
+                    acc[j] = acc[j] + row[j] * s;
+                }
+            } else {
+                for (acc, &x) in acc.iter_mut().zip(row) {
+                    *acc = *acc + x * s;
+                }
+            }
+        }
+        out[start..start + cols].copy_from_slice(&acc[..cols]);
+    }
+}
+
 /// [`tanh_backward_portable`] for f32, in AVX-512 vectors (the gradients kept in registers
 /// across rows) when the CPU has them.
 pub fn tanh_backward_f32(
@@ -402,6 +429,26 @@ mod tests {
                         "tanh({z}) = {a}"
                     );
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn scaled_column_sums_sum_each_column_in_row_order() {
+        for width in [1, 5, 64, 100, 200] {
+            let rows = 50;
+            let x: Vec<f64> = (0..rows * width)
+                .map(|i| ((i * 37) % 101) as f64 - 50.3)
+                .collect();
+            let s: Vec<f64> = (0..rows).map(|i| 1.0 / (i as f64 + 0.7)).collect();
+            let mut out = vec![f64::NAN; width];
+            scaled_column_sums(&x, &s, &mut out);
+            for (j, &got) in out.iter().enumerate() {
+                let mut want = 0.0;
+                for i in 0..rows {
+                    want += x[i * width + j] * s[i];
+                }
+                assert_eq!(got.to_bits(), want.to_bits(), "width {width}, column {j}");
             }
         }
     }

@@ -8,7 +8,7 @@
 use crate::base::gemm::{gemm, gemm_on_this_thread, View};
 use crate::base::scalar::Scalar;
 use crate::base::threads;
-use crate::base::vector::{add_bias_then, column_sums};
+use crate::base::vector::{add_bias_then, column_sums, scaled_column_sums};
 use rand::Rng;
 use rand_distr::{Distribution, Normal, Uniform};
 use serde::{Deserialize, Serialize};
@@ -400,22 +400,12 @@ fn backward_rows<S: Scalar>(
 ) {
     let (din, dout) = (w.len() / gb.len(), gb.len());
     gb.fill(S::zero());
-    if din == 1 || dout == 1 {
-        gw.fill(S::zero());
-    }
     for (i, d) in delta.chunks_exact_mut(dout).enumerate() {
-        let (x, cols) = (&input[i * din..(i + 1) * din], i * dout..(i + 1) * dout);
+        let cols = i * dout..(i + 1) * dout;
         if let Some(activation) = derivative {
             times_derivative(activation, &z[cols.clone()], &a[cols], d);
         }
         gb.iter_mut().zip(d.iter()).for_each(|(g, &d)| *g += d);
-        if din == 1 {
-            gw.iter_mut()
-                .zip(d.iter())
-                .for_each(|(g, &d)| *g += x[0] * d);
-        } else if dout == 1 {
-            gw.iter_mut().zip(x).for_each(|(g, &x)| *g += x * d[0]);
-        }
         if dout == 1 {
             if let Some(da) = below.as_deref_mut() {
                 da[i * din..(i + 1) * din]
@@ -424,6 +414,13 @@ fn backward_rows<S: Scalar>(
                     .for_each(|(x, &w)| *x = d[0] * w);
             }
         }
+    }
+    // The degenerate weight gradients, from the final Delta: gw_j = sum_i x_i Delta_ij (one
+    // input) or sum_i Delta_i x_ij (one output).
+    if din == 1 {
+        scaled_column_sums(delta, input, gw);
+    } else if dout == 1 {
+        scaled_column_sums(input, delta, gw);
     }
 }
 
