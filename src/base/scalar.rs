@@ -32,14 +32,17 @@ pub trait Scalar:
         crate::base::vector::add_bias_then(z, bias, a, first, Self::fast_tanh);
     }
     /// Backward through tanh: Delta *= 1 - A^2, with the bias gradient (and, given the one
-    /// input of a first layer, the weight gradient) summed over rows ([`crate::base::vector`]).
+    /// input of a first layer, the weight gradient) summed over rows; given a one-output layer
+    /// `above` (its Delta and weights), Delta is first computed from it
+    /// ([`crate::base::vector::tanh_backward_portable`]).
     fn tanh_backward(
         delta: &mut [Self],
         a: &[Self],
         gb: &mut [Self],
         first: Option<(&[Self], &mut [Self])>,
+        above: Option<(&[Self], &[Self])>,
     ) {
-        crate::base::vector::tanh_backward_portable(delta, a, gb, first);
+        crate::base::vector::tanh_backward_portable(delta, a, gb, first, above);
     }
 }
 
@@ -65,8 +68,9 @@ impl Scalar for f32 {
         a: &[Self],
         gb: &mut [Self],
         first: Option<(&[Self], &mut [Self])>,
+        above: Option<(&[Self], &[Self])>,
     ) {
-        crate::base::vector::tanh_backward_f32(delta, a, gb, first);
+        crate::base::vector::tanh_backward_f32(delta, a, gb, first, above);
     }
 }
 

@@ -95,12 +95,16 @@ pub fn bias_tanh_f32(z: &mut [f32], bias: &[f32], a: &mut [f32], first: Option<(
 /// derivative from its stored output A), then the bias gradient gb = sum over rows of Delta
 /// and, for a layer with one input (`first`: that input, one value per row, and the weight
 /// gradient), gw = sum over rows of x Delta. Both gradients are overwritten; rows are summed
-/// in order. The portable loop, which [`tanh_backward_f32`] must equal bit for bit.
+/// in order. When the layer above has one output, `above` = (its Delta, one value per row;
+/// its weights, `gb.len()` values) gives this layer's dLoss/dA = Delta_above,i w, computed
+/// here instead of read from `delta`. The portable loop, which [`tanh_backward_f32`] must
+/// equal bit for bit.
 pub fn tanh_backward_portable<S: num_traits::Float>(
     delta: &mut [S],
     a: &[S],
     gb: &mut [S],
     mut first: Option<(&[S], &mut [S])>,
+    above: Option<(&[S], &[S])>,
 ) {
     gb.fill(S::zero());
     if let Some((_, gw)) = first.as_mut() {
@@ -112,6 +116,9 @@ pub fn tanh_backward_portable<S: num_traits::Float>(
         .zip(a.chunks_exact(width))
         .enumerate()
     {
+        if let Some((d, w)) = above {
+            d_row.iter_mut().zip(w).for_each(|(x, &w)| *x = d[i] * w);
+        }
         for ((d, &a), g) in d_row.iter_mut().zip(a_row).zip(gb.iter_mut()) {
             *d = *d * (S::one() - a * a);
             *g = *g + *d;
@@ -188,22 +195,26 @@ pub fn tanh_backward_f32(
     a: &[f32],
     gb: &mut [f32],
     first: Option<(&[f32], &mut [f32])>,
+    above: Option<(&[f32], &[f32])>,
 ) {
     let width = gb.len();
     assert!(delta.len() == a.len() && width > 0 && delta.len().is_multiple_of(width));
     if let Some((x, gw)) = &first {
         assert!(x.len() == delta.len() / width && gw.len() == width);
     }
+    if let Some((d, w)) = above {
+        assert!(d.len() == delta.len() / width && w.len() == width);
+    }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU has AVX-512F (checked just above); the slices' lengths were checked.
         #[allow(unsafe_code)]
         unsafe {
-            avx512::tanh_backward(delta, a, gb, first)
+            avx512::tanh_backward(delta, a, gb, first, above)
         };
         return;
     }
-    tanh_backward_portable(delta, a, gb, first);
+    tanh_backward_portable(delta, a, gb, first, above);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -301,13 +312,15 @@ mod avx512 {
 
     /// # Safety
     /// The CPU must have AVX-512F; `delta` and `a` have the same length, a multiple of
-    /// `gb.len()`; `first`'s input has one value per row and its gradient `gb.len()` values.
+    /// `gb.len()`; `first`'s input and `above`'s Delta have one value per row, `first`'s
+    /// gradient and `above`'s weights `gb.len()` values.
     #[target_feature(enable = "avx512f")]
     pub unsafe fn tanh_backward(
         delta: &mut [f32],
         a: &[f32],
         gb: &mut [f32],
         first: Option<(&[f32], &mut [f32])>,
+        above: Option<(&[f32], &[f32])>,
     ) {
         let width = gb.len();
         let rows = delta.len() / width;
@@ -339,7 +352,12 @@ mod avx512 {
                 );
                 let mut sum_d = [_mm512_setzero_ps(); 4];
                 let mut sum_xd = [_mm512_setzero_ps(); 4];
+                let mut w_above = [_mm512_setzero_ps(); 4];
                 for k in 0..4 {
+                    if let Some((_, w)) = above {
+                        w_above[k] =
+                            _mm512_maskz_loadu_ps(masks[k], w.as_ptr().add(start + 16 * k));
+                    }
                     sum_d[k] = _mm512_maskz_loadu_ps(masks[k], gbp.add(16 * k));
                     if let Some(gwp) = gwp {
                         sum_xd[k] = _mm512_maskz_loadu_ps(masks[k], gwp.add(16 * k));
@@ -353,7 +371,12 @@ mod avx512 {
                             break;
                         }
                         let av = _mm512_maskz_loadu_ps(masks[k], ap.add(16 * k));
-                        let d = _mm512_maskz_loadu_ps(masks[k], dp.add(16 * k));
+                        let d = match above {
+                            Some((d, _)) => {
+                                _mm512_mul_ps(_mm512_set1_ps(*d.get_unchecked(i)), w_above[k])
+                            }
+                            None => _mm512_maskz_loadu_ps(masks[k], dp.add(16 * k)),
+                        };
                         let d = _mm512_mul_ps(d, _mm512_sub_ps(one, _mm512_mul_ps(av, av)));
                         _mm512_mask_storeu_ps(dp.add(16 * k), masks[k], d);
                         sum_d[k] = _mm512_add_ps(sum_d[k], d);
@@ -434,6 +457,41 @@ mod tests {
     }
 
     #[test]
+    fn the_backward_kernel_computes_delta_from_a_one_output_layer_above() {
+        // Delta = (d_i w_j) (1 - A^2), as if the layer above had written d_i w_j first.
+        for width in [1, 16, 64, 65, 700] {
+            let rows = 23;
+            let value = |i: usize, m: usize| ((i * m) % 2003) as f32 / 1000.0 - 1.0;
+            let a: Vec<f32> = (0..rows * width).map(|i| value(i, 104_729)).collect();
+            let d: Vec<f32> = (0..rows).map(|i| value(i, 31)).collect();
+            let w: Vec<f32> = (0..width).map(|j| value(j, 7919)).collect();
+            let written: Vec<f32> = (0..rows * width)
+                .map(|k| d[k / width] * w[k % width])
+                .collect();
+            let (mut d_ref, mut gb_ref) = (written, vec![0.0f32; width]);
+            tanh_backward_portable(&mut d_ref, &a, &mut gb_ref, None, None);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            let (mut d_fast, mut gb_fast) = (vec![f32::NAN; rows * width], vec![0.0f32; width]);
+            tanh_backward_f32(&mut d_fast, &a, &mut gb_fast, None, Some((&d, &w)));
+            let (mut d_port, mut gb_port) = (vec![f32::NAN; rows * width], vec![0.0f32; width]);
+            tanh_backward_portable(&mut d_port, &a, &mut gb_port, None, Some((&d, &w)));
+            for (got, what) in [(&d_fast, "kernel"), (&d_port, "portable")] {
+                assert_eq!(bits(got), bits(&d_ref), "Delta, {what}, width {width}");
+            }
+            assert_eq!(
+                bits(&gb_fast),
+                bits(&gb_ref),
+                "bias gradient, width {width}"
+            );
+            assert_eq!(
+                bits(&gb_port),
+                bits(&gb_ref),
+                "bias gradient, width {width}"
+            );
+        }
+    }
+
+    #[test]
     fn scaled_column_sums_sum_each_column_in_row_order() {
         for width in [1, 5, 64, 100, 200] {
             let rows = 50;
@@ -468,9 +526,9 @@ mod tests {
                 let (mut d_ref, mut gb_ref, mut gw_ref) =
                     (delta.clone(), vec![f32::NAN; width], vec![f32::NAN; width]);
                 let first_fast = with_input.then_some((&x[..], &mut gw_fast[..]));
-                tanh_backward_f32(&mut d_fast, &a, &mut gb_fast, first_fast);
+                tanh_backward_f32(&mut d_fast, &a, &mut gb_fast, first_fast, None);
                 let first_ref = with_input.then_some((&x[..], &mut gw_ref[..]));
-                tanh_backward_portable(&mut d_ref, &a, &mut gb_ref, first_ref);
+                tanh_backward_portable(&mut d_ref, &a, &mut gb_ref, first_ref, None);
                 let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&d_fast), bits(&d_ref), "Delta, width {width}");
                 assert_eq!(

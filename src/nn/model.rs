@@ -310,20 +310,38 @@ pub fn backward<S: Scalar>(
         let w = &params[wi.range.clone()];
         let (gw, gb) = grads[wi.range.start..bi.range.end].split_at_mut(din * dout);
         let (lower, upper) = ws.delta.split_at_mut(l + 1);
-        let delta = &mut upper[0][..rows * dout];
+        let (this, higher) = upper.split_at_mut(1);
+        let delta = &mut this[0][..rows * dout];
         let input = &ws.act[l][..rows * din];
-        let mut below = (l > 0).then(|| &mut lower[l][..rows * din]);
+        let pass = row_pass(shape, l, rows);
+        // A layer with one output leaves its input gradient, Delta_i w, to the tanh kernel of
+        // the layer below, which computes it where it needs it instead of reading it.
+        let above = (pass == RowPass::TanhKernel && shape.widths[l + 2] == 1).then(|| {
+            (
+                &higher[0][..rows],
+                &params[shape.weight(l + 1).range.clone()],
+            )
+        });
+        let leave_to_below =
+            dout == 1 && l > 0 && row_pass(shape, l - 1, rows) == RowPass::TanhKernel;
+        let mut below = (l > 0 && !leave_to_below).then(|| &mut lower[l][..rows * din]);
         let derivative = (l + 1 < n_layers).then_some(shape.activation);
         let (z, a) = (&ws.pre[l + 1][..rows * dout], &ws.act[l + 1][..rows * dout]);
 
         let first = (din == 1).then_some(input);
-        let split = dout > 1 && threads::items_per_block(rows, dout) < rows;
-        if let (Some(activation), true) = (derivative, split) {
-            hidden_row_pass_in_blocks(activation, z, a, delta, gb, first.map(|x| (x, &mut *gw)));
-        } else if derivative == Some(Activation::Tanh) && dout > 1 {
-            S::tanh_backward(delta, a, gb, first.map(|x| (x, &mut *gw)));
-        } else {
-            backward_rows(
+        match pass {
+            RowPass::InBlocks => hidden_row_pass_in_blocks(
+                shape.activation,
+                z,
+                a,
+                delta,
+                gb,
+                first.map(|x| (x, &mut *gw)),
+            ),
+            RowPass::TanhKernel => {
+                S::tanh_backward(delta, a, gb, first.map(|x| (x, &mut *gw)), above)
+            }
+            RowPass::General => backward_rows(
                 derivative,
                 z,
                 a,
@@ -333,7 +351,7 @@ pub fn backward<S: Scalar>(
                 gw,
                 gb,
                 below.as_deref_mut(),
-            );
+            ),
         }
         if din > 1 && dout > 1 {
             weight_gradient(input, delta, gw, din, dout);
@@ -341,6 +359,29 @@ pub fn backward<S: Scalar>(
         if let (Some(da), true) = (below, dout > 1) {
             input_gradient(delta, w, da, din, dout);
         }
+    }
+}
+
+/// How [`backward`] passes over a layer's rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RowPass {
+    /// A large hidden layer with several outputs, split over threads
+    /// ([`hidden_row_pass_in_blocks`]).
+    InBlocks,
+    /// A hidden tanh layer with several outputs, on one thread ([`Scalar::tanh_backward`]).
+    TanhKernel,
+    /// Every other layer ([`backward_rows`]).
+    General,
+}
+
+fn row_pass(shape: &MlpShape, l: usize, rows: usize) -> RowPass {
+    let (hidden, dout) = (l + 1 < shape.n_layers(), shape.widths[l + 1]);
+    if hidden && dout > 1 && threads::items_per_block(rows, dout) < rows {
+        RowPass::InBlocks
+    } else if hidden && dout > 1 && shape.activation == Activation::Tanh {
+        RowPass::TanhKernel
+    } else {
+        RowPass::General
     }
 }
 
