@@ -2,9 +2,8 @@
 //!
 //! Process-wide and 1 unless the caller asks for more ([`set`]): `bandwise run` uses every
 //! core for its one training, sweeps keep 1 and run several trainings at once instead. A
-//! pass is split only into pieces that each compute whole results in the one-thread order
-//! (blocks of a matrix's rows, or of its columns for sums over rows), so results never depend
-//! on the thread count (tested where each pass is split).
+//! pass is split only into blocks of rows that each compute whole results in the one-thread
+//! order, so results never depend on the thread count (tested where each pass is split).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -31,7 +30,7 @@ pub static TEST_GUARD: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// are split; measured: docs/benchmarks.md, wide networks).
 pub const ELEMENTWISE_MIN_VALUES: usize = 1 << 17;
 
-/// Items per block when `items` items (rows or columns) of `values_per_item` values each
+/// Items per block when `items` items (rows) of `values_per_item` values each
 /// are split over the threads: all of them (one block) below [`ELEMENTWISE_MIN_VALUES`] or
 /// with one thread, else one block per thread, in multiples of 16 items.
 pub fn items_per_block(items: usize, values_per_item: usize) -> usize {

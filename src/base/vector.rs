@@ -131,36 +131,6 @@ pub fn tanh_backward_portable<S: num_traits::Float>(
     }
 }
 
-/// The sums over rows, in row order, of the columns `start..start + gb.len()` of `delta` (rows
-/// of `width` values): gb = sum_i Delta[i, cols] and, for a layer with one input (`first`: one
-/// input value per row, and the weight gradient), gw = sum_i x_i Delta[i, cols]. Both are
-/// overwritten. The same operations in the same order as [`tanh_backward_portable`]'s sums,
-/// so that threads can each sum a block of columns with the same result.
-pub fn column_sums<S: num_traits::Float>(
-    delta: &[S],
-    width: usize,
-    start: usize,
-    gb: &mut [S],
-    mut first: Option<(&[S], &mut [S])>,
-) {
-    let cols = start..start + gb.len();
-    gb.fill(S::zero());
-    if let Some((_, gw)) = first.as_mut() {
-        gw.fill(S::zero());
-    }
-    for (i, row) in delta.chunks_exact(width).enumerate() {
-        let d_row = &row[cols.clone()];
-        for (g, &d) in gb.iter_mut().zip(d_row) {
-            *g = *g + d;
-        }
-        if let Some((x, gw)) = first.as_mut() {
-            for (g, &d) in gw.iter_mut().zip(d_row) {
-                *g = *g + x[i] * d;
-            }
-        }
-    }
-}
-
 /// out[j] = the sum over the rows i of X, in row order, of s_i X[i, j] (`x`: rows of
 /// `out.len()` values; `s`: one value per row); `out` is overwritten. The weight gradient of
 /// a layer with one output (X its input, s its Delta). The sums are kept in local

@@ -8,7 +8,7 @@
 use crate::base::gemm::{gemm, gemm_on_this_thread, View};
 use crate::base::scalar::Scalar;
 use crate::base::threads;
-use crate::base::vector::{add_bias_then, column_sums, scaled_column_sums};
+use crate::base::vector::{add_bias_then, scaled_column_sums};
 use rand::Rng;
 use rand_distr::{Distribution, Normal, Uniform};
 use serde::{Deserialize, Serialize};
@@ -293,9 +293,10 @@ pub fn forward<S: Scalar>(shape: &MlpShape, params: &[S], ws: &mut Workspace<S>,
 ///
 /// Layer l receives Delta = dLoss/dZ_{l+1} from above as dLoss/dA_{l+1} (hidden layers; the
 /// output layer's is the seed). One pass over Delta's rows multiplies it by act'(Z_{l+1}),
-/// sums the bias gradient and does the degenerate products (din = 1 or dout = 1) directly;
-/// then the matrix products give dW = A_l^T Delta and dLoss/dA_l = Delta W^T for the layer
-/// below.
+/// sums the bias gradient and does the degenerate products (din = 1 or dout = 1) directly
+/// (a layer with one output above a hidden tanh layer leaves its input gradient to that
+/// layer's pass); then the matrix products give dW = A_l^T Delta and dLoss/dA_l = Delta W^T
+/// for the layer below.
 pub fn backward<S: Scalar>(
     shape: &MlpShape,
     params: &[S],
@@ -313,7 +314,7 @@ pub fn backward<S: Scalar>(
         let (this, higher) = upper.split_at_mut(1);
         let delta = &mut this[0][..rows * dout];
         let input = &ws.act[l][..rows * din];
-        let pass = row_pass(shape, l, rows);
+        let pass = row_pass(shape, l);
         // A layer with one output leaves its input gradient, Delta_i w, to the tanh kernel of
         // the layer below, which computes it where it needs it instead of reading it.
         let above = (pass == RowPass::TanhKernel && shape.widths[l + 2] == 1).then(|| {
@@ -322,22 +323,13 @@ pub fn backward<S: Scalar>(
                 &params[shape.weight(l + 1).range.clone()],
             )
         });
-        let leave_to_below =
-            dout == 1 && l > 0 && row_pass(shape, l - 1, rows) == RowPass::TanhKernel;
+        let leave_to_below = dout == 1 && l > 0 && row_pass(shape, l - 1) == RowPass::TanhKernel;
         let mut below = (l > 0 && !leave_to_below).then(|| &mut lower[l][..rows * din]);
         let derivative = (l + 1 < n_layers).then_some(shape.activation);
         let (z, a) = (&ws.pre[l + 1][..rows * dout], &ws.act[l + 1][..rows * dout]);
 
         let first = (din == 1).then_some(input);
         match pass {
-            RowPass::InBlocks => hidden_row_pass_in_blocks(
-                shape.activation,
-                z,
-                a,
-                delta,
-                gb,
-                first.map(|x| (x, &mut *gw)),
-            ),
             RowPass::TanhKernel => {
                 S::tanh_backward(delta, a, gb, first.map(|x| (x, &mut *gw)), above)
             }
@@ -362,64 +354,23 @@ pub fn backward<S: Scalar>(
     }
 }
 
-/// How [`backward`] passes over a layer's rows.
+/// How [`backward`] passes over a layer's rows (on one thread: the sums over rows need every
+/// row in order, and splitting the passes by rows or columns between threads measured no
+/// faster at width 512, the rows moving between the cores' caches).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RowPass {
-    /// A large hidden layer with several outputs, split over threads
-    /// ([`hidden_row_pass_in_blocks`]).
-    InBlocks,
-    /// A hidden tanh layer with several outputs, on one thread ([`Scalar::tanh_backward`]).
+    /// A hidden tanh layer with several outputs ([`Scalar::tanh_backward`]).
     TanhKernel,
     /// Every other layer ([`backward_rows`]).
     General,
 }
 
-fn row_pass(shape: &MlpShape, l: usize, rows: usize) -> RowPass {
+fn row_pass(shape: &MlpShape, l: usize) -> RowPass {
     let (hidden, dout) = (l + 1 < shape.n_layers(), shape.widths[l + 1]);
-    if hidden && dout > 1 && threads::items_per_block(rows, dout) < rows {
-        RowPass::InBlocks
-    } else if hidden && dout > 1 && shape.activation == Activation::Tanh {
+    if hidden && dout > 1 && shape.activation == Activation::Tanh {
         RowPass::TanhKernel
     } else {
         RowPass::General
-    }
-}
-
-/// A hidden layer's row pass (dout > 1) split over threads: Delta *= act'(Z) in blocks of
-/// rows, then the bias gradient (and, for a layer with one input, `first`'s weight gradient)
-/// summed over the rows in blocks of columns. Each value is computed by the same operations
-/// in the same order as in the one-thread passes, so the results are the same bit for bit
-/// (tested below).
-fn hidden_row_pass_in_blocks<S: Scalar>(
-    activation: Activation,
-    z: &[S],
-    a: &[S],
-    delta: &mut [S],
-    gb: &mut [S],
-    first: Option<(&[S], &mut [S])>,
-) {
-    let dout = gb.len();
-    let rows = delta.len() / dout;
-    let block = threads::items_per_block(rows, dout) * dout;
-    let blocks = delta
-        .chunks_mut(block)
-        .zip(z.chunks(block))
-        .zip(a.chunks(block));
-    threads::for_each_block(blocks, |((delta, z), a)| {
-        times_derivative(activation, z, a, delta);
-    });
-    let delta = &*delta;
-    let cols = threads::items_per_block(dout, rows);
-    match first {
-        Some((x, gw)) => {
-            let blocks = gb.chunks_mut(cols).zip(gw.chunks_mut(cols)).enumerate();
-            threads::for_each_block(blocks, |(i, (gb, gw))| {
-                column_sums(delta, dout, i * cols, gb, Some((x, gw)));
-            });
-        }
-        None => threads::for_each_block(gb.chunks_mut(cols).enumerate(), |(i, gb)| {
-            column_sums(delta, dout, i * cols, gb, None);
-        }),
     }
 }
 
@@ -585,9 +536,10 @@ mod tests {
 
     #[test]
     fn threads_do_not_change_results() {
-        // Layers large enough to be split over threads (rows x width >= 2^17), every
-        // activation, one input (the first layer's weight gradient is summed in the split
-        // pass) and several, f32 (the AVX-512 kernels) and f64.
+        // Layers large enough to be split over threads (rows x width >= 2^17: the forward
+        // pass by rows, the products by rows), every activation, one input (the first
+        // layer's product inside the element-wise pass) and several, f32 (the AVX-512
+        // kernels) and f64.
         fn pass<S: Scalar>(shape: &MlpShape, rows: usize) -> (Vec<S>, Vec<S>) {
             let mut rng = Pcg64::seed_from_u64(11);
             let params: Vec<S> = shape.init_params(Init::Torch, &mut rng);
