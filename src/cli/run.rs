@@ -29,9 +29,10 @@ pub struct RunArgs {
     /// Also write the initial and final parameters (params_init.json, params_final.json).
     #[arg(long)]
     save_params: bool,
-    /// Threads for the large matrix products of this run (wide networks: a product under 2^21
-    /// multiply-adds, e.g. every product of the 64-wide reference network, stays on one
-    /// thread). Results do not depend on it. [default: the number of cores]
+    /// Threads for wide networks: matrix products of at least 2^23 multiply-adds and the
+    /// forward pass of layers of at least 2^17 values are split into blocks of rows (the
+    /// 64-wide reference network stays on one thread). Results do not depend on it.
+    /// [default: the number of cores]
     #[arg(long)]
     threads: Option<usize>,
     /// Set a config field by its dotted path (repeatable); the value is TOML, e.g.
