@@ -25,18 +25,14 @@ use faer::{Accum, MatMut, MatRef, Par};
 pub const PARALLEL_MIN_WORK: usize = 1 << 23;
 
 /// Rows of C per thread when a product of m x k x n is split over `threads` threads (m, that
-/// is one block, when it is not split), in multiples of [`ROW_ALIGN`].
+/// is one block, when it is too small to split).
 fn rows_per_block(m: usize, n: usize, k: usize, threads: usize) -> usize {
-    if threads > 1 && m.saturating_mul(n).saturating_mul(k) >= PARALLEL_MIN_WORK {
-        m.div_ceil(threads).next_multiple_of(ROW_ALIGN).min(m)
+    if m.saturating_mul(n).saturating_mul(k) >= PARALLEL_MIN_WORK {
+        threads::block_len(m, threads)
     } else {
         m
     }
 }
-
-/// Blocks of rows start at multiples of this, so that every block but the last fills whole
-/// micro-kernel tiles.
-const ROW_ALIGN: usize = 16;
 
 /// Strided view of an operand: row-major (`col_stride` 1) or column-major (`row_stride` 1,
 /// e.g. the transpose of a row-major matrix, passed without copying).
@@ -110,19 +106,16 @@ fn product_in_blocks<S: Scalar>(
         gemm_on_this_thread(a, b, c, ldc, accumulate);
         return;
     }
-    rayon::scope(|scope| {
-        for (i, c_block) in c.chunks_mut(rows_per_block * ldc).enumerate() {
-            let start = i * rows_per_block;
-            if start >= a.rows {
-                break;
-            }
-            let a_block = View {
-                data: &a.data[start * a.row_stride..],
-                rows: rows_per_block.min(a.rows - start),
-                ..a
-            };
-            scope.spawn(move |_| gemm_on_this_thread(a_block, b, c_block, ldc, accumulate));
-        }
+    let blocks = c
+        .chunks_mut(rows_per_block * ldc)
+        .zip((0..a.rows).step_by(rows_per_block));
+    threads::for_each_block(blocks, |(c_block, start)| {
+        let a_block = View {
+            data: &a.data[start * a.row_stride..],
+            rows: rows_per_block.min(a.rows - start),
+            ..a
+        };
+        gemm_on_this_thread(a_block, b, c_block, ldc, accumulate);
     });
 }
 

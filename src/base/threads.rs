@@ -31,16 +31,32 @@ pub static TEST_GUARD: std::sync::Mutex<()> = std::sync::Mutex::new(());
 pub const ELEMENTWISE_MIN_VALUES: usize = 1 << 17;
 
 /// Items per block when `items` items (rows) of `values_per_item` values each
-/// are split over the threads: all of them (one block) below [`ELEMENTWISE_MIN_VALUES`] or
-/// with one thread, else one block per thread, in multiples of 16 items.
+/// are split over the threads: all of them (one block) below [`ELEMENTWISE_MIN_VALUES`], else
+/// [`block_len`] for the current thread count.
 pub fn items_per_block(items: usize, values_per_item: usize) -> usize {
-    let threads = count();
-    if threads > 1 && items.saturating_mul(values_per_item) >= ELEMENTWISE_MIN_VALUES {
-        items.div_ceil(threads).next_multiple_of(16).min(items)
+    if items.saturating_mul(values_per_item) >= ELEMENTWISE_MIN_VALUES {
+        block_len(items, count())
     } else {
         items
     }
 }
+
+/// Items per block when `items` items are split over `threads` threads: one block per
+/// thread, in multiples of [`BLOCK_ALIGN`] items (all of them, one block, with one thread).
+pub fn block_len(items: usize, threads: usize) -> usize {
+    if threads > 1 {
+        items
+            .div_ceil(threads)
+            .next_multiple_of(BLOCK_ALIGN)
+            .min(items)
+    } else {
+        items
+    }
+}
+
+/// Blocks start at multiples of this many rows, so that every block but the last fills whole
+/// micro-kernel tiles of the matrix products.
+pub const BLOCK_ALIGN: usize = 16;
 
 /// Run `f` on every block, on rayon's pool when there are several (the calling thread waits
 /// for all of them), directly when there is one.

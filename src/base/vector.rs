@@ -103,13 +103,10 @@ pub fn tanh_backward_portable<S: num_traits::Float>(
     delta: &mut [S],
     a: &[S],
     gb: &mut [S],
-    mut first: Option<(&[S], &mut [S])>,
+    first: Option<(&[S], &mut [S])>,
     above: Option<(&[S], &[S])>,
 ) {
     gb.fill(S::zero());
-    if let Some((_, gw)) = first.as_mut() {
-        gw.fill(S::zero());
-    }
     let width = gb.len();
     for (i, (d_row, a_row)) in delta
         .chunks_exact_mut(width)
@@ -123,11 +120,9 @@ pub fn tanh_backward_portable<S: num_traits::Float>(
             *d = *d * (S::one() - a * a);
             *g = *g + *d;
         }
-        if let Some((x, gw)) = first.as_mut() {
-            for (g, &d) in gw.iter_mut().zip(d_row.iter()) {
-                *g = *g + x[i] * d;
-            }
-        }
+    }
+    if let Some((x, gw)) = first {
+        scaled_column_sums(delta, x, gw);
     }
 }
 

@@ -209,8 +209,8 @@ fn times_derivative<S: Scalar>(activation: Activation, z: &[S], a: &[S], delta: 
     }
 }
 
-/// Z = A W for the last layer's degenerate shape (dout = 1), one dot product per row of `a`
-/// (din values each).
+/// Z = A W for a layer with one output (dout = 1): one dot product per row of `a` (din values
+/// each).
 fn output_product<S: Scalar>(a: &[S], w: &[S], z: &mut [S], din: usize) {
     for (z, row) in z.iter_mut().zip(a.chunks_exact(din)) {
         *z = dot(row, w);
