@@ -1,6 +1,8 @@
 //! The MLP's matrix products: C (m x n, row-major, leading dimension `ldc`) = [C +] A B, where
 //! A (m x k) and B (k x n) are read through strides ([`View`]), so an operand or its
-//! transpose is passed without copying.
+//! transpose is passed without copying; only a large weight gradient's transposed left
+//! operand is copied first ([`TRANSPOSE_MIN_WORK`], [`transpose_into`]), where that measured
+//! faster.
 //!
 //! The product is faer's (`faer::linalg::matmul`), chosen by measurement over matrixmultiply
 //! and bandwise's former own kernel (docs/benchmarks.md): faer picks its micro-kernel at run
@@ -32,6 +34,57 @@ fn rows_per_block(m: usize, n: usize, k: usize, threads: usize) -> usize {
     } else {
         m
     }
+}
+
+/// A product A^T B whose left operand is a row-major A read transposed (a weight gradient)
+/// copies A^T first when it has at least this many multiply-adds: faer's micro-kernel reads a
+/// transposed left operand slower than a row-major one (width 512 at N = 1024, one core: 8.0
+/// against 6.6 ms, and the copy 0.4 ms; at width 256 the copy costs what it saves;
+/// docs/benchmarks.md). The 64-wide reference network's products (2^22) are far below it.
+pub const TRANSPOSE_MIN_WORK: usize = 1 << 27;
+
+/// Leading dimension of the copy of A^T (`cols` columns, the rows of A): padded by 16 values
+/// so that its rows do not start at multiples of 4 kB apart, which would make the copy's
+/// writes collide in the same cache sets.
+pub fn transposed_ld(cols: usize) -> usize {
+    cols.next_multiple_of(16) + 16
+}
+
+/// Writes the transpose of `src` (rows x cols, row-major) into `dst` (cols x rows, row-major
+/// with leading dimension `ld` >= rows): dst[j ld + i] = src[i cols + j]. In tiles of 16 x 16
+/// (read by rows, written by rows through a local tile), split over the threads in blocks of
+/// dst's rows when large.
+pub fn transpose_into<S: Scalar>(src: &[S], rows: usize, cols: usize, dst: &mut [S], ld: usize) {
+    const TILE: usize = 16;
+    assert!(
+        src.len() >= rows * cols && ld >= rows && dst.len() >= cols.saturating_sub(1) * ld + rows
+    );
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    let block = threads::items_per_block(cols, rows);
+    let blocks = dst[..(cols - 1) * ld + rows]
+        .chunks_mut(block * ld)
+        .zip((0..cols).step_by(block));
+    threads::for_each_block(blocks, |(dst, first_col)| {
+        let last_col = cols.min(first_col + block);
+        for i0 in (0..rows).step_by(TILE) {
+            let i1 = rows.min(i0 + TILE);
+            for j0 in (first_col..last_col).step_by(TILE) {
+                let j1 = last_col.min(j0 + TILE);
+                let mut tile = [[S::zero(); TILE]; TILE];
+                for (i, row) in (i0..i1).zip(tile.iter_mut()) {
+                    row[..j1 - j0].copy_from_slice(&src[i * cols + j0..i * cols + j1]);
+                }
+                for j in j0..j1 {
+                    let out = &mut dst[(j - first_col) * ld + i0..(j - first_col) * ld + i1];
+                    for (x, row) in out.iter_mut().zip(&tile) {
+                        *x = row[j - j0];
+                    }
+                }
+            }
+        }
+    });
 }
 
 /// Strided view of an operand: row-major (`col_stride` 1) or column-major (`row_stride` 1,
@@ -291,6 +344,35 @@ mod tests {
             );
             assert_eq!(c_nan, c32, "{m}x{k}x{n}");
         }
+    }
+
+    #[test]
+    fn transpose_into_writes_the_transpose_with_any_leading_dimension() {
+        let _guard = threads::TEST_GUARD
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        // Partial tiles, one row or column, and a size split over threads (2^17 values).
+        for &(rows, cols) in &[(1, 1), (1, 40), (37, 1), (17, 33), (16, 32), (520, 300)] {
+            let src: Vec<f64> = (0..rows * cols).map(|i| i as f64).collect();
+            for t in [1, 2, 3] {
+                threads::set(t);
+                let ld = transposed_ld(rows);
+                let mut dst = vec![-1.0; cols * ld];
+                transpose_into(&src, rows, cols, &mut dst, ld);
+                for j in 0..cols {
+                    for i in 0..rows {
+                        assert_eq!(
+                            dst[j * ld + i],
+                            src[i * cols + j],
+                            "{rows}x{cols}, {t} threads"
+                        );
+                    }
+                    // The padding is not written.
+                    assert!(dst[j * ld + rows..(j + 1) * ld].iter().all(|&x| x == -1.0));
+                }
+            }
+        }
+        threads::set(1);
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! bias b_l (d_{l+1}); rows of a batch are samples, so Z_{l+1} = A_l W_l + b_l. Hidden layers
 //! apply the activation; the output layer is linear. Loss: mean squared error.
 
-use crate::base::gemm::{gemm, gemm_on_this_thread, View};
+use crate::base::gemm::{
+    gemm, gemm_on_this_thread, transpose_into, transposed_ld, View, TRANSPOSE_MIN_WORK,
+};
 use crate::base::scalar::Scalar;
 use crate::base::threads;
 use crate::base::vector::{add_bias_then, scaled_column_sums};
@@ -158,6 +160,9 @@ pub struct Workspace<S> {
     act: Vec<Vec<S>>,
     /// Gradient w.r.t. the pre-activation of each layer (same shapes as `pre`).
     delta: Vec<Vec<S>>,
+    /// A copy of A_l^T for the weight gradients that are large enough to gain from it
+    /// ([`copies_transpose`]); empty when no layer is.
+    transposed: Vec<S>,
 }
 
 impl<S: Scalar> Workspace<S> {
@@ -168,6 +173,14 @@ impl<S: Scalar> Workspace<S> {
             pre: shape.widths.iter().map(|&w| buf(w)).collect(),
             act: shape.widths.iter().map(|&w| buf(w)).collect(),
             delta: shape.widths.iter().map(|&w| buf(w)).collect(),
+            transposed: {
+                let copied = (0..shape.n_layers())
+                    .map(|l| (shape.widths[l], shape.widths[l + 1]))
+                    .filter(|&(din, dout)| copies_transpose(max_rows, din, dout))
+                    .map(|(din, _)| din)
+                    .max();
+                vec![S::zero(); copied.map_or(0, |din| din * transposed_ld(max_rows))]
+            },
         }
     }
 
@@ -346,7 +359,8 @@ pub fn backward<S: Scalar>(
             ),
         }
         if din > 1 && dout > 1 {
-            weight_gradient(input, delta, gw, din, dout);
+            let copy = copies_transpose(rows, din, dout).then_some(&mut ws.transposed[..]);
+            weight_gradient(input, delta, gw, din, dout, copy);
         }
         if let (Some(da), true) = (below, dout > 1) {
             input_gradient(delta, w, da, din, dout);
@@ -416,15 +430,40 @@ fn backward_rows<S: Scalar>(
     }
 }
 
-/// dW = A^T Delta for A (rows x din), Delta (rows x dout), written into `gw` (din x dout);
-/// A^T is read through swapped strides, not copied.
-fn weight_gradient<S: Scalar>(a: &[S], delta: &[S], gw: &mut [S], din: usize, dout: usize) {
+/// Whether a weight gradient of `rows` x `din` x `dout` multiply-adds copies A^T first
+/// (see [`TRANSPOSE_MIN_WORK`]).
+fn copies_transpose(rows: usize, din: usize, dout: usize) -> bool {
+    din > 1 && dout > 1 && rows.saturating_mul(din).saturating_mul(dout) >= TRANSPOSE_MIN_WORK
+}
+
+/// dW = A^T Delta for A (rows x din), Delta (rows x dout), written into `gw` (din x dout).
+/// A^T is read through swapped strides or, given `copy` (room for din x
+/// [`transposed_ld`]`(rows)` values), copied there first.
+fn weight_gradient<S: Scalar>(
+    a: &[S],
+    delta: &[S],
+    gw: &mut [S],
+    din: usize,
+    dout: usize,
+    copy: Option<&mut [S]>,
+) {
     let rows = delta.len() / dout;
-    let (at, delta) = (
-        View::transpose_of(a, rows, din),
-        View::row_major(delta, rows, dout),
-    );
-    gemm(at, delta, gw, dout, false);
+    let delta = View::row_major(delta, rows, dout);
+    match copy {
+        Some(copy) => {
+            let ld = transposed_ld(rows);
+            transpose_into(a, rows, din, copy, ld);
+            let at = View {
+                data: &copy[..],
+                rows: din,
+                cols: rows,
+                row_stride: ld,
+                col_stride: 1,
+            };
+            gemm(at, delta, gw, dout, false);
+        }
+        None => gemm(View::transpose_of(a, rows, din), delta, gw, dout, false),
+    }
 }
 
 /// dA = Delta W^T for Delta (rows x dout), W (din x dout), written into `da` (rows x din);
@@ -535,6 +574,41 @@ mod tests {
     }
 
     #[test]
+    fn the_copied_transpose_gives_the_weight_gradient_of_the_strided_one() {
+        // Both ways of reading A^T, on shapes with partial tiles, against the f64 product.
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(3);
+        for &(rows, din, dout) in &[(70, 37, 19), (16, 16, 2), (33, 2, 40), (1, 5, 3)] {
+            let a: Vec<f32> = (0..rows * din)
+                .map(|_| rng.random_range(-1.0..1.0))
+                .collect();
+            let d: Vec<f32> = (0..rows * dout)
+                .map(|_| rng.random_range(-1.0..1.0))
+                .collect();
+            let mut copy = vec![f32::NAN; din * transposed_ld(rows)];
+            let (mut strided, mut copied) = (vec![0f32; din * dout], vec![0f32; din * dout]);
+            weight_gradient(&a, &d, &mut strided, din, dout, None);
+            weight_gradient(&a, &d, &mut copied, din, dout, Some(&mut copy));
+            for j in 0..din {
+                for k in 0..dout {
+                    let (mut exact, mut bound) = (0.0f64, 0.0f64);
+                    for i in 0..rows {
+                        let p = a[i * din + j] as f64 * d[i * dout + k] as f64;
+                        exact += p;
+                        bound += p.abs();
+                    }
+                    let tol = 2.0 * rows as f64 * f32::EPSILON as f64 * bound + 1e-30;
+                    for g in [strided[j * dout + k], copied[j * dout + k]] {
+                        assert!((g as f64 - exact).abs() <= tol, "{rows}x{din}x{dout}");
+                    }
+                }
+            }
+        }
+        // Only weight gradients with many multiply-adds copy.
+        assert!(copies_transpose(1024, 512, 512) && !copies_transpose(1024, 64, 64));
+        assert!(!copies_transpose(1 << 20, 1, 512) && !copies_transpose(1 << 20, 512, 1));
+    }
+
+    #[test]
     fn threads_do_not_change_results() {
         // Layers large enough to be split over threads (rows x width >= 2^17: the forward
         // pass by rows, the products by rows), every activation, one input (the first
@@ -566,13 +640,16 @@ mod tests {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         let rows = 700;
-        for (input, activation) in [
-            (1, Activation::Tanh),
-            (3, Activation::Tanh),
-            (1, Activation::Relu),
-            (2, Activation::Sin),
+        // The last network's middle weight gradient copies A^T (split over the threads too).
+        assert!(copies_transpose(rows, 420, 460) && !copies_transpose(rows, 200, 330));
+        for (input, hidden, activation) in [
+            (1, [200, 330], Activation::Tanh),
+            (3, [200, 330], Activation::Tanh),
+            (1, [200, 330], Activation::Relu),
+            (2, [200, 330], Activation::Sin),
+            (1, [420, 460], Activation::Tanh),
         ] {
-            let shape = MlpShape::new(input, &[200, 330], 1, activation);
+            let shape = MlpShape::new(input, &hidden, 1, activation);
             assert!(threads::ELEMENTWISE_MIN_VALUES <= rows * 200);
             threads::set(1);
             let (out32, grads32) = pass::<f32>(&shape, rows);
