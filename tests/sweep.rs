@@ -147,6 +147,27 @@ fn records_do_not_depend_on_jobs_and_resume_skips_done_runs() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("different spec"), "{e}");
+    // So is a directory written by an engine with other numerics (here: before they were
+    // recorded), and nothing in it is touched; `figures` checks the same way.
+    assert!(bandwise::app::sweep::exec::check_numerics(&a).is_ok());
+    let index = a.join("sweep.json");
+    let mut old: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&index).unwrap()).unwrap();
+    assert_eq!(old["numerics"], bandwise::nn::NUMERICS);
+    old.as_object_mut().unwrap().remove("numerics");
+    let text = serde_json::to_string_pretty(&old).unwrap();
+    std::fs::write(&index, &text).unwrap();
+    let before = sweep_fingerprint(&a, &[]);
+    let e = run_sweep(&s, &Registry::builtin(), &a, &opts(1))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("other numerics") && e.contains("before numerics were recorded"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read_to_string(&index).unwrap(), text);
+    assert_eq!(sweep_fingerprint(&a, &[]), before);
+    assert!(bandwise::app::sweep::exec::check_numerics(&a).is_err());
 }
 
 /// Aggregation runs config ids in parallel batches (two per thread) and streams bands.csv:

@@ -14,6 +14,7 @@
 use crate::analysis::multiple::{holm, HOLM_ALPHA, HOLM_METHOD};
 use crate::analysis::seed_mean::mean_run;
 use crate::analysis::{self, Claim, Outcome, ReportOptions};
+use crate::app::sweep::exec::check_numerics;
 use crate::app::sweep::{run_sweep, Progress, Shard, Stage, SweepIndex, SweepOptions, SweepSpec};
 use crate::base::stats::spearman;
 use crate::base::toml_path::set_path;
@@ -226,6 +227,21 @@ pub fn any_lr_search(quick: bool, only: &[String]) -> Result<bool> {
 pub fn run_figures(registry: &Registry, opts: &FiguresOptions) -> Result<Vec<AnalysisOutcome>> {
     // Check every analysis before running any.
     let prepared = prepare_selected(opts.quick, &opts.only)?;
+    // And every analysis's runs: all refusals of other numerics at once, before any training.
+    let other_numerics: Vec<String> = prepared
+        .iter()
+        .filter_map(|(_, _, spec)| check_numerics(&opts.runs.join(&spec.name)).err())
+        .map(|e| e.to_string())
+        .collect();
+    if !other_numerics.is_empty() {
+        bail!(
+            "{} of the analyses' run directories were trained with other numerics; remove {} (or \
+             use another --runs) to retrain them:\n{}",
+            other_numerics.len(),
+            opts.runs.display(),
+            other_numerics.join("\n")
+        );
+    }
     let mut outcomes = Vec::new();
     for (i, (a, meta, spec)) in prepared.iter().enumerate() {
         if opts.progress.is_on() {

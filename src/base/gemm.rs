@@ -39,15 +39,21 @@ fn rows_per_block(m: usize, n: usize, k: usize, threads: usize) -> usize {
 /// A product A^T B whose left operand is a row-major A read transposed (a weight gradient)
 /// copies A^T first when it has at least this many multiply-adds: faer's micro-kernel reads a
 /// transposed left operand slower than a row-major one (width 512 at N = 1024, one core: 8.0
-/// against 6.6 ms, and the copy 0.4 ms; at width 256 the copy costs what it saves;
+/// against 6.6 ms, and the copy 0.4-0.5 ms; at width 256 the copy costs what it saves;
 /// docs/benchmarks.md). The 64-wide reference network's products (2^22) are far below it.
 pub const TRANSPOSE_MIN_WORK: usize = 1 << 27;
 
-/// Leading dimension of the copy of A^T (`cols` columns, the rows of A): padded by 16 values
-/// so that its rows do not start at multiples of 4 kB apart, which would make the copy's
-/// writes collide in the same cache sets.
-pub fn transposed_ld(cols: usize) -> usize {
-    cols.next_multiple_of(16) + 16
+/// Leading dimension of the copy of A^T, whose rows hold A's `rows` values: rounded up to a
+/// multiple of 16 values that is an odd multiple of 16, so that consecutive rows never start
+/// a multiple of 128 bytes (f32) or 256 bytes (f64) apart. Rows exactly 4 kB apart (e.g. 1024
+/// f32 values) would make the copy's writes collide in the same cache sets.
+pub fn transposed_ld(rows: usize) -> usize {
+    let ld = rows.next_multiple_of(16);
+    if (ld / 16).is_multiple_of(2) {
+        ld + 16
+    } else {
+        ld
+    }
 }
 
 /// Writes the transpose of `src` (rows x cols, row-major) into `dst` (cols x rows, row-major
@@ -367,7 +373,9 @@ mod tests {
                             "{rows}x{cols}, {t} threads"
                         );
                     }
-                    // The padding is not written.
+                    // The padding is not written, and rows never start a multiple of 32
+                    // values apart.
+                    assert_eq!(ld % 32, 16);
                     assert!(dst[j * ld + rows..(j + 1) * ld].iter().all(|&x| x == -1.0));
                 }
             }

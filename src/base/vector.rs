@@ -13,8 +13,8 @@
 /// `base::scalar`). Evaluated by Horner's rule in fused multiply-adds (one rounding per step,
 /// and half the instructions of separate multiplies and adds: the pass is bound by its
 /// instruction count, not by its division), which the AVX-512 kernel repeats step for step.
-/// `mul_add` is one instruction on every CPU the documented builds target (x86-64-v3 and
-/// later: FMA); without FMA it is correct but a library call.
+/// `mul_add` is one instruction in native and x86-64-v3 builds (FMA); an x86-64-v2 build
+/// makes it a library call: the same results, much slower (docs/cluster.md).
 #[inline(always)]
 pub fn tanh_rational_f32(x: f32) -> f32 {
     let x = x.clamp(-TANH_CLAMP, TANH_CLAMP);

@@ -154,12 +154,31 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 r.us_per_step_median,
                 r.us_per_step_median / limit_us
             );
+            // Each repeat against the peak measured next to it (the clock may change between
+            // the repeats and the peak above).
+            let adjacent: Vec<f64> = r
+                .repeats_with_peak
+                .iter()
+                .map(|&(us, peak)| us * peak * used as f64 * 1e3 / flops)
+                .collect();
+            let mut sorted = adjacent.clone();
+            sorted.sort_by(f64::total_cmp);
+            let adjacent_median = sorted[sorted.len() / 2];
+            outln!(
+                "           each repeat against the peak measured just before and after it: {:.2}x the limit (median of {}, range {:.2}-{:.2})",
+                adjacent_median,
+                sorted.len(),
+                sorted[0],
+                sorted[sorted.len() - 1]
+            );
             lines += &(serde_json::json!({
                 "limit": "arithmetic", "n": r.n, "dtype": r.dtype, "hidden": work.hidden,
                 "threads": work.threads, "cores_used": used, "fma_peak_gflops": peak, "fma_lanes": lanes,
                 "mflop_per_step": flops / 1e6, "limit_us_per_step": limit_us,
                 "bandwise_us_per_step": r.us_per_step_median,
                 "times_the_limit": r.us_per_step_median / limit_us,
+                "times_the_limit_adjacent_peak": adjacent_median,
+                "times_the_limit_adjacent_peak_per_repeat": adjacent,
             })
             .to_string()
                 + "\n");

@@ -194,7 +194,7 @@ pub fn train<S: Scalar, O: Objective>(
     let mut shuffle_rng = stream(exp.seed, Stream::Shuffle);
     let mut ws = Workspace::new(&shape, batch);
     let mut batch_y = vec![S::zero(); batch * dy];
-    let mut eval_ws = Workspace::new(&shape, n.max(target.test.len()).min(4096));
+    let mut eval_ws = Workspace::forward_only(&shape, n.max(target.test.len()).min(4096));
     let mut train_pred = vec![0.0f64; n * dout];
     let mut test_pred = vec![0.0f64; target.test.len() * dout];
     let channels = objective.monitor_channels();

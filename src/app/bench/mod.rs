@@ -48,6 +48,11 @@ pub struct BenchResult {
     pub repeats: usize,
     pub us_per_step_median: f64,
     pub us_per_step_best: f64,
+    /// Each repeat's microseconds per step with the core's f32 or f64 FMA peak (GFLOP/s)
+    /// measured just before and after it (their mean), in the order run, so that a change of
+    /// the machine's clock between the repeats and one separate peak measurement does not
+    /// enter their ratio (other noise stays: docs/benchmarks.md).
+    pub repeats_with_peak: Vec<(f64, f64)>,
     /// Per-epoch evaluation (forward on train and test grids) relative to a training step.
     pub eval_fraction: f64,
     /// Spectral analysis (bands + peaks on the training grid) relative to a training step.
@@ -108,16 +113,40 @@ pub fn us_per_step(
     steps: u64,
     repeats: usize,
 ) -> Result<Vec<f64>> {
+    let timed = timed_repeats(n, dtype, work, steps, repeats, || 0.0)?;
+    Ok(timed.into_iter().map(|(us, _)| us).collect())
+}
+
+/// [`us_per_step`] with `beside()` measured before the first repeat and after each one: per
+/// repeat, (microseconds per step, the mean of the measurements just before and after it).
+fn timed_repeats(
+    n: usize,
+    dtype: Dtype,
+    work: Workload,
+    steps: u64,
+    repeats: usize,
+    mut beside: impl FnMut() -> f64,
+) -> Result<Vec<(f64, f64)>> {
     crate::base::threads::set(work.threads);
     let warm = reference_experiment(n, dtype, work.hidden, (steps / 10).max(1), steps, false)?;
     run_once(&warm, &mut NoObserver)?;
     let exp = reference_experiment(n, dtype, work.hidden, steps, steps, false)?;
-    (0..repeats.max(1))
-        .map(|_| run_once(&exp, &mut NoObserver).map(|r| 1e6 * r.train_seconds / r.steps as f64))
-        .collect()
+    let mut before = beside();
+    let mut timed = Vec::new();
+    for _ in 0..repeats.max(1) {
+        let r = run_once(&exp, &mut NoObserver)?;
+        let after = beside();
+        timed.push((
+            1e6 * r.train_seconds / r.steps as f64,
+            (before + after) / 2.0,
+        ));
+        before = after;
+    }
+    Ok(timed)
 }
 
-/// Time `steps` training steps `repeats` times (after a warm-up of steps/10).
+/// Time `steps` training steps `repeats` times (after one warm-up of steps/10), each repeat
+/// between two measurements of the FMA peak.
 pub fn bench(
     n: usize,
     dtype: Dtype,
@@ -125,7 +154,9 @@ pub fn bench(
     steps: u64,
     repeats: usize,
 ) -> Result<BenchResult> {
-    let mut times = us_per_step(n, dtype, work, steps, repeats)?;
+    let peak = || peak::fma_peak_gflops(dtype, 0.05, 3).0;
+    let repeats_with_peak = timed_repeats(n, dtype, work, steps, repeats, peak)?;
+    let mut times: Vec<f64> = repeats_with_peak.iter().map(|&(us, _)| us).collect();
     times.sort_by(f64::total_cmp);
     // Evaluation and spectral cost: every epoch evaluated and analysed.
     let every = reference_experiment(n, dtype, work.hidden, steps / 2, 1, true)?;
@@ -141,6 +172,7 @@ pub fn bench(
         repeats: times.len(),
         us_per_step_median: times[times.len() / 2],
         us_per_step_best: times[0],
+        repeats_with_peak,
         eval_fraction: r.eval_seconds / r.train_seconds,
         spectral_fraction: r.observe_seconds / r.train_seconds,
     })

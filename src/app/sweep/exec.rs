@@ -26,7 +26,8 @@
 //!   is removed when the run later succeeds.
 //! - sweep.json is rewritten at every start with the same content for the same spec (no
 //!   timestamps), and a sweep directory written from a different spec is refused when a run
-//!   id would now mean a different config.
+//!   id would now mean a different config, or by an engine with other numerics
+//!   ([`crate::nn::NUMERICS`]: results that differ at round-off are not mixed).
 
 use super::jobs::{execute, Job, Outcome, Progress};
 use super::lr_search;
@@ -36,6 +37,7 @@ use crate::base::hash::fnv1a;
 use crate::base::toml_path::toml_to_json;
 use crate::engine::external::ExternalTrainer;
 use crate::engine::train::Status;
+use crate::nn::NUMERICS;
 use crate::optim::Registry;
 use crate::record::sweep_index::failure_file;
 use crate::record::{is_run_dir, read_run_json, write_atomic};
@@ -228,7 +230,7 @@ pub fn run_sweep_with(
         return merge(spec, &runs, out);
     }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    write_index(spec, &runs, out)?;
+    write_index(spec, &runs, out, trainer.is_none().then_some(NUMERICS))?;
     let mut report = SweepReport {
         dir: out.to_path_buf(),
         total: runs.len(),
@@ -432,7 +434,7 @@ fn merge(spec: &SweepSpec, runs: &[PlannedRun], out: &Path) -> Result<SweepRepor
             out.display()
         );
     }
-    write_index(spec, runs, out)?;
+    write_index(spec, runs, out, Some(NUMERICS))?;
     let status = super::status::SweepStatus::load(out)?;
     if let Some(why) = status.refusal() {
         bail!("{why}");
@@ -492,7 +494,41 @@ pub fn conventions() -> Value {
     })
 }
 
-fn write_index(spec: &SweepSpec, runs: &[PlannedRun], out: &Path) -> Result<()> {
+/// Refuses a sweep directory whose sweep.json records other training numerics than
+/// [`NUMERICS`] (or none: written before they were recorded), so that runs whose results may
+/// differ at round-off are not mixed with new ones. A directory without sweep.json passes.
+pub fn check_numerics(out: &Path) -> Result<()> {
+    let path = out.join(SWEEP_JSON);
+    if !path.is_file() {
+        return Ok(());
+    }
+    let old: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)
+        .with_context(|| format!("{} is not valid JSON", path.display()))?;
+    if old["numerics"] == NUMERICS {
+        return Ok(());
+    }
+    bail!(
+        "{} holds runs trained with other numerics ({}; this bandwise: {NUMERICS:?}): their \
+         results may differ at round-off from what this bandwise trains, and the two would mix. \
+         Use another output directory (`sweep --out`, `figures --runs`), or remove this one to \
+         retrain it",
+        out.display(),
+        match old["numerics"].as_str() {
+            Some(n) => format!("{n:?}"),
+            None => "not recorded: written before numerics were recorded".to_string(),
+        }
+    );
+}
+
+/// Writes sweep.json (after checking that `out` holds this spec's runs). `numerics` is
+/// [`NUMERICS`] when bandwise trains the runs, `None` for an external trainer (neither
+/// recorded nor checked).
+fn write_index(
+    spec: &SweepSpec,
+    runs: &[PlannedRun],
+    out: &Path,
+    numerics: Option<&str>,
+) -> Result<()> {
     let path = out.join(SWEEP_JSON);
     let run_list: Vec<Value> = runs
         .iter()
@@ -540,10 +576,14 @@ fn write_index(spec: &SweepSpec, runs: &[PlannedRun], out: &Path) -> Result<()> 
         if old["lr_search"] != lr_search.clone().unwrap_or(Value::Null) {
             return Err(refuse("its [lr_search] differs".into()));
         }
+        if numerics.is_some() {
+            check_numerics(out)?;
+        }
     }
     let index = json!({
         "format": SWEEP_FORMAT,
         "bandwise_version": env!("CARGO_PKG_VERSION"),
+        "numerics": numerics,
         "name": spec.name,
         "spec": toml_to_json(&toml::Value::Table(spec.source.clone())),
         "conventions": conventions(),
