@@ -156,7 +156,7 @@ mod tests {
         assert!((1e-6f32.fast_tanh() - 1e-6).abs() < 1e-12);
         assert_eq!(f32::INFINITY.fast_tanh(), 1.0);
         assert_eq!(f32::NEG_INFINITY.fast_tanh(), -1.0);
-        // Saturation is monotone: below the clamp the rational stays under 1 (every f32 from
+        // Saturation starts at the clamp: below it the rational stays under 1 (every f32 from
         // 6, where tanh is 1 - 1.2e-5, up to the clamp), and it is exactly 1 at the clamp.
         let clamp = crate::base::vector::TANH_CLAMP;
         let mut x = 6.0f32;

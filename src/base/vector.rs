@@ -11,8 +11,8 @@
 /// tanh(x) = x P(x^2) / Q(x^2) on |x| <= 7.886 (where this evaluation reaches +-1), the
 /// 13/6 rational fit used by Eigen's fast float tanh. Max error 4e-7 absolute (tested in
 /// `base::scalar`). Evaluated by Horner's rule in fused multiply-adds (one rounding per step,
-/// and half the instructions of separate multiplies and adds: the pass is bound by its
-/// instruction count, not by its division), which the AVX-512 kernel repeats step for step.
+/// and half the instructions of separate multiplies and adds, which bounded the unfused pass
+/// more than its division did), which the AVX-512 kernel repeats step for step.
 /// `mul_add` is one instruction in native and x86-64-v3 builds (FMA); an x86-64-v2 build
 /// makes it a library call: the same results, much slower (docs/cluster.md).
 #[inline(always)]

@@ -504,6 +504,11 @@ pub fn check_numerics(out: &Path) -> Result<()> {
     }
     let old: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)
         .with_context(|| format!("{} is not valid JSON", path.display()))?;
+    refuse_other_numerics(out, &old)
+}
+
+/// [`check_numerics`] on `old`, the sweep.json of `out` already read.
+fn refuse_other_numerics(out: &Path, old: &Value) -> Result<()> {
     if old["numerics"] == NUMERICS {
         return Ok(());
     }
@@ -577,7 +582,7 @@ fn write_index(
             return Err(refuse("its [lr_search] differs".into()));
         }
         if numerics.is_some() {
-            check_numerics(out)?;
+            refuse_other_numerics(out, &old)?;
         }
     }
     let index = json!({
