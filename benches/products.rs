@@ -1,5 +1,6 @@
-//! The three matrix products of one hidden layer's training step, timed with bandwise's
-//! products (`base::gemm`) as the engine calls them, next to the FMA peak of one core:
+//! The three matrix products of one hidden layer's training step, timed through the engine's
+//! own calls (`base::gemm` for the forward product, `nn::model`'s gradient products), next to
+//! the FMA peak of one core:
 //! Z = A W (forward), dW = A^T Delta (weight gradient: A^T copied first when the engine
 //! copies it) and dA = Delta W^T (input gradient), for A and Delta N x H and W H x H, f32.
 //! benches/torch_products.py times the same products in PyTorch; docs/benchmarks.md runs the
@@ -8,9 +9,10 @@
 //! `cargo bench --bench products -- [--n N] [--hidden H] [--threads T] [--repeats R]`
 
 use bandwise::app::bench::peak::fma_peak_gflops;
-use bandwise::base::gemm::{gemm, transpose_into, transposed_ld, View, TRANSPOSE_MIN_WORK};
+use bandwise::base::gemm::{gemm, transposed_ld, View};
 use bandwise::base::threads;
 use bandwise::experiment::config::Dtype;
+use bandwise::nn::model::{copies_transpose, input_gradient, weight_gradient};
 use std::time::Instant;
 
 fn arg(name: &str, default: usize) -> usize {
@@ -59,9 +61,9 @@ fn main() {
         values(h * h, 104_729),
     );
     let (mut z, mut gw, mut da) = (vec![0f32; n * h], vec![0f32; h * h], vec![0f32; n * h]);
-    let ld = transposed_ld(n);
-    let mut at = vec![0f32; h * ld];
-    let copies = n * h * h >= TRANSPOSE_MIN_WORK;
+    // The workspace's copy of A^T, used where the engine uses it.
+    let mut at = vec![0f32; h * transposed_ld(n)];
+    let copies = copies_transpose(n, h, h);
     let flop = 2.0 * (n * h * h) as f64;
     let (peak, _) = fma_peak_gflops(Dtype::F32, 0.2, 3);
     println!(
@@ -90,26 +92,11 @@ fn main() {
     report(
         "weight_gradient",
         time(repeats, || {
-            let left = if copies {
-                transpose_into(&a, n, h, &mut at, ld);
-                View {
-                    data: &at,
-                    rows: h,
-                    cols: n,
-                    row_stride: ld,
-                    col_stride: 1,
-                }
-            } else {
-                View::transpose_of(&a, n, h)
-            };
-            gemm(left, View::row_major(&delta, n, h), &mut gw, h, false)
+            weight_gradient(&a, &delta, &mut gw, h, h, copies.then_some(&mut at[..]))
         }),
     );
     report(
         "input_gradient",
-        time(repeats, || {
-            let wt = View::transpose_of(&w, h, h);
-            gemm(View::row_major(&delta, n, h), wt, &mut da, h, false)
-        }),
+        time(repeats, || input_gradient(&delta, &w, &mut da, h, h)),
     );
 }

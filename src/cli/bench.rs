@@ -145,7 +145,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
             let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
             let split = r.n * work.hidden * work.hidden >= crate::base::gemm::PARALLEL_MIN_WORK;
             let used = if split { work.threads.min(cores) } else { 1 };
-            let limit_us = flops / (peak * used as f64 * 1e3);
+            // Microseconds per step at `peak` GFLOP/s on each core used.
+            let limit_at = |peak: f64| flops / (peak * used as f64 * 1e3);
+            let limit_us = limit_at(peak);
             outln!(
                 "  N = {:>5}: {:.1} MFLOP per step (matrix products) -> limit {:.0} us/step; bandwise {:.0} us/step = {:.2}x the limit",
                 r.n,
@@ -159,7 +161,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
             let adjacent: Vec<f64> = r
                 .repeats_with_peak
                 .iter()
-                .map(|&(us, peak)| us * peak * used as f64 * 1e3 / flops)
+                .map(|&(us, peak)| us / limit_at(peak))
                 .collect();
             let mut sorted = adjacent.clone();
             sorted.sort_by(f64::total_cmp);

@@ -443,14 +443,14 @@ fn backward_rows<S: Scalar>(
 
 /// Whether a weight gradient of `rows` x `din` x `dout` multiply-adds copies A^T first
 /// (see [`TRANSPOSE_MIN_WORK`]).
-fn copies_transpose(rows: usize, din: usize, dout: usize) -> bool {
+pub fn copies_transpose(rows: usize, din: usize, dout: usize) -> bool {
     din > 1 && dout > 1 && rows.saturating_mul(din).saturating_mul(dout) >= TRANSPOSE_MIN_WORK
 }
 
 /// dW = A^T Delta for A (rows x din), Delta (rows x dout), written into `gw` (din x dout).
 /// A^T is read through swapped strides or, given `copy` (room for din x
 /// [`transposed_ld`]`(rows)` values), copied there first.
-fn weight_gradient<S: Scalar>(
+pub fn weight_gradient<S: Scalar>(
     a: &[S],
     delta: &[S],
     gw: &mut [S],
@@ -479,7 +479,7 @@ fn weight_gradient<S: Scalar>(
 
 /// dA = Delta W^T for Delta (rows x dout), W (din x dout), written into `da` (rows x din);
 /// W^T is read through swapped strides, not copied.
-fn input_gradient<S: Scalar>(delta: &[S], w: &[S], da: &mut [S], din: usize, dout: usize) {
+pub fn input_gradient<S: Scalar>(delta: &[S], w: &[S], da: &mut [S], din: usize, dout: usize) {
     let rows = delta.len() / dout;
     let (delta, wt) = (
         View::row_major(delta, rows, dout),

@@ -226,11 +226,13 @@ pub fn run_sweep_with(
     trainer: Option<&ExternalTrainer>,
 ) -> Result<SweepReport> {
     let runs = spec.expand(registry)?;
+    // Recorded and checked when bandwise trains the runs (an external trainer's are its own).
+    let numerics = trainer.is_none().then_some(NUMERICS);
     if opts.stage == Stage::Merge {
-        return merge(spec, &runs, out);
+        return merge(spec, &runs, out, numerics);
     }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    write_index(spec, &runs, out, trainer.is_none().then_some(NUMERICS))?;
+    write_index(spec, &runs, out, numerics)?;
     let mut report = SweepReport {
         dir: out.to_path_buf(),
         total: runs.len(),
@@ -426,7 +428,12 @@ fn mark_failure(out: &Path, label: &str, outcome: &Outcome) -> Result<()> {
 
 /// `Stage::Merge`: refuse unless every run (and search run) is done, then write
 /// lr_search.json and the aggregates; nothing is trained and no staging is touched.
-fn merge(spec: &SweepSpec, runs: &[PlannedRun], out: &Path) -> Result<SweepReport> {
+fn merge(
+    spec: &SweepSpec,
+    runs: &[PlannedRun],
+    out: &Path,
+    numerics: Option<&str>,
+) -> Result<SweepReport> {
     if !out.join(SWEEP_JSON).is_file() {
         bail!(
             "{} is not a sweep directory yet (no {SWEEP_JSON}): run the shards first (`bandwise sweep SPEC --out {} --shard I/N`)",
@@ -434,7 +441,7 @@ fn merge(spec: &SweepSpec, runs: &[PlannedRun], out: &Path) -> Result<SweepRepor
             out.display()
         );
     }
-    write_index(spec, runs, out, Some(NUMERICS))?;
+    write_index(spec, runs, out, numerics)?;
     let status = super::status::SweepStatus::load(out)?;
     if let Some(why) = status.refusal() {
         bail!("{why}");
